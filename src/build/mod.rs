@@ -1,0 +1,357 @@
+//! Build stage: libsodium source -> `zig build` (one build per iteration count in the plan)
+//! -> `wasm-opt` on every module -> a suite directory with `manifest.json`.
+//! Everything is cached by its inputs, so a build with nothing changed does no work.
+
+pub mod categories;
+pub mod source;
+
+use crate::config::Config;
+use crate::model::{Manifest, Plan, SCHEMA_VERSION, TestModule, ToolInfo};
+use crate::toolchain::{Home, Tool, ensure_tool, run_checked};
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use source::{SourceTree, sha256_file, short_hash};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Flags of every zig build; `-Diterations` is added per build.
+pub const ZIG_FLAGS: [&str; 4] = [
+    "build",
+    "-Dtarget=wasm32-wasi",
+    "-Doptimize=ReleaseFast",
+    "-Denable_benchmarks=true",
+];
+
+/// A built suite: its directory and manifest.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+}
+
+impl Suite {
+    pub fn module_path(&self, test: &TestModule) -> PathBuf {
+        self.dir.join(&test.file)
+    }
+
+    /// Reads a suite directory and checks every module against the manifest's hash.
+    pub fn open(dir: &Path) -> Result<Suite> {
+        let manifest: Manifest = crate::model::read_json(&dir.join("manifest.json"))?;
+        for test in &manifest.tests {
+            let path = dir.join(&test.file);
+            let actual = sha256_file(&path)
+                .with_context(|| format!("suite module {} is missing", path.display()))?;
+            if actual != test.sha256 {
+                bail!(
+                    "{}: sha256 differs from manifest.json; the suite was modified: delete {} and build again",
+                    path.display(),
+                    dir.display()
+                );
+            }
+        }
+        Ok(Suite {
+            dir: dir.to_path_buf(),
+            manifest,
+        })
+    }
+}
+
+/// What `build` did, for the user and the tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildOutcome {
+    /// The suite was found in the cache; nothing ran.
+    Cached,
+    Built,
+}
+
+/// The tools and source a build needs, provisioned on first use.
+pub struct Inputs {
+    pub source: SourceTree,
+    pub zig: Tool,
+    pub wasm_opt: Tool,
+    pub wasm_opt_flags: Vec<String>,
+}
+
+pub fn prepare(config: &Config, home: &Home) -> Result<Inputs> {
+    Ok(Inputs {
+        source: source::obtain(home, &config.source)?,
+        zig: ensure_tool(home, "zig", &config.toolchain.zig)?,
+        wasm_opt: ensure_tool(home, "wasm-opt", &config.toolchain.wasm_opt.tool())?,
+        wasm_opt_flags: config.toolchain.wasm_opt.flags.clone(),
+    })
+}
+
+/// Builds (or finds in the cache) the suite for a plan.
+pub fn build(config: &Config, home: &Home, plan: &Plan) -> Result<(Suite, BuildOutcome)> {
+    let inputs = prepare(config, home)?;
+    build_with(&inputs, home, plan, config.build.jobs)
+}
+
+pub fn build_with(
+    inputs: &Inputs,
+    home: &Home,
+    plan: &Plan,
+    jobs: usize,
+) -> Result<(Suite, BuildOutcome)> {
+    let tests = list_tests(&inputs.source.dir)?;
+    let wanted = plan_tests(&tests, plan);
+    let key = suite_key(inputs, &wanted);
+    let suite_dir = home.dir("suites").join(&key);
+    if suite_dir.join("manifest.json").exists() {
+        if let Ok(suite) = Suite::open(&suite_dir) {
+            return Ok((suite, BuildOutcome::Cached));
+        }
+        std::fs::remove_dir_all(&suite_dir)?;
+    }
+
+    let iteration_counts: BTreeSet<u64> = wanted.iter().map(|t| t.iterations).collect();
+    let mut zig_outputs = BTreeMap::new();
+    for (index, iterations) in iteration_counts.iter().enumerate() {
+        eprintln!(
+            "wasmgate: zig build -Diterations={iterations} ({}/{})",
+            index + 1,
+            iteration_counts.len()
+        );
+        zig_outputs.insert(*iterations, zig_build(inputs, home, *iterations)?);
+    }
+
+    std::fs::create_dir_all(home.dir("suites"))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".building-")
+        .tempdir_in(home.dir("suites"))?;
+    let jobs = if jobs == 0 { available_cores() } else { jobs };
+    let modules = optimize_all(inputs, home, &wanted, &zig_outputs, staging.path(), jobs)?;
+    let manifest = Manifest {
+        schema_version: SCHEMA_VERSION,
+        suite_id: suite_id(inputs, &modules),
+        source: inputs.source.info.clone(),
+        zig: ToolInfo {
+            version: inputs.zig.version.clone(),
+            flags: ZIG_FLAGS[1..].iter().map(|f| f.to_string()).collect(),
+        },
+        wasm_opt: ToolInfo {
+            version: inputs.wasm_opt.version.clone(),
+            flags: inputs.wasm_opt_flags.clone(),
+        },
+        tests: modules,
+    };
+    crate::model::write_json(&staging.path().join("manifest.json"), &manifest)?;
+    let staged = staging.keep();
+    if std::fs::rename(&staged, &suite_dir).is_err() {
+        // A concurrent build of the same inputs won the race; its suite is identical.
+        let _ = std::fs::remove_dir_all(&staged);
+    }
+    Ok((Suite::open(&suite_dir)?, BuildOutcome::Built))
+}
+
+/// A test as the plan wants it built.
+#[derive(Debug, Clone)]
+struct Wanted {
+    name: String,
+    iterations: u64,
+    measures_nothing: bool,
+}
+
+fn plan_tests(tests: &[String], plan: &Plan) -> Vec<Wanted> {
+    tests
+        .iter()
+        .map(|name| Wanted {
+            name: name.clone(),
+            iterations: plan
+                .iterations
+                .get(name)
+                .copied()
+                .unwrap_or(plan.default_iterations),
+            measures_nothing: plan.measures_nothing.contains(name),
+        })
+        .collect()
+}
+
+/// The test programs of the source tree: `test/default/*.c`, sorted.
+pub fn list_tests(source_dir: &Path) -> Result<Vec<String>> {
+    let dir = source_dir.join("test/default");
+    let mut tests: Vec<String> = std::fs::read_dir(&dir)
+        .with_context(|| format!("{} is missing: not a libsodium source tree", dir.display()))?
+        .flatten()
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_suffix(".c")
+                .map(str::to_string)
+        })
+        .collect();
+    tests.sort();
+    if tests.is_empty() {
+        bail!("{} holds no test programs", dir.display());
+    }
+    Ok(tests)
+}
+
+/// The cache key of a suite: every input that changes the modules.
+fn suite_key(inputs: &Inputs, wanted: &[Wanted]) -> String {
+    let mut text = format!(
+        "schema {SCHEMA_VERSION}\nsource {}\nzig {} {:?}\nwasm-opt {} {:?}\n",
+        inputs.source.info.sha256,
+        inputs.zig.version,
+        ZIG_FLAGS,
+        inputs.wasm_opt.version,
+        inputs.wasm_opt_flags
+    );
+    for test in wanted {
+        text.push_str(&format!(
+            "{} {} {} {}\n",
+            test.name,
+            test.iterations,
+            test.measures_nothing,
+            categories::category_of(&test.name)
+        ));
+    }
+    short_hash(&text)
+}
+
+/// The suite's identity: what was measured, independent of where it was built.
+fn suite_id(inputs: &Inputs, modules: &[TestModule]) -> String {
+    let mut text = format!(
+        "{}\n{:?}\n",
+        inputs.source.info.version, inputs.wasm_opt_flags
+    );
+    for module in modules {
+        text.push_str(&format!(
+            "{} {} {}\n",
+            module.name, module.iterations, module.sha256
+        ));
+    }
+    short_hash(&text)
+}
+
+/// Runs one zig build for an iteration count, cached by (source, zig version, iterations).
+/// Returns the directory holding the built `.wasm` files.
+fn zig_build(inputs: &Inputs, home: &Home, iterations: u64) -> Result<PathBuf> {
+    let key = short_hash(&format!(
+        "{} {} {:?} {iterations}",
+        inputs.source.info.sha256, inputs.zig.version, ZIG_FLAGS
+    ));
+    let out = home.dir("zig-out").join(key);
+    let bin = out.join("bin");
+    if out.join(".complete").exists() {
+        return Ok(bin);
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    let spinner = spinner(format!("zig build -Diterations={iterations}"));
+    let result = run_checked(
+        Command::new(&inputs.zig.path)
+            .args(ZIG_FLAGS)
+            .arg(format!("-Diterations={iterations}"))
+            .arg("--prefix")
+            .arg(&out)
+            .arg("--cache-dir")
+            .arg(home.dir("zig-cache/local"))
+            // Keep Zig's global cache (its build runner, compiler-rt, libc) inside ours too.
+            .env("ZIG_GLOBAL_CACHE_DIR", home.dir("zig-cache/global"))
+            .current_dir(&inputs.source.dir),
+        "zig build",
+    );
+    spinner.finish_and_clear();
+    result?;
+    std::fs::write(out.join(".complete"), "")?;
+    Ok(bin)
+}
+
+/// Runs wasm-opt on every wanted module, `jobs` at a time, into `into`.
+fn optimize_all(
+    inputs: &Inputs,
+    home: &Home,
+    wanted: &[Wanted],
+    zig_outputs: &BTreeMap<u64, PathBuf>,
+    into: &Path,
+    jobs: usize,
+) -> Result<Vec<TestModule>> {
+    let bar = ProgressBar::new(wanted.len() as u64).with_style(
+        ProgressStyle::with_template("wasm-opt {bar:30} {pos}/{len} {msg} (eta {eta})")
+            .expect("static template"),
+    );
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Result<TestModule>>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(test) = wanted.get(index) else { break };
+                    bar.set_message(test.name.clone());
+                    let input = zig_outputs[&test.iterations].join(format!("{}.wasm", test.name));
+                    let result = optimize_one(inputs, home, test, &input, into);
+                    bar.inc(1);
+                    results
+                        .lock()
+                        .expect("no panics while holding")
+                        .push(result);
+                }
+            });
+        }
+    });
+    bar.finish_and_clear();
+    let mut modules = results
+        .into_inner()
+        .expect("threads joined")
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
+    modules.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(modules)
+}
+
+/// Optimizes one module, reusing an earlier result for the same input, tool and flags.
+fn optimize_one(
+    inputs: &Inputs,
+    home: &Home,
+    test: &Wanted,
+    input: &Path,
+    into: &Path,
+) -> Result<TestModule> {
+    let input_hash =
+        sha256_file(input).with_context(|| format!("zig did not produce {}", input.display()))?;
+    let cache_key = short_hash(&format!(
+        "{input_hash} {} {:?}",
+        inputs.wasm_opt.version, inputs.wasm_opt_flags
+    ));
+    let cached = home.dir("opt-cache").join(format!("{cache_key}.wasm"));
+    if !cached.exists() {
+        std::fs::create_dir_all(home.dir("opt-cache"))?;
+        let tmp = cached.with_extension(format!("tmp{}", std::process::id()));
+        run_checked(
+            Command::new(&inputs.wasm_opt.path)
+                .args(&inputs.wasm_opt_flags)
+                .arg(input)
+                .arg("-o")
+                .arg(&tmp),
+            &format!("wasm-opt on {}", test.name),
+        )?;
+        std::fs::rename(&tmp, &cached)?;
+    }
+    let file = format!("{}.wasm", test.name);
+    std::fs::copy(&cached, into.join(&file))?;
+    Ok(TestModule {
+        name: test.name.clone(),
+        category: categories::category_of(&test.name).to_string(),
+        iterations: test.iterations,
+        measures_nothing: test.measures_nothing,
+        sha256: sha256_file(&into.join(&file))?,
+        size: std::fs::metadata(into.join(&file))?.len(),
+        file,
+    })
+}
+
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+fn spinner(message: String) -> ProgressBar {
+    let spinner = ProgressBar::new_spinner().with_message(message);
+    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+    spinner
+}

@@ -1,0 +1,279 @@
+//! Obtains the libsodium source tree named by the configuration, checked before use.
+
+use crate::config::SourceConfig;
+use crate::model::SourceInfo;
+use crate::toolchain::{Home, find_on_path, run_checked};
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// An unpacked, verified source tree.
+#[derive(Debug, Clone)]
+pub struct SourceTree {
+    /// The directory holding `build.zig`.
+    pub dir: PathBuf,
+    pub info: SourceInfo,
+}
+
+pub fn obtain(home: &Home, source: &SourceConfig) -> Result<SourceTree> {
+    match source {
+        SourceConfig::Crate {
+            crate_name,
+            version,
+            file,
+            sha256,
+            minisign_key,
+        } => {
+            let origin = format!("crate {crate_name} {version}, {file}");
+            let cached = home
+                .dir("sources")
+                .join(format!("{}.tar.gz", &sha256[..sha256.len().min(16)]));
+            if !cached.exists() || sha256_file(&cached)? != *sha256 {
+                let crate_dir = fetch_crate(home, crate_name, version)?;
+                copy_verified(&crate_dir.join(file), &cached, sha256, &origin)?;
+                verify_minisign(
+                    &crate_dir.join(format!("{file}.minisig")),
+                    &cached,
+                    minisign_key,
+                )?;
+            }
+            unpack(home, &cached, sha256, origin, minisign_key.is_some())
+        }
+        SourceConfig::Url {
+            url,
+            sha256,
+            minisign_key,
+        } => {
+            let cached = home
+                .dir("sources")
+                .join(format!("{}.tar.gz", &sha256[..sha256.len().min(16)]));
+            if !cached.exists() || sha256_file(&cached)? != *sha256 {
+                let downloaded = cached.with_extension("download");
+                download(url, &downloaded)?;
+                copy_verified(&downloaded, &cached, sha256, url)?;
+                std::fs::remove_file(&downloaded)?;
+                if minisign_key.is_some() {
+                    let signature = cached.with_extension("minisig");
+                    download(&format!("{url}.minisig"), &signature)?;
+                    verify_minisign(&signature, &cached, minisign_key)?;
+                }
+            }
+            unpack(home, &cached, sha256, url.clone(), minisign_key.is_some())
+        }
+        SourceConfig::Git { url, rev } => checkout_git(home, url, rev),
+        SourceConfig::Dir { path } => {
+            let dir = find_build_root(path).with_context(|| {
+                format!(
+                    "source.path {}: no libsodium tree with build.zig",
+                    path.display()
+                )
+            })?;
+            let info = SourceInfo {
+                version: read_version(&dir)?,
+                sha256: format!("local:{}", dir.display()),
+                origin: format!("directory {}", dir.display()),
+                signature_verified: false,
+            };
+            Ok(SourceTree { dir, info })
+        }
+    }
+}
+
+/// Asks cargo for the crate (it downloads and unpacks it into its own registry cache) and
+/// returns the crate's directory.
+fn fetch_crate(home: &Home, crate_name: &str, version: &str) -> Result<PathBuf> {
+    let cargo = find_on_path("cargo").context(
+        "cargo is needed to obtain the libsodium source crate: install Rust with rustup",
+    )?;
+    let project = home
+        .dir("sources")
+        .join(format!("fetch-{crate_name}-{version}"));
+    std::fs::create_dir_all(&project)?;
+    let manifest = format!(
+        "[package]\nname = \"wasmgate-source-fetch\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[lib]\npath = \"lib.rs\"\n\n[dependencies]\n{crate_name} = \"={version}\"\n"
+    );
+    std::fs::write(project.join("Cargo.toml"), manifest)?;
+    std::fs::write(project.join("lib.rs"), "")?;
+    eprintln!("wasmgate: fetching the source crate {crate_name} {version} with cargo");
+    let output = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--manifest-path"])
+        .arg(project.join("Cargo.toml"))
+        .output()?;
+    if !output.status.success() {
+        bail!(
+            "cargo could not fetch {crate_name} {version}: {}",
+            crate::toolchain::tail(&String::from_utf8_lossy(&output.stderr), 4)
+        );
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let packages = metadata["packages"].as_array().cloned().unwrap_or_default();
+    let manifest_path = packages
+        .iter()
+        .find(|p| p["name"] == crate_name && p["version"] == version)
+        .and_then(|p| p["manifest_path"].as_str())
+        .with_context(|| format!("cargo metadata does not list {crate_name} {version}"))?;
+    Ok(Path::new(manifest_path)
+        .parent()
+        .context("crate manifest has no directory")?
+        .to_path_buf())
+}
+
+fn download(url: &str, to: &Path) -> Result<()> {
+    eprintln!("wasmgate: downloading {url}");
+    let mut response = ureq::get(url)
+        .call()
+        .with_context(|| format!("cannot download {url} (source.url)"))?;
+    let mut reader = response.body_mut().as_reader();
+    std::fs::create_dir_all(to.parent().context("no parent")?)?;
+    let mut file = std::fs::File::create(to)?;
+    std::io::copy(&mut reader, &mut file)
+        .with_context(|| format!("download of {url} broke off"))?;
+    Ok(())
+}
+
+/// Copies `from` to `to` only if its sha256 is the pinned one.
+fn copy_verified(from: &Path, to: &Path, sha256: &str, origin: &str) -> Result<()> {
+    let actual = sha256_file(from).with_context(|| format!("cannot read {}", from.display()))?;
+    if actual != sha256 {
+        bail!(
+            "{origin}: sha256 is {actual}, but source.sha256 pins {sha256}; if the new file is trusted, update source.sha256"
+        );
+    }
+    crate::model::write_atomic(to, &std::fs::read(from)?)
+}
+
+fn verify_minisign(signature: &Path, file: &Path, key: &Option<String>) -> Result<()> {
+    let Some(key) = key else { return Ok(()) };
+    let public_key = minisign_verify::PublicKey::from_base64(key)
+        .map_err(|e| anyhow::anyhow!("source.minisign_key is not a minisign public key: {e}"))?;
+    let text = std::fs::read_to_string(signature)
+        .with_context(|| format!("cannot read the signature {}", signature.display()))?;
+    let signature_value = minisign_verify::Signature::decode(&text)
+        .map_err(|e| anyhow::anyhow!("{}: not a minisign signature: {e}", signature.display()))?;
+    let bytes = std::fs::read(file)?;
+    public_key
+        .verify(&bytes, &signature_value, false)
+        .map_err(|e| {
+            let _ = std::fs::remove_file(file);
+            anyhow::anyhow!(
+                "{}: minisign signature does not verify against source.minisign_key ({e}); the source is not libsodium's release",
+                file.display()
+            )
+        })
+}
+
+fn unpack(
+    home: &Home,
+    tarball: &Path,
+    sha256: &str,
+    origin: String,
+    signature_verified: bool,
+) -> Result<SourceTree> {
+    let dir = home.dir("sources").join(&sha256[..sha256.len().min(16)]);
+    if !dir.exists() {
+        let parent = dir.parent().context("no parent")?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".unpacking-")
+            .tempdir_in(parent)?;
+        let file = std::fs::File::open(tarball)?;
+        tar::Archive::new(flate2::read::GzDecoder::new(file))
+            .unpack(tmp.path())
+            .with_context(|| format!("cannot unpack {}", tarball.display()))?;
+        let staged = tmp.keep();
+        if std::fs::rename(&staged, &dir).is_err() {
+            let _ = std::fs::remove_dir_all(&staged);
+        }
+    }
+    let root = find_build_root(&dir)?;
+    Ok(SourceTree {
+        info: SourceInfo {
+            version: read_version(&root)?,
+            sha256: sha256.to_string(),
+            origin,
+            signature_verified,
+        },
+        dir: root,
+    })
+}
+
+fn checkout_git(home: &Home, url: &str, rev: &str) -> Result<SourceTree> {
+    let git = find_on_path("git").context("git is needed for a git source: apt-get install git")?;
+    let dir = home
+        .dir("sources")
+        .join(format!("git-{}", short_hash(&format!("{url}@{rev}"))));
+    if !dir.join(".git").exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+        eprintln!("wasmgate: cloning {url}");
+        run_checked(
+            Command::new(&git)
+                .arg("clone")
+                .arg("--quiet")
+                .arg(url)
+                .arg(&dir),
+            "git clone (source.url)",
+        )?;
+        run_checked(
+            Command::new(&git)
+                .arg("-C")
+                .arg(&dir)
+                .args(["checkout", "--quiet", rev]),
+            "git checkout (source.rev)",
+        )?;
+    }
+    let output = Command::new(&git)
+        .arg("-C")
+        .arg(&dir)
+        .args(["rev-parse", "HEAD"])
+        .output()?;
+    let commit = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    let root = find_build_root(&dir)?;
+    Ok(SourceTree {
+        info: SourceInfo {
+            version: read_version(&root)?,
+            sha256: format!("git:{commit}"),
+            origin: format!("git {url} at {rev}"),
+            signature_verified: false,
+        },
+        dir: root,
+    })
+}
+
+/// The directory with `build.zig`: the given one or its only subdirectory (tarballs wrap it).
+fn find_build_root(dir: &Path) -> Result<PathBuf> {
+    if dir.join("build.zig").is_file() {
+        return Ok(dir.to_path_buf());
+    }
+    let mut subdirs = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .flatten()
+        .filter(|e| e.path().join("build.zig").is_file());
+    match (subdirs.next(), subdirs.next()) {
+        (Some(only), None) => Ok(only.path()),
+        _ => bail!(
+            "{} holds no libsodium source with a build.zig",
+            dir.display()
+        ),
+    }
+}
+
+/// libsodium's version, from the `AC_INIT` line of configure.ac.
+fn read_version(root: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(root.join("configure.ac")).unwrap_or_default();
+    let version = text
+        .lines()
+        .find(|l| l.starts_with("AC_INIT("))
+        .and_then(|l| l.split(',').nth(1))
+        .map(|v| v.trim().trim_matches(|c| c == '[' || c == ']').to_string());
+    Ok(version.unwrap_or_else(|| "unknown".to_string()))
+}
+
+pub fn sha256_file(path: &Path) -> Result<String> {
+    // Whole-file reads: modules and tarballs are a few megabytes at most.
+    let bytes = std::fs::read(path)?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
+pub fn short_hash(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))[..16].to_string()
+}

@@ -1,0 +1,156 @@
+//! The command line: clap definitions and one file per subcommand. Each subcommand turns its
+//! flags into the plain values of the stage it drives and hands over.
+
+mod build;
+mod calibrate;
+mod config;
+mod gate;
+mod report;
+mod run;
+mod setup;
+
+use crate::config::Loaded;
+use crate::run::adapter::RuntimeRequest;
+use crate::toolchain::Home;
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "wasmgate",
+    version,
+    about = "Performance gate for WebAssembly runtimes, on libsodium's benchmarks"
+)]
+pub struct Cli {
+    /// Configuration file [default: wasmgate.yml if present, else the built-in default]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Find or install zig, wasm-opt, the libsodium source and the runtimes
+    Setup {
+        /// Runtimes to provision (comma-separated) [default: run.runtimes]
+        #[arg(long, value_delimiter = ',')]
+        runtimes: Vec<String>,
+    },
+    /// Build the benchmark suite (cached by its inputs)
+    Build,
+    /// Run the suite's tests on runtimes and record every sample
+    Run(RunArgs),
+    /// Render a results file as a table or a markdown report
+    Report {
+        /// A results file, or the journal of an interrupted run
+        results: PathBuf,
+        #[arg(long, value_enum, default_value = "terminal")]
+        format: Format,
+        /// Write the report here instead of standard output
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Measure each test's cost and write a new iteration plan
+    Calibrate {
+        /// The reference runtime the plan is calibrated on
+        #[arg(long, default_value = "wasmtime")]
+        runtime: RuntimeRequest,
+        /// Target duration of one sample, in seconds
+        #[arg(long, default_value_t = 0.1)]
+        target_seconds: f64,
+        /// Where to write the plan (point build.plan at it)
+        #[arg(long, default_value = "wasmgate-plan.yml")]
+        out: PathBuf,
+    },
+    /// Setup, build, run and report in one step, on the configured runtimes
+    Gate {
+        /// Samples per test and runtime [default: gate.samples]
+        #[arg(long)]
+        samples: Option<u32>,
+        /// Only these tests (comma-separated)
+        #[arg(long, value_delimiter = ',')]
+        tests: Vec<String>,
+    },
+    /// Show or write the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// A runtime: NAME from the config, NAME=PATH for a binary you built, or
+    /// LABEL@ADAPTER=PATH; repeat for several [default: run.runtimes]
+    #[arg(long = "runtime", value_name = "SPEC")]
+    pub runtimes: Vec<RuntimeRequest>,
+    /// Samples per test and runtime [default: run.samples]
+    #[arg(long)]
+    pub samples: Option<u32>,
+    /// Only these tests (comma-separated) [default: tests.include]
+    #[arg(long, value_delimiter = ',')]
+    pub tests: Vec<String>,
+    /// Results file
+    #[arg(long, default_value = "wasmgate-results.json")]
+    pub out: PathBuf,
+    /// Seed of the shuffled order [default: from the clock]
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Hide the progress bar
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Print the effective configuration
+    Show,
+    /// Write the built-in default configuration to wasmgate.yml
+    Init {
+        /// Overwrite an existing file
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum Format {
+    Terminal,
+    Markdown,
+}
+
+/// What every subcommand starts from: the configuration and the cache directory.
+pub struct Context {
+    pub loaded: Loaded,
+}
+
+impl Context {
+    pub fn home(&self) -> Result<Home> {
+        Home::resolve(&self.loaded.config)
+    }
+}
+
+/// Runs the command; returns the process exit code.
+pub fn dispatch(cli: Cli) -> Result<u8> {
+    let ctx = Context {
+        loaded: crate::config::load(cli.config.as_deref())?,
+    };
+    match cli.command {
+        Command::Setup { runtimes } => setup::run(&ctx, &runtimes),
+        Command::Build => build::run(&ctx),
+        Command::Run(args) => run::run(&ctx, args),
+        Command::Report {
+            results,
+            format,
+            out,
+        } => report::run(&results, format, out.as_deref()),
+        Command::Calibrate {
+            runtime,
+            target_seconds,
+            out,
+        } => calibrate::run(&ctx, &runtime, target_seconds, &out),
+        Command::Gate { samples, tests } => gate::run(&ctx, samples, tests),
+        Command::Config(command) => config::run(&ctx, command),
+    }
+}

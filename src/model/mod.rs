@@ -1,0 +1,234 @@
+//! The shared data model: what one stage writes and the next one reads, as versioned JSON.
+//! Serde types only; no stage logic lives here.
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Version of every JSON document wasmgate writes; bumped on an incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The built suite: what was built, from what, with which tools; one entry per test module.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub schema_version: u32,
+    /// Hash of everything that decides the measured code (source, tools, flags, modules).
+    pub suite_id: String,
+    pub source: SourceInfo,
+    pub zig: ToolInfo,
+    pub wasm_opt: ToolInfo,
+    pub tests: Vec<TestModule>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SourceInfo {
+    /// libsodium's version as its configure.ac states it, e.g. "1.0.22".
+    pub version: String,
+    /// sha256 of the tarball, or the git revision, or "local" for a directory.
+    pub sha256: String,
+    /// Where it came from, e.g. "crate libsodium-sys-stable 1.24.3, LATEST.tar.gz".
+    pub origin: String,
+    /// Whether a minisign signature was checked against the configured key.
+    pub signature_verified: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ToolInfo {
+    pub version: String,
+    pub flags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TestModule {
+    pub name: String,
+    pub category: String,
+    /// Iterations of the test's loop compiled into this module.
+    pub iterations: u64,
+    /// The test prints 0 in benchmark mode: it is built but never timed.
+    pub measures_nothing: bool,
+    /// File name inside the suite directory.
+    pub file: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+impl Manifest {
+    pub fn test(&self, name: &str) -> Option<&TestModule> {
+        self.tests.iter().find(|t| t.name == name)
+    }
+}
+
+/// The iteration plan: how many loop iterations each test's module runs, chosen so that one
+/// sample lasts about `target_seconds` on the reference runtime.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// The runtime and machine the plan was calibrated on, for the record.
+    pub calibrated_on: String,
+    pub target_seconds: f64,
+    /// Iterations of a test the plan does not list (a newer libsodium).
+    #[serde(default = "default_iterations")]
+    pub default_iterations: u64,
+    pub iterations: std::collections::BTreeMap<String, u64>,
+    /// Tests that print 0 in benchmark mode: built, never timed.
+    pub measures_nothing: std::collections::BTreeSet<String>,
+}
+
+/// Iterations of a test no plan lists.
+pub const DEFAULT_ITERATIONS: u64 = 10;
+
+fn default_iterations() -> u64 {
+    DEFAULT_ITERATIONS
+}
+
+/// The machine a run happened on. `fingerprint` covers what makes timings comparable.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Machine {
+    pub cpu_model: String,
+    pub logical_cores: usize,
+    pub arch: String,
+    pub os: String,
+    pub kernel: String,
+    /// Cores the samples were pinned to; empty when pinning is off.
+    pub pinned_cores: Vec<usize>,
+    pub fingerprint: String,
+}
+
+/// One runtime as it was measured.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RuntimeInfo {
+    /// The label in results and reports (e.g. "wasmtime", or "head" for a PR build).
+    pub name: String,
+    /// The adapter (configured runtime) whose commands were used.
+    pub adapter: String,
+    pub path: String,
+    pub version: String,
+    /// The run command template, for the record.
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum SampleStatus {
+    /// The module printed a positive number of picoseconds per iteration.
+    Ok,
+    /// The runtime crashed, trapped, exited non-zero or printed something else.
+    Failed,
+    /// The process was killed after the configured timeout.
+    Timeout,
+}
+
+/// One process run of one module on one runtime.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Sample {
+    pub test: String,
+    pub runtime: String,
+    /// The round of the interleaved schedule this sample belongs to.
+    pub round: u32,
+    /// Position in the whole run's execution order.
+    pub order: u64,
+    pub status: SampleStatus,
+    /// Picoseconds per iteration, as the module measured and printed it.
+    pub value_ps: Option<u64>,
+    /// Wall time of the whole process, start-up included, in milliseconds.
+    pub wall_ms: f64,
+    pub exit_code: Option<i32>,
+    pub core: Option<usize>,
+    /// Why a sample failed: the runtime's stderr (shortened) or what was wrong with stdout.
+    pub message: Option<String>,
+}
+
+/// A run: the suite, the machine, the runtimes and every sample.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Results {
+    pub schema_version: u32,
+    pub suite: Manifest,
+    pub machine: Machine,
+    pub runtimes: Vec<RuntimeInfo>,
+    /// Seed of the shuffled schedule, so a run can be replayed in the same order.
+    pub seed: u64,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// False when the run was interrupted: the samples are what was measured until then.
+    pub complete: bool,
+    pub samples: Vec<Sample>,
+}
+
+/// Reads a JSON document, with an error that names the file and the field that is wrong.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    parse_json(&text, &path.display().to_string())
+}
+
+pub fn parse_json<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let field = err.path().to_string();
+        let inner = err.into_inner();
+        anyhow::anyhow!(
+            "{origin}:{}:{}: field `{field}`: {}; is this a wasmgate file of schema version {SCHEMA_VERSION}?",
+            inner.line(),
+            inner.column(),
+            strip_position(&inner.to_string())
+        )
+    })
+}
+
+fn strip_position(message: &str) -> &str {
+    message.split(" at line ").next().unwrap_or(message)
+}
+
+/// Writes a file atomically: a temporary file in the same directory, then a rename, so a
+/// reader never sees half a file and an interrupted write leaves the old one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    write_atomic(path, text.as_bytes())
+}
+
+/// The current time as RFC 3339, seconds precision.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_json_names_file_line_and_field() {
+        let err = parse_json::<ToolInfo>(r#"{"version": 3, "flags": []}"#, "r.json")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("r.json:1:"), "{err}");
+        assert!(err.contains("field `version`"), "{err}");
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.json");
+        write_json(&path, &vec![1, 2, 3]).unwrap();
+        write_json(&path, &vec![4]).unwrap();
+        let back: Vec<u32> = read_json(&path).unwrap();
+        assert_eq!(back, vec![4]);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

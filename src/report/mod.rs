@@ -1,0 +1,367 @@
+//! Report stage: results -> a summary (per test and runtime: median, spread, ratio to the
+//! fastest runtime; per category and overall: geometric means) -> one file per format.
+
+pub mod markdown;
+pub mod terminal;
+
+use crate::model::{Machine, Results, RuntimeInfo, SampleStatus};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What every format shows, computed once.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub runtimes: Vec<RuntimeInfo>,
+    pub tests: Vec<TestRow>,
+    pub categories: Vec<CategoryRow>,
+    pub overall: CategoryRow,
+    pub measures_nothing: Vec<String>,
+    pub machine: Machine,
+    pub suite_id: String,
+    pub source: String,
+    pub toolchain: String,
+    pub complete: bool,
+    pub samples: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TestRow {
+    pub name: String,
+    pub category: String,
+    pub iterations: u64,
+    /// One cell per runtime, in `Summary::runtimes` order.
+    pub cells: Vec<Cell>,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, Default)]
+pub struct Cell {
+    /// Median picoseconds per iteration over the successful samples.
+    pub median_ps: Option<f64>,
+    /// Median absolute deviation, as a percentage of the median.
+    pub spread_pct: Option<f64>,
+    pub ok: usize,
+    pub failed: usize,
+    /// This runtime's median over the fastest runtime's median for the test.
+    pub ratio_to_fastest: Option<f64>,
+    /// The first failure's message, when any sample failed.
+    pub failure: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CategoryRow {
+    pub name: String,
+    /// Per runtime: geometric mean of the ratios to the fastest, over `tests` tests.
+    pub geomeans: Vec<Option<f64>>,
+    /// Tests that every runtime measured: the ones the means are taken over.
+    pub tests: usize,
+}
+
+pub fn summarize(results: &Results) -> Summary {
+    let runtime_names: Vec<&str> = results.runtimes.iter().map(|r| r.name.as_str()).collect();
+    let mut rows: Vec<TestRow> = Vec::new();
+    for test in &results.suite.tests {
+        let cells: Vec<Cell> = runtime_names
+            .iter()
+            .map(|rt| cell_for(results, &test.name, rt))
+            .collect();
+        if cells.iter().all(|c| c.ok == 0 && c.failed == 0) {
+            continue; // not run
+        }
+        rows.push(TestRow {
+            name: test.name.clone(),
+            category: test.category.clone(),
+            iterations: test.iterations,
+            cells,
+        });
+    }
+    for row in &mut rows {
+        let fastest = row
+            .cells
+            .iter()
+            .filter_map(|c| c.median_ps)
+            .fold(f64::INFINITY, f64::min);
+        for cell in &mut row.cells {
+            cell.ratio_to_fastest = cell.median_ps.map(|m| m / fastest);
+        }
+    }
+    rows.sort_by(|a, b| (&a.category, &a.name).cmp(&(&b.category, &b.name)));
+
+    let mut by_category: BTreeMap<&str, Vec<&TestRow>> = BTreeMap::new();
+    for row in &rows {
+        by_category
+            .entry(row.category.as_str())
+            .or_default()
+            .push(row);
+    }
+    let categories = by_category
+        .iter()
+        .map(|(name, rows)| category_row(name, rows, runtime_names.len()))
+        .collect();
+    let overall = category_row(
+        "overall",
+        &rows.iter().collect::<Vec<_>>(),
+        runtime_names.len(),
+    );
+    let suite = &results.suite;
+    Summary {
+        runtimes: results.runtimes.clone(),
+        tests: rows,
+        categories,
+        overall,
+        measures_nothing: suite
+            .tests
+            .iter()
+            .filter(|t| t.measures_nothing)
+            .map(|t| t.name.clone())
+            .collect(),
+        machine: results.machine.clone(),
+        suite_id: suite.suite_id.clone(),
+        source: format!(
+            "libsodium {} ({})",
+            suite.source.version, suite.source.origin
+        ),
+        toolchain: format!(
+            "zig {} · wasm-opt {} {}",
+            suite.zig.version,
+            suite.wasm_opt.version,
+            suite.wasm_opt.flags.join(" ")
+        ),
+        complete: results.complete,
+        samples: results.samples.len(),
+    }
+}
+
+fn cell_for(results: &Results, test: &str, runtime: &str) -> Cell {
+    let mut values = Vec::new();
+    let mut cell = Cell::default();
+    for sample in results
+        .samples
+        .iter()
+        .filter(|s| s.test == test && s.runtime == runtime)
+    {
+        match (sample.status, sample.value_ps) {
+            (SampleStatus::Ok, Some(value)) => {
+                values.push(value as f64);
+                cell.ok += 1;
+            }
+            _ => {
+                cell.failed += 1;
+                if cell.failure.is_none() {
+                    cell.failure = sample.message.clone();
+                }
+            }
+        }
+    }
+    if let Some(median) = median(&mut values) {
+        let mut deviations: Vec<f64> = values.iter().map(|v| (v - median).abs()).collect();
+        cell.median_ps = Some(median);
+        cell.spread_pct = median_of(&mut deviations).map(|mad| 100.0 * mad / median);
+    }
+    cell
+}
+
+fn category_row(name: &str, rows: &[&TestRow], runtimes: usize) -> CategoryRow {
+    let complete: Vec<&&TestRow> = rows
+        .iter()
+        .filter(|r| r.cells.iter().all(|c| c.ratio_to_fastest.is_some()))
+        .collect();
+    let geomeans = (0..runtimes)
+        .map(|i| geometric_mean(complete.iter().filter_map(|r| r.cells[i].ratio_to_fastest)))
+        .collect();
+    CategoryRow {
+        name: name.to_string(),
+        geomeans,
+        tests: complete.len(),
+    }
+}
+
+/// The median of the values (sorted in place); `None` when there are none.
+pub fn median(values: &mut [f64]) -> Option<f64> {
+    median_of(values)
+}
+
+fn median_of(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    })
+}
+
+/// Geometric mean of positive values; `None` when there are none.
+pub fn geometric_mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, count) = values.fold((0.0, 0usize), |(sum, count), v| (sum + v.ln(), count + 1));
+    (count > 0).then(|| (sum / count as f64).exp())
+}
+
+/// A duration per iteration in a readable unit.
+pub fn format_ps(ps: f64) -> String {
+    let units = [(1e12, "s"), (1e9, "ms"), (1e6, "µs"), (1e3, "ns")];
+    for (scale, unit) in units {
+        if ps >= scale {
+            return format!("{:.3} {unit}", ps / scale).replace(".000 ", " ");
+        }
+    }
+    format!("{ps:.0} ps")
+}
+
+/// The text of a cell: median ± spread, or why there is no number.
+pub fn format_cell(cell: &Cell) -> String {
+    match (cell.median_ps, cell.spread_pct) {
+        (Some(median), Some(spread)) if cell.failed == 0 => {
+            format!("{} ±{spread:.1}%", format_ps(median))
+        }
+        (Some(median), Some(spread)) => format!(
+            "{} ±{spread:.1}% ({} failed)",
+            format_ps(median),
+            cell.failed
+        ),
+        _ if cell.failed > 0 => "failed".to_string(),
+        _ => "–".to_string(),
+    }
+}
+
+pub fn format_ratio(ratio: Option<f64>) -> String {
+    ratio
+        .map(|r| format!("{r:.2}×"))
+        .unwrap_or_else(|| "–".to_string())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::model::*;
+
+    pub fn results_with(samples: &[(&str, &str, Option<u64>)]) -> Results {
+        let tool = ToolInfo {
+            version: "1".into(),
+            flags: vec![],
+        };
+        let module = |name: &str, category: &str| TestModule {
+            name: name.into(),
+            category: category.into(),
+            iterations: 10,
+            measures_nothing: name == "misuse",
+            file: format!("{name}.wasm"),
+            sha256: "00".into(),
+            size: 1,
+        };
+        let runtime = |name: &str| RuntimeInfo {
+            name: name.into(),
+            adapter: name.into(),
+            path: "/bin/x".into(),
+            version: "1.0".into(),
+            command: vec![],
+        };
+        Results {
+            schema_version: SCHEMA_VERSION,
+            suite: Manifest {
+                schema_version: SCHEMA_VERSION,
+                suite_id: "abc".into(),
+                source: SourceInfo {
+                    version: "1.0.22".into(),
+                    sha256: "x".into(),
+                    origin: "test".into(),
+                    signature_verified: true,
+                },
+                zig: tool.clone(),
+                wasm_opt: tool,
+                tests: vec![
+                    module("sign", "signature"),
+                    module("hash", "hashing"),
+                    module("hash2", "hashing"),
+                    module("misuse", "utilities"),
+                ],
+            },
+            machine: crate::run::machine::fingerprint(vec![]),
+            runtimes: vec![runtime("a"), runtime("b")],
+            seed: 1,
+            started_at: "now".into(),
+            finished_at: None,
+            complete: true,
+            samples: samples
+                .iter()
+                .enumerate()
+                .map(|(i, (test, rt, value))| Sample {
+                    test: test.to_string(),
+                    runtime: rt.to_string(),
+                    round: 0,
+                    order: i as u64,
+                    status: if value.is_some() {
+                        SampleStatus::Ok
+                    } else {
+                        SampleStatus::Failed
+                    },
+                    value_ps: *value,
+                    wall_ms: 1.0,
+                    exit_code: Some(if value.is_some() { 0 } else { 1 }),
+                    core: None,
+                    message: value.is_none().then(|| "exit status 1: trap".to_string()),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn median_and_geomean() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&mut []), None);
+        let g = geometric_mean([2.0, 8.0].into_iter()).unwrap();
+        assert!((g - 4.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ratios_and_category_means() {
+        let results = results_with(&[
+            ("sign", "a", Some(100)),
+            ("sign", "a", Some(110)),
+            ("sign", "a", Some(90)),
+            ("sign", "b", Some(200)),
+            ("hash", "a", Some(10)),
+            ("hash", "b", Some(40)),
+            ("hash2", "a", Some(30)),
+            ("hash2", "b", Some(10)),
+        ]);
+        let summary = summarize(&results);
+        let sign = summary.tests.iter().find(|t| t.name == "sign").unwrap();
+        assert_eq!(sign.cells[0].median_ps, Some(100.0));
+        assert_eq!(sign.cells[1].ratio_to_fastest, Some(2.0));
+        assert!((sign.cells[0].spread_pct.unwrap() - 10.0).abs() < 1e-9);
+        let hashing = summary
+            .categories
+            .iter()
+            .find(|c| c.name == "hashing")
+            .unwrap();
+        // a: ratios 1 and 3 -> sqrt(3); b: ratios 4 and 1 -> 2.
+        assert!((hashing.geomeans[0].unwrap() - 3f64.sqrt()).abs() < 1e-9);
+        assert!((hashing.geomeans[1].unwrap() - 2.0).abs() < 1e-9);
+        assert_eq!(summary.overall.tests, 3);
+        assert_eq!(summary.measures_nothing, vec!["misuse".to_string()]);
+    }
+
+    #[test]
+    fn failed_runtime_is_marked_not_dropped() {
+        let results = results_with(&[("sign", "a", Some(100)), ("sign", "b", None)]);
+        let summary = summarize(&results);
+        let sign = &summary.tests[0];
+        assert_eq!(format_cell(&sign.cells[1]), "failed");
+        assert_eq!(
+            sign.cells[1].failure.as_deref(),
+            Some("exit status 1: trap")
+        );
+        assert_eq!(summary.overall.tests, 0);
+    }
+
+    #[test]
+    fn units_are_readable() {
+        assert_eq!(format_ps(1_500_000.0), "1.500 µs");
+        assert_eq!(format_ps(2e12), "2 s");
+        assert_eq!(format_ps(12.0), "12 ps");
+    }
+}

@@ -1,0 +1,212 @@
+//! Runtime adapters: turn a `--runtime` argument and the configured templates into a ready
+//! command line. Adapters are data (the config); this file only fills in the placeholders.
+
+use crate::config::Loaded;
+use crate::model::RuntimeInfo;
+use crate::toolchain::{Home, ensure_installed, read_version};
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Files shipped inside wasmgate that runtime templates refer to as `{helper:NAME}`.
+const HELPERS: &[(&str, &str)] = &[("node-wasi.mjs", include_str!("helpers/node-wasi.mjs"))];
+
+/// A runtime ready to run modules.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    pub info: RuntimeInfo,
+    /// The run command with everything but `{module}` filled in.
+    argv: Vec<String>,
+}
+
+impl Runtime {
+    /// The command that runs one module.
+    pub fn command(&self, module: &Path) -> Command {
+        let module = module.to_string_lossy();
+        let mut argv = self.argv.iter().map(|arg| arg.replace("{module}", &module));
+        let mut command = Command::new(argv.next().expect("validated: run is not empty"));
+        command.args(argv);
+        command
+    }
+}
+
+/// What the user asked for with `--runtime`: `NAME`, `NAME=PATH` or `LABEL@ADAPTER=PATH`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuntimeRequest {
+    pub label: String,
+    pub adapter: Option<String>,
+    pub path: Option<PathBuf>,
+}
+
+impl std::str::FromStr for RuntimeRequest {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (name, path) = match text.split_once('=') {
+            Some((name, path)) if !path.is_empty() => (name, Some(PathBuf::from(path))),
+            Some(_) => return Err(format!("`{text}`: give a path after `=`")),
+            None => (text, None),
+        };
+        let (label, adapter) = match name.split_once('@') {
+            Some((label, adapter)) => (label, Some(adapter.to_string())),
+            None => (name, None),
+        };
+        if label.is_empty()
+            || !label
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(format!(
+                "`{text}`: a runtime label is letters, digits, `-`, `_` or `.` (NAME, NAME=PATH or LABEL@ADAPTER=PATH)"
+            ));
+        }
+        Ok(RuntimeRequest {
+            label: label.to_string(),
+            adapter,
+            path,
+        })
+    }
+}
+
+/// Resolves a request against the configuration: finds or installs the binary, reads its version.
+pub fn resolve(loaded: &Loaded, home: &Home, request: &RuntimeRequest) -> Result<Runtime> {
+    let adapter = choose_adapter(loaded, request)?;
+    let config = loaded.runtime(&adapter)?;
+    let bin = match &request.path {
+        Some(path) => {
+            if !path.is_file() {
+                bail!(
+                    "runtime `{}`: {} does not exist; build it first or fix the path",
+                    request.label,
+                    path.display()
+                );
+            }
+            path.canonicalize()?
+        }
+        None => ensure_installed(home, &adapter, &config.install)?,
+    };
+    let bin_text = bin.to_string_lossy().to_string();
+    let fill = |template: &[String]| -> Result<Vec<String>> {
+        template
+            .iter()
+            .map(|arg| fill_placeholders(arg, &bin_text, home))
+            .collect()
+    };
+    let argv = fill(&config.run)?;
+    let version_argv = fill(&config.version)?;
+    let mut version_command = Command::new(&version_argv[0]);
+    version_command.args(&version_argv[1..]);
+    let version = read_version(&request.label, version_command).with_context(|| {
+        format!(
+            "runtime `{}` ({}): is it really a {adapter} binary? fix `runtimes.{adapter}.version` in {} or the path",
+            request.label,
+            bin.display(),
+            loaded.origin()
+        )
+    })?;
+    Ok(Runtime {
+        info: RuntimeInfo {
+            name: request.label.clone(),
+            adapter: adapter.clone(),
+            path: bin_text,
+            version,
+            command: config.run.clone(),
+        },
+        argv,
+    })
+}
+
+/// The adapter for a request: explicit `@ADAPTER`, else the label, else the binary's file name.
+fn choose_adapter(loaded: &Loaded, request: &RuntimeRequest) -> Result<String> {
+    if let Some(adapter) = &request.adapter {
+        loaded.runtime(adapter)?;
+        return Ok(adapter.clone());
+    }
+    if loaded.config.runtimes.contains_key(&request.label) {
+        return Ok(request.label.clone());
+    }
+    let stem = request
+        .path
+        .as_ref()
+        .and_then(|p| p.file_stem())
+        .map(|s| s.to_string_lossy().to_string());
+    match stem {
+        Some(stem) if loaded.config.runtimes.contains_key(&stem) => Ok(stem),
+        Some(_) => bail!(
+            "runtime `{}`: cannot tell which adapter runs {}; write --runtime {}@ADAPTER=PATH with ADAPTER one of: {}",
+            request.label,
+            request
+                .path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            request.label,
+            loaded
+                .config
+                .runtimes
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => loaded
+            .runtime(&request.label)
+            .map(|_| request.label.clone()),
+    }
+}
+
+/// Fills `{bin}` and `{helper:NAME}`; `{module}` is left for each run.
+fn fill_placeholders(arg: &str, bin: &str, home: &Home) -> Result<String> {
+    let mut filled = arg.replace("{bin}", bin);
+    while let Some(start) = filled.find("{helper:") {
+        let end = filled[start..]
+            .find('}')
+            .map(|e| start + e)
+            .context("unclosed {helper:")?;
+        let name = &filled[start + "{helper:".len()..end];
+        let path = install_helper(home, name)?;
+        filled.replace_range(start..=end, &path.to_string_lossy());
+    }
+    Ok(filled)
+}
+
+/// Writes a shipped helper file into the cache (once per content) and returns its path.
+fn install_helper(home: &Home, name: &str) -> Result<PathBuf> {
+    let (_, content) = HELPERS.iter().find(|(n, _)| *n == name).with_context(|| {
+        format!(
+            "unknown helper `{name}` in a runtime template; known: {}",
+            HELPERS
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })?;
+    let path = home
+        .dir("helpers")
+        .join(crate::build::source::short_hash(content))
+        .join(name);
+    if !path.exists() {
+        crate::model::write_atomic(&path, content.as_bytes())?;
+    }
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_requests_parse() {
+        let plain: RuntimeRequest = "wasmtime".parse().unwrap();
+        assert_eq!(plain.label, "wasmtime");
+        assert_eq!(plain.path, None);
+        let with_path: RuntimeRequest = "head=/tmp/wasmtime".parse().unwrap();
+        assert_eq!(with_path.label, "head");
+        assert_eq!(with_path.path, Some(PathBuf::from("/tmp/wasmtime")));
+        let explicit: RuntimeRequest = "base@wasmtime=/opt/wt".parse().unwrap();
+        assert_eq!(explicit.adapter.as_deref(), Some("wasmtime"));
+        assert!("bad label=/x".parse::<RuntimeRequest>().is_err());
+        assert!("head=".parse::<RuntimeRequest>().is_err());
+    }
+}

