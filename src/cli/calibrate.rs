@@ -18,7 +18,7 @@ use std::time::Duration;
 const REPROBE_BELOW_PS: f64 = 1e9; // 1 ms
 
 pub fn run(ctx: &Context, request: &RuntimeRequest, target_seconds: f64, out: &Path) -> Result<u8> {
-    if !(target_seconds > 0.0) {
+    if target_seconds.is_nan() || target_seconds <= 0.0 {
         bail!("--target-seconds must be above 0");
     }
     let config = &ctx.loaded.config;

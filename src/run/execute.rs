@@ -2,6 +2,7 @@
 
 use crate::model::SampleStatus;
 use crate::toolchain::tail;
+
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -109,9 +110,9 @@ pub fn judge(
             (None, Some(signal)) => format!("killed by signal {signal}"),
             _ => "abnormal exit".to_string(),
         };
-        let stderr = tail(stderr, 3);
+        let stderr = excerpt(stderr);
         let detail = if stderr.is_empty() {
-            tail(stdout, 3)
+            excerpt(stdout)
         } else {
             stderr
         };
@@ -143,7 +144,7 @@ pub fn judge(
             value_ps: None,
             wall_ms,
             exit_code,
-            message: Some(match tail(stderr, 2) {
+            message: Some(match excerpt(stderr) {
                 stderr if stderr.is_empty() => why,
                 stderr => format!("{why}; stderr: {stderr}"),
             }),
@@ -180,9 +181,19 @@ pub fn parse_output(stdout: &str) -> Result<u64, String> {
     }
 }
 
+/// The part of a runtime's error output that says what went wrong: its last lines before any
+/// Rust backtrace (wasmtime prints one when RUST_BACKTRACE is set), on one line.
+fn excerpt(output: &str) -> String {
+    let before_backtrace = output.split("\nStack backtrace:").next().unwrap_or(output);
+    shorten_to(&tail(before_backtrace, 3), 400)
+}
+
 fn shorten(text: &str) -> String {
-    const MAX: usize = 120;
-    match text.char_indices().nth(MAX) {
+    shorten_to(text, 120)
+}
+
+fn shorten_to(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
     }
@@ -284,6 +295,14 @@ mod tests {
         let message = outcome.message.unwrap();
         assert!(message.contains("exit status 134"), "{message}");
         assert!(message.contains("unreachable"), "{message}");
+    }
+
+    #[test]
+    fn rust_backtraces_are_left_out() {
+        let stderr = "Error: failed\n\nCaused by:\n    0: wasm trap: unreachable\n\nStack backtrace:\n   0: main\n   1: start\n";
+        let message = judge(exited(1), "", stderr, 1.0).message.unwrap();
+        assert!(message.contains("wasm trap: unreachable"), "{message}");
+        assert!(!message.contains("start"), "{message}");
     }
 
     #[test]

