@@ -1,21 +1,50 @@
 //! `wasmgate calibrate`: measure every test's cost per iteration on a reference runtime and
 //! choose, per test, the iteration count (from `build.tiers`) whose sample lasts closest to
-//! the target. Tests too fast to time at one iteration are probed again at a high count;
-//! tests that still print 0 measure nothing.
+//! the target.
+//!
+//! A first probe runs every test once at the lowest tier; it is coarse for fast tests (the
+//! modules' clock counts whole microseconds), so the chosen plan is built and measured again,
+//! and tests whose sample is still far from the target move, until the plan stops changing.
+//! A test whose whole loop at the top tier stays within the clock's resolution measures nothing.
 
 use super::Context;
-use crate::build::{Suite, build_with, prepare};
-use crate::model::{Plan, TestModule};
+use crate::build::{Inputs, Suite, build_with, prepare};
+use crate::model::Plan;
 use crate::run::adapter::{Runtime, RuntimeRequest, resolve};
 use crate::run::execute::run_once;
+use crate::toolchain::Home;
 use anyhow::{Result, bail};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-/// Below this time for one iteration, the single-iteration probe is too coarse to trust.
-const REPROBE_BELOW_PS: f64 = 1e9; // 1 ms
+/// A loop that takes less than this in all is below what the modules' clock can tell.
+const NOTHING_BELOW_PS: f64 = 10e6; // 10 µs
+/// An iteration shorter than this is a handful of instructions: no cryptographic work (e.g.
+/// the AES-GCM tests on wasm, which only find AES unavailable).
+const NO_WORK_BELOW_PS: f64 = 1000.0; // 1 ns
+/// Passes over the chosen plan before giving up on convergence (the noise can flip a test
+/// that sits between two tiers; either tier is then fine).
+const MAX_PASSES: usize = 3;
+
+/// What one probe learned about a test.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Cost {
+    /// Picoseconds per iteration.
+    PerIteration(f64),
+    /// The whole loop took less than the clock can tell, at this many iterations.
+    TooFast(u64),
+}
+
+struct Probe<'a> {
+    inputs: &'a Inputs,
+    home: &'a Home,
+    jobs: usize,
+    runtime: Runtime,
+    core: Option<usize>,
+    timeout: Duration,
+}
 
 pub fn run(ctx: &Context, request: &RuntimeRequest, target_seconds: f64, out: &Path) -> Result<u8> {
     if target_seconds.is_nan() || target_seconds <= 0.0 {
@@ -24,57 +53,85 @@ pub fn run(ctx: &Context, request: &RuntimeRequest, target_seconds: f64, out: &P
     let config = &ctx.loaded.config;
     let home = ctx.home()?;
     let inputs = prepare(config, &home)?;
-    let runtime = resolve(&ctx.loaded, &home, request)?;
+    let probe = Probe {
+        inputs: &inputs,
+        home: &home,
+        jobs: config.build.jobs,
+        runtime: resolve(&ctx.loaded, &home, request)?,
+        core: crate::run::choose_core(config.run.pin, &config.run.cores, &ctx.loaded.origin())?,
+        timeout: Duration::from_secs(config.run.timeout_seconds),
+    };
     let tiers = &config.build.tiers;
     let low = *tiers.iter().min().expect("validated: tiers not empty");
-    let high = *tiers.iter().max().expect("validated");
-    let core = crate::run::choose_core(config.run.pin, &config.run.cores, &ctx.loaded.origin())?;
-    let timeout = Duration::from_secs(config.run.timeout_seconds);
 
     eprintln!(
-        "calibrate: probing every test at {low} iteration(s) on {}",
-        runtime.info.name
+        "calibrate: every test at {low} iteration(s) on {}",
+        probe.runtime.info.name
     );
-    let (probe, _) = build_with(&inputs, &home, &uniform_plan(low), config.build.jobs)?;
-    let everything: Vec<String> = probe
-        .manifest
-        .tests
-        .iter()
-        .map(|t| t.name.clone())
-        .collect();
-    let mut costs = measure_costs(&probe, &everything, &runtime, core, timeout, low)?;
-
-    let fast: Vec<String> = costs
-        .iter()
-        .filter(|(_, cost)| cost.is_none_or(|c| c < REPROBE_BELOW_PS))
-        .map(|(name, _)| name.clone())
-        .collect();
-    if high > low && !fast.is_empty() {
-        eprintln!(
-            "calibrate: probing {} fast tests again at {high} iterations",
-            fast.len()
-        );
-        let (probe, _) = build_with(&inputs, &home, &uniform_plan(high), config.build.jobs)?;
-        // Only the fast tests: a slow one at the top tier would run for hours.
-        costs.extend(measure_costs(&probe, &fast, &runtime, core, timeout, high)?);
+    let mut costs = probe.measure(&uniform_plan(low))?;
+    let mut plan = choose_plan(&costs, tiers, target_seconds, &probe.runtime);
+    for pass in 1..=MAX_PASSES {
+        eprintln!("calibrate: pass {pass}: the chosen plan, measured");
+        costs = probe.measure(&plan)?;
+        let next = choose_plan(&costs, tiers, target_seconds, &probe.runtime);
+        let settled = next == plan;
+        plan = next;
+        if settled {
+            break;
+        }
     }
-
-    let plan = choose_plan(&costs, tiers, target_seconds, &runtime);
-    let yaml = crate::config::plan_to_yaml(&plan)?;
-    crate::model::write_atomic(out, yaml.as_bytes())?;
+    crate::model::write_atomic(out, crate::config::plan_to_yaml(&plan)?.as_bytes())?;
     for (name, cost) in &costs {
         let iterations = plan.iterations[name];
         match cost {
-            Some(cost) => println!(
-                "{name:<32} {:>14}/iteration  × {iterations:>6} = {:.3} s",
+            Cost::PerIteration(cost) => println!(
+                "{name:<32} {:>14}/iteration × {iterations:>6} = {:.3} s",
                 crate::report::format_ps(*cost),
                 cost * iterations as f64 / 1e12
             ),
-            None => println!("{name:<32} measures nothing"),
+            Cost::TooFast(_) => println!("{name:<32} measures nothing"),
         }
     }
     println!("wrote {} (set build.plan to use it)", out.display());
     Ok(0)
+}
+
+impl Probe<'_> {
+    /// Builds the plan's suite and runs every test once.
+    fn measure(&self, plan: &Plan) -> Result<BTreeMap<String, Cost>> {
+        let (suite, _) = build_with(self.inputs, self.home, plan, self.jobs)?;
+        let stop = AtomicBool::new(false);
+        let mut costs = BTreeMap::new();
+        for test in &suite.manifest.tests {
+            costs.insert(test.name.clone(), self.cost_of(&suite, &test.name, &stop)?);
+        }
+        Ok(costs)
+    }
+
+    fn cost_of(&self, suite: &Suite, name: &str, stop: &AtomicBool) -> Result<Cost> {
+        let test = suite.manifest.test(name).expect("listed by the suite");
+        let command = self.runtime.command(&suite.module_path(test));
+        let outcome = run_once(command, self.core, self.timeout, stop).expect("never stopped");
+        let whole_loop_ps = outcome.value_ps.map(|v| v as f64 * test.iterations as f64);
+        match (whole_loop_ps, outcome.message.as_deref()) {
+            (Some(total), _)
+                if total >= NOTHING_BELOW_PS
+                    && total / test.iterations as f64 >= NO_WORK_BELOW_PS =>
+            {
+                Ok(Cost::PerIteration(total / test.iterations as f64))
+            }
+            (Some(_), _) => Ok(Cost::TooFast(test.iterations)),
+            (None, Some(message)) if message.contains("measured nothing") => {
+                Ok(Cost::TooFast(test.iterations))
+            }
+            (None, message) => bail!(
+                "calibration sample of {name} ({} iterations) failed on {}: {}",
+                test.iterations,
+                self.runtime.info.name,
+                message.unwrap_or("no message")
+            ),
+        }
+    }
 }
 
 /// Every test at the same iteration count.
@@ -88,61 +145,18 @@ fn uniform_plan(iterations: u64) -> Plan {
     }
 }
 
-/// One sample of every test; the cost per iteration in picoseconds, `None` when it printed 0.
-fn measure_costs(
-    suite: &Suite,
-    tests: &[String],
-    runtime: &Runtime,
-    core: Option<usize>,
-    timeout: Duration,
-    iterations: u64,
-) -> Result<BTreeMap<String, Option<f64>>> {
-    let stop = AtomicBool::new(false);
-    let mut costs = BTreeMap::new();
-    for test in suite
-        .manifest
-        .tests
-        .iter()
-        .filter(|t| tests.contains(&t.name))
-    {
-        let outcome = run_once(
-            runtime.command(&suite.module_path(test)),
-            core,
-            timeout,
-            &stop,
-        )
-        .expect("never stopped");
-        let cost = match (outcome.value_ps, outcome.message.as_deref()) {
-            (Some(value), _) => Some(value as f64),
-            (None, Some(message)) if message.contains("measured nothing") => None,
-            (None, message) => bail!(
-                "calibration sample of {} failed on {}: {}",
-                describe(test, iterations),
-                runtime.info.name,
-                message.unwrap_or("no message")
-            ),
-        };
-        costs.insert(test.name.clone(), cost);
-    }
-    Ok(costs)
-}
-
-fn describe(test: &TestModule, iterations: u64) -> String {
-    format!("{} ({iterations} iterations)", test.name)
-}
-
-/// Per test, the tier whose sample is closest to the target on a log scale.
-pub fn choose_plan(
-    costs: &BTreeMap<String, Option<f64>>,
+/// Per test, the tier whose sample is closest to the target on a log scale. A test too fast to
+/// time goes to the top tier; if it was already there, it measures nothing.
+fn choose_plan(
+    costs: &BTreeMap<String, Cost>,
     tiers: &[u64],
     target_seconds: f64,
     runtime: &Runtime,
 ) -> Plan {
-    let target_ps = target_seconds * 1e12;
+    let top = *tiers.iter().max().expect("validated: tiers not empty");
     let mut plan = Plan {
         calibrated_on: format!(
-            "{} {}, {}",
-            runtime.info.name,
+            "{} on {}",
             runtime.info.version,
             crate::run::machine::fingerprint(vec![]).cpu_model
         ),
@@ -153,18 +167,19 @@ pub fn choose_plan(
     };
     for (name, cost) in costs {
         let iterations = match cost {
-            Some(cost) => closest_tier(*cost, tiers, target_ps),
-            None => {
+            Cost::PerIteration(cost) => closest_tier(*cost, tiers, target_seconds * 1e12),
+            Cost::TooFast(at) if *at >= top => {
                 plan.measures_nothing.insert(name.clone());
-                *tiers.iter().min().expect("validated")
+                top
             }
+            Cost::TooFast(_) => top,
         };
         plan.iterations.insert(name.clone(), iterations);
     }
     plan
 }
 
-pub fn closest_tier(cost_ps: f64, tiers: &[u64], target_ps: f64) -> u64 {
+fn closest_tier(cost_ps: f64, tiers: &[u64], target_ps: f64) -> u64 {
     let distance = |tier: &u64| ((*tier as f64 * cost_ps) / target_ps).ln().abs();
     *tiers
         .iter()
@@ -176,6 +191,10 @@ pub fn closest_tier(cost_ps: f64, tiers: &[u64], target_ps: f64) -> u64 {
 mod tests {
     use super::*;
 
+    fn runtime() -> Runtime {
+        Runtime::for_tests("wasmtime")
+    }
+
     #[test]
     fn tiers_are_chosen_on_a_log_scale() {
         let tiers = [1, 10, 100, 1000, 10000];
@@ -184,5 +203,20 @@ mod tests {
         assert_eq!(closest_tier(5e9, &tiers, target), 10); // 5 ms: 50 ms or 0.5 s
         assert_eq!(closest_tier(1e9, &tiers, target), 100); // 1 ms: exactly 0.1 s
         assert_eq!(closest_tier(1e3, &tiers, target), 10000); // capped at the top tier
+    }
+
+    #[test]
+    fn too_fast_moves_up_then_measures_nothing_at_the_top() {
+        let tiers = [1, 10, 100];
+        let costs = BTreeMap::from([
+            ("fast".to_string(), Cost::TooFast(1)),
+            ("empty".to_string(), Cost::TooFast(100)),
+            ("slow".to_string(), Cost::PerIteration(1e12)),
+        ]);
+        let plan = choose_plan(&costs, &tiers, 0.1, &runtime());
+        assert_eq!(plan.iterations["fast"], 100);
+        assert!(!plan.measures_nothing.contains("fast"));
+        assert!(plan.measures_nothing.contains("empty"));
+        assert_eq!(plan.iterations["slow"], 1);
     }
 }

@@ -193,6 +193,23 @@ fn install_helper(home: &Home, name: &str) -> Result<PathBuf> {
 }
 
 #[cfg(test)]
+impl Runtime {
+    /// A runtime that runs nothing, for tests of code that only reads its description.
+    pub fn for_tests(name: &str) -> Runtime {
+        Runtime {
+            info: RuntimeInfo {
+                name: name.to_string(),
+                adapter: name.to_string(),
+                path: "/bin/true".to_string(),
+                version: format!("{name} 1.0"),
+                command: vec!["{bin}".to_string(), "{module}".to_string()],
+            },
+            argv: vec!["/bin/true".to_string(), "{module}".to_string()],
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
