@@ -3,6 +3,7 @@
 
 mod build;
 mod cli;
+mod compare;
 mod config;
 mod model;
 mod report;

@@ -2,76 +2,11 @@
 //! The first test to need the suite builds it (minutes when the cache is cold); the cache is
 //! `$WASMGATE_HOME`, else a directory under target/ so repeated runs are warm.
 
-use serde_json::Value;
+mod common;
+
+use common::*;
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_wasmgate");
-
-fn home() -> PathBuf {
-    match std::env::var_os("WASMGATE_HOME").filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_TARGET_TMPDIR")).join("wasmgate-home"),
-    }
-}
-
-fn wasmgate(dir: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    command.current_dir(dir).env("WASMGATE_HOME", home());
-    command
-}
-
-fn run(command: &mut Command) -> Output {
-    let output = command.output().expect("wasmgate starts");
-    eprintln!(
-        "$ {command:?}\n-- exit {:?}\n-- stdout\n{}\n-- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// Builds the default suite once per test binary, so parallel tests never build it twice.
-fn built_suite() -> String {
-    static BUILT: Mutex<Option<String>> = Mutex::new(None);
-    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(out) = built.as_ref() {
-        return out.clone();
-    }
-    let output = run(wasmgate(&tempdir()).arg("build"));
-    assert!(output.status.success(), "build failed: {}", stderr(&output));
-    *built = Some(stdout(&output));
-    stdout(&output)
-}
-
-fn tempdir() -> PathBuf {
-    tempfile::tempdir().unwrap().keep()
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// The suite directory printed by `wasmgate build`: "... in DIR (1.2 s)".
-fn suite_dir(build_stdout: &str) -> PathBuf {
-    let after = build_stdout
-        .split(" in ")
-        .nth(1)
-        .expect("build prints its directory");
-    PathBuf::from(after.rsplit_once(" (").unwrap().0)
-}
 
 #[test]
 fn build_is_cached_and_manifest_hashes_match_the_modules() {
@@ -131,6 +66,8 @@ fn run_on_wasmtime_and_node_records_positive_samples_and_reports() {
             "sign,hash,aead_chacha20poly1305",
             "--samples",
             "2",
+            "--precision",
+            "0",
             "--quiet",
             "--out",
         ])
@@ -178,17 +115,19 @@ fn run_on_wasmtime_and_node_records_positive_samples_and_reports() {
     assert!(stdout(&output).contains("aead_chacha20poly1305"));
 }
 
-fn journal_of(results: &Path) -> PathBuf {
-    let mut name = results.file_name().unwrap().to_os_string();
-    name.push(".journal");
-    results.with_file_name(name)
-}
-
 #[test]
 fn gate_runs_the_chain_and_writes_both_reports() {
     built_suite();
     let dir = tempdir();
-    let output = run(wasmgate(&dir).args(["gate", "--tests", "box,auth", "--samples", "1"]));
+    let output = run(wasmgate(&dir).args([
+        "gate",
+        "--tests",
+        "box,auth",
+        "--samples",
+        "1",
+        "--precision",
+        "0",
+    ]));
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stdout(&output).contains("overall"));
     let results = read_json(&dir.join("wasmgate-results.json"));
@@ -248,6 +187,8 @@ fn run_with_runtimes(entries: &str, runtimes: &[&str], tests: &str) -> (PathBuf,
             tests,
             "--samples",
             "1",
+            "--precision",
+            "0",
             "--quiet",
             "--out",
         ])
@@ -261,19 +202,6 @@ fn run_with_runtimes(entries: &str, runtimes: &[&str], tests: &str) -> (PathBuf,
         "a failed sample is data, not a failed run"
     );
     (dir, out)
-}
-
-/// Adds runtime entries (YAML lines indented by two spaces) to a configuration's `runtimes:`.
-fn with_runtimes(config: &str, entries: &str) -> String {
-    let config = config.replacen("\nruntimes:\n", &format!("\nruntimes:\n{entries}"), 1);
-    assert!(config.contains(entries));
-    config
-}
-
-fn default_config(dir: &Path) -> String {
-    let output = run(wasmgate(dir).args(["config", "show"]));
-    assert!(output.status.success());
-    stdout(&output)
 }
 
 #[test]
@@ -420,6 +348,8 @@ fn an_interrupted_run_keeps_what_it_measured() {
             "hash,box,auth,kdf",
             "--samples",
             "50",
+            "--precision",
+            "0",
             "--quiet",
             "--out",
         ])
@@ -461,6 +391,8 @@ fn an_interrupted_run_keeps_what_it_measured() {
             "hash,box",
             "--samples",
             "50",
+            "--precision",
+            "0",
             "--quiet",
             "--out",
         ])
@@ -479,23 +411,4 @@ fn an_interrupted_run_keeps_what_it_measured() {
         "{}",
         stdout(&output)
     );
-}
-
-/// Waits until the journal holds a header and `samples` sample lines.
-fn wait_for_samples(journal: &Path, samples: usize) {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let lines = std::fs::read_to_string(journal)
-            .map(|t| t.lines().count())
-            .unwrap_or(0);
-        if lines > samples {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no samples in {}",
-            journal.display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }

@@ -58,7 +58,8 @@ pub fn run(ctx: &Context, request: &RuntimeRequest, target_seconds: f64, out: &P
         home: &home,
         jobs: config.build.jobs,
         runtime: resolve(&ctx.loaded, &home, request)?,
-        core: crate::run::choose_core(config.run.pin, &config.run.cores, &ctx.loaded.origin())?,
+        // Calibration runs one sample at a time, on the first configured core.
+        core: crate::run::choose_cores(config.run.pin, &config.run.cores, &ctx.loaded.origin())?[0],
         timeout: Duration::from_secs(config.run.timeout_seconds),
     };
     let tiers = &config.build.tiers;
@@ -111,7 +112,8 @@ impl Probe<'_> {
     fn cost_of(&self, suite: &Suite, name: &str, stop: &AtomicBool) -> Result<Cost> {
         let test = suite.manifest.test(name).expect("listed by the suite");
         let command = self.runtime.command(&suite.module_path(test));
-        let outcome = run_once(command, self.core, self.timeout, stop).expect("never stopped");
+        let outcome =
+            run_once(command, self.core, self.timeout, None, stop).expect("never stopped");
         let whole_loop_ps = outcome.value_ps.map(|v| v as f64 * test.iterations as f64);
         match (whole_loop_ps, outcome.message.as_deref()) {
             (Some(total), _)

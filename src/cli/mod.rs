@@ -1,8 +1,10 @@
 //! The command line: clap definitions and one file per subcommand. Each subcommand turns its
 //! flags into the plain values of the stage it drives and hands over.
 
+mod baseline;
 mod build;
 mod calibrate;
+mod compare;
 mod config;
 mod gate;
 mod report;
@@ -53,6 +55,11 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Compare a run with a stored baseline or two runtimes of one run; exit 1 on a regression
+    Compare(compare::CompareArgs),
+    /// Store baselines
+    #[command(subcommand)]
+    Baseline(baseline::BaselineCommand),
     /// Measure each test's cost and write a new iteration plan
     Calibrate {
         /// The reference runtime the plan is calibrated on
@@ -66,14 +73,7 @@ pub enum Command {
         out: PathBuf,
     },
     /// Setup, build, run and report in one step, on the configured runtimes
-    Gate {
-        /// Samples per test and runtime [default: gate.samples]
-        #[arg(long)]
-        samples: Option<u32>,
-        /// Only these tests (comma-separated)
-        #[arg(long, value_delimiter = ',')]
-        tests: Vec<String>,
-    },
+    Gate(gate::GateArgs),
     /// Show or write the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -85,9 +85,11 @@ pub struct RunArgs {
     /// LABEL@ADAPTER=PATH; repeat for several [default: run.runtimes]
     #[arg(long = "runtime", value_name = "SPEC")]
     pub runtimes: Vec<RuntimeRequest>,
-    /// Samples per test and runtime [default: run.samples]
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+    /// Continue the interrupted run of --out, keeping every sample it has
     #[arg(long)]
-    pub samples: Option<u32>,
+    pub resume: bool,
     /// Only these tests (comma-separated) [default: tests.include]
     #[arg(long, value_delimiter = ',')]
     pub tests: Vec<String>,
@@ -100,6 +102,23 @@ pub struct RunArgs {
     /// Hide the progress bar
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// How many samples to take; shared by `run` and `gate`.
+#[derive(clap::Args, Debug, Default)]
+pub struct SamplingArgs {
+    /// Samples per test and runtime before adaptive stopping [default: run.samples, gate.samples]
+    #[arg(long)]
+    pub samples: Option<u32>,
+    /// At most this many samples per test and runtime [default: run.max_samples]
+    #[arg(long)]
+    pub max_samples: Option<u32>,
+    /// Target ± of each median's 95 % interval, e.g. 0.01; 0 for exactly --samples [default: run.precision]
+    #[arg(long)]
+    pub precision: Option<f64>,
+    /// Hard bound on the run's wall time, e.g. 10m [default: run.budget, gate.budget]
+    #[arg(long)]
+    pub budget: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -150,7 +169,9 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
             target_seconds,
             out,
         } => calibrate::run(&ctx, &runtime, target_seconds, &out),
-        Command::Gate { samples, tests } => gate::run(&ctx, samples, tests),
+        Command::Gate(args) => gate::run(&ctx, args),
+        Command::Compare(args) => compare::run(&ctx, args),
+        Command::Baseline(command) => baseline::run(&ctx, command),
         Command::Config(command) => config::run(&ctx, command),
     }
 }

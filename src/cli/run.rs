@@ -1,10 +1,11 @@
 //! `wasmgate run`: build (or find) the suite, resolve the runtimes, measure.
 
-use super::{Context, RunArgs};
-use crate::config::TestFilter;
+use super::{Context, RunArgs, SamplingArgs};
+use crate::config::{RunConfig, TestFilter, parse_duration};
 use crate::model::{Results, SampleStatus};
 use crate::run::adapter::{RuntimeRequest, resolve};
-use crate::run::{RunSettings, STOP, choose_core, select_tests};
+use crate::run::scheduler::Schedule;
+use crate::run::{STOP, Start, choose_cores, select_tests};
 use anyhow::Result;
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -13,17 +14,59 @@ use std::time::Duration;
 /// Exit code of a run stopped by Ctrl-C or SIGTERM (its samples are kept).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
+/// What a measurement is asked to do, after the command line and the config are merged.
+pub struct Request<'a> {
+    pub runtimes: &'a [RuntimeRequest],
+    pub tests: &'a [String],
+    pub min_samples: u32,
+    pub max_samples: u32,
+    pub precision: f64,
+    pub budget: Option<String>,
+    pub seed: Option<u64>,
+    pub resume: bool,
+    pub progress: bool,
+}
+
+impl<'a> Request<'a> {
+    /// The command line's sampling flags over the configured defaults.
+    pub fn new(
+        runtimes: &'a [RuntimeRequest],
+        tests: &'a [String],
+        sampling: &SamplingArgs,
+        defaults: &RunConfig,
+    ) -> Result<Request<'a>> {
+        let min_samples = sampling.samples.unwrap_or(defaults.samples);
+        if min_samples == 0 {
+            anyhow::bail!("--samples must be at least 1");
+        }
+        Ok(Request {
+            runtimes,
+            tests,
+            min_samples,
+            max_samples: sampling
+                .max_samples
+                .unwrap_or(defaults.max_samples)
+                .max(min_samples),
+            precision: sampling.precision.unwrap_or(defaults.precision),
+            budget: sampling.budget.clone().or(defaults.budget.clone()),
+            seed: None,
+            resume: false,
+            progress: true,
+        })
+    }
+}
+
 pub fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
-    let samples = args.samples.unwrap_or(ctx.loaded.config.run.samples);
-    let results = measure(
-        ctx,
+    let mut request = Request::new(
         &args.runtimes,
-        samples,
         &args.tests,
-        &args.out,
-        args.seed,
-        !args.quiet,
+        &args.sampling,
+        &ctx.loaded.config.run,
     )?;
+    request.seed = args.seed;
+    request.resume = args.resume;
+    request.progress = !args.quiet;
+    let results = measure(ctx, &request, &args.out)?;
     print_outcome(&results, &args.out);
     Ok(if results.complete {
         0
@@ -33,20 +76,12 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
 }
 
 /// Everything between the configuration and a results file; shared with `gate`.
-pub fn measure(
-    ctx: &Context,
-    requests: &[RuntimeRequest],
-    samples: u32,
-    tests: &[String],
-    out: &Path,
-    seed: Option<u64>,
-    progress: bool,
-) -> Result<Results> {
+pub fn measure(ctx: &Context, request: &Request, out: &Path) -> Result<Results> {
     let config = &ctx.loaded.config;
     let home = ctx.home()?;
     let (suite, _) = super::build::build_suite(ctx)?;
     let default_requests: Vec<RuntimeRequest>;
-    let requests = if requests.is_empty() {
+    let requests = if request.runtimes.is_empty() {
         default_requests = config
             .run
             .runtimes
@@ -55,30 +90,40 @@ pub fn measure(
             .collect::<Result<_>>()?;
         &default_requests
     } else {
-        requests
+        request.runtimes
     };
     let runtimes = requests
         .iter()
-        .map(|request| resolve(&ctx.loaded, &home, request))
+        .map(|r| resolve(&ctx.loaded, &home, r))
         .collect::<Result<Vec<_>>>()?;
     let filter = TestFilter {
-        include: if tests.is_empty() {
+        include: if request.tests.is_empty() {
             config.tests.include.clone()
         } else {
-            tests.to_vec()
+            request.tests.to_vec()
         },
         exclude: config.tests.exclude.clone(),
     };
     let tests = select_tests(&suite, &filter)?;
-    let settings = RunSettings {
-        samples,
+    let mut schedule = Schedule {
+        min_samples: request.min_samples,
+        max_samples: request.max_samples,
+        precision: request.precision,
+        budget: request.budget.as_deref().map(parse_duration).transpose()?,
         timeout: Duration::from_secs(config.run.timeout_seconds),
-        core: choose_core(config.run.pin, &config.run.cores, &ctx.loaded.origin())?,
-        seed: seed.unwrap_or_else(clock_seed),
-        progress,
+        cores: choose_cores(config.run.pin, &config.run.cores, &ctx.loaded.origin())?,
+        seed: request.seed.unwrap_or_else(clock_seed),
+        progress: request.progress,
+    };
+    let start = if request.resume {
+        let start = Start::resume(out, &suite, &runtimes)?;
+        schedule.seed = start.results.seed;
+        start
+    } else {
+        Start::fresh(&suite, &runtimes, &schedule)
     };
     install_stop_handler();
-    crate::run::run(&suite, &runtimes, &tests, &settings, out)
+    crate::run::run(&suite, &runtimes, &tests, &schedule, start, out)
 }
 
 fn print_outcome(results: &Results, out: &Path) {
@@ -87,15 +132,14 @@ fn print_outcome(results: &Results, out: &Path) {
         .iter()
         .filter(|s| s.status != SampleStatus::Ok)
         .count();
+    let ending = match (results.complete, results.budget_spent) {
+        (false, _) => ", run interrupted (continue it with --resume),",
+        (true, true) => ", budget spent,",
+        (true, false) => "",
+    };
     eprintln!(
-        "{} samples ({} failed){} written to {}",
+        "{} samples ({failed} failed){ending} written to {}",
         results.samples.len(),
-        failed,
-        if results.complete {
-            ""
-        } else {
-            ", run interrupted,"
-        },
         out.display()
     );
 }
@@ -107,7 +151,7 @@ fn clock_seed() -> u64 {
         .unwrap_or(0)
 }
 
-/// Ctrl-C and SIGTERM raise STOP: the run kills the sample in flight and writes what it has.
+/// Ctrl-C and SIGTERM raise STOP: the run kills the samples in flight and writes what it has.
 fn install_stop_handler() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {

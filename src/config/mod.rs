@@ -20,6 +20,7 @@ pub struct Config {
     pub tests: TestFilter,
     pub run: RunConfig,
     pub runtimes: BTreeMap<String, RuntimeConfig>,
+    pub compare: CompareConfig,
     pub gate: GateConfig,
     pub cache_dir: Option<PathBuf>,
 }
@@ -121,7 +122,14 @@ pub struct TestFilter {
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
     pub runtimes: Vec<String>,
+    /// Samples every pair gets before adaptive stopping is considered.
     pub samples: u32,
+    pub max_samples: u32,
+    /// Target relative half-width of each pair's 95 % median interval; 0 turns adaptive
+    /// sampling off (exactly `samples` each).
+    pub precision: f64,
+    /// Hard bound on a run's wall time, e.g. "10m"; empty for none.
+    pub budget: Option<String>,
     pub timeout_seconds: u64,
     pub pin: bool,
     pub cores: Vec<usize>,
@@ -137,10 +145,24 @@ pub struct RuntimeConfig {
     pub version: Vec<String>,
 }
 
+/// The statistics of `wasmgate compare` and what fails the gate.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareConfig {
+    pub confidence: f64,
+    pub alpha: f64,
+    pub min_effect: f64,
+    pub fail_on: Vec<String>,
+}
+
+/// What `fail_on` may list.
+pub const FAIL_ON: [&str; 4] = ["test", "category", "overall", "failure"];
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GateConfig {
     pub samples: u32,
+    pub budget: Option<String>,
     pub results: PathBuf,
     pub report: PathBuf,
 }
@@ -226,8 +248,45 @@ fn validate(config: &Config) -> Result<()> {
     if config.run.samples == 0 {
         bail!("field `run.samples`: must be at least 1");
     }
+    if config.run.max_samples < config.run.samples {
+        bail!(
+            "field `run.max_samples`: must be at least run.samples ({})",
+            config.run.samples
+        );
+    }
+    if !(0.0..1.0).contains(&config.run.precision) {
+        bail!("field `run.precision`: give a fraction, e.g. 0.01 for ±1 %, or 0 for fixed samples");
+    }
+    for (field, budget) in [
+        ("run.budget", &config.run.budget),
+        ("gate.budget", &config.gate.budget),
+    ] {
+        if let Some(budget) = budget {
+            parse_duration(budget).map_err(|e| anyhow::anyhow!("field `{field}`: {e}"))?;
+        }
+    }
     if config.gate.samples == 0 {
         bail!("field `gate.samples`: must be at least 1");
+    }
+    let compare = &config.compare;
+    if !(0.5..1.0).contains(&compare.confidence) {
+        bail!("field `compare.confidence`: give a level between 0.5 and 1, e.g. 0.99");
+    }
+    if !(compare.alpha > 0.0 && compare.alpha < 0.5) {
+        bail!("field `compare.alpha`: give a false discovery rate between 0 and 0.5, e.g. 0.01");
+    }
+    if !(0.0..1.0).contains(&compare.min_effect) {
+        bail!("field `compare.min_effect`: give a fraction, e.g. 0.02 for 2 %");
+    }
+    if let Some(bad) = compare
+        .fail_on
+        .iter()
+        .find(|f| !FAIL_ON.contains(&f.as_str()))
+    {
+        bail!(
+            "field `compare.fail_on`: unknown `{bad}`; use any of {}",
+            FAIL_ON.join(", ")
+        );
     }
     if config.run.timeout_seconds == 0 {
         bail!("field `run.timeout_seconds`: must be at least 1");
@@ -295,6 +354,12 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> R
 
 pub fn plan_to_yaml(plan: &crate::model::Plan) -> Result<String> {
     Ok(serde_yaml::to_string(plan)?)
+}
+
+/// A duration like "10m", "90s" or "1h 30m".
+pub fn parse_duration(text: &str) -> Result<std::time::Duration> {
+    humantime::parse_duration(text)
+        .map_err(|e| anyhow::anyhow!("`{text}` is not a duration like 10m or 90s ({e})"))
 }
 
 /// The configuration as YAML, for `wasmgate config show`.

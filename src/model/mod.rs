@@ -151,7 +151,123 @@ pub struct Results {
     pub finished_at: Option<String>,
     /// False when the run was interrupted: the samples are what was measured until then.
     pub complete: bool,
+    /// The time budget ended the run before every test reached its precision.
+    #[serde(default)]
+    pub budget_spent: bool,
     pub samples: Vec<Sample>,
+}
+
+/// What a comparison concluded about one test, a category or the whole suite.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Regression,
+    Improvement,
+    Unchanged,
+    /// Too noisy for the samples the budget allowed: neither a change nor its absence is shown.
+    Inconclusive,
+    /// A side failed the test (crash, trap, wrong output) or has no usable sample.
+    Failed,
+}
+
+/// One side of a comparison: a runtime's samples and where they were measured.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ComparedSide {
+    pub label: String,
+    pub runtime: RuntimeInfo,
+    pub suite_id: String,
+    pub machine: Machine,
+    /// Where the samples came from: a results file or a baseline file.
+    pub origin: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TestComparison {
+    pub test: String,
+    pub category: String,
+    pub base_samples: usize,
+    pub head_samples: usize,
+    pub base_median_ps: Option<f64>,
+    pub head_median_ps: Option<f64>,
+    /// Head over base (Hodges–Lehmann); above 1 is slower.
+    pub ratio: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub p_value: Option<f64>,
+    /// The p-value adjusted for testing every test at once (Benjamini–Hochberg).
+    pub q_value: Option<f64>,
+    pub verdict: Verdict,
+    /// Why the verdict is failed or inconclusive, when there is more to say.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GroupComparison {
+    pub name: String,
+    /// Tests whose ratios the geometric mean is taken over.
+    pub tests: usize,
+    pub ratio: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub verdict: Verdict,
+}
+
+/// The statistical settings a comparison used, for the record.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CompareSettings {
+    pub confidence: f64,
+    pub alpha: f64,
+    pub min_effect: f64,
+    pub fail_on: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Comparison {
+    pub schema_version: u32,
+    pub base: ComparedSide,
+    pub head: ComparedSide,
+    /// Set when the sides come from different suites or machines and the user allowed it.
+    pub foreign: Option<String>,
+    pub settings: CompareSettings,
+    pub tests: Vec<TestComparison>,
+    pub categories: Vec<GroupComparison>,
+    pub overall: GroupComparison,
+    /// Whether the gate rule failed, and why.
+    pub gate_failed: bool,
+    pub gate_reasons: Vec<String>,
+}
+
+/// A stored baseline: every sample of one runtime measured on main, with what it ran on.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Baseline {
+    pub schema_version: u32,
+    /// The runner's label (e.g. "bench-1"); with the fingerprint it names the machine.
+    pub runner: String,
+    pub commit: Option<String>,
+    pub created_at: String,
+    pub suite: Manifest,
+    pub machine: Machine,
+    pub runtime: RuntimeInfo,
+    pub samples: Vec<Sample>,
+}
+
+/// One line of a baseline's history: the compact summary from which trends are drawn.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HistoryEntry {
+    pub date: String,
+    pub commit: Option<String>,
+    pub runtime_version: String,
+    pub suite_id: String,
+    pub tests: std::collections::BTreeMap<String, TestSummary>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TestSummary {
+    pub median_ps: f64,
+    /// Distribution-free interval of the median, when there are enough samples.
+    pub ci_low_ps: Option<f64>,
+    pub ci_high_ps: Option<f64>,
+    pub samples: usize,
 }
 
 /// Reads a JSON document, with an error that names the file and the field that is wrong.

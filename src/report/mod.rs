@@ -1,9 +1,11 @@
 //! Report stage: results -> a summary (per test and runtime: median, spread, ratio to the
 //! fastest runtime; per category and overall: geometric means) -> one file per format.
 
+pub mod comparison;
 pub mod markdown;
 pub mod terminal;
 
+use crate::compare::stats;
 use crate::model::{Machine, Results, RuntimeInfo, SampleStatus};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -152,10 +154,10 @@ fn cell_for(results: &Results, test: &str, runtime: &str) -> Cell {
             }
         }
     }
-    if let Some(median) = median(&mut values) {
-        let mut deviations: Vec<f64> = values.iter().map(|v| (v - median).abs()).collect();
+    if let Some(median) = stats::median(&values) {
+        let deviations: Vec<f64> = values.iter().map(|v| (v - median).abs()).collect();
         cell.median_ps = Some(median);
-        cell.spread_pct = median_of(&mut deviations).map(|mad| 100.0 * mad / median);
+        cell.spread_pct = stats::median(&deviations).map(|mad| 100.0 * mad / median);
     }
     cell
 }
@@ -166,37 +168,13 @@ fn category_row(name: &str, rows: &[&TestRow], runtimes: usize) -> CategoryRow {
         .filter(|r| r.cells.iter().all(|c| c.ratio_to_fastest.is_some()))
         .collect();
     let geomeans = (0..runtimes)
-        .map(|i| geometric_mean(complete.iter().filter_map(|r| r.cells[i].ratio_to_fastest)))
+        .map(|i| stats::geometric_mean(complete.iter().filter_map(|r| r.cells[i].ratio_to_fastest)))
         .collect();
     CategoryRow {
         name: name.to_string(),
         geomeans,
         tests: complete.len(),
     }
-}
-
-/// The median of the values (sorted in place); `None` when there are none.
-pub fn median(values: &mut [f64]) -> Option<f64> {
-    median_of(values)
-}
-
-fn median_of(values: &mut [f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    Some(if values.len() % 2 == 1 {
-        values[mid]
-    } else {
-        (values[mid - 1] + values[mid]) / 2.0
-    })
-}
-
-/// Geometric mean of positive values; `None` when there are none.
-pub fn geometric_mean(values: impl Iterator<Item = f64>) -> Option<f64> {
-    let (sum, count) = values.fold((0.0, 0usize), |(sum, count), v| (sum + v.ln(), count + 1));
-    (count > 0).then(|| (sum / count as f64).exp())
 }
 
 /// A duration per iteration in a readable unit.
@@ -284,6 +262,7 @@ pub(crate) mod tests {
             started_at: "now".into(),
             finished_at: None,
             complete: true,
+            budget_spent: false,
             samples: samples
                 .iter()
                 .enumerate()
@@ -305,15 +284,6 @@ pub(crate) mod tests {
                 })
                 .collect(),
         }
-    }
-
-    #[test]
-    fn median_and_geomean() {
-        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
-        assert_eq!(median(&mut []), None);
-        let g = geometric_mean([2.0, 8.0].into_iter()).unwrap();
-        assert!((g - 4.0).abs() < 1e-12);
     }
 
     #[test]

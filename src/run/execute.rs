@@ -23,12 +23,14 @@ pub struct Outcome {
 /// How long to wait between checks for an interrupt while a process runs.
 const POLL: Duration = Duration::from_millis(100);
 
-/// Runs the command to completion. Returns `None` when `stop` was raised meanwhile: the
-/// process is killed and its partial run is not a sample.
+/// Runs the command to completion. Returns `None` when `stop` was raised meanwhile or the
+/// run's budget ran out (`abandon_at`): the process is killed and its partial run is not a
+/// sample.
 pub fn run_once(
     mut command: Command,
     core: Option<usize>,
     timeout: Duration,
+    abandon_at: Option<Instant>,
     stop: &AtomicBool,
 ) -> Option<Outcome> {
     command
@@ -59,7 +61,7 @@ pub fn run_once(
 
     let deadline = started + timeout;
     let status = loop {
-        if stop.load(Ordering::SeqCst) {
+        if stop.load(Ordering::SeqCst) || abandon_at.is_some_and(|at| Instant::now() >= at) {
             kill_group(&mut child);
             return None;
         }
@@ -323,7 +325,7 @@ mod tests {
         let stop = AtomicBool::new(false);
         let mut command = Command::new("sleep");
         command.arg("30");
-        let outcome = run_once(command, None, Duration::from_secs(1), &stop).unwrap();
+        let outcome = run_once(command, None, Duration::from_secs(1), None, &stop).unwrap();
         assert_eq!(outcome.status, SampleStatus::Timeout);
         assert!(outcome.wall_ms < 10_000.0);
     }
@@ -338,7 +340,7 @@ mod tests {
             "-c",
             "echo $((1000 + $(awk '/Cpus_allowed_list/ {print $2}' /proc/self/status)))",
         ]);
-        let outcome = run_once(command, Some(core), Duration::from_secs(10), &stop).unwrap();
+        let outcome = run_once(command, Some(core), Duration::from_secs(10), None, &stop).unwrap();
         assert_eq!(outcome.value_ps, Some(1000 + core as u64), "{outcome:?}");
     }
 }

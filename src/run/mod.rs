@@ -1,33 +1,24 @@
-//! Run stage: every selected (test, runtime) pair, `samples` rounds, each round in a shuffled
-//! order (seed recorded) so slow drift of the machine hits every side alike. Samples go to a
-//! journal as they come; the results file is written atomically at the end.
+//! Run stage: the scheduler runs the selected (test, runtime) pairs in shuffled rounds (seed
+//! recorded) so slow drift of the machine hits every side alike. Samples go to a journal as
+//! they come; the results file is written atomically at the end; `--resume` continues both.
 
 pub mod adapter;
 pub mod execute;
 pub mod journal;
 pub mod machine;
+pub mod scheduler;
 
 use crate::build::Suite;
 use crate::config::TestFilter;
-use crate::model::{Results, SCHEMA_VERSION, Sample, TestModule};
+use crate::model::{Results, SCHEMA_VERSION, TestModule};
 use adapter::Runtime;
 use anyhow::{Result, bail};
-use indicatif::{ProgressBar, ProgressStyle};
+use scheduler::{Ending, Schedule};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::atomic::AtomicBool;
 
-/// Raised by Ctrl-C or SIGTERM: the run stops after killing the sample in flight.
+/// Raised by Ctrl-C or SIGTERM: the run stops after killing the samples in flight.
 pub static STOP: AtomicBool = AtomicBool::new(false);
-
-pub struct RunSettings {
-    pub samples: u32,
-    pub timeout: Duration,
-    /// The core every sample is pinned to; `None` when pinning is off.
-    pub core: Option<usize>,
-    pub seed: u64,
-    pub progress: bool,
-}
 
 /// Picks the tests to time: the filter's include list (all when empty) minus its exclude
 /// list, and never the tests that measure nothing.
@@ -61,106 +52,133 @@ pub fn select_tests(suite: &Suite, filter: &TestFilter) -> Result<Vec<TestModule
     Ok(chosen)
 }
 
-/// Chooses the core to pin to: the configured one if this process may use it, else the last
-/// core it may use.
-pub fn choose_core(pin: bool, configured: &[usize], origin: &str) -> Result<Option<usize>> {
+/// The cores to run on, one worker each: the configured ones if this process may use them,
+/// else the last core it may use; `[None]` (one unpinned worker) when pinning is off.
+pub fn choose_cores(pin: bool, configured: &[usize], origin: &str) -> Result<Vec<Option<usize>>> {
     if !pin {
-        return Ok(None);
+        return Ok(vec![None]);
     }
     let allowed = execute::allowed_cores();
-    match configured.first() {
-        Some(core) if allowed.contains(core) => Ok(Some(*core)),
-        Some(core) => bail!(
-            "{origin}: field `run.cores`: core {core} is not available here (allowed: {allowed:?}); list one of those, or set run.pin: false"
-        ),
-        None => Ok(allowed.last().copied()),
+    if let Some(core) = configured.iter().find(|c| !allowed.contains(c)) {
+        bail!(
+            "{origin}: field `run.cores`: core {core} is not available here (allowed: {allowed:?}); list those, or set run.pin: false"
+        );
+    }
+    if configured.is_empty() {
+        return Ok(vec![allowed.last().copied()]);
+    }
+    Ok(configured.iter().map(|c| Some(*c)).collect())
+}
+
+/// A run about to start: fresh, or resuming the samples of an interrupted one.
+pub struct Start {
+    pub results: Results,
+}
+
+impl Start {
+    pub fn fresh(suite: &Suite, runtimes: &[Runtime], schedule: &Schedule) -> Start {
+        let pinned: Vec<usize> = schedule.cores.iter().flatten().copied().collect();
+        Start {
+            results: Results {
+                schema_version: SCHEMA_VERSION,
+                suite: suite.manifest.clone(),
+                machine: machine::fingerprint(pinned),
+                runtimes: runtimes.iter().map(|r| r.info.clone()).collect(),
+                seed: schedule.seed,
+                started_at: crate::model::now_rfc3339(),
+                finished_at: None,
+                complete: false,
+                budget_spent: false,
+                samples: Vec::new(),
+            },
+        }
+    }
+
+    /// Picks up an interrupted run of `out`: its journal, else its results if incomplete. The
+    /// suite and runtimes must be the same, or the samples would not belong together.
+    pub fn resume(out: &Path, suite: &Suite, runtimes: &[Runtime]) -> Result<Start> {
+        let journal = journal::path_for(out);
+        let results = if journal.exists() {
+            journal::read(&journal)?
+        } else if out.exists() {
+            let results = read_results(out)?;
+            if results.complete {
+                bail!(
+                    "{} is a finished run; there is nothing to resume (drop --resume to start anew)",
+                    out.display()
+                );
+            }
+            results
+        } else {
+            bail!(
+                "nothing to resume: neither {} nor its journal exists",
+                out.display()
+            );
+        };
+        if results.suite.suite_id != suite.manifest.suite_id {
+            bail!(
+                "{}: measured suite {}, but the suite is now {}; the samples cannot be mixed: start anew without --resume",
+                out.display(),
+                results.suite.suite_id,
+                suite.manifest.suite_id
+            );
+        }
+        let now: Vec<_> = runtimes
+            .iter()
+            .map(|r| (&r.info.name, &r.info.path, &r.info.version))
+            .collect();
+        let then: Vec<_> = results
+            .runtimes
+            .iter()
+            .map(|r| (&r.name, &r.path, &r.version))
+            .collect();
+        if now != then {
+            bail!(
+                "{}: measured runtimes {:?}, now {:?}; resume with the same --runtime arguments",
+                out.display(),
+                then.iter().map(|r| r.0).collect::<Vec<_>>(),
+                now.iter().map(|r| r.0).collect::<Vec<_>>()
+            );
+        }
+        Ok(Start { results })
     }
 }
 
+/// Runs the schedule, journaling every sample as it comes, then writes the results atomically.
 pub fn run(
     suite: &Suite,
     runtimes: &[Runtime],
     tests: &[TestModule],
-    settings: &RunSettings,
+    schedule: &Schedule,
+    start: Start,
     out: &Path,
 ) -> Result<Results> {
-    let mut results = Results {
-        schema_version: SCHEMA_VERSION,
-        suite: suite.manifest.clone(),
-        machine: machine::fingerprint(settings.core.into_iter().collect()),
-        runtimes: runtimes.iter().map(|r| r.info.clone()).collect(),
-        seed: settings.seed,
-        started_at: crate::model::now_rfc3339(),
-        finished_at: None,
-        complete: false,
-        samples: Vec::new(),
-    };
+    let mut results = start.results;
     let journal_path = journal::path_for(out);
     let mut journal = journal::Journal::create(&journal_path, &results)?;
-
-    let pairs: Vec<(&TestModule, &Runtime)> = tests
-        .iter()
-        .flat_map(|t| runtimes.iter().map(move |r| (t, r)))
-        .collect();
-    let bar = progress_bar(
-        settings.progress,
-        pairs.len() as u64 * settings.samples as u64,
-    );
-    let mut rng = fastrand::Rng::with_seed(settings.seed);
-    let mut order = 0u64;
-    'rounds: for round in 0..settings.samples {
-        let mut schedule = pairs.clone();
-        rng.shuffle(&mut schedule);
-        for (test, runtime) in schedule {
-            bar.set_message(format!(
-                "round {}/{} · {} on {}",
-                round + 1,
-                settings.samples,
-                test.name,
-                runtime.info.name
-            ));
-            let command = runtime.command(&suite.module_path(test));
-            let Some(outcome) = execute::run_once(command, settings.core, settings.timeout, &STOP)
-            else {
-                break 'rounds;
-            };
-            let sample = Sample {
-                test: test.name.clone(),
-                runtime: runtime.info.name.clone(),
-                round,
-                order,
-                status: outcome.status,
-                value_ps: outcome.value_ps,
-                wall_ms: outcome.wall_ms,
-                exit_code: outcome.exit_code,
-                core: settings.core,
-                message: outcome.message,
-            };
-            order += 1;
-            journal.append(&sample)?;
-            results.samples.push(sample);
-            bar.inc(1);
-            if STOP.load(Ordering::SeqCst) {
-                break 'rounds;
-            }
-        }
+    for sample in &results.samples {
+        journal.append(sample)?;
     }
-    bar.finish_and_clear();
-    results.complete = !STOP.load(Ordering::SeqCst);
+    let scheduler = scheduler::Scheduler {
+        suite,
+        runtimes,
+        tests,
+        schedule,
+        stop: &STOP,
+    };
+    let earlier = std::mem::take(&mut results.samples);
+    results.samples = earlier.clone();
+    let ending = scheduler.run(&earlier, |sample| {
+        journal.append(&sample)?;
+        results.samples.push(sample);
+        Ok(())
+    })?;
+    results.complete = ending != Ending::Interrupted;
+    results.budget_spent = ending == Ending::BudgetSpent;
     results.finished_at = Some(crate::model::now_rfc3339());
     crate::model::write_json(out, &results)?;
     std::fs::remove_file(&journal.path)?;
     Ok(results)
-}
-
-fn progress_bar(visible: bool, len: u64) -> ProgressBar {
-    if !visible {
-        return ProgressBar::hidden();
-    }
-    ProgressBar::new(len).with_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} samples · {msg} · eta {eta}")
-            .expect("static template"),
-    )
 }
 
 /// Reads results: a finished results file, or the journal of an interrupted run.

@@ -1,0 +1,162 @@
+//! Stored baselines under `baselines/`: per runner and runtime, the latest full baseline and an
+//! append-only history of compact summaries. Also turns results and baselines into sides.
+
+use super::Side;
+use super::stats;
+use crate::model::{
+    Baseline, ComparedSide, HistoryEntry, Results, SCHEMA_VERSION, SampleStatus, TestSummary,
+};
+use anyhow::{Context, Result, bail};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Confidence of the median intervals kept in the history.
+const HISTORY_CONFIDENCE: f64 = 0.95;
+
+/// A side from one runtime of a results file; `label` may be omitted when it has one runtime.
+pub fn side_from_results(results: &Results, label: Option<&str>, origin: &Path) -> Result<Side> {
+    let names: Vec<&str> = results.runtimes.iter().map(|r| r.name.as_str()).collect();
+    let label = match (label, names.as_slice()) {
+        (Some(label), _) => label,
+        (None, [only]) => only,
+        (None, _) => bail!(
+            "{} holds several runtimes ({}); say which with --head (and --base)",
+            origin.display(),
+            names.join(", ")
+        ),
+    };
+    let runtime = results
+        .runtimes
+        .iter()
+        .find(|r| r.name == label)
+        .with_context(|| {
+            format!(
+                "{} has no runtime `{label}`; it has: {}",
+                origin.display(),
+                names.join(", ")
+            )
+        })?;
+    Ok(Side {
+        info: ComparedSide {
+            label: label.to_string(),
+            runtime: runtime.clone(),
+            suite_id: results.suite.suite_id.clone(),
+            machine: results.machine.clone(),
+            origin: origin.display().to_string(),
+        },
+        suite: results.suite.clone(),
+        samples: results
+            .samples
+            .iter()
+            .filter(|s| s.runtime == label)
+            .cloned()
+            .collect(),
+    })
+}
+
+pub fn side_from_baseline(path: &Path) -> Result<Side> {
+    let baseline: Baseline = crate::model::read_json(path)?;
+    if baseline.schema_version != SCHEMA_VERSION {
+        bail!(
+            "{}: schema_version {} but this wasmgate reads {SCHEMA_VERSION}; store the baseline again with `wasmgate baseline update`",
+            path.display(),
+            baseline.schema_version
+        );
+    }
+    Ok(Side {
+        info: ComparedSide {
+            label: "baseline".to_string(),
+            runtime: baseline.runtime.clone(),
+            suite_id: baseline.suite.suite_id.clone(),
+            machine: baseline.machine.clone(),
+            origin: format!("baseline {}", path.display()),
+        },
+        suite: baseline.suite,
+        samples: baseline.samples,
+    })
+}
+
+/// Where a runner's baseline of a runtime lives: `DIR/RUNNER-FINGERPRINT/RUNTIME.json`.
+pub fn baseline_path(dir: &Path, runner: &str, fingerprint: &str, runtime: &str) -> PathBuf {
+    dir.join(format!("{runner}-{fingerprint}"))
+        .join(format!("{runtime}.json"))
+}
+
+pub fn history_path(baseline: &Path) -> PathBuf {
+    baseline.with_extension("history.jsonl")
+}
+
+/// Stores a runtime's samples from a results file as the baseline and appends to its history.
+pub fn update(
+    dir: &Path,
+    results: &Results,
+    side: &Side,
+    runner: &str,
+    commit: Option<String>,
+) -> Result<PathBuf> {
+    if !results.complete {
+        bail!(
+            "the results are from an interrupted run; finish it (wasmgate run --resume) before storing it as a baseline"
+        );
+    }
+    let baseline = Baseline {
+        schema_version: SCHEMA_VERSION,
+        runner: runner.to_string(),
+        commit,
+        created_at: crate::model::now_rfc3339(),
+        suite: side.suite.clone(),
+        machine: side.info.machine.clone(),
+        runtime: side.info.runtime.clone(),
+        samples: side.samples.clone(),
+    };
+    let path = baseline_path(dir, runner, &baseline.machine.fingerprint, &side.info.label);
+    crate::model::write_json(&path, &baseline)?;
+    append_history(&history_path(&path), &summarize(&baseline))?;
+    Ok(path)
+}
+
+/// The compact summary of a baseline: per test median and its interval.
+pub fn summarize(baseline: &Baseline) -> HistoryEntry {
+    let mut values: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for sample in &baseline.samples {
+        if let (SampleStatus::Ok, Some(value)) = (sample.status, sample.value_ps) {
+            values
+                .entry(sample.test.as_str())
+                .or_default()
+                .push(value as f64);
+        }
+    }
+    let tests = values
+        .into_iter()
+        .map(|(test, values)| {
+            let interval = stats::median_interval(&values, HISTORY_CONFIDENCE);
+            let summary = TestSummary {
+                median_ps: stats::median(&values).expect("non-empty"),
+                ci_low_ps: interval.map(|i| i.0),
+                ci_high_ps: interval.map(|i| i.1),
+                samples: values.len(),
+            };
+            (test.to_string(), summary)
+        })
+        .collect();
+    HistoryEntry {
+        date: baseline.created_at.clone(),
+        commit: baseline.commit.clone(),
+        runtime_version: baseline.runtime.version.clone(),
+        suite_id: baseline.suite.suite_id.clone(),
+        tests,
+    }
+}
+
+/// Appends one line; the history is never rewritten, so a crash can at worst tear its last line.
+fn append_history(path: &Path, entry: &HistoryEntry) -> Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot append to {}", path.display()))?;
+    writeln!(file, "{}", serde_json::to_string(entry)?)?;
+    file.sync_all()?;
+    Ok(())
+}

@@ -1,0 +1,424 @@
+//! Compare stage: head samples against base samples (a second runtime of the same run, or a
+//! stored baseline) -> a verdict per test, per category and overall, and the gate's answer.
+
+pub mod baseline;
+pub mod stats;
+
+use crate::config::CompareConfig;
+use crate::model::{
+    CompareSettings, ComparedSide, Comparison, GroupComparison, Manifest, SCHEMA_VERSION, Sample,
+    SampleStatus, TestComparison, Verdict,
+};
+use anyhow::{Result, bail};
+use stats::{NoEstimate, RatioEstimate};
+use std::collections::BTreeMap;
+
+/// The samples of one side, with what they were measured on.
+#[derive(Debug, Clone)]
+pub struct Side {
+    pub info: ComparedSide,
+    pub suite: Manifest,
+    pub samples: Vec<Sample>,
+}
+
+impl Side {
+    /// Successful values of a test, and how many samples failed.
+    fn values(&self, test: &str) -> (Vec<f64>, usize, Option<String>) {
+        let mut values = Vec::new();
+        let mut failed = 0;
+        let mut message = None;
+        for sample in self.samples.iter().filter(|s| s.test == test) {
+            match (sample.status, sample.value_ps) {
+                (SampleStatus::Ok, Some(v)) => values.push(v as f64),
+                _ => {
+                    failed += 1;
+                    message = message.or_else(|| sample.message.clone());
+                }
+            }
+        }
+        (values, failed, message)
+    }
+}
+
+/// Refuses sides that were not measured alike, unless `allow_foreign`; returns the note the
+/// report must lead with when they differ and the user allowed it.
+pub fn check_alike(base: &Side, head: &Side, allow_foreign: bool) -> Result<Option<String>> {
+    let mut differences = Vec::new();
+    if base.info.suite_id != head.info.suite_id {
+        differences.push(format!(
+            "another wasm build (suite {} vs {})",
+            base.info.suite_id, head.info.suite_id
+        ));
+    }
+    if base.info.machine.fingerprint != head.info.machine.fingerprint {
+        differences.push(format!(
+            "another machine ({} vs {})",
+            describe_machine(&base.info.machine),
+            describe_machine(&head.info.machine)
+        ));
+    }
+    if differences.is_empty() {
+        return Ok(None);
+    }
+    let note = format!(
+        "{} was measured on {}",
+        base.info.origin,
+        differences.join(" and ")
+    );
+    if !allow_foreign {
+        bail!(
+            "{note}; timings are not comparable: measure a baseline on this runner with this suite, or pass --allow-foreign"
+        );
+    }
+    Ok(Some(note))
+}
+
+fn describe_machine(machine: &crate::model::Machine) -> String {
+    format!(
+        "{}, {} cores, {}",
+        machine.cpu_model, machine.logical_cores, machine.os
+    )
+}
+
+pub fn settings(config: &CompareConfig) -> CompareSettings {
+    CompareSettings {
+        confidence: config.confidence,
+        alpha: config.alpha,
+        min_effect: config.min_effect,
+        fail_on: config.fail_on.clone(),
+    }
+}
+
+/// Compares every test both sides measured.
+pub fn compare(
+    base: &Side,
+    head: &Side,
+    settings: &CompareSettings,
+    foreign: Option<String>,
+) -> Comparison {
+    let tests: Vec<&crate::model::TestModule> = head
+        .suite
+        .tests
+        .iter()
+        .filter(|t| {
+            head.samples.iter().any(|s| s.test == t.name)
+                || base.samples.iter().any(|s| s.test == t.name)
+        })
+        .collect();
+    let mut rows = Vec::new();
+    let mut estimates: Vec<Option<RatioEstimate>> = Vec::new();
+    for test in &tests {
+        let (row, estimate) = compare_test(base, head, &test.name, &test.category, settings);
+        rows.push(row);
+        estimates.push(estimate);
+    }
+    // The false discovery rate is controlled over the tests that have a p-value.
+    let p_values: Vec<f64> = estimates.iter().flatten().map(|e| e.p_value).collect();
+    let mut q_values = stats::benjamini_hochberg(&p_values).into_iter();
+    for (row, estimate) in rows.iter_mut().zip(&estimates) {
+        if let Some(estimate) = estimate {
+            let q = q_values.next().expect("one q per p");
+            row.q_value = Some(q);
+            if row.verdict != Verdict::Failed {
+                row.verdict = test_verdict(estimate, q, settings);
+                if row.verdict == Verdict::Inconclusive && row.note.is_none() {
+                    row.note = Some("too noisy for the samples taken: run longer (--budget) or on a quieter runner".into());
+                }
+            }
+        }
+    }
+
+    let mut by_category: BTreeMap<&str, Vec<&TestComparison>> = BTreeMap::new();
+    for row in &rows {
+        by_category
+            .entry(row.category.as_str())
+            .or_default()
+            .push(row);
+    }
+    // Categories and the overall mean are tested together: Bonferroni over them keeps the
+    // chance of a false category alarm within alpha.
+    let groups = by_category.len() + 1;
+    let group_confidence = 1.0 - settings.alpha / groups as f64;
+    let categories: Vec<GroupComparison> = by_category
+        .iter()
+        .map(|(name, rows)| group(name, rows, group_confidence, settings))
+        .collect();
+    let overall = group(
+        "overall",
+        &rows.iter().collect::<Vec<_>>(),
+        group_confidence,
+        settings,
+    );
+    let (gate_failed, gate_reasons) = gate_rule(&rows, &categories, &overall, settings);
+    Comparison {
+        schema_version: SCHEMA_VERSION,
+        base: base.info.clone(),
+        head: head.info.clone(),
+        foreign,
+        settings: settings.clone(),
+        tests: rows,
+        categories,
+        overall,
+        gate_failed,
+        gate_reasons,
+    }
+}
+
+fn compare_test(
+    base: &Side,
+    head: &Side,
+    test: &str,
+    category: &str,
+    settings: &CompareSettings,
+) -> (TestComparison, Option<RatioEstimate>) {
+    let (base_values, base_failed, base_message) = base.values(test);
+    let (head_values, head_failed, head_message) = head.values(test);
+    let mut row = TestComparison {
+        test: test.to_string(),
+        category: category.to_string(),
+        base_samples: base_values.len(),
+        head_samples: head_values.len(),
+        base_median_ps: stats::median(&base_values),
+        head_median_ps: stats::median(&head_values),
+        ratio: None,
+        ci_low: None,
+        ci_high: None,
+        p_value: None,
+        q_value: None,
+        verdict: Verdict::Inconclusive,
+        note: None,
+    };
+    // Correctness before speed: a side that failed the test fails the comparison.
+    if head_failed > 0 || base_failed > 0 {
+        let (side, message) = if head_failed > 0 {
+            (&head.info.label, head_message)
+        } else {
+            (&base.info.label, base_message)
+        };
+        row.verdict = Verdict::Failed;
+        row.note = Some(format!(
+            "{side}: {}",
+            message.unwrap_or_else(|| "failed".into())
+        ));
+    }
+    let estimate = match stats::compare_samples(&base_values, &head_values, settings.confidence) {
+        Ok(estimate) => estimate,
+        Err(why) => {
+            row.verdict = Verdict::Failed;
+            row.note = row.note.or(Some(match why {
+                NoEstimate::Empty => "no successful sample on one side".to_string(),
+                NoEstimate::NotPositive => "a sample of 0: the test measured nothing".to_string(),
+            }));
+            return (row, None);
+        }
+    };
+    row.ratio = Some(estimate.ratio);
+    row.ci_low = estimate.interval.map(|i| i.0);
+    row.ci_high = estimate.interval.map(|i| i.1);
+    row.p_value = Some(estimate.p_value);
+    if estimate.interval.is_none() && row.verdict != Verdict::Failed {
+        row.note = Some(format!(
+            "too few samples ({} and {}) for a {:.0} % interval",
+            base_values.len(),
+            head_values.len(),
+            settings.confidence * 100.0
+        ));
+    }
+    (row, Some(estimate))
+}
+
+/// The verdict on one test: a change must be significant after the correction for testing
+/// every test at once, and at least the minimum effect; no change must have an interval
+/// inside the minimum effect; anything else is inconclusive.
+fn test_verdict(estimate: &RatioEstimate, q: f64, settings: &CompareSettings) -> Verdict {
+    let Some((low, high)) = estimate.interval else {
+        return Verdict::Inconclusive;
+    };
+    classify(
+        estimate.ratio,
+        low,
+        high,
+        q < settings.alpha,
+        settings.min_effect,
+    )
+}
+
+fn classify(ratio: f64, low: f64, high: f64, significant: bool, min_effect: f64) -> Verdict {
+    let slower = 1.0 + min_effect;
+    let faster = 1.0 / slower;
+    if significant && low > 1.0 && ratio >= slower {
+        Verdict::Regression
+    } else if significant && high < 1.0 && ratio <= faster {
+        Verdict::Improvement
+    } else if significant || (low >= faster && high <= slower) {
+        // A significant change smaller than the minimum effect is no change worth a verdict.
+        Verdict::Unchanged
+    } else {
+        Verdict::Inconclusive
+    }
+}
+
+fn group(
+    name: &str,
+    rows: &[&TestComparison],
+    confidence: f64,
+    settings: &CompareSettings,
+) -> GroupComparison {
+    let estimates: Vec<(f64, (f64, f64))> = rows
+        .iter()
+        .filter(|r| r.verdict != Verdict::Failed)
+        .filter_map(|r| Some((r.ratio?, (r.ci_low?, r.ci_high?))))
+        .collect();
+    let Some((ratio, low, high)) = stats::geometric_mean_interval(&estimates, confidence) else {
+        return GroupComparison {
+            name: name.to_string(),
+            tests: 0,
+            ratio: None,
+            ci_low: None,
+            ci_high: None,
+            verdict: if rows.iter().any(|r| r.verdict == Verdict::Failed) {
+                Verdict::Failed
+            } else {
+                Verdict::Inconclusive
+            },
+        };
+    };
+    GroupComparison {
+        name: name.to_string(),
+        tests: estimates.len(),
+        ratio: Some(ratio),
+        ci_low: Some(low),
+        ci_high: Some(high),
+        // The group's interval is already at the Bonferroni-corrected confidence.
+        verdict: classify(
+            ratio,
+            low,
+            high,
+            low > 1.0 || high < 1.0,
+            settings.min_effect,
+        ),
+    }
+}
+
+/// Applies `fail_on`: which regressions fail the gate.
+fn gate_rule(
+    tests: &[TestComparison],
+    categories: &[GroupComparison],
+    overall: &GroupComparison,
+    settings: &CompareSettings,
+) -> (bool, Vec<String>) {
+    let mut reasons = Vec::new();
+    let on = |what: &str| settings.fail_on.iter().any(|f| f == what);
+    if on("test") {
+        for row in tests.iter().filter(|r| r.verdict == Verdict::Regression) {
+            reasons.push(format!(
+                "test {} is {} slower",
+                row.test,
+                percent_change(row.ratio, row.ci_low, row.ci_high)
+            ));
+        }
+    }
+    if on("failure") {
+        for row in tests.iter().filter(|r| r.verdict == Verdict::Failed) {
+            reasons.push(format!(
+                "test {} failed: {}",
+                row.test,
+                row.note.clone().unwrap_or_default()
+            ));
+        }
+    }
+    if on("category") {
+        for group in categories
+            .iter()
+            .filter(|g| g.verdict == Verdict::Regression)
+        {
+            reasons.push(format!(
+                "category {} is {} slower",
+                group.name,
+                percent_change(group.ratio, group.ci_low, group.ci_high)
+            ));
+        }
+    }
+    if on("overall") && overall.verdict == Verdict::Regression {
+        reasons.push(format!(
+            "the suite is {} slower overall",
+            percent_change(overall.ratio, overall.ci_low, overall.ci_high)
+        ));
+    }
+    (!reasons.is_empty(), reasons)
+}
+
+/// "7.1 % ± 0.8 %": the change and the half-width of its interval, in percent.
+pub fn percent_change(ratio: Option<f64>, low: Option<f64>, high: Option<f64>) -> String {
+    match (ratio, low, high) {
+        (Some(r), Some(l), Some(h)) => format!(
+            "{:+.1} % ± {:.1} %",
+            (r - 1.0) * 100.0,
+            (h - l) / 2.0 * 100.0
+        ),
+        (Some(r), _, _) => format!("{:+.1} %", (r - 1.0) * 100.0),
+        _ => "–".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> CompareSettings {
+        CompareSettings {
+            confidence: 0.99,
+            alpha: 0.01,
+            min_effect: 0.02,
+            fail_on: vec!["test".into(), "category".into()],
+        }
+    }
+
+    #[test]
+    fn verdicts_follow_the_rules() {
+        assert_eq!(classify(1.07, 1.06, 1.08, true, 0.02), Verdict::Regression);
+        assert_eq!(classify(0.90, 0.88, 0.92, true, 0.02), Verdict::Improvement);
+        // Significant but below the minimum effect: not a regression.
+        assert_eq!(classify(1.01, 1.005, 1.015, true, 0.02), Verdict::Unchanged);
+        // Not significant, interval inside the band: shown to be unchanged.
+        assert_eq!(classify(1.00, 0.99, 1.01, false, 0.02), Verdict::Unchanged);
+        // Not significant, interval too wide to rule out a 2 % change: inconclusive.
+        assert_eq!(
+            classify(1.03, 0.97, 1.09, false, 0.02),
+            Verdict::Inconclusive
+        );
+    }
+
+    #[test]
+    fn gate_rule_lists_reasons() {
+        let row = TestComparison {
+            test: "sign".into(),
+            category: "signature".into(),
+            base_samples: 10,
+            head_samples: 10,
+            base_median_ps: Some(1.0),
+            head_median_ps: Some(1.07),
+            ratio: Some(1.071),
+            ci_low: Some(1.063),
+            ci_high: Some(1.079),
+            p_value: Some(1e-5),
+            q_value: Some(1e-4),
+            verdict: Verdict::Regression,
+            note: None,
+        };
+        let overall = GroupComparison {
+            name: "overall".into(),
+            tests: 1,
+            ratio: None,
+            ci_low: None,
+            ci_high: None,
+            verdict: Verdict::Unchanged,
+        };
+        let (failed, reasons) = gate_rule(&[row], &[], &overall, &settings());
+        assert!(failed);
+        assert_eq!(
+            reasons,
+            vec!["test sign is +7.1 % ± 0.8 % slower".to_string()]
+        );
+    }
+}

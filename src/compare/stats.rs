@@ -1,0 +1,309 @@
+//! Distribution-free statistics for timing samples (see docs/statistics.md for the method and
+//! its references). Timings are compared on a log scale, so a change is a ratio.
+
+use statrs::distribution::{ContinuousCDF, Normal};
+
+/// Head over base for one test: the Hodges–Lehmann estimate of the ratio, its confidence
+/// interval from the Mann–Whitney statistic, and the Mann–Whitney p-value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RatioEstimate {
+    pub ratio: f64,
+    /// `None` when there are too few samples for an interval at this confidence.
+    pub interval: Option<(f64, f64)>,
+    pub p_value: f64,
+}
+
+/// Why no estimate could be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoEstimate {
+    /// A side has no sample.
+    Empty,
+    /// A value is zero or negative: a timing that measured nothing cannot be a ratio.
+    NotPositive,
+}
+
+fn standard_normal() -> Normal {
+    Normal::new(0.0, 1.0).expect("valid parameters")
+}
+
+/// The two-sided critical value of the standard normal for a confidence level.
+pub fn z_for(confidence: f64) -> f64 {
+    standard_normal().inverse_cdf(1.0 - (1.0 - confidence) / 2.0)
+}
+
+/// Compares head with base samples (picoseconds per iteration).
+///
+/// The estimate is the median of all pairwise differences of logarithms (Hodges–Lehmann),
+/// robust to outliers and exact for a pure shift. The interval takes the order statistics of
+/// those differences at the Mann–Whitney critical value; the test is Mann–Whitney's with the
+/// tie correction, so identical or tied samples are handled.
+pub fn compare_samples(
+    base: &[f64],
+    head: &[f64],
+    confidence: f64,
+) -> Result<RatioEstimate, NoEstimate> {
+    if base.is_empty() || head.is_empty() {
+        return Err(NoEstimate::Empty);
+    }
+    if base
+        .iter()
+        .chain(head)
+        .any(|v| v.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater))
+    {
+        return Err(NoEstimate::NotPositive);
+    }
+    let log_base: Vec<f64> = base.iter().map(|v| v.ln()).collect();
+    let log_head: Vec<f64> = head.iter().map(|v| v.ln()).collect();
+    let mut differences: Vec<f64> = log_head
+        .iter()
+        .flat_map(|h| log_base.iter().map(move |b| h - b))
+        .collect();
+    differences.sort_by(f64::total_cmp);
+    let shift = median_sorted(&differences);
+
+    let (n, m) = (base.len() as f64, head.len() as f64);
+    let pairs = differences.len();
+    let z = z_for(confidence);
+    // Number of pairwise differences to cut from each end (Lehmann's normal approximation).
+    let cut = (n * m / 2.0 - z * (n * m * (n + m + 1.0) / 12.0).sqrt()).floor();
+    let interval = (cut >= 1.0).then(|| {
+        let cut = cut as usize;
+        (differences[cut - 1].exp(), differences[pairs - cut].exp())
+    });
+    Ok(RatioEstimate {
+        ratio: shift.exp(),
+        interval,
+        p_value: mann_whitney_p(&log_base, &log_head),
+    })
+}
+
+/// Two-sided p-value of the Mann–Whitney U test (normal approximation, tie-corrected,
+/// continuity-corrected).
+pub fn mann_whitney_p(base: &[f64], head: &[f64]) -> f64 {
+    let (n, m) = (base.len() as f64, head.len() as f64);
+    let mut u = 0.0;
+    for h in head {
+        for b in base {
+            u += match h.total_cmp(b) {
+                std::cmp::Ordering::Greater => 1.0,
+                std::cmp::Ordering::Equal => 0.5,
+                std::cmp::Ordering::Less => 0.0,
+            };
+        }
+    }
+    let mut all: Vec<f64> = base.iter().chain(head).copied().collect();
+    all.sort_by(f64::total_cmp);
+    let ties: f64 = all
+        .chunk_by(|a, b| a == b)
+        .map(|run| {
+            let t = run.len() as f64;
+            t * t * t - t
+        })
+        .sum();
+    let total = n + m;
+    let variance = n * m / 12.0 * ((total + 1.0) - ties / (total * (total - 1.0)));
+    if variance <= 0.0 {
+        return 1.0; // every value equal: no evidence of any difference
+    }
+    let distance = ((u - n * m / 2.0).abs() - 0.5).max(0.0);
+    2.0 * (1.0 - standard_normal().cdf(distance / variance.sqrt()))
+}
+
+/// Benjamini–Hochberg adjusted p-values (q-values), in the input's order: controls the
+/// expected share of false discoveries among the tests called significant.
+pub fn benjamini_hochberg(p_values: &[f64]) -> Vec<f64> {
+    let k = p_values.len();
+    let mut order: Vec<usize> = (0..k).collect();
+    order.sort_by(|&a, &b| p_values[a].total_cmp(&p_values[b]));
+    let mut adjusted = vec![1.0; k];
+    let mut running_min: f64 = 1.0;
+    for (rank, &index) in order.iter().enumerate().rev() {
+        let q = p_values[index] * k as f64 / (rank + 1) as f64;
+        running_min = running_min.min(q);
+        adjusted[index] = running_min.min(1.0);
+    }
+    adjusted
+}
+
+/// A distribution-free confidence interval of the median: the order statistics the binomial
+/// distribution (normal approximation) puts around the middle. `None` with too few samples.
+pub fn median_interval(values: &[f64], confidence: f64) -> Option<(f64, f64)> {
+    let n = values.len() as f64;
+    let half = z_for(confidence) * n.sqrt() / 2.0;
+    let (low, high) = ((n / 2.0 - half).floor(), (n / 2.0 + half).ceil() + 1.0);
+    if low < 1.0 || high > n {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    Some((sorted[low as usize - 1], sorted[high as usize - 1]))
+}
+
+/// The median interval's half-width over the median: the precision a test has reached.
+pub fn median_relative_halfwidth(values: &[f64], confidence: f64) -> Option<f64> {
+    let (low, high) = median_interval(values, confidence)?;
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    Some((high - low) / 2.0 / median_sorted(&sorted))
+}
+
+/// Geometric mean of ratios with an interval: the mean of the log-ratios, whose standard
+/// error combines each ratio's own (from its interval, assumed normal on the log scale).
+pub fn geometric_mean_interval(
+    estimates: &[(f64, (f64, f64))],
+    confidence: f64,
+) -> Option<(f64, f64, f64)> {
+    if estimates.is_empty() {
+        return None;
+    }
+    let k = estimates.len() as f64;
+    let z = z_for(confidence);
+    let mean = estimates.iter().map(|(r, _)| r.ln()).sum::<f64>() / k;
+    let variance: f64 = estimates
+        .iter()
+        .map(|(_, (low, high))| ((high.ln() - low.ln()) / (2.0 * z)).powi(2))
+        .sum::<f64>()
+        / (k * k);
+    let se = variance.sqrt();
+    Some((mean.exp(), (mean - z * se).exp(), (mean + z * se).exp()))
+}
+
+/// The median; `None` when there are no values.
+pub fn median(values: &[f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    Some(median_sorted(&sorted))
+}
+
+/// Geometric mean of positive values; `None` when there are none.
+pub fn geometric_mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, count) = values.fold((0.0, 0usize), |(sum, count), v| (sum + v.ln(), count + 1));
+    (count > 0).then(|| (sum / count as f64).exp())
+}
+
+pub fn median_sorted(sorted: &[f64]) -> f64 {
+    let mid = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[mid]
+    } else {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic, noisy-looking sample around `center` (±3 %).
+    fn noisy(center: f64, n: usize, seed: u64) -> Vec<f64> {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        (0..n)
+            .map(|_| center * (1.0 + 0.03 * (rng.f64() - 0.5)))
+            .collect()
+    }
+
+    #[test]
+    fn identical_samples_are_no_change() {
+        let same = vec![100.0; 10];
+        let estimate = compare_samples(&same, &same, 0.99).unwrap();
+        assert_eq!(estimate.ratio, 1.0);
+        assert_eq!(estimate.interval, Some((1.0, 1.0)));
+        assert_eq!(estimate.p_value, 1.0);
+    }
+
+    #[test]
+    fn a_pure_shift_is_found_exactly() {
+        let base = noisy(1000.0, 20, 1);
+        let head: Vec<f64> = base.iter().map(|v| v * 1.07).collect();
+        let estimate = compare_samples(&base, &head, 0.99).unwrap();
+        assert!((estimate.ratio - 1.07).abs() < 0.005, "{estimate:?}");
+        let (low, high) = estimate.interval.unwrap();
+        assert!(low < 1.07 && 1.07 < high && low > 1.0, "{estimate:?}");
+        assert!(estimate.p_value < 1e-4, "{estimate:?}");
+    }
+
+    #[test]
+    fn a_heavy_tail_does_not_move_the_estimate() {
+        let base = noisy(1000.0, 20, 2);
+        let mut head = noisy(1000.0, 20, 3);
+        head[0] = 50_000.0; // one sample hit by a page-cache flush
+        head[1] = 20_000.0;
+        let estimate = compare_samples(&base, &head, 0.99).unwrap();
+        assert!((estimate.ratio - 1.0).abs() < 0.01, "{estimate:?}");
+        assert!(estimate.p_value > 0.01, "{estimate:?}");
+    }
+
+    #[test]
+    fn ties_are_handled() {
+        let base = [10.0, 10.0, 10.0, 11.0, 11.0, 12.0];
+        let head = [10.0, 11.0, 11.0, 11.0, 12.0, 12.0];
+        let estimate = compare_samples(&base, &head, 0.95).unwrap();
+        assert!(
+            estimate.p_value > 0.05 && estimate.p_value <= 1.0,
+            "{estimate:?}"
+        );
+        assert!(estimate.ratio >= 1.0, "{estimate:?}");
+    }
+
+    #[test]
+    fn too_few_samples_give_no_interval() {
+        let estimate = compare_samples(&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0], 0.99).unwrap();
+        assert_eq!(estimate.interval, None);
+        assert_eq!(compare_samples(&[], &[1.0], 0.99), Err(NoEstimate::Empty));
+    }
+
+    #[test]
+    fn a_zero_valued_test_is_not_a_ratio() {
+        assert_eq!(
+            compare_samples(&[0.0, 0.0], &[0.0, 0.0], 0.99),
+            Err(NoEstimate::NotPositive)
+        );
+    }
+
+    #[test]
+    fn mann_whitney_matches_a_known_value() {
+        // Fully separated groups of 5: U = 25, z = (12.5 - 0.5) / sqrt(22.9167) = 2.5067.
+        let p = mann_whitney_p(&[1.0, 2.0, 3.0, 4.0, 5.0], &[6.0, 7.0, 8.0, 9.0, 10.0]);
+        assert!((p - 0.01219).abs() < 2e-4, "{p}");
+    }
+
+    #[test]
+    fn benjamini_hochberg_known_values() {
+        let q = benjamini_hochberg(&[0.01, 0.04, 0.03, 0.20]);
+        let expected = [0.04, 0.04 * 4.0 / 3.0, 0.04 * 4.0 / 3.0, 0.20];
+        for (a, b) in q.iter().zip(expected) {
+            assert!((a - b).abs() < 1e-12, "{q:?}");
+        }
+    }
+
+    #[test]
+    fn median_interval_narrows_with_samples() {
+        let few = median_relative_halfwidth(&noisy(100.0, 10, 4), 0.95).unwrap();
+        let many = median_relative_halfwidth(&noisy(100.0, 200, 5), 0.95).unwrap();
+        assert!(many < few, "{many} {few}");
+        assert_eq!(median_relative_halfwidth(&[1.0, 2.0], 0.95), None);
+    }
+
+    #[test]
+    fn median_and_geomean() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&[]), None);
+        let g = geometric_mean([2.0, 8.0].into_iter()).unwrap();
+        assert!((g - 4.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn geometric_mean_of_equal_ratios() {
+        let (mean, low, high) =
+            geometric_mean_interval(&[(1.1, (1.05, 1.15)), (1.1, (1.05, 1.15))], 0.95).unwrap();
+        assert!((mean - 1.1).abs() < 1e-12);
+        assert!(
+            low > 1.05 && high < 1.15,
+            "pooling two tests narrows the interval: {low} {high}"
+        );
+    }
+}

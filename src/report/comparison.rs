@@ -1,0 +1,209 @@
+//! A comparison as a terminal table or markdown: the headline verdict first, then the tests that
+//! changed, the categories, and everything else folded away.
+
+use crate::compare::percent_change;
+use crate::model::{Comparison, GroupComparison, TestComparison, Verdict};
+use anyhow::Result;
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use minijinja::Environment;
+use minijinja::value::{Serde, Value};
+use serde::Serialize;
+
+const TEMPLATE: &str = include_str!("templates/comparison.md.j2");
+
+/// What both formats show, with the numbers already formatted.
+#[derive(Serialize)]
+struct View<'a> {
+    headline: String,
+    foreign: Option<&'a str>,
+    base: &'a crate::model::ComparedSide,
+    head: &'a crate::model::ComparedSide,
+    changed: Vec<Row>,
+    failed: Vec<Row>,
+    rest: Vec<Row>,
+    categories: Vec<Row>,
+    overall: Row,
+    gate_failed: bool,
+    gate_reasons: &'a [String],
+    settings: &'a crate::model::CompareSettings,
+}
+
+#[derive(Serialize)]
+struct Row {
+    name: String,
+    category: String,
+    verdict: &'static str,
+    change: String,
+    base: String,
+    head: String,
+    samples: String,
+    q: String,
+    note: String,
+}
+
+/// "2 regressions · 1 improvement · 96 unchanged — overall +0.4 % ± 0.3 %".
+pub fn headline(comparison: &Comparison) -> String {
+    let count = |verdict: Verdict| {
+        comparison
+            .tests
+            .iter()
+            .filter(|t| t.verdict == verdict)
+            .count()
+    };
+    let mut parts = Vec::new();
+    for (verdict, one, many) in [
+        (Verdict::Regression, "regression", "regressions"),
+        (Verdict::Improvement, "improvement", "improvements"),
+        (Verdict::Unchanged, "unchanged", "unchanged"),
+        (Verdict::Inconclusive, "inconclusive", "inconclusive"),
+        (Verdict::Failed, "failed", "failed"),
+    ] {
+        let n = count(verdict);
+        if n > 0 || verdict == Verdict::Regression {
+            parts.push(format!("{n} {}", if n == 1 { one } else { many }));
+        }
+    }
+    let o = &comparison.overall;
+    format!(
+        "{} — overall {}",
+        parts.join(" · "),
+        percent_change(o.ratio, o.ci_low, o.ci_high)
+    )
+}
+
+fn verdict_word(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Regression => "regression",
+        Verdict::Improvement => "improvement",
+        Verdict::Unchanged => "unchanged",
+        Verdict::Inconclusive => "inconclusive",
+        Verdict::Failed => "failed",
+    }
+}
+
+fn test_row(t: &TestComparison) -> Row {
+    let ps = |v: Option<f64>| v.map(super::format_ps).unwrap_or_else(|| "–".into());
+    Row {
+        name: t.test.clone(),
+        category: t.category.clone(),
+        verdict: verdict_word(t.verdict),
+        change: percent_change(t.ratio, t.ci_low, t.ci_high),
+        base: ps(t.base_median_ps),
+        head: ps(t.head_median_ps),
+        samples: format!("{}/{}", t.base_samples, t.head_samples),
+        q: t.q_value
+            .map(|q| format!("{q:.2e}"))
+            .unwrap_or_else(|| "–".into()),
+        note: t.note.clone().unwrap_or_default(),
+    }
+}
+
+fn group_row(g: &GroupComparison) -> Row {
+    Row {
+        name: g.name.clone(),
+        category: String::new(),
+        verdict: verdict_word(g.verdict),
+        change: percent_change(g.ratio, g.ci_low, g.ci_high),
+        base: String::new(),
+        head: String::new(),
+        samples: g.tests.to_string(),
+        q: String::new(),
+        note: String::new(),
+    }
+}
+
+fn view(comparison: &Comparison) -> View<'_> {
+    let pick = |wanted: &[Verdict]| -> Vec<Row> {
+        let mut rows: Vec<&TestComparison> = comparison
+            .tests
+            .iter()
+            .filter(|t| wanted.contains(&t.verdict))
+            .collect();
+        // Largest change first within each verdict.
+        rows.sort_by(|a, b| {
+            (a.verdict, -(a.ratio.unwrap_or(1.0).ln().abs()))
+                .partial_cmp(&(b.verdict, -(b.ratio.unwrap_or(1.0).ln().abs())))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        rows.into_iter().map(test_row).collect()
+    };
+    View {
+        headline: headline(comparison),
+        foreign: comparison.foreign.as_deref(),
+        base: &comparison.base,
+        head: &comparison.head,
+        changed: pick(&[Verdict::Regression, Verdict::Improvement]),
+        failed: pick(&[Verdict::Failed]),
+        rest: pick(&[Verdict::Unchanged, Verdict::Inconclusive]),
+        categories: comparison.categories.iter().map(group_row).collect(),
+        overall: group_row(&comparison.overall),
+        gate_failed: comparison.gate_failed,
+        gate_reasons: &comparison.gate_reasons,
+        settings: &comparison.settings,
+    }
+}
+
+pub fn markdown(comparison: &Comparison) -> Result<String> {
+    let mut env = Environment::new();
+    env.add_template("comparison.md", TEMPLATE)?;
+    let text = env
+        .get_template("comparison.md")?
+        .render(minijinja::context! { v => Value::from(Serde(view(comparison))) })?;
+    Ok(text)
+}
+
+pub fn terminal(comparison: &Comparison) -> String {
+    let v = view(comparison);
+    let mut out = String::new();
+    if let Some(foreign) = v.foreign {
+        out.push_str(&format!("WARNING: foreign baseline: {foreign}\n"));
+    }
+    out.push_str(&format!(
+        "{}: {} ({}) vs {}: {} ({})\n{}\n",
+        v.base.label,
+        v.base.runtime.version,
+        v.base.origin,
+        v.head.label,
+        v.head.runtime.version,
+        v.head.origin,
+        v.headline
+    ));
+    let mut tests = Table::new();
+    tests.load_style(UTF8_FULL_CONDENSED);
+    tests.set_header([
+        "test", "category", "verdict", "change", "base", "head", "samples", "q", "note",
+    ]);
+    for row in v.changed.iter().chain(&v.failed).chain(&v.rest) {
+        tests.add_row(
+            [
+                &row.name,
+                &row.category,
+                row.verdict,
+                &row.change,
+                &row.base,
+                &row.head,
+                &row.samples,
+                &row.q,
+                &row.note,
+            ]
+            .map(|s| s.to_string()),
+        );
+    }
+    out.push_str(&format!("{tests}\n"));
+    let mut groups = Table::new();
+    groups.load_style(UTF8_FULL_CONDENSED);
+    groups.set_header(["category", "verdict", "change (geometric mean)", "tests"]);
+    for row in v.categories.iter().chain(std::iter::once(&v.overall)) {
+        groups.add_row([&row.name, row.verdict, &row.change, &row.samples].map(|s| s.to_string()));
+    }
+    out.push_str(&format!("{groups}\n"));
+    if v.gate_failed {
+        out.push_str(&format!(
+            "gate: FAILED\n  {}\n",
+            v.gate_reasons.join("\n  ")
+        ));
+    } else {
+        out.push_str("gate: passed\n");
+    }
+    out
+}

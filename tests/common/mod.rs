@@ -1,0 +1,110 @@
+//! Helpers shared by the end-to-end test files.
+#![allow(dead_code)]
+
+pub use serde_json::Value;
+pub use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_wasmgate");
+
+pub fn home() -> PathBuf {
+    match std::env::var_os("WASMGATE_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_TARGET_TMPDIR")).join("wasmgate-home"),
+    }
+}
+
+pub fn wasmgate(dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command.current_dir(dir).env("WASMGATE_HOME", home());
+    command
+}
+
+pub fn run(command: &mut Command) -> Output {
+    let output = command.output().expect("wasmgate starts");
+    eprintln!(
+        "$ {command:?}\n-- exit {:?}\n-- stdout\n{}\n-- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Builds the default suite once per test binary, so parallel tests never build it twice.
+pub fn built_suite() -> String {
+    static BUILT: Mutex<Option<String>> = Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(out) = built.as_ref() {
+        return out.clone();
+    }
+    let output = run(wasmgate(&tempdir()).arg("build"));
+    assert!(output.status.success(), "build failed: {}", stderr(&output));
+    *built = Some(stdout(&output));
+    stdout(&output)
+}
+
+pub fn tempdir() -> PathBuf {
+    tempfile::tempdir().unwrap().keep()
+}
+
+pub fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The suite directory printed by `wasmgate build`: "... in DIR (1.2 s)".
+pub fn suite_dir(build_stdout: &str) -> PathBuf {
+    let after = build_stdout
+        .split(" in ")
+        .nth(1)
+        .expect("build prints its directory");
+    PathBuf::from(after.rsplit_once(" (").unwrap().0)
+}
+
+pub fn journal_of(results: &Path) -> PathBuf {
+    let mut name = results.file_name().unwrap().to_os_string();
+    name.push(".journal");
+    results.with_file_name(name)
+}
+
+/// Adds runtime entries (YAML lines indented by two spaces) to a configuration's `runtimes:`.
+pub fn with_runtimes(config: &str, entries: &str) -> String {
+    let config = config.replacen("\nruntimes:\n", &format!("\nruntimes:\n{entries}"), 1);
+    assert!(config.contains(entries));
+    config
+}
+
+pub fn default_config(dir: &Path) -> String {
+    let output = run(wasmgate(dir).args(["config", "show"]));
+    assert!(output.status.success());
+    stdout(&output)
+}
+
+/// Waits until the journal holds a header and `samples` sample lines.
+pub fn wait_for_samples(journal: &Path, samples: usize) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let lines = std::fs::read_to_string(journal)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
+        if lines > samples {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no samples in {}",
+            journal.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

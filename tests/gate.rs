@@ -1,0 +1,362 @@
+//! The gate end to end: compare's exit codes, baselines and the foreign refusal, resume after a
+//! killed run, and the adaptive stop, on real samples from wasmtime.
+
+mod common;
+
+use common::*;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+fn wasmtime_path() -> String {
+    let dir = tempdir();
+    let output = run(wasmgate(&dir).args(["setup", "--runtimes", "wasmtime"]));
+    assert!(output.status.success());
+    let line = stdout(&output)
+        .lines()
+        .find(|l| l.starts_with("wasmtime"))
+        .unwrap()
+        .to_string();
+    line.rsplit_once(" (")
+        .unwrap()
+        .1
+        .trim_end_matches(')')
+        .to_string()
+}
+
+/// A real A/A run: the same wasmtime as `a` and `b`, fixed sample counts.
+fn aa_run(dir: &Path, tests: &str, samples: u32) -> PathBuf {
+    built_suite();
+    let wasmtime = wasmtime_path();
+    let out = dir.join("aa.json");
+    let samples = samples.to_string();
+    let output = run(wasmgate(dir)
+        .args([
+            "run",
+            "--tests",
+            tests,
+            "--samples",
+            &samples,
+            "--precision",
+            "0",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .arg("--runtime")
+        .arg(format!("a@wasmtime={wasmtime}"))
+        .arg("--runtime")
+        .arg(format!("b@wasmtime={wasmtime}")));
+    assert!(output.status.success(), "{}", stderr(&output));
+    out
+}
+
+/// Rewrites `b`'s samples as `a`'s times `factor`, in a copy of the results.
+fn with_head_scaled(results: &Path, factor: f64, to: &Path) {
+    let mut json = read_json(results);
+    let base: Vec<Value> = json["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["runtime"] == "a")
+        .cloned()
+        .collect();
+    let mut samples = base.clone();
+    for sample in &base {
+        let mut head = sample.clone();
+        head["runtime"] = "b".into();
+        head["value_ps"] = ((sample["value_ps"].as_f64().unwrap() * factor).round() as u64).into();
+        samples.push(head);
+    }
+    json["samples"] = samples.into();
+    std::fs::write(to, serde_json::to_string(&json).unwrap()).unwrap();
+}
+
+#[test]
+fn compare_exit_codes_follow_the_verdict() {
+    let dir = tempdir();
+    let results = aa_run(&dir, "hash,box", 10);
+
+    // Identical samples: unchanged, exit 0.
+    let same = dir.join("same.json");
+    with_head_scaled(&results, 1.0, &same);
+    let output = run(wasmgate(&dir)
+        .arg("compare")
+        .arg(&same)
+        .args(["--base", "a", "--head", "b", "--out"])
+        .arg(dir.join("c.json")));
+    assert_eq!(output.status.code(), Some(0));
+    let comparison = read_json(&dir.join("c.json"));
+    // The same values on both sides: no change at all, whatever the noise; with noisy samples
+    // the interval may still be too wide to call them unchanged.
+    for test in comparison["tests"].as_array().unwrap() {
+        assert_eq!(test["ratio"], 1.0, "{test}");
+        assert_eq!(test["p_value"], 1.0, "{test}");
+        assert!(
+            test["verdict"] == "unchanged" || test["verdict"] == "inconclusive",
+            "{test}"
+        );
+    }
+
+    // Head 10 % slower on every sample: both tests regress, the gate fails with exit 1.
+    let slower = dir.join("slower.json");
+    with_head_scaled(&results, 1.10, &slower);
+    let output = run(wasmgate(&dir)
+        .arg("compare")
+        .arg(&slower)
+        .args(["--base", "a", "--head", "b", "--format", "markdown"]));
+    assert_eq!(output.status.code(), Some(1));
+    let markdown = stdout(&output);
+    assert!(markdown.contains("2 regressions"), "{markdown}");
+    assert!(markdown.contains("+10.0 %"), "{markdown}");
+    assert!(markdown.contains("test hash is +10.0 %"), "{markdown}");
+
+    // 10 % faster: improvements never fail the gate.
+    let faster = dir.join("faster.json");
+    with_head_scaled(&results, 1.0 / 1.10, &faster);
+    let output = run(wasmgate(&dir)
+        .arg("compare")
+        .arg(&faster)
+        .args(["--base", "a", "--head", "b"]));
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        stdout(&output).contains("2 improvements"),
+        "{}",
+        stdout(&output)
+    );
+
+    // Input errors exit 2 with one line.
+    let output = run(wasmgate(&dir)
+        .arg("compare")
+        .arg(&results)
+        .args(["--base", "a", "--head", "zz"]));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("no runtime `zz`"),
+        "{}",
+        stderr(&output)
+    );
+    let output = run(wasmgate(&dir).args(["compare", "missing.json", "--base", "a"]));
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn baselines_are_stored_and_foreign_ones_refused() {
+    let dir = tempdir();
+    let results = aa_run(&dir, "auth", 8);
+    let head_only = dir.join("head.json");
+    with_head_scaled(&results, 1.0, &head_only);
+    let output = run(wasmgate(&dir)
+        .args(["baseline", "update"])
+        .arg(&results)
+        .args([
+            "--runtime",
+            "a",
+            "--runner",
+            "ci-1",
+            "--commit",
+            "abc123",
+            "--dir",
+        ])
+        .arg(dir.join("baselines")));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stored = stdout(&output)
+        .rsplit_once(" in ")
+        .unwrap()
+        .1
+        .trim()
+        .to_string();
+    let baseline = read_json(Path::new(&stored));
+    assert_eq!(baseline["commit"], "abc123");
+    assert_eq!(baseline["runtime"]["name"], "a");
+    let history =
+        std::fs::read_to_string(Path::new(&stored).with_extension("history.jsonl")).unwrap();
+    let entry: Value = serde_json::from_str(history.lines().last().unwrap()).unwrap();
+    assert!(entry["tests"]["auth"]["median_ps"].as_f64().unwrap() > 0.0);
+
+    // The same machine and suite: compared.
+    let output = run(wasmgate(&dir).arg("compare").arg(&head_only).args([
+        "--head",
+        "b",
+        "--baseline",
+        &stored,
+    ]));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+
+    // Another machine: refused with what differs and the way out.
+    let mut foreign = read_json(&head_only);
+    foreign["machine"]["fingerprint"] = "0000000000000000".into();
+    foreign["machine"]["cpu_model"] = "Other CPU".into();
+    let foreign_path = dir.join("foreign.json");
+    std::fs::write(&foreign_path, serde_json::to_string(&foreign).unwrap()).unwrap();
+    let output = run(wasmgate(&dir).arg("compare").arg(&foreign_path).args([
+        "--head",
+        "b",
+        "--baseline",
+        &stored,
+    ]));
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("another machine") && message.contains("--allow-foreign"),
+        "{message}"
+    );
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+
+    // Another wasm build too, allowed: the report says so first.
+    foreign["suite"]["suite_id"] = "ffffffffffffffff".into();
+    std::fs::write(&foreign_path, serde_json::to_string(&foreign).unwrap()).unwrap();
+    let output = run(wasmgate(&dir).arg("compare").arg(&foreign_path).args([
+        "--head",
+        "b",
+        "--baseline",
+        &stored,
+        "--allow-foreign",
+        "--format",
+        "markdown",
+    ]));
+    assert_eq!(output.status.code(), Some(0));
+    let first = stdout(&output).lines().next().unwrap().to_string();
+    assert!(
+        first.contains("Foreign baseline")
+            && first.contains("another wasm build")
+            && first.contains("another machine"),
+        "{first}"
+    );
+}
+
+#[test]
+fn a_killed_run_resumes_without_losing_or_repeating_samples() {
+    built_suite();
+    let dir = tempdir();
+    let out = dir.join("r.json");
+    let args = [
+        "run",
+        "--runtime",
+        "wasmtime",
+        "--tests",
+        "hash,kdf",
+        "--samples",
+        "6",
+        "--precision",
+        "0",
+        "--quiet",
+        "--seed",
+        "7",
+        "--out",
+    ];
+    let mut child = wasmgate(&dir).args(args).arg(&out).spawn().unwrap();
+    let journal = journal_of(&out);
+    wait_for_samples(&journal, 4);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before: Vec<Value> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(before.len() >= 4 && before.len() < 12, "{}", before.len());
+
+    let output = run(wasmgate(&dir).args(args).arg(&out).arg("--resume"));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let results = read_json(&out);
+    assert_eq!(results["complete"], true);
+    let samples = results["samples"].as_array().unwrap();
+    assert_eq!(
+        samples.len(),
+        2 * 6,
+        "exactly the planned samples, none lost, none twice"
+    );
+    for sample in &before {
+        assert!(samples.contains(sample), "lost {sample}");
+    }
+    let orders: BTreeSet<u64> = samples
+        .iter()
+        .map(|s| s["order"].as_u64().unwrap())
+        .collect();
+    assert_eq!(orders.len(), samples.len(), "orders are unique");
+    assert_eq!(results["seed"], 7);
+
+    // A finished run is not resumed.
+    let output = run(wasmgate(&dir).args(args).arg(&out).arg("--resume"));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("finished run"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn sampling_stops_at_the_precision_the_maximum_or_the_budget() {
+    built_suite();
+    let dir = tempdir();
+    let count = |out: &Path| read_json(out)["samples"].as_array().unwrap().len();
+
+    // A loose precision is met as soon as the median has an interval (8 samples at 95 %).
+    let loose = dir.join("loose.json");
+    let args = [
+        "run",
+        "--runtime",
+        "wasmtime",
+        "--tests",
+        "hash",
+        "--quiet",
+        "--samples",
+        "3",
+    ];
+    assert!(
+        run(wasmgate(&dir)
+            .args(args)
+            .args(["--max-samples", "40", "--precision", "0.5", "--out"])
+            .arg(&loose))
+        .status
+        .success()
+    );
+    assert_eq!(count(&loose), 8);
+
+    // An unreachable precision stops at the maximum.
+    let tight = dir.join("tight.json");
+    assert!(
+        run(wasmgate(&dir)
+            .args(args)
+            .args(["--precision", "0.000001", "--max-samples", "12", "--out"])
+            .arg(&tight))
+        .status
+        .success()
+    );
+    assert_eq!(count(&tight), 12);
+
+    // The budget ends the run, within its bound, and says so.
+    let budgeted = dir.join("budget.json");
+    let started = Instant::now();
+    let output = run(wasmgate(&dir)
+        .args([
+            "run",
+            "--runtime",
+            "wasmtime",
+            "--tests",
+            "sign,box,hash",
+            "--quiet",
+            "--samples",
+            "1000",
+            "--max-samples",
+            "1000",
+            "--budget",
+            "4s",
+            "--out",
+        ])
+        .arg(&budgeted));
+    let took = started.elapsed();
+    assert!(output.status.success());
+    let results = read_json(&budgeted);
+    assert_eq!(results["budget_spent"], true);
+    assert!(count(&budgeted) >= 1);
+    // Generous slack for building nothing and starting processes; the bound itself is 4 s.
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    assert!(
+        stderr(&output).contains("budget spent"),
+        "{}",
+        stderr(&output)
+    );
+}
