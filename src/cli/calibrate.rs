@@ -46,7 +46,35 @@ struct Probe<'a> {
     timeout: Duration,
 }
 
-pub fn run(ctx: &Context, request: &RuntimeRequest, target_seconds: f64, out: &Path) -> Result<u8> {
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct CalibrateArgs {
+    #[command(subcommand)]
+    pub check: Option<super::proof::Check>,
+    /// The reference runtime the plan is calibrated on
+    #[arg(long, default_value = "wasmtime")]
+    pub runtime: RuntimeRequest,
+    /// Target duration of one sample, in seconds
+    #[arg(long, default_value_t = 0.1)]
+    pub target_seconds: f64,
+    /// Where to write the plan (point build.plan at it)
+    #[arg(long, default_value = "wasmgate-plan.yml")]
+    pub out: std::path::PathBuf,
+}
+
+pub fn run(ctx: &Context, args: CalibrateArgs) -> Result<u8> {
+    match args.check {
+        Some(check) => super::proof::run(ctx, check),
+        None => calibrate_plan(ctx, &args.runtime, args.target_seconds, &args.out),
+    }
+}
+
+fn calibrate_plan(
+    ctx: &Context,
+    request: &RuntimeRequest,
+    target_seconds: f64,
+    out: &Path,
+) -> Result<u8> {
     if target_seconds.is_nan() || target_seconds <= 0.0 {
         bail!("--target-seconds must be above 0");
     }

@@ -7,6 +7,7 @@ mod calibrate;
 mod compare;
 mod config;
 mod gate;
+mod proof;
 mod report;
 mod run;
 mod setup;
@@ -60,18 +61,8 @@ pub enum Command {
     /// Store baselines
     #[command(subcommand)]
     Baseline(baseline::BaselineCommand),
-    /// Measure each test's cost and write a new iteration plan
-    Calibrate {
-        /// The reference runtime the plan is calibrated on
-        #[arg(long, default_value = "wasmtime")]
-        runtime: RuntimeRequest,
-        /// Target duration of one sample, in seconds
-        #[arg(long, default_value_t = 0.1)]
-        target_seconds: f64,
-        /// Where to write the plan (point build.plan at it)
-        #[arg(long, default_value = "wasmgate-plan.yml")]
-        out: PathBuf,
-    },
+    /// Write a new iteration plan; or prove the gate: `calibrate aa`, `calibrate inject`
+    Calibrate(calibrate::CalibrateArgs),
     /// Setup, build, run and report in one step, on the configured runtimes
     Gate(gate::GateArgs),
     /// Show or write the configuration
@@ -164,11 +155,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
             format,
             out,
         } => report::run(&results, format, out.as_deref()),
-        Command::Calibrate {
-            runtime,
-            target_seconds,
-            out,
-        } => calibrate::run(&ctx, &runtime, target_seconds, &out),
+        Command::Calibrate(args) => calibrate::run(&ctx, args),
         Command::Gate(args) => gate::run(&ctx, args),
         Command::Compare(args) => compare::run(&ctx, args),
         Command::Baseline(command) => baseline::run(&ctx, command),

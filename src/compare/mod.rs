@@ -2,6 +2,7 @@
 //! stored baseline) -> a verdict per test, per category and overall, and the gate's answer.
 
 pub mod baseline;
+pub mod injection;
 pub mod stats;
 
 use crate::config::CompareConfig;

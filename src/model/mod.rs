@@ -154,6 +154,9 @@ pub struct Results {
     /// The time budget ended the run before every test reached its precision.
     #[serde(default)]
     pub budget_spent: bool,
+    /// Wall time of the measuring itself (not the build), for the harness's own cost.
+    #[serde(default)]
+    pub wall_seconds: f64,
     pub samples: Vec<Sample>,
 }
 

@@ -263,6 +263,7 @@ pub(crate) mod tests {
             finished_at: None,
             complete: true,
             budget_spent: false,
+            wall_seconds: 0.0,
             samples: samples
                 .iter()
                 .enumerate()

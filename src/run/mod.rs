@@ -89,6 +89,7 @@ impl Start {
                 finished_at: None,
                 complete: false,
                 budget_spent: false,
+                wall_seconds: 0.0,
                 samples: Vec::new(),
             },
         }
@@ -166,8 +167,8 @@ pub fn run(
         schedule,
         stop: &STOP,
     };
-    let earlier = std::mem::take(&mut results.samples);
-    results.samples = earlier.clone();
+    let earlier = results.samples.clone();
+    let started = std::time::Instant::now();
     let ending = scheduler.run(&earlier, |sample| {
         journal.append(&sample)?;
         results.samples.push(sample);
@@ -175,6 +176,7 @@ pub fn run(
     })?;
     results.complete = ending != Ending::Interrupted;
     results.budget_spent = ending == Ending::BudgetSpent;
+    results.wall_seconds += started.elapsed().as_secs_f64();
     results.finished_at = Some(crate::model::now_rfc3339());
     crate::model::write_json(out, &results)?;
     std::fs::remove_file(&journal.path)?;

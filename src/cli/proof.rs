@@ -1,0 +1,137 @@
+//! `wasmgate calibrate aa` and `wasmgate calibrate inject`: the evidence that the gate's red and
+//! green can be trusted on this machine.
+
+use super::{Context, SamplingArgs};
+use crate::compare::baseline::side_from_results;
+use crate::compare::injection::{DEFAULT_SETTINGS, replay};
+use crate::compare::{compare, settings, stats};
+use crate::model::Verdict;
+use crate::run::adapter::RuntimeRequest;
+use anyhow::Result;
+use std::path::PathBuf;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Check {
+    /// Run a runtime against itself (A/A) and report false alarms and the noise per test
+    Aa {
+        /// The runtime, as for `run`
+        #[arg(long, default_value = "wasmtime")]
+        runtime: RuntimeRequest,
+        /// Only these tests (comma-separated)
+        #[arg(long, value_delimiter = ',')]
+        tests: Vec<String>,
+        #[command(flatten)]
+        sampling: SamplingArgs,
+        #[arg(long, default_value = "wasmgate-aa.json")]
+        out: PathBuf,
+    },
+    /// Replay A/A samples with known slowdowns injected: detection and false-alarm rates
+    Inject {
+        /// Results of `calibrate aa`
+        results: PathBuf,
+        #[arg(long, default_value_t = 200)]
+        trials: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+pub fn run(ctx: &Context, check: Check) -> Result<u8> {
+    match check {
+        Check::Aa {
+            runtime,
+            tests,
+            sampling,
+            out,
+        } => aa(ctx, runtime, &tests, &sampling, &out),
+        Check::Inject {
+            results,
+            trials,
+            seed,
+        } => inject(ctx, &results, trials, seed),
+    }
+}
+
+fn aa(
+    ctx: &Context,
+    runtime: RuntimeRequest,
+    tests: &[String],
+    sampling: &SamplingArgs,
+    out: &std::path::Path,
+) -> Result<u8> {
+    // The same binary under two labels, interleaved like a real A/B gate.
+    let home = ctx.home()?;
+    let resolved = crate::run::adapter::resolve(&ctx.loaded, &home, &runtime)?;
+    let path = PathBuf::from(&resolved.info.path);
+    let label = |name: &str| RuntimeRequest {
+        label: name.to_string(),
+        adapter: Some(resolved.info.adapter.clone()),
+        path: Some(path.clone()),
+    };
+    let requests = [label("a"), label("b")];
+    let config = &ctx.loaded.config;
+    let defaults = crate::config::RunConfig {
+        samples: config.gate.samples,
+        budget: config.gate.budget.clone(),
+        ..config.run.clone()
+    };
+    let request = super::run::Request::new(&requests, tests, sampling, &defaults)?;
+    let results = super::run::measure(ctx, &request, out)?;
+    let base = side_from_results(&results, Some("a"), out)?;
+    let head = side_from_results(&results, Some("b"), out)?;
+    let comparison = compare(&base, &head, &settings(&config.compare), None);
+    print!("{}", crate::report::comparison::terminal(&comparison));
+    let alarms = comparison
+        .tests
+        .iter()
+        .filter(|t| matches!(t.verdict, Verdict::Regression | Verdict::Improvement))
+        .count();
+    let noise: Vec<f64> = comparison
+        .tests
+        .iter()
+        .filter_map(|t| Some((t.ci_high? - t.ci_low?) / 2.0 * 100.0))
+        .collect();
+    println!(
+        "A/A on {}: {alarms} of {} tests called changed (false alarms); gate {}; median ± of the ratio intervals {:.2} % (widest {:.2} %); {} samples in {:.0} s",
+        resolved.info.version,
+        comparison.tests.len(),
+        if comparison.gate_failed {
+            "FAILED (a false alarm)"
+        } else {
+            "passed"
+        },
+        stats::median(&noise).unwrap_or(f64::NAN),
+        noise.iter().copied().fold(f64::NAN, f64::max),
+        results.samples.len(),
+        results.wall_seconds
+    );
+    Ok(0)
+}
+
+fn inject(ctx: &Context, path: &std::path::Path, trials: usize, seed: u64) -> Result<u8> {
+    let results = crate::run::read_results(path)?;
+    let settings = settings(&ctx.loaded.config.compare);
+    println!(
+        "{trials} trials per setting on {} (A/A samples split at random into base and head); alpha {}, min effect {} %",
+        path.display(),
+        settings.alpha,
+        settings.min_effect * 100.0
+    );
+    println!("{:<28} {:>10} {:>12}", "setting", "detected", "false alarm");
+    for setting in DEFAULT_SETTINGS {
+        let outcome = replay(&results, "a", "b", &settings, setting, trials, seed);
+        let rate = |n: usize| format!("{:.1} %", 100.0 * n as f64 / outcome.trials as f64);
+        let detected = if setting.target == crate::compare::injection::Target::Nothing {
+            "–".to_string()
+        } else {
+            rate(outcome.detected)
+        };
+        println!(
+            "{:<28} {:>10} {:>12}",
+            setting.describe(),
+            detected,
+            rate(outcome.false_alarms)
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,282 @@
+//! The proof of the gate: replay real A/A samples (one runtime against itself), with and
+//! without a known slowdown injected into one side, and count how often the comparison finds
+//! the slowdown and how often it calls something else a regression.
+
+use super::{Side, compare};
+use crate::model::{CompareSettings, ComparedSide, Results, Sample, SampleStatus, Verdict};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What a setting slows down.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Target {
+    /// Nothing: every regression is a false alarm.
+    Nothing,
+    /// One test, chosen at random in each trial.
+    OneTest,
+    /// Every test of one category, chosen at random in each trial.
+    OneCategory,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    pub target: Target,
+    /// Head's times are multiplied by this (1.05 is 5 % slower).
+    pub factor: f64,
+}
+
+impl Setting {
+    pub fn describe(&self) -> String {
+        let percent = (self.factor - 1.0) * 100.0;
+        match self.target {
+            Target::Nothing => "A/A, nothing injected".to_string(),
+            Target::OneTest => format!("{percent:.0} % on one test"),
+            Target::OneCategory => format!("{percent:.0} % on one category"),
+        }
+    }
+}
+
+/// The settings the targets are stated in.
+pub const DEFAULT_SETTINGS: [Setting; 5] = [
+    Setting {
+        target: Target::Nothing,
+        factor: 1.0,
+    },
+    Setting {
+        target: Target::OneTest,
+        factor: 1.03,
+    },
+    Setting {
+        target: Target::OneTest,
+        factor: 1.05,
+    },
+    Setting {
+        target: Target::OneTest,
+        factor: 1.10,
+    },
+    Setting {
+        target: Target::OneCategory,
+        factor: 1.02,
+    },
+];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub trials: usize,
+    /// Trials whose injected slowdown was called a regression (its test, or its category).
+    pub detected: usize,
+    /// Trials where a test or category that was not slowed down was called a regression.
+    pub false_alarms: usize,
+}
+
+/// Every test's successful samples from both labels, pooled: in an A/A run they are exchangeable.
+fn pools(aa: &Results, a: &str, b: &str) -> BTreeMap<String, (String, Vec<u64>)> {
+    let mut pools: BTreeMap<String, (String, Vec<u64>)> = BTreeMap::new();
+    let failed: BTreeSet<&str> = aa
+        .samples
+        .iter()
+        .filter(|s| s.status != SampleStatus::Ok)
+        .map(|s| s.test.as_str())
+        .collect();
+    for sample in aa
+        .samples
+        .iter()
+        .filter(|s| s.runtime == a || s.runtime == b)
+    {
+        if let (false, Some(value)) = (failed.contains(sample.test.as_str()), sample.value_ps) {
+            let category = aa
+                .suite
+                .test(&sample.test)
+                .map(|t| t.category.clone())
+                .unwrap_or_default();
+            pools
+                .entry(sample.test.clone())
+                .or_insert((category, Vec::new()))
+                .1
+                .push(value);
+        }
+    }
+    pools
+}
+
+pub fn replay(
+    aa: &Results,
+    a: &str,
+    b: &str,
+    settings: &CompareSettings,
+    setting: Setting,
+    trials: usize,
+    seed: u64,
+) -> Outcome {
+    let pools = pools(aa, a, b);
+    let tests: Vec<&String> = pools.keys().collect();
+    let categories: Vec<String> = pools
+        .values()
+        .map(|(c, _)| c.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut outcome = Outcome {
+        trials,
+        detected: 0,
+        false_alarms: 0,
+    };
+    for _ in 0..trials {
+        let slowed: BTreeSet<&str> = match setting.target {
+            Target::Nothing => BTreeSet::new(),
+            Target::OneTest => BTreeSet::from([tests[rng.usize(..tests.len())].as_str()]),
+            Target::OneCategory => {
+                let category = &categories[rng.usize(..categories.len())];
+                pools
+                    .iter()
+                    .filter(|(_, (c, _))| c == category)
+                    .map(|(t, _)| t.as_str())
+                    .collect()
+            }
+        };
+        let (mut base, mut head) = (Vec::new(), Vec::new());
+        for (test, (_, values)) in &pools {
+            let mut values = values.clone();
+            rng.shuffle(&mut values);
+            let half = values.len() / 2;
+            let factor = if slowed.contains(test.as_str()) {
+                setting.factor
+            } else {
+                1.0
+            };
+            base.extend(values[..half].iter().map(|v| sample(test, "base", *v)));
+            head.extend(
+                values[half..]
+                    .iter()
+                    .map(|v| sample(test, "head", (*v as f64 * factor).round() as u64)),
+            );
+        }
+        let comparison = compare(
+            &side(aa, "base", base),
+            &side(aa, "head", head),
+            settings,
+            None,
+        );
+        let slowed_categories: BTreeSet<&str> = comparison
+            .tests
+            .iter()
+            .filter(|t| slowed.contains(t.test.as_str()))
+            .map(|t| t.category.as_str())
+            .collect();
+        let found = match setting.target {
+            Target::Nothing => false,
+            Target::OneTest => comparison
+                .tests
+                .iter()
+                .any(|t| slowed.contains(t.test.as_str()) && t.verdict == Verdict::Regression),
+            Target::OneCategory => comparison.categories.iter().any(|c| {
+                slowed_categories.contains(c.name.as_str()) && c.verdict == Verdict::Regression
+            }),
+        };
+        let false_alarm = comparison
+            .tests
+            .iter()
+            .any(|t| t.verdict == Verdict::Regression && !slowed.contains(t.test.as_str()))
+            || comparison.categories.iter().any(|c| {
+                c.verdict == Verdict::Regression && !slowed_categories.contains(c.name.as_str())
+            })
+            || (setting.target == Target::Nothing
+                && comparison.overall.verdict == Verdict::Regression);
+        outcome.detected += usize::from(found);
+        outcome.false_alarms += usize::from(false_alarm);
+    }
+    outcome
+}
+
+fn sample(test: &str, runtime: &str, value: u64) -> Sample {
+    Sample {
+        test: test.to_string(),
+        runtime: runtime.to_string(),
+        round: 0,
+        order: 0,
+        status: SampleStatus::Ok,
+        value_ps: Some(value),
+        wall_ms: 0.0,
+        exit_code: Some(0),
+        core: None,
+        message: None,
+    }
+}
+
+fn side(aa: &Results, label: &str, samples: Vec<Sample>) -> Side {
+    Side {
+        info: ComparedSide {
+            label: label.to_string(),
+            runtime: aa.runtimes[0].clone(),
+            suite_id: aa.suite.suite_id.clone(),
+            machine: aa.machine.clone(),
+            origin: "A/A replay".to_string(),
+        },
+        suite: aa.suite.clone(),
+        samples,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A/A results with tight noise: a 10 % slowdown must be found, and nothing else flagged.
+    fn synthetic_aa() -> Results {
+        let mut rng = fastrand::Rng::with_seed(9);
+        let mut samples = Vec::new();
+        for (test, _) in [("sign", ()), ("hash", ()), ("hash2", ())] {
+            for runtime in ["a", "b"] {
+                for _ in 0..15 {
+                    let value = 1_000_000.0 * (1.0 + 0.01 * (rng.f64() - 0.5));
+                    samples.push((test, runtime, Some(value as u64)));
+                }
+            }
+        }
+        let mut results = crate::report::tests::results_with(&samples);
+        results.runtimes[0].name = "a".into();
+        results.runtimes[1].name = "b".into();
+        results
+    }
+
+    fn settings() -> CompareSettings {
+        CompareSettings {
+            confidence: 0.99,
+            alpha: 0.01,
+            min_effect: 0.02,
+            fail_on: vec!["test".into()],
+        }
+    }
+
+    #[test]
+    fn a_large_slowdown_is_found_and_aa_is_quiet() {
+        let aa = synthetic_aa();
+        let found = replay(
+            &aa,
+            "a",
+            "b",
+            &settings(),
+            Setting {
+                target: Target::OneTest,
+                factor: 1.10,
+            },
+            30,
+            1,
+        );
+        assert_eq!(found.detected, 30, "{found:?}");
+        assert_eq!(found.false_alarms, 0, "{found:?}");
+        let quiet = replay(
+            &aa,
+            "a",
+            "b",
+            &settings(),
+            Setting {
+                target: Target::Nothing,
+                factor: 1.0,
+            },
+            30,
+            2,
+        );
+        assert_eq!(quiet.false_alarms, 0, "{quiet:?}");
+    }
+}
