@@ -11,14 +11,13 @@ use std::path::{Path, PathBuf};
 /// Exit code when the gate finds a regression it is told to fail on.
 pub const EXIT_REGRESSION: u8 = 1;
 
+/// What the head runtime is compared with; shared by `compare` and `gate`.
 #[derive(clap::Args, Debug)]
-pub struct CompareArgs {
-    /// Results of the run to judge
-    pub results: PathBuf,
-    /// The base runtime's label in RESULTS (same-run A/B)
+pub struct Against {
+    /// The base runtime's label in the results (same-run A/B)
     #[arg(long, conflicts_with = "baseline")]
     pub base: Option<String>,
-    /// The head runtime's label in RESULTS [default: its only runtime]
+    /// The head runtime's label in the results [default: its only runtime]
     #[arg(long)]
     pub head: Option<String>,
     /// A stored baseline to compare with, instead of --base
@@ -27,6 +26,21 @@ pub struct CompareArgs {
     /// Compare even across suites or machines (the report then says so first)
     #[arg(long)]
     pub allow_foreign: bool,
+}
+
+impl Against {
+    /// Whether anything to compare with was given.
+    pub fn is_given(&self) -> bool {
+        self.base.is_some() || self.baseline.is_some()
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CompareArgs {
+    /// Results of the run to judge
+    pub results: PathBuf,
+    #[command(flatten)]
+    pub against: Against,
     /// Write the comparison as JSON
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -38,14 +52,7 @@ pub struct CompareArgs {
 }
 
 pub fn run(ctx: &Context, args: CompareArgs) -> Result<u8> {
-    let comparison = judge(
-        ctx,
-        &args.results,
-        args.base.as_deref(),
-        args.head.as_deref(),
-        args.baseline.as_deref(),
-        args.allow_foreign,
-    )?;
+    let comparison = judge(ctx, &args.results, &args.against)?;
     if let Some(out) = &args.out {
         crate::model::write_json(out, &comparison)?;
     }
@@ -62,17 +69,11 @@ pub fn run(ctx: &Context, args: CompareArgs) -> Result<u8> {
 }
 
 /// Builds the comparison of a results file; shared with `gate`.
-pub fn judge(
-    ctx: &Context,
-    results_path: &Path,
-    base: Option<&str>,
-    head: Option<&str>,
-    baseline: Option<&Path>,
-    allow_foreign: bool,
-) -> Result<Comparison> {
+pub fn judge(ctx: &Context, results_path: &Path, against: &Against) -> Result<Comparison> {
     let results = crate::run::read_results(results_path)?;
-    let head = side_from_results(&results, head, results_path)?;
-    let base = match (base, baseline) {
+    let head = side_from_results(&results, against.head.as_deref(), results_path)?;
+    let baseline = against.baseline.as_deref();
+    let base = match (against.base.as_deref(), baseline) {
         (Some(label), None) => side_from_results(&results, Some(label), results_path)?,
         (None, Some(path)) => side_from_baseline(path)?,
         _ => bail!(
@@ -85,13 +86,12 @@ pub fn judge(
             head.info.label
         );
     }
-    let foreign = check_alike(&base, &head, allow_foreign)?;
-    Ok(compare(
-        &base,
-        &head,
-        &settings(&ctx.loaded.config.compare),
-        foreign,
-    ))
+    let foreign = check_alike(&base, &head, against.allow_foreign)?;
+    // Two runtimes of one run were measured round by round, back to back: compare them in
+    // pairs, which cancels the machine's drift. A baseline comes from another run.
+    let paired = baseline.is_none();
+    let settings = settings(&ctx.loaded.config.compare);
+    Ok(compare(&base, &head, &settings, paired, foreign))
 }
 
 pub fn render(comparison: &Comparison, format: Format) -> Result<String> {

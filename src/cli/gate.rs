@@ -4,25 +4,14 @@
 use super::{Context, Format};
 use crate::run::adapter::RuntimeRequest;
 use anyhow::Result;
-use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct GateArgs {
     /// Runtimes, as for `run` [default: run.runtimes]
     #[arg(long = "runtime", value_name = "SPEC")]
     pub runtimes: Vec<RuntimeRequest>,
-    /// The base runtime's label, for a same-run A/B gate
-    #[arg(long, requires = "head")]
-    pub base: Option<String>,
-    /// The head runtime's label
-    #[arg(long)]
-    pub head: Option<String>,
-    /// A stored baseline to gate against
-    #[arg(long, conflicts_with = "base")]
-    pub baseline: Option<PathBuf>,
-    /// Compare even across suites or machines (the report says so first)
-    #[arg(long)]
-    pub allow_foreign: bool,
+    #[command(flatten)]
+    pub against: super::compare::Against,
     #[command(flatten)]
     pub sampling: super::SamplingArgs,
     /// Only these tests (comma-separated)
@@ -44,8 +33,7 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<u8> {
         eprintln!("interrupted; results so far in {}", gate.results.display());
         return Ok(super::run::EXIT_INTERRUPTED);
     }
-    let comparing = args.base.is_some() || args.baseline.is_some();
-    if !comparing {
+    if !args.against.is_given() {
         print!("{}", super::report::render(&results, Format::Terminal)?);
         let markdown = super::report::render(&results, Format::Markdown)?;
         crate::model::write_atomic(&gate.report, markdown.as_bytes())?;
@@ -56,14 +44,7 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<u8> {
         );
         return Ok(0);
     }
-    let comparison = super::compare::judge(
-        ctx,
-        &gate.results,
-        args.base.as_deref(),
-        args.head.as_deref(),
-        args.baseline.as_deref(),
-        args.allow_foreign,
-    )?;
+    let comparison = super::compare::judge(ctx, &gate.results, &args.against)?;
     print!("{}", super::compare::render(&comparison, Format::Terminal)?);
     let markdown = super::compare::render(&comparison, Format::Markdown)?;
     crate::model::write_atomic(&gate.report, markdown.as_bytes())?;

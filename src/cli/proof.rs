@@ -79,7 +79,7 @@ fn aa(
     let results = super::run::measure(ctx, &request, out)?;
     let base = side_from_results(&results, Some("a"), out)?;
     let head = side_from_results(&results, Some("b"), out)?;
-    let comparison = compare(&base, &head, &settings(&config.compare), None);
+    let comparison = compare(&base, &head, &settings(&config.compare), true, None);
     print!("{}", crate::report::comparison::terminal(&comparison));
     let alarms = comparison
         .tests

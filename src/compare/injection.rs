@@ -68,36 +68,39 @@ pub struct Outcome {
     pub false_alarms: usize,
 }
 
-/// Every test's successful samples from both labels, pooled: in an A/A run they are exchangeable.
-fn pools(aa: &Results, a: &str, b: &str) -> BTreeMap<String, (String, Vec<u64>)> {
-    let mut pools: BTreeMap<String, (String, Vec<u64>)> = BTreeMap::new();
-    let failed: BTreeSet<&str> = aa
-        .samples
+/// A test's category and its (a, b) values measured in the same round.
+type Paired = (String, Vec<(u64, u64)>);
+
+/// Per test, its category and the (a, b) values measured in the same round.
+fn pairs(aa: &Results, a: &str, b: &str) -> BTreeMap<String, Paired> {
+    let side = |label: &str| Side {
+        samples: aa
+            .samples
+            .iter()
+            .filter(|s| s.runtime == label)
+            .cloned()
+            .collect(),
+        ..self::side(aa, label, Vec::new())
+    };
+    let (a, b) = (side(a), side(b));
+    aa.suite
+        .tests
         .iter()
-        .filter(|s| s.status != SampleStatus::Ok)
-        .map(|s| s.test.as_str())
-        .collect();
-    for sample in aa
-        .samples
-        .iter()
-        .filter(|s| s.runtime == a || s.runtime == b)
-    {
-        if let (false, Some(value)) = (failed.contains(sample.test.as_str()), sample.value_ps) {
-            let category = aa
-                .suite
-                .test(&sample.test)
-                .map(|t| t.category.clone())
-                .unwrap_or_default();
-            pools
-                .entry(sample.test.clone())
-                .or_insert((category, Vec::new()))
-                .1
-                .push(value);
-        }
-    }
-    pools
+        .map(|test| {
+            let values = a
+                .pairs_with(&b, &test.name)
+                .into_iter()
+                .map(|(x, y)| (x as u64, y as u64))
+                .collect();
+            (test.name.clone(), (test.category.clone(), values))
+        })
+        .filter(|(_, (_, values)): &(String, Paired)| !values.is_empty())
+        .collect()
 }
 
+/// Replays the A/A pairs `trials` times. In an A/A run the two values of a pair are
+/// exchangeable, so each trial swaps each pair's sides at random (a permutation of the real
+/// data), then slows head down as the setting says, and compares as a same-run gate would.
 pub fn replay(
     aa: &Results,
     a: &str,
@@ -107,9 +110,9 @@ pub fn replay(
     trials: usize,
     seed: u64,
 ) -> Outcome {
-    let pools = pools(aa, a, b);
-    let tests: Vec<&String> = pools.keys().collect();
-    let categories: Vec<String> = pools
+    let pairs = pairs(aa, a, b);
+    let tests: Vec<&String> = pairs.keys().collect();
+    let categories: Vec<String> = pairs
         .values()
         .map(|(c, _)| c.clone())
         .collect::<BTreeSet<_>>()
@@ -127,7 +130,7 @@ pub fn replay(
             Target::OneTest => BTreeSet::from([tests[rng.usize(..tests.len())].as_str()]),
             Target::OneCategory => {
                 let category = &categories[rng.usize(..categories.len())];
-                pools
+                pairs
                     .iter()
                     .filter(|(_, (c, _))| c == category)
                     .map(|(t, _)| t.as_str())
@@ -135,26 +138,28 @@ pub fn replay(
             }
         };
         let (mut base, mut head) = (Vec::new(), Vec::new());
-        for (test, (_, values)) in &pools {
-            let mut values = values.clone();
-            rng.shuffle(&mut values);
-            let half = values.len() / 2;
+        for (test, (_, values)) in &pairs {
             let factor = if slowed.contains(test.as_str()) {
                 setting.factor
             } else {
                 1.0
             };
-            base.extend(values[..half].iter().map(|v| sample(test, "base", *v)));
-            head.extend(
-                values[half..]
-                    .iter()
-                    .map(|v| sample(test, "head", (*v as f64 * factor).round() as u64)),
-            );
+            for (round, (x, y)) in values.iter().enumerate() {
+                let (x, y) = if rng.bool() { (*x, *y) } else { (*y, *x) };
+                base.push(sample(test, "base", round as u32, x));
+                head.push(sample(
+                    test,
+                    "head",
+                    round as u32,
+                    (y as f64 * factor).round() as u64,
+                ));
+            }
         }
         let comparison = compare(
             &side(aa, "base", base),
             &side(aa, "head", head),
             settings,
+            true,
             None,
         );
         let slowed_categories: BTreeSet<&str> = comparison
@@ -188,11 +193,11 @@ pub fn replay(
     outcome
 }
 
-fn sample(test: &str, runtime: &str, value: u64) -> Sample {
+fn sample(test: &str, runtime: &str, round: u32, value: u64) -> Sample {
     Sample {
         test: test.to_string(),
         runtime: runtime.to_string(),
-        round: 0,
+        round,
         order: 0,
         status: SampleStatus::Ok,
         value_ps: Some(value),
@@ -234,8 +239,15 @@ mod tests {
             }
         }
         let mut results = crate::report::tests::results_with(&samples);
-        results.runtimes[0].name = "a".into();
-        results.runtimes[1].name = "b".into();
+        // Number the rounds: the k-th sample of a test on each runtime shares round k.
+        let mut seen: BTreeMap<(String, String), u32> = BTreeMap::new();
+        for sample in &mut results.samples {
+            let round = seen
+                .entry((sample.test.clone(), sample.runtime.clone()))
+                .or_default();
+            sample.round = *round;
+            *round += 1;
+        }
         results
     }
 

@@ -39,6 +39,22 @@ impl Side {
         }
         (values, failed, message)
     }
+
+    /// `(self, other)` values of a test measured in the same round, both successful.
+    pub(crate) fn pairs_with(&self, other: &Side, test: &str) -> Vec<(f64, f64)> {
+        let by_round = |side: &Side| -> BTreeMap<u32, f64> {
+            side.samples
+                .iter()
+                .filter(|s| s.test == test && s.status == SampleStatus::Ok)
+                .filter_map(|s| Some((s.round, s.value_ps? as f64)))
+                .collect()
+        };
+        let theirs = by_round(other);
+        by_round(self)
+            .into_iter()
+            .filter_map(|(round, mine)| Some((mine, *theirs.get(&round)?)))
+            .collect()
+    }
 }
 
 /// Refuses sides that were not measured alike, unless `allow_foreign`; returns the note the
@@ -90,11 +106,13 @@ pub fn settings(config: &CompareConfig) -> CompareSettings {
     }
 }
 
-/// Compares every test both sides measured.
+/// Compares every test both sides measured. `paired`: the sides come from one run, so samples
+/// of the same test and round were measured back to back and are compared pair by pair.
 pub fn compare(
     base: &Side,
     head: &Side,
     settings: &CompareSettings,
+    paired: bool,
     foreign: Option<String>,
 ) -> Comparison {
     let tests: Vec<&crate::model::TestModule> = head
@@ -109,7 +127,8 @@ pub fn compare(
     let mut rows = Vec::new();
     let mut estimates: Vec<Option<RatioEstimate>> = Vec::new();
     for test in &tests {
-        let (row, estimate) = compare_test(base, head, &test.name, &test.category, settings);
+        let (row, estimate) =
+            compare_test(base, head, &test.name, &test.category, settings, paired);
         rows.push(row);
         estimates.push(estimate);
     }
@@ -156,6 +175,7 @@ pub fn compare(
         base: base.info.clone(),
         head: head.info.clone(),
         foreign,
+        paired,
         settings: settings.clone(),
         tests: rows,
         categories,
@@ -171,6 +191,7 @@ fn compare_test(
     test: &str,
     category: &str,
     settings: &CompareSettings,
+    paired: bool,
 ) -> (TestComparison, Option<RatioEstimate>) {
     let (base_values, base_failed, base_message) = base.values(test);
     let (head_values, head_failed, head_message) = head.values(test);
@@ -202,7 +223,12 @@ fn compare_test(
             message.unwrap_or_else(|| "failed".into())
         ));
     }
-    let estimate = match stats::compare_samples(&base_values, &head_values, settings.confidence) {
+    let result = if paired {
+        stats::compare_paired(&base.pairs_with(head, test), settings.confidence)
+    } else {
+        stats::compare_samples(&base_values, &head_values, settings.confidence)
+    };
+    let estimate = match result {
         Ok(estimate) => estimate,
         Err(why) => {
             row.verdict = Verdict::Failed;

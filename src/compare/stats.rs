@@ -77,6 +77,75 @@ pub fn compare_samples(
     })
 }
 
+/// Compares paired samples: `(base, head)` measured back to back in the same round, so the
+/// machine's slow drift cancels in each pair's ratio.
+///
+/// The estimate is the one-sample Hodges–Lehmann estimator of the log-ratios (the median of
+/// their Walsh averages); the interval takes the Walsh averages at the Wilcoxon signed-rank
+/// critical value; the test is Wilcoxon's signed-rank test with the tie correction.
+pub fn compare_paired(pairs: &[(f64, f64)], confidence: f64) -> Result<RatioEstimate, NoEstimate> {
+    if pairs.is_empty() {
+        return Err(NoEstimate::Empty);
+    }
+    if pairs.iter().any(|(b, h)| !(*b > 0.0 && *h > 0.0)) {
+        return Err(NoEstimate::NotPositive);
+    }
+    let logs: Vec<f64> = pairs.iter().map(|(b, h)| h.ln() - b.ln()).collect();
+    let n = logs.len();
+    let mut walsh = Vec::with_capacity(n * (n + 1) / 2);
+    for i in 0..n {
+        for j in i..n {
+            walsh.push((logs[i] + logs[j]) / 2.0);
+        }
+    }
+    walsh.sort_by(f64::total_cmp);
+    let nf = n as f64;
+    let z = z_for(confidence);
+    let cut =
+        (nf * (nf + 1.0) / 4.0 - z * (nf * (nf + 1.0) * (2.0 * nf + 1.0) / 24.0).sqrt()).floor();
+    let interval = (cut >= 1.0).then(|| {
+        let cut = cut as usize;
+        (walsh[cut - 1].exp(), walsh[walsh.len() - cut].exp())
+    });
+    Ok(RatioEstimate {
+        ratio: median_sorted(&walsh).exp(),
+        interval,
+        p_value: signed_rank_p(&logs),
+    })
+}
+
+/// Two-sided p-value of Wilcoxon's signed-rank test (zeros dropped, tie-corrected,
+/// continuity-corrected, normal approximation).
+pub fn signed_rank_p(differences: &[f64]) -> f64 {
+    let mut nonzero: Vec<f64> = differences.iter().copied().filter(|d| *d != 0.0).collect();
+    let n = nonzero.len() as f64;
+    if nonzero.is_empty() {
+        return 1.0;
+    }
+    nonzero.sort_by(|a, b| a.abs().total_cmp(&b.abs()));
+    let mut positive_rank_sum = 0.0;
+    let mut ties = 0.0;
+    let mut start = 0;
+    while start < nonzero.len() {
+        let end = (start..nonzero.len())
+            .find(|&i| nonzero[i].abs() != nonzero[start].abs())
+            .unwrap_or(nonzero.len());
+        let average_rank = (start + 1 + end) as f64 / 2.0;
+        let t = (end - start) as f64;
+        ties += t * t * t - t;
+        positive_rank_sum +=
+            average_rank * nonzero[start..end].iter().filter(|d| **d > 0.0).count() as f64;
+        start = end;
+    }
+    let mean = n * (n + 1.0) / 4.0;
+    let variance = n * (n + 1.0) * (2.0 * n + 1.0) / 24.0 - ties / 48.0;
+    if variance <= 0.0 {
+        return 1.0;
+    }
+    let distance = ((positive_rank_sum - mean).abs() - 0.5).max(0.0);
+    2.0 * (1.0 - standard_normal().cdf(distance / variance.sqrt()))
+}
+
 /// Two-sided p-value of the Mann–Whitney U test (normal approximation, tie-corrected,
 /// continuity-corrected).
 pub fn mann_whitney_p(base: &[f64], head: &[f64]) -> f64 {
@@ -261,6 +330,49 @@ mod tests {
             compare_samples(&[0.0, 0.0], &[0.0, 0.0], 0.99),
             Err(NoEstimate::NotPositive)
         );
+    }
+
+    #[test]
+    fn paired_drift_cancels() {
+        // The machine slows down 3x over the run; head is 5 % slower in every pair.
+        let pairs: Vec<(f64, f64)> = (0..20)
+            .map(|i| {
+                let drift = 1.0 + 2.0 * i as f64 / 19.0;
+                (1000.0 * drift, 1050.0 * drift)
+            })
+            .collect();
+        let paired = compare_paired(&pairs, 0.99).unwrap();
+        assert!((paired.ratio - 1.05).abs() < 1e-9, "{paired:?}");
+        let (low, high) = paired.interval.unwrap();
+        assert!(low > 1.04 && high < 1.06, "{paired:?}");
+        assert!(paired.p_value < 1e-3);
+        // The same data unpaired cannot see the change through the drift.
+        let base: Vec<f64> = pairs.iter().map(|p| p.0).collect();
+        let head: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+        assert!(compare_samples(&base, &head, 0.99).unwrap().p_value > 0.1);
+    }
+
+    #[test]
+    fn paired_identical_and_degenerate() {
+        let same = compare_paired(&[(5.0, 5.0); 10], 0.99).unwrap();
+        assert_eq!((same.ratio, same.p_value), (1.0, 1.0));
+        assert_eq!(
+            compare_paired(&[(1.0, 2.0); 3], 0.99).unwrap().interval,
+            None
+        );
+        assert_eq!(
+            compare_paired(&[(0.0, 2.0)], 0.99),
+            Err(NoEstimate::NotPositive)
+        );
+    }
+
+    #[test]
+    fn signed_rank_matches_a_known_value() {
+        // Ten positive differences of distinct sizes: W+ = 55, mean 27.5, var 96.25.
+        let p = signed_rank_p(&(1..=10).map(f64::from).collect::<Vec<_>>());
+        let z: f64 = (27.5 - 0.5) / 96.25f64.sqrt();
+        let expected = 2.0 * (1.0 - standard_normal().cdf(z));
+        assert!((p - expected).abs() < 1e-12 && p < 0.01, "{p}");
     }
 
     #[test]

@@ -231,6 +231,8 @@ pub struct Comparison {
     pub head: ComparedSide,
     /// Set when the sides come from different suites or machines and the user allowed it.
     pub foreign: Option<String>,
+    /// Whether samples were compared pair by pair (same run, same round) or as two groups.
+    pub paired: bool,
     pub settings: CompareSettings,
     pub tests: Vec<TestComparison>,
     pub categories: Vec<GroupComparison>,

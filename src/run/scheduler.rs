@@ -1,12 +1,16 @@
-//! The scheduler: interleaved, shuffled rounds over the (test, runtime) pairs still open, one
-//! worker per configured core, adaptive stopping and a hard time budget.
+//! The scheduler: rounds over the tests still open, in a shuffled order (seed recorded). In a
+//! round, each test is a block: its runtimes run back to back, in a shuffled order, on one
+//! worker. So the samples of one test and round were taken within a second of each other on
+//! the same core, and a same-run comparison can pair them, which cancels the machine's slow
+//! drift; the shuffles keep any order effect from favouring one runtime.
 //!
-//! A pair stays open until it has `min_samples`, then while the interval of its median is
-//! wider than the precision target and it has fewer than `max_samples`. A pair whose runtime
-//! fails twice is closed: a crash is a result, not noise to average away.
+//! A test stays open until each runtime has `min_samples`, then while its precision is short
+//! of the target and it has fewer than `max_samples`: the paired ratio's interval against the
+//! first runtime (or, with one runtime, the median's interval). A runtime that fails a test
+//! twice leaves that test's blocks: a crash is a result, not noise to average away.
 
 use super::adapter::Runtime;
-use super::execute::{Outcome, run_once};
+use super::execute::run_once;
 use crate::build::Suite;
 use crate::compare::stats;
 use crate::model::{Sample, SampleStatus, TestModule};
@@ -16,16 +20,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-/// Confidence of the median interval that decides whether a pair is precise enough.
+/// Confidence of the intervals that decide whether a test is precise enough.
 pub const PRECISION_CONFIDENCE: f64 = 0.95;
-/// Failed samples after which a pair is not run again.
+/// Failed samples after which a runtime does not run a test again.
 const FAILURES_TO_CLOSE: usize = 2;
 
 #[derive(Debug, Clone)]
 pub struct Schedule {
     pub min_samples: u32,
     pub max_samples: u32,
-    /// Target relative half-width of each pair's median interval; 0 samples exactly `min_samples`.
+    /// Target relative half-width of the intervals; 0 samples exactly `min_samples`.
     pub precision: f64,
     /// Hard bound on the run's wall time.
     pub budget: Option<Duration>,
@@ -36,24 +40,34 @@ pub struct Schedule {
     pub progress: bool,
 }
 
-/// What the scheduler needs to know about the samples so far, per pair.
+/// The samples so far of one (test, runtime) pair.
 #[derive(Debug, Default, Clone)]
 struct PairState {
-    values: Vec<f64>,
+    /// Successful values by round.
+    values: BTreeMap<u32, f64>,
     failures: usize,
     wall_ms: Vec<f64>,
+}
+
+impl PairState {
+    fn taken(&self) -> usize {
+        self.values.len() + self.failures
+    }
 }
 
 /// Why the scheduler stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
-    /// Every pair reached its precision or its maximum.
+    /// Every test reached its precision or its maximum.
     Finished,
     /// The budget ran out first.
     BudgetSpent,
     /// Ctrl-C or SIGTERM.
     Interrupted,
 }
+
+/// One test's runtimes for one round, in the order they run.
+type Block = (usize, Vec<usize>);
 
 pub struct Scheduler<'a> {
     pub suite: &'a Suite,
@@ -65,7 +79,7 @@ pub struct Scheduler<'a> {
 
 impl Scheduler<'_> {
     /// Runs rounds until done; every sample goes to `record` as it is measured. `earlier`
-    /// holds the samples of a resumed run, which count towards every pair's state.
+    /// holds the samples of a resumed run, which count towards every test's state.
     pub fn run(
         &self,
         earlier: &[Sample],
@@ -78,25 +92,25 @@ impl Scheduler<'_> {
         let mut round = earlier.iter().map(|s| s.round + 1).max().unwrap_or(0);
         let bar = self.progress_bar();
         loop {
-            let mut open: Vec<(usize, usize)> = states
-                .iter()
-                .filter(|(_, state)| self.is_open(state))
-                .map(|(pair, _)| *pair)
+            // A generator per round from (seed, round): a resumed run continues the sequence.
+            let mut rng = fastrand::Rng::with_seed(
+                self.schedule.seed ^ u64::from(round).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            );
+            let mut blocks: Vec<Block> = (0..self.tests.len())
+                .filter_map(|test| Some((test, self.open_runtimes(test, &states)?)))
                 .collect();
-            if open.is_empty() {
+            if blocks.is_empty() {
                 bar.finish_and_clear();
                 return Ok(Ending::Finished);
             }
-            // A new generator per round from (seed, round): a resumed run continues the
-            // same sequence of orders it would have had.
-            fastrand::Rng::with_seed(
-                self.schedule.seed ^ u64::from(round).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-            )
-            .shuffle(&mut open);
-            let pairs_open = open.len();
-            let expected = expected_walls(&open, &states);
+            rng.shuffle(&mut blocks);
+            for (_, runtimes) in &mut blocks {
+                rng.shuffle(runtimes);
+            }
+            let open = blocks.len();
+            let expected = expected_walls(&blocks, &states);
             let outcome = self.run_round(
-                open,
+                blocks,
                 &expected,
                 deadline,
                 |(test, runtime), core, outcome| {
@@ -118,7 +132,7 @@ impl Scheduler<'_> {
                         &sample,
                     );
                     bar.set_message(format!(
-                        "round {} · {pairs_open} pairs open · {} on {}",
+                        "round {} · {open} tests open · {} on {}",
                         round + 1,
                         sample.test,
                         sample.runtime
@@ -158,32 +172,67 @@ impl Scheduler<'_> {
         states
     }
 
-    fn is_open(&self, state: &PairState) -> bool {
-        let taken = state.values.len() + state.failures;
-        if state.failures >= FAILURES_TO_CLOSE || taken >= self.schedule.max_samples as usize {
-            return false;
-        }
-        if taken < self.schedule.min_samples as usize {
-            return true;
-        }
-        if self.schedule.precision <= 0.0 {
-            return false;
-        }
-        match stats::median_relative_halfwidth(&state.values, PRECISION_CONFIDENCE) {
-            Some(halfwidth) => halfwidth > self.schedule.precision,
-            None => true,
-        }
+    /// The runtimes that run the test this round, or `None` when the test is done.
+    fn open_runtimes(
+        &self,
+        test: usize,
+        states: &BTreeMap<(usize, usize), PairState>,
+    ) -> Option<Vec<usize>> {
+        let usable: Vec<usize> = (0..self.runtimes.len())
+            .filter(|r| states[&(test, *r)].failures < FAILURES_TO_CLOSE)
+            .collect();
+        let taken = usable.iter().map(|r| states[&(test, *r)].taken()).min()?;
+        let open = taken < self.schedule.min_samples as usize
+            || (taken < self.schedule.max_samples as usize
+                && self.schedule.precision > 0.0
+                && !self.precise(test, &usable, states));
+        open.then_some(usable)
     }
 
-    /// Runs one round's pairs on the workers. Returns `Some(ending)` when the run must stop.
+    fn precise(
+        &self,
+        test: usize,
+        usable: &[usize],
+        states: &BTreeMap<(usize, usize), PairState>,
+    ) -> bool {
+        let values = |r: usize| &states[&(test, r)].values;
+        let Some((&first, others)) = usable.split_first() else {
+            return true;
+        };
+        if others.is_empty() {
+            let all: Vec<f64> = values(first).values().copied().collect();
+            return stats::median_relative_halfwidth(&all, PRECISION_CONFIDENCE)
+                .is_some_and(|halfwidth| halfwidth <= self.schedule.precision);
+        }
+        others.iter().all(|&other| {
+            let pairs: Vec<(f64, f64)> = values(first)
+                .iter()
+                .filter_map(|(round, x)| Some((*x, *values(other).get(round)?)))
+                .collect();
+            match stats::compare_paired(&pairs, PRECISION_CONFIDENCE) {
+                Ok(stats::RatioEstimate {
+                    ratio,
+                    interval: Some((low, high)),
+                    ..
+                }) => (high - low) / (2.0 * ratio) <= self.schedule.precision,
+                _ => false,
+            }
+        })
+    }
+
+    /// Runs one round's blocks on the workers. Returns `Some(ending)` when the run must stop.
     fn run_round(
         &self,
-        pairs: Vec<(usize, usize)>,
+        blocks: Vec<Block>,
         expected: &BTreeMap<(usize, usize), Duration>,
         deadline: Option<Instant>,
-        mut on_sample: impl FnMut((usize, usize), Option<usize>, Outcome) -> anyhow::Result<()>,
+        mut on_sample: impl FnMut(
+            (usize, usize),
+            Option<usize>,
+            super::execute::Outcome,
+        ) -> anyhow::Result<()>,
     ) -> anyhow::Result<Option<Ending>> {
-        let queue = Mutex::new(VecDeque::from(pairs));
+        let queue = Mutex::new(VecDeque::from(blocks));
         let budget_spent = AtomicBool::new(false);
         let (sender, receiver) = mpsc::channel();
         std::thread::scope(|scope| -> anyhow::Result<()> {
@@ -191,31 +240,39 @@ impl Scheduler<'_> {
                 let sender = sender.clone();
                 let (queue, budget_spent) = (&queue, &budget_spent);
                 scope.spawn(move || {
-                    loop {
-                        if self.stop.load(Ordering::SeqCst) {
-                            break;
-                        }
-                        let Some(pair) = queue.lock().expect("no panics while held").pop_front()
-                        else {
-                            break;
-                        };
-                        if deadline.is_some_and(|d| Instant::now() + expected[&pair] > d) {
+                    while let Some((test, runtimes)) =
+                        queue.lock().expect("no panics while held").pop_front()
+                    {
+                        // A block runs whole or not at all: half a block has no pairs.
+                        let needed: Duration = runtimes.iter().map(|r| expected[&(test, *r)]).sum();
+                        if deadline.is_some_and(|d| Instant::now() + needed > d) {
                             budget_spent.store(true, Ordering::SeqCst);
                             continue;
                         }
-                        let (test, runtime) = pair;
-                        let command = self.runtimes[runtime]
-                            .command(&self.suite.module_path(&self.tests[test]));
-                        match run_once(command, *core, self.schedule.timeout, deadline, self.stop) {
-                            Some(outcome) => {
-                                if sender.send((pair, *core, outcome)).is_err() {
-                                    break;
-                                }
+                        for runtime in runtimes {
+                            if self.stop.load(Ordering::SeqCst) {
+                                return;
                             }
-                            // Stopped or out of budget: a partial run is not a sample.
-                            None => {
-                                if !self.stop.load(Ordering::SeqCst) {
-                                    budget_spent.store(true, Ordering::SeqCst);
+                            let command = self.runtimes[runtime]
+                                .command(&self.suite.module_path(&self.tests[test]));
+                            match run_once(
+                                command,
+                                *core,
+                                self.schedule.timeout,
+                                deadline,
+                                self.stop,
+                            ) {
+                                Some(outcome) => {
+                                    if sender.send(((test, runtime), *core, outcome)).is_err() {
+                                        return;
+                                    }
+                                }
+                                // Stopped or out of budget: a partial run is not a sample.
+                                None => {
+                                    if !self.stop.load(Ordering::SeqCst) {
+                                        budget_spent.store(true, Ordering::SeqCst);
+                                    }
+                                    break;
                                 }
                             }
                         }
@@ -255,24 +312,27 @@ impl Scheduler<'_> {
     }
 }
 
-/// Expected wall time of each pair (the median so far), so the budget never starts a sample
+/// Expected wall time of each pair (the median so far), so the budget never starts a block
 /// it cannot finish.
 fn expected_walls(
-    pairs: &[(usize, usize)],
+    blocks: &[Block],
     states: &BTreeMap<(usize, usize), PairState>,
 ) -> BTreeMap<(usize, usize), Duration> {
-    pairs
+    blocks
         .iter()
+        .flat_map(|(test, runtimes)| runtimes.iter().map(move |r| (*test, *r)))
         .map(|pair| {
-            let ms = stats::median(&states[pair].wall_ms).unwrap_or(0.0);
-            (*pair, Duration::from_secs_f64(ms / 1000.0))
+            let ms = stats::median(&states[&pair].wall_ms).unwrap_or(0.0);
+            (pair, Duration::from_secs_f64(ms / 1000.0))
         })
         .collect()
 }
 
 fn update(state: &mut PairState, sample: &Sample) {
     match (sample.status, sample.value_ps) {
-        (SampleStatus::Ok, Some(value)) => state.values.push(value as f64),
+        (SampleStatus::Ok, Some(value)) => {
+            state.values.insert(sample.round, value as f64);
+        }
         _ => state.failures += 1,
     }
     state.wall_ms.push(sample.wall_ms);
