@@ -296,7 +296,9 @@ fn group(
         .filter(|r| r.verdict != Verdict::Failed)
         .filter_map(|r| Some((r.ratio?, (r.ci_low?, r.ci_high?))))
         .collect();
-    let Some((ratio, low, high)) = stats::geometric_mean_interval(&estimates, confidence) else {
+    let Some((ratio, low, high)) =
+        stats::geometric_mean_interval(&estimates, settings.confidence, confidence)
+    else {
         return GroupComparison {
             name: name.to_string(),
             tests: 0,
