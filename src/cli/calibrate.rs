@@ -81,7 +81,7 @@ fn calibrate_plan(
     let config = &ctx.loaded.config;
     let home = ctx.home()?;
     let inputs = prepare(config, &home)?;
-    let probe = Probe {
+    let mut probe = Probe {
         inputs: &inputs,
         home: &home,
         jobs: config.build.jobs,
@@ -127,8 +127,10 @@ fn calibrate_plan(
 
 impl Probe<'_> {
     /// Builds the plan's suite and runs every test once.
-    fn measure(&self, plan: &Plan) -> Result<BTreeMap<String, Cost>> {
+    fn measure(&mut self, plan: &Plan) -> Result<BTreeMap<String, Cost>> {
         let (suite, _) = build_with(self.inputs, self.home, plan, self.jobs)?;
+        self.runtime
+            .prepare_aot(self.home, &suite, &suite.manifest.tests);
         let stop = AtomicBool::new(false);
         let mut costs = BTreeMap::new();
         for test in &suite.manifest.tests {

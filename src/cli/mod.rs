@@ -10,6 +10,7 @@ mod gate;
 mod proof;
 mod report;
 mod run;
+mod runtimes;
 mod setup;
 
 use crate::config::Loaded;
@@ -42,6 +43,8 @@ pub enum Command {
         #[arg(long, value_delimiter = ',')]
         runtimes: Vec<String>,
     },
+    /// List every runtime the configuration knows: found or not, version, path, AOT step
+    Runtimes,
     /// Build the benchmark suite (cached by its inputs)
     Build,
     /// Run the suite's tests on runtimes and record every sample
@@ -149,6 +152,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Setup { runtimes } => setup::run(&ctx, &runtimes),
         Command::Build => build::run(&ctx),
+        Command::Runtimes => runtimes::run(&ctx),
         Command::Run(args) => run::run(&ctx, args),
         Command::Report {
             results,

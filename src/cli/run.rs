@@ -92,7 +92,7 @@ pub fn measure(ctx: &Context, request: &Request, out: &Path) -> Result<Results> 
     } else {
         request.runtimes
     };
-    let runtimes = requests
+    let mut runtimes = requests
         .iter()
         .map(|r| resolve(&ctx.loaded, &home, r))
         .collect::<Result<Vec<_>>>()?;
@@ -105,6 +105,11 @@ pub fn measure(ctx: &Context, request: &Request, out: &Path) -> Result<Results> 
         exclude: config.tests.exclude.clone(),
     };
     let tests = select_tests(&suite, &filter)?;
+    let aot: Vec<_> = runtimes
+        .iter_mut()
+        .flat_map(|runtime| runtime.prepare_aot(&home, &suite, &tests))
+        .collect();
+    report_aot(&aot);
     let mut schedule = Schedule {
         min_samples: request.min_samples,
         max_samples: request.max_samples,
@@ -115,13 +120,14 @@ pub fn measure(ctx: &Context, request: &Request, out: &Path) -> Result<Results> 
         seed: request.seed.unwrap_or_else(clock_seed),
         progress: request.progress,
     };
-    let start = if request.resume {
+    let mut start = if request.resume {
         let start = Start::resume(out, &suite, &runtimes)?;
         schedule.seed = start.results.seed;
         start
     } else {
         Start::fresh(&suite, &runtimes, &schedule)
     };
+    start.results.aot.extend(aot);
     install_stop_handler();
     crate::run::run(&suite, &runtimes, &tests, &schedule, start, out)
 }
@@ -141,6 +147,21 @@ fn print_outcome(results: &Results, out: &Path) {
         "{} samples ({failed} failed){ending} written to {}",
         results.samples.len(),
         out.display()
+    );
+}
+
+/// One line on the ahead-of-time steps: their time is never part of a sample, but it is told.
+fn report_aot(records: &[crate::model::AotRecord]) {
+    if records.is_empty() {
+        return;
+    }
+    let compiled: Vec<_> = records.iter().filter(|r| !r.cached).collect();
+    let failed = records.iter().filter(|r| r.error.is_some()).count();
+    eprintln!(
+        "ahead-of-time: {} modules compiled in {:.1} s, {} cached, {failed} failed",
+        compiled.len(),
+        compiled.iter().map(|r| r.seconds).sum::<f64>(),
+        records.len() - compiled.len()
     );
 }
 

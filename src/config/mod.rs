@@ -99,6 +99,14 @@ pub enum Install {
         version: String,
         binary: String,
     },
+    /// A crate from crates.io, built with `cargo install --locked` into the cache.
+    Cargo {
+        cargo: String,
+        version: String,
+        binary: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        features: Vec<String>,
+    },
     /// A command found on PATH (or an absolute path); `hint` says how to install it.
     Path { path: String, hint: Option<String> },
 }
@@ -136,13 +144,21 @@ pub struct RunConfig {
 }
 
 /// A runtime adapter as data: how to obtain it, run a module and read its version.
-/// Templates may use `{bin}`, `{module}` and `{helper:NAME}` (a helper file shipped in wasmgate).
+/// Templates may use `{bin}`, `{module}`, `{aot}` (the ahead-of-time product of the module) and
+/// `{helper:NAME}` (a helper file shipped in wasmgate).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuntimeConfig {
     pub install: Install,
     pub run: Vec<String>,
     pub version: Vec<String>,
+    /// The ahead-of-time step, run once per module before any sample (never timed as one):
+    /// a command that turns `{module}` into `{aot}`, which `run` then uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aot: Option<Vec<String>>,
+    /// The file extension of the AOT product, for runtimes that look at it (e.g. "so").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aot_extension: Option<String>,
 }
 
 /// The statistics of `wasmgate compare` and what fails the gate.
@@ -305,8 +321,21 @@ fn validate(config: &Config) -> Result<()> {
         }
     }
     for (name, runtime) in &config.runtimes {
-        if !runtime.run.iter().any(|arg| arg.contains("{module}")) {
-            bail!("field `runtimes.{name}.run`: the command must contain `{{module}}`");
+        let mentions =
+            |template: &[String], what: &str| template.iter().any(|arg| arg.contains(what));
+        match &runtime.aot {
+            None if !mentions(&runtime.run, "{module}") => {
+                bail!("field `runtimes.{name}.run`: the command must contain `{{module}}`")
+            }
+            Some(aot) if !(mentions(aot, "{module}") && mentions(aot, "{aot}")) => {
+                bail!(
+                    "field `runtimes.{name}.aot`: the command must contain `{{module}}` and `{{aot}}`"
+                )
+            }
+            Some(_) if !mentions(&runtime.run, "{aot}") => {
+                bail!("field `runtimes.{name}.run`: with an `aot` step, run `{{aot}}`")
+            }
+            _ => {}
         }
         if runtime.run.is_empty() || runtime.version.is_empty() {
             bail!("field `runtimes.{name}`: `run` and `version` must not be empty");
@@ -441,7 +470,34 @@ mod tests {
         let err = loaded.runtime("wasmfoo").unwrap_err().to_string();
         assert!(err.contains("unknown runtime `wasmfoo`"), "{err}");
         assert!(err.contains("w.yml"), "{err}");
-        assert!(err.contains("known: node, wasmtime"), "{err}");
+        assert!(err.contains("known: bun, deno, iwasm"), "{err}");
+    }
+
+    #[test]
+    fn aot_templates_must_use_their_placeholders() {
+        let with_aot = |aot: &str, run: &str| {
+            DEFAULT_YAML.replace(
+                "runtimes:\n",
+                &format!("runtimes:\n  x:\n    install: {{ path: x }}\n    aot: {aot}\n    run: {run}\n    version: [\"{{bin}}\"]\n"),
+            )
+        };
+        let ok = with_aot(
+            r#"["{bin}", c, "{module}", "{aot}"]"#,
+            r#"["{bin}", "{aot}"]"#,
+        );
+        assert!(parse(&ok, "ok.yml").is_ok());
+        let no_product = with_aot(r#"["{bin}", c, "{module}"]"#, r#"["{bin}", "{aot}"]"#);
+        let err = parse(&no_product, "a.yml").unwrap_err().to_string();
+        assert!(
+            err.contains("runtimes.x.aot") && err.contains("{aot}"),
+            "{err}"
+        );
+        let runs_module = with_aot(
+            r#"["{bin}", c, "{module}", "{aot}"]"#,
+            r#"["{bin}", "{module}"]"#,
+        );
+        let err = parse(&runs_module, "b.yml").unwrap_err().to_string();
+        assert!(err.contains("runtimes.x.run"), "{err}");
     }
 
     #[test]

@@ -138,6 +138,18 @@ pub struct Sample {
     pub message: Option<String>,
 }
 
+/// One ahead-of-time step (e.g. `wasmtime compile`): done once per module and runtime version,
+/// before any sample, and recorded apart since its time is never part of a sample.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AotRecord {
+    pub runtime: String,
+    pub test: String,
+    pub seconds: f64,
+    /// The product was in the cache: nothing ran.
+    pub cached: bool,
+    pub error: Option<String>,
+}
+
 /// A run: the suite, the machine, the runtimes and every sample.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Results {
@@ -157,6 +169,9 @@ pub struct Results {
     /// Wall time of the measuring itself (not the build), for the harness's own cost.
     #[serde(default)]
     pub wall_seconds: f64,
+    /// The ahead-of-time steps this run needed.
+    #[serde(default)]
+    pub aot: Vec<AotRecord>,
     pub samples: Vec<Sample>,
 }
 

@@ -264,6 +264,7 @@ pub(crate) mod tests {
             complete: true,
             budget_spent: false,
             wall_seconds: 0.0,
+            aot: Vec::new(),
             samples: samples
                 .iter()
                 .enumerate()

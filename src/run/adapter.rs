@@ -1,12 +1,15 @@
 //! Runtime adapters: turn a `--runtime` argument and the configured templates into a ready
 //! command line. Adapters are data (the config); this file only fills in the placeholders.
 
+use crate::build::Suite;
 use crate::config::Loaded;
-use crate::model::RuntimeInfo;
+use crate::model::{AotRecord, RuntimeInfo, TestModule};
 use crate::toolchain::{Home, ensure_installed, read_version};
 use anyhow::{Context, Result, bail};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Instant;
 
 /// Files shipped inside wasmgate that runtime templates refer to as `{helper:NAME}`.
 const HELPERS: &[(&str, &str)] = &[("node-wasi.mjs", include_str!("helpers/node-wasi.mjs"))];
@@ -15,19 +18,115 @@ const HELPERS: &[(&str, &str)] = &[("node-wasi.mjs", include_str!("helpers/node-
 #[derive(Debug, Clone)]
 pub struct Runtime {
     pub info: RuntimeInfo,
-    /// The run command with everything but `{module}` filled in.
+    /// The run command with everything but `{module}` and `{aot}` filled in.
     argv: Vec<String>,
+    /// The ahead-of-time step, filled in the same way, and its products per module.
+    aot: Option<Aot>,
+}
+
+#[derive(Debug, Clone)]
+struct Aot {
+    argv: Vec<String>,
+    extension: String,
+    /// Module path -> its product, or why the step failed.
+    products: BTreeMap<PathBuf, Result<PathBuf, String>>,
 }
 
 impl Runtime {
-    /// The command that runs one module.
-    pub fn command(&self, module: &Path) -> Command {
-        let module = module.to_string_lossy();
-        let mut argv = self.argv.iter().map(|arg| arg.replace("{module}", &module));
-        let mut command = Command::new(argv.next().expect("validated: run is not empty"));
-        command.args(argv);
-        command
+    /// The command that runs one module; `Err` says why it cannot run (its AOT step failed).
+    pub fn command(&self, module: &Path) -> Result<Command, String> {
+        let product = match &self.aot {
+            None => None,
+            Some(aot) => Some(aot.products.get(module).cloned().unwrap_or_else(|| {
+                Err(format!("no ahead-of-time product for {}", module.display()))
+            })?),
+        };
+        Ok(command_from(&self.argv, module, product.as_deref()))
     }
+
+    /// Runs the ahead-of-time step for every module that has no cached product yet. The
+    /// products are cached by (module sha256, runtime version, step); the time each step took
+    /// is returned, never part of a sample.
+    pub fn prepare_aot(
+        &mut self,
+        home: &Home,
+        suite: &Suite,
+        tests: &[TestModule],
+    ) -> Vec<AotRecord> {
+        let Some(aot) = &mut self.aot else {
+            return Vec::new();
+        };
+        let mut records = Vec::new();
+        for test in tests {
+            let module = suite.module_path(test);
+            let key = crate::build::source::short_hash(&format!(
+                "{} {} {:?}",
+                test.sha256, self.info.version, aot.argv
+            ));
+            let product = home.dir("aot").join(format!("{key}.{}", aot.extension));
+            let started = Instant::now();
+            let cached = product.exists();
+            let outcome = if cached {
+                Ok(())
+            } else {
+                compile_ahead(&aot.argv, &module, &product)
+            };
+            records.push(AotRecord {
+                runtime: self.info.name.clone(),
+                test: test.name.clone(),
+                seconds: if cached {
+                    0.0
+                } else {
+                    started.elapsed().as_secs_f64()
+                },
+                cached,
+                error: outcome.as_ref().err().cloned(),
+            });
+            aot.products.insert(module, outcome.map(|()| product));
+        }
+        records
+    }
+}
+
+fn command_from(argv: &[String], module: &Path, product: Option<&Path>) -> Command {
+    let module = module.to_string_lossy();
+    let product = product
+        .map(|p| p.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let mut argv = argv
+        .iter()
+        .map(|arg| arg.replace("{module}", &module).replace("{aot}", &product));
+    let mut command = Command::new(argv.next().expect("validated: templates are not empty"));
+    command.args(argv);
+    command
+}
+
+/// Runs one AOT step into a temporary file beside the product, then renames it into place.
+fn compile_ahead(argv: &[String], module: &Path, product: &Path) -> Result<(), String> {
+    let dir = product.parent().expect("products live in the cache");
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let extension = product
+        .extension()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .to_string();
+    let staging = dir.join(format!(
+        ".{}.{}.{extension}",
+        std::process::id(),
+        module.file_stem().unwrap_or_default().to_string_lossy()
+    ));
+    let output = command_from(argv, module, Some(&staging))
+        .output()
+        .map_err(|e| format!("cannot start the ahead-of-time step: {e}"))?;
+    if !output.status.success() || !staging.exists() {
+        let _ = std::fs::remove_file(&staging);
+        return Err(format!(
+            "ahead-of-time step failed ({}): {}",
+            output.status,
+            crate::toolchain::tail(&String::from_utf8_lossy(&output.stderr), 3)
+        ));
+    }
+    std::fs::rename(&staging, product).map_err(|e| e.to_string())
 }
 
 /// What the user asked for with `--runtime`: `NAME`, `NAME=PATH` or `LABEL@ADAPTER=PATH`.
@@ -93,6 +192,17 @@ pub fn resolve(loaded: &Loaded, home: &Home, request: &RuntimeRequest) -> Result
             .collect()
     };
     let argv = fill(&config.run)?;
+    let aot = match &config.aot {
+        Some(template) => Some(Aot {
+            argv: fill(template)?,
+            extension: config
+                .aot_extension
+                .clone()
+                .unwrap_or_else(|| "aot".to_string()),
+            products: BTreeMap::new(),
+        }),
+        None => None,
+    };
     let version_argv = fill(&config.version)?;
     let mut version_command = Command::new(&version_argv[0]);
     version_command.args(&version_argv[1..]);
@@ -113,6 +223,7 @@ pub fn resolve(loaded: &Loaded, home: &Home, request: &RuntimeRequest) -> Result
             command: config.run.clone(),
         },
         argv,
+        aot,
     })
 }
 
@@ -205,6 +316,7 @@ impl Runtime {
                 command: vec!["{bin}".to_string(), "{module}".to_string()],
             },
             argv: vec!["/bin/true".to_string(), "{module}".to_string()],
+            aot: None,
         }
     }
 }

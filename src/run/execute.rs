@@ -27,12 +27,16 @@ const POLL: Duration = Duration::from_millis(100);
 /// run's budget ran out (`abandon_at`): the process is killed and its partial run is not a
 /// sample.
 pub fn run_once(
-    mut command: Command,
+    command: Result<Command, String>,
     core: Option<usize>,
     timeout: Duration,
     abandon_at: Option<Instant>,
     stop: &AtomicBool,
 ) -> Option<Outcome> {
+    let mut command = match command {
+        Ok(command) => command,
+        Err(why) => return Some(not_run(why)),
+    };
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -201,6 +205,11 @@ fn shorten_to(text: &str, max: usize) -> String {
     }
 }
 
+/// A sample that could not even start, e.g. because its module's AOT step failed.
+pub fn not_run(message: String) -> Outcome {
+    failed(Instant::now(), None, message)
+}
+
 fn failed(started: Instant, exit_code: Option<i32>, message: String) -> Outcome {
     Outcome {
         status: SampleStatus::Failed,
@@ -325,7 +334,7 @@ mod tests {
         let stop = AtomicBool::new(false);
         let mut command = Command::new("sleep");
         command.arg("30");
-        let outcome = run_once(command, None, Duration::from_secs(1), None, &stop).unwrap();
+        let outcome = run_once(Ok(command), None, Duration::from_secs(1), None, &stop).unwrap();
         assert_eq!(outcome.status, SampleStatus::Timeout);
         assert!(outcome.wall_ms < 10_000.0);
     }
@@ -340,7 +349,14 @@ mod tests {
             "-c",
             "echo $((1000 + $(awk '/Cpus_allowed_list/ {print $2}' /proc/self/status)))",
         ]);
-        let outcome = run_once(command, Some(core), Duration::from_secs(10), None, &stop).unwrap();
+        let outcome = run_once(
+            Ok(command),
+            Some(core),
+            Duration::from_secs(10),
+            None,
+            &stop,
+        )
+        .unwrap();
         assert_eq!(outcome.value_ps, Some(1000 + core as u64), "{outcome:?}");
     }
 }

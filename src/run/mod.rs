@@ -90,6 +90,7 @@ impl Start {
                 complete: false,
                 budget_spent: false,
                 wall_seconds: 0.0,
+                aot: Vec::new(),
                 samples: Vec::new(),
             },
         }

