@@ -32,7 +32,7 @@ fn run_on(dir: &Path, runtimes: &[&str], tests: &str, out: &Path) -> Value {
 fn registry_runtimes_run_real_modules_and_agree_with_wasmtime() {
     built_suite();
     let dir = tempdir();
-    let runtimes = ["wasmtime", "bun", "deno", "node", "wasmtime-aot"];
+    let runtimes = ["wasmtime", "bun", "deno", "node", "wasmtime-aot", "wasmi"];
     let results = run_on(&dir, &runtimes, "sign,hash,box", &dir.join("r.json"));
     let samples = results["samples"].as_array().unwrap();
     assert_eq!(samples.len(), 3 * runtimes.len());
