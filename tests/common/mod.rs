@@ -108,3 +108,47 @@ pub fn wait_for_samples(journal: &Path, samples: usize) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// One sample of each test on each runtime, in `dir` (whose wasmgate.yml, if any, applies); the
+/// run itself must succeed (failed samples are data). Returns the results.
+pub fn run_once_each(dir: &Path, runtimes: &[&str], tests: &str, out: &Path) -> Value {
+    let mut command = wasmgate(dir);
+    command
+        .args([
+            "run",
+            "--tests",
+            tests,
+            "--samples",
+            "1",
+            "--precision",
+            "0",
+            "--quiet",
+            "--out",
+        ])
+        .arg(out);
+    for runtime in runtimes {
+        command.args(["--runtime", runtime]);
+    }
+    let output = run(&mut command);
+    assert!(
+        output.status.success(),
+        "a failed sample is data, not a failed run: {}",
+        stderr(&output)
+    );
+    read_json(out)
+}
+
+/// Runs one sample of `tests` on `runtimes`, declared by extra YAML entries under `runtimes:`;
+/// the run itself must succeed (failed samples are data). Returns the directory and results.
+pub fn run_with_runtimes(entries: &str, runtimes: &[&str], tests: &str) -> (PathBuf, PathBuf) {
+    built_suite();
+    let dir = tempdir();
+    std::fs::write(
+        dir.join("wasmgate.yml"),
+        with_runtimes(&default_config(&dir), entries),
+    )
+    .unwrap();
+    let out = dir.join("r.json");
+    run_once_each(&dir, runtimes, tests, &out);
+    (dir, out)
+}
