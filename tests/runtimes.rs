@@ -9,7 +9,15 @@ use common::*;
 fn registry_runtimes_run_real_modules_and_agree_with_wasmtime() {
     built_suite();
     let dir = tempdir();
-    let runtimes = ["wasmtime", "bun", "deno", "node", "wasmtime-aot", "wasmi"];
+    let runtimes = [
+        "wasmtime",
+        "bun",
+        "deno",
+        "node",
+        "wasmtime-aot",
+        "wasmi",
+        "native",
+    ];
     let results = run_once_each(&dir, &runtimes, "sign,hash,box", &dir.join("r.json"));
     let samples = results["samples"].as_array().unwrap();
     assert_eq!(samples.len(), 3 * runtimes.len());

@@ -230,9 +230,52 @@ fn suite_id(inputs: &Inputs, modules: &[TestModule]) -> String {
 /// Runs one zig build for an iteration count, cached by (source, zig version, iterations).
 /// Returns the directory holding the built `.wasm` files.
 fn zig_build(inputs: &Inputs, home: &Home, iterations: u64) -> Result<PathBuf> {
+    zig_build_with(inputs, home, iterations, &ZIG_FLAGS)
+}
+
+/// Flags of the native build: the same tests for this machine (Zig's default target).
+pub const ZIG_NATIVE_FLAGS: [&str; 3] = [
+    "build",
+    "-Doptimize=ReleaseFast",
+    "-Denable_benchmarks=true",
+];
+
+/// Builds the suite's tests natively, with the same source and iteration counts as its wasm
+/// modules, and returns each wasm module's path mapped to its native executable.
+pub fn build_native(
+    inputs: &Inputs,
+    home: &Home,
+    suite: &Suite,
+) -> Result<BTreeMap<PathBuf, PathBuf>> {
+    let counts: BTreeSet<u64> = suite.manifest.tests.iter().map(|t| t.iterations).collect();
+    let mut outputs = BTreeMap::new();
+    for iterations in counts {
+        eprintln!("wasmgate: native zig build -Diterations={iterations}");
+        outputs.insert(
+            iterations,
+            zig_build_with(inputs, home, iterations, &ZIG_NATIVE_FLAGS)?,
+        );
+    }
+    let mut executables = BTreeMap::new();
+    for test in &suite.manifest.tests {
+        let executable = outputs[&test.iterations].join(&test.name);
+        if !executable.is_file() {
+            bail!("the native build made no {}", executable.display());
+        }
+        executables.insert(suite.module_path(test), executable);
+    }
+    Ok(executables)
+}
+
+fn zig_build_with(
+    inputs: &Inputs,
+    home: &Home,
+    iterations: u64,
+    flags: &[&str],
+) -> Result<PathBuf> {
     let key = short_hash(&format!(
         "{} {} {:?} {iterations}",
-        inputs.source.info.sha256, inputs.zig.version, ZIG_FLAGS
+        inputs.source.info.sha256, inputs.zig.version, flags
     ));
     let out = home.dir("zig-out").join(key);
     let bin = out.join("bin");
@@ -243,7 +286,7 @@ fn zig_build(inputs: &Inputs, home: &Home, iterations: u64) -> Result<PathBuf> {
     let spinner = spinner(format!("zig build -Diterations={iterations}"));
     let result = run_checked(
         Command::new(&inputs.zig.path)
-            .args(ZIG_FLAGS)
+            .args(flags)
             .arg(format!("-Diterations={iterations}"))
             .arg("--prefix")
             .arg(&out)

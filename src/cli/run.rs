@@ -105,6 +105,13 @@ pub fn measure(ctx: &Context, request: &Request, out: &Path) -> Result<Results> 
         exclude: config.tests.exclude.clone(),
     };
     let tests = select_tests(&suite, &filter)?;
+    if runtimes.iter().any(|r| r.is_native()) {
+        let inputs = crate::build::prepare(config, &home)?;
+        let executables = crate::build::build_native(&inputs, &home, &suite)?;
+        runtimes
+            .iter_mut()
+            .for_each(|r| r.use_native_build(&executables));
+    }
     let aot: Vec<_> = runtimes
         .iter_mut()
         .flat_map(|runtime| runtime.prepare_aot(&home, &suite, &tests))

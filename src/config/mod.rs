@@ -159,6 +159,10 @@ pub struct RuntimeConfig {
     /// The file extension of the AOT product, for runtimes that look at it (e.g. "so").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aot_extension: Option<String>,
+    /// The "runtime" is this machine: `{aot}` is the test built natively by Zig (`{bin}`) from
+    /// the same source with the same iterations, instead of a product of an `aot` command.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub native: bool,
 }
 
 /// The statistics of `wasmgate compare` and what fails the gate.
@@ -323,6 +327,14 @@ fn validate(config: &Config) -> Result<()> {
     for (name, runtime) in &config.runtimes {
         let mentions =
             |template: &[String], what: &str| template.iter().any(|arg| arg.contains(what));
+        if runtime.native {
+            if runtime.aot.is_some() || !mentions(&runtime.run, "{aot}") {
+                bail!(
+                    "field `runtimes.{name}`: a native runtime has no `aot` step and runs `{{aot}}`, the native build"
+                );
+            }
+            continue;
+        }
         match &runtime.aot {
             None if !mentions(&runtime.run, "{module}") => {
                 bail!("field `runtimes.{name}.run`: the command must contain `{{module}}`")

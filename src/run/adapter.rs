@@ -26,6 +26,8 @@ pub struct Runtime {
 
 #[derive(Debug, Clone)]
 struct Aot {
+    /// The products are the native build's executables, given by `use_native_build`.
+    native: bool,
     argv: Vec<String>,
     extension: String,
     /// Module path -> its product, or why the step failed.
@@ -53,7 +55,8 @@ impl Runtime {
         suite: &Suite,
         tests: &[TestModule],
     ) -> Vec<AotRecord> {
-        let Some(aot) = &mut self.aot else {
+        // A native runtime's products come from the native build, not from a command.
+        let Some(aot) = self.aot.as_mut().filter(|aot| !aot.native) else {
             return Vec::new();
         };
         let mut records = Vec::new();
@@ -85,6 +88,23 @@ impl Runtime {
             aot.products.insert(module, outcome.map(|()| product));
         }
         records
+    }
+}
+
+impl Runtime {
+    /// Whether this runtime runs the native build instead of wasm modules.
+    pub fn is_native(&self) -> bool {
+        self.aot.as_ref().is_some_and(|aot| aot.native)
+    }
+
+    /// Gives a native runtime its executables: wasm module path -> native executable.
+    pub fn use_native_build(&mut self, executables: &BTreeMap<PathBuf, PathBuf>) {
+        if let Some(aot) = self.aot.as_mut().filter(|aot| aot.native) {
+            aot.products = executables
+                .iter()
+                .map(|(m, e)| (m.clone(), Ok(e.clone())))
+                .collect();
+        }
     }
 }
 
@@ -193,7 +213,14 @@ pub fn resolve(loaded: &Loaded, home: &Home, request: &RuntimeRequest) -> Result
     };
     let argv = fill(&config.run)?;
     let aot = match &config.aot {
+        _ if config.native => Some(Aot {
+            native: true,
+            argv: Vec::new(),
+            extension: String::new(),
+            products: BTreeMap::new(),
+        }),
         Some(template) => Some(Aot {
+            native: false,
             argv: fill(template)?,
             extension: config
                 .aot_extension
@@ -214,6 +241,15 @@ pub fn resolve(loaded: &Loaded, home: &Home, request: &RuntimeRequest) -> Result
             loaded.origin()
         )
     })?;
+    // The native "runtime" is Zig's output for this machine: say so in its version.
+    let version = if config.native {
+        format!(
+            "zig {version}, native {} ReleaseFast",
+            std::env::consts::ARCH
+        )
+    } else {
+        version
+    };
     Ok(Runtime {
         info: RuntimeInfo {
             name: request.label.clone(),
