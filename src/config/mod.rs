@@ -268,6 +268,14 @@ fn validate(config: &Config) -> Result<()> {
     if config.run.samples == 0 {
         bail!("field `run.samples`: must be at least 1");
     }
+    let mut cores = config.run.cores.clone();
+    cores.sort_unstable();
+    cores.dedup();
+    if cores.len() != config.run.cores.len() {
+        bail!(
+            "field `run.cores`: a core is listed twice; each core runs one worker, one sample at a time"
+        );
+    }
     if config.run.max_samples < config.run.samples {
         bail!(
             "field `run.max_samples`: must be at least run.samples ({})",
@@ -451,6 +459,13 @@ mod tests {
         let err = parse(&text, "my.yml").unwrap_err().to_string();
         assert!(err.contains("field `run.timeout_seconds`"), "{err}");
         assert!(err.contains("invalid type"), "{err}");
+    }
+
+    #[test]
+    fn a_core_listed_twice_is_refused() {
+        let text = DEFAULT_YAML.replace("  cores: []", "  cores: [1, 1]");
+        let err = parse(&text, "c.yml").unwrap_err().to_string();
+        assert!(err.contains("run.cores") && err.contains("twice"), "{err}");
     }
 
     #[test]
