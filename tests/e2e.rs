@@ -191,6 +191,30 @@ fn a_crashing_runtime_and_garbage_output_are_failed_samples() {
 }
 
 #[test]
+fn setup_checks_each_runtime_on_a_tiny_module() {
+    let dir = tempdir();
+    let entries = "  crashy:\n    install: { path: sh }\n    run: [\"{bin}\", -c, \"echo no WASI here >&2; exit 3\", \"{module}\"]\n    version: [\"{bin}\", -c, \"echo crashy 1.0\"]\n";
+    std::fs::write(
+        dir.join("wasmgate.yml"),
+        with_runtimes(&default_config(&dir), entries),
+    )
+    .unwrap();
+    let output = run(wasmgate(&dir).args(["setup", "--runtimes", "wasmtime,node,crashy"]));
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("runtime `crashy`") && message.contains("cannot run a tiny WASI module"),
+        "{message}"
+    );
+    assert!(message.contains("exit status 3: no WASI here"), "{message}");
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+    assert!(
+        stdout(&output).contains("wasmtime") && stdout(&output).contains("node"),
+        "the working ones pass first"
+    );
+}
+
+#[test]
 fn unknown_runtime_is_a_one_line_error() {
     let dir = tempdir();
     let output = run(wasmgate(&dir).args(["run", "--runtime", "wasmfoo", "--tests", "hash"]));

@@ -35,6 +35,7 @@ pub fn run(ctx: &Context, runtimes: &[String]) -> Result<u8> {
     for name in names {
         let request: RuntimeRequest = name.parse().map_err(anyhow::Error::msg)?;
         let runtime = resolve(&ctx.loaded, &home, &request)?;
+        runtime.check_usable(&home)?;
         println!(
             "{:<10} {} ({})",
             runtime.info.name, runtime.info.version, runtime.info.path

@@ -91,7 +91,56 @@ impl Runtime {
     }
 }
 
+/// A WASI program that prints "1" and exits 0, like a benchmark module (see helpers/tiny.wat).
+const TINY_MODULE: &[u8] = include_bytes!("helpers/tiny.wasm");
+
 impl Runtime {
+    /// Runs the tiny module (through the AOT step, if any) and checks that it printed a number
+    /// and exited 0: the runtime works at all. The native runtime runs no wasm; it is not checked.
+    pub fn check_usable(&self, home: &Home) -> Result<()> {
+        if self.is_native() {
+            return Ok(());
+        }
+        let dir = home
+            .dir("helpers")
+            .join(crate::build::source::short_hash(&hex::encode(TINY_MODULE)));
+        let module = dir.join("tiny.wasm");
+        if !module.exists() {
+            crate::model::write_atomic(&module, TINY_MODULE)?;
+        }
+        let product = match &self.aot {
+            Some(aot) => {
+                let product = dir.join(format!("{}.{}", self.info.name, aot.extension));
+                compile_ahead(&aot.argv, &module, &product).map_err(|why| self.unusable(&why))?;
+                Some(product)
+            }
+            None => None,
+        };
+        let command = command_from(&self.argv, &module, product.as_deref());
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let outcome = super::execute::run_once(
+            Ok(command),
+            None,
+            std::time::Duration::from_secs(60),
+            None,
+            &stop,
+        )
+        .expect("never stopped");
+        match outcome.status {
+            crate::model::SampleStatus::Ok => Ok(()),
+            _ => Err(self.unusable(outcome.message.as_deref().unwrap_or("failed"))),
+        }
+    }
+
+    fn unusable(&self, why: &str) -> anyhow::Error {
+        anyhow::anyhow!(
+            "runtime `{}` ({}) cannot run a tiny WASI module: {why}; check its install, or the `runtimes.{}` templates",
+            self.info.name,
+            self.info.path,
+            self.info.adapter
+        )
+    }
+
     /// Whether this runtime runs the native build instead of wasm modules.
     pub fn is_native(&self) -> bool {
         self.aot.as_ref().is_some_and(|aot| aot.native)
