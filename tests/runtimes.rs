@@ -102,25 +102,9 @@ fn home_of_tests() -> PathBuf {
 }
 
 fn run_with_home(dir: &Path, home: &Path, out: &str) -> Value {
-    let out = dir.join(out);
-    let output = run(wasmgate(dir)
-        .env("WASMGATE_HOME", home)
-        .args([
-            "run",
-            "--runtime",
-            "wasmtime-aot",
-            "--tests",
-            "hash,box",
-            "--samples",
-            "1",
-            "--precision",
-            "0",
-            "--quiet",
-            "--out",
-        ])
-        .arg(&out));
-    assert!(output.status.success(), "{}", stderr(&output));
-    read_json(&out)
+    let mut command = wasmgate(dir);
+    command.env("WASMGATE_HOME", home);
+    run_once_each_with(command, &["wasmtime-aot"], "hash,box", &dir.join(out))
 }
 
 #[test]

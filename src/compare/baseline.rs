@@ -57,13 +57,11 @@ pub fn side_from_results(results: &Results, label: Option<&str>, origin: &Path) 
 
 pub fn side_from_baseline(path: &Path) -> Result<Side> {
     let baseline: Baseline = crate::model::read_json(path)?;
-    if baseline.schema_version != SCHEMA_VERSION {
-        bail!(
-            "{}: schema_version {} but this wasmgate reads {SCHEMA_VERSION}; store the baseline again with `wasmgate baseline update`",
-            path.display(),
-            baseline.schema_version
-        );
-    }
+    crate::model::check_schema(
+        baseline.schema_version,
+        path,
+        "store the baseline again with `wasmgate baseline update`",
+    )?;
     Ok(Side {
         info: ComparedSide {
             label: "baseline".to_string(),

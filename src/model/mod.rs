@@ -290,6 +290,17 @@ pub struct TestSummary {
     pub samples: usize,
 }
 
+/// Refuses a document of another schema version, saying how to make one this version reads.
+pub fn check_schema(found: u32, path: &Path, fix: &str) -> Result<()> {
+    if found != SCHEMA_VERSION {
+        anyhow::bail!(
+            "{}: schema_version {found} but this wasmgate reads {SCHEMA_VERSION}; {fix}",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// Reads a JSON document, with an error that names the file and the field that is wrong.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let text =

@@ -186,20 +186,21 @@ pub fn run(
 
 /// Reads results: a finished results file, or the journal of an interrupted run.
 pub fn read_results(path: &Path) -> Result<Results> {
-    let text_start = std::fs::read(path)
-        .map(|bytes| bytes.iter().take(4096).copied().collect::<Vec<u8>>())
+    use std::io::Read;
+    // A journal's first line is a whole JSON object; a results file is pretty-printed. Two
+    // bytes tell them apart, without reading the file twice.
+    let mut start = [0u8; 2];
+    std::fs::File::open(path)
+        .and_then(|file| file.take(2).read_exact(&mut start))
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    // A journal's first line is a whole JSON object; a results file is pretty-printed.
-    if text_start.starts_with(b"{\"") {
+    if &start == b"{\"" {
         return journal::read(path);
     }
     let results: Results = crate::model::read_json(path)?;
-    if results.schema_version != SCHEMA_VERSION {
-        bail!(
-            "{}: schema_version {} but this wasmgate reads {SCHEMA_VERSION}; rerun `wasmgate run` with this version",
-            path.display(),
-            results.schema_version
-        );
-    }
+    crate::model::check_schema(
+        results.schema_version,
+        path,
+        "rerun `wasmgate run` with this version",
+    )?;
     Ok(results)
 }

@@ -112,7 +112,16 @@ pub fn wait_for_samples(journal: &Path, samples: usize) {
 /// One sample of each test on each runtime, in `dir` (whose wasmgate.yml, if any, applies); the
 /// run itself must succeed (failed samples are data). Returns the results.
 pub fn run_once_each(dir: &Path, runtimes: &[&str], tests: &str, out: &Path) -> Value {
-    let mut command = wasmgate(dir);
+    run_once_each_with(wasmgate(dir), runtimes, tests, out)
+}
+
+/// As `run_once_each`, with a command already set up (e.g. with another cache directory).
+pub fn run_once_each_with(
+    mut command: Command,
+    runtimes: &[&str],
+    tests: &str,
+    out: &Path,
+) -> Value {
     command
         .args([
             "run",
