@@ -7,6 +7,7 @@ use crate::compare::injection::{DEFAULT_SETTINGS, replay};
 use crate::compare::{compare, settings, stats};
 use crate::model::Verdict;
 use crate::run::adapter::RuntimeRequest;
+use crate::run::stopping::Stopping;
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -33,6 +34,9 @@ pub enum Check {
         trials: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// The stopping rule replayed [default: the gate's, from the config]
+        #[command(flatten)]
+        sampling: SamplingArgs,
     },
 }
 
@@ -48,7 +52,8 @@ pub fn run(ctx: &Context, check: Check) -> Result<u8> {
             results,
             trials,
             seed,
-        } => inject(ctx, &results, trials, seed),
+            sampling,
+        } => inject(ctx, &results, trials, seed, &sampling),
     }
 }
 
@@ -108,18 +113,65 @@ fn aa(
     Ok(0)
 }
 
-fn inject(ctx: &Context, path: &std::path::Path, trials: usize, seed: u64) -> Result<u8> {
+fn inject(
+    ctx: &Context,
+    path: &std::path::Path,
+    trials: usize,
+    seed: u64,
+    sampling: &SamplingArgs,
+) -> Result<u8> {
     let results = crate::run::read_results(path)?;
-    let settings = settings(&ctx.loaded.config.compare);
+    let config = &ctx.loaded.config;
+    let settings = settings(&config.compare);
+    let stopping = Stopping {
+        min_samples: sampling.samples.unwrap_or(config.gate.samples),
+        max_samples: sampling.max_samples.unwrap_or(config.run.max_samples),
+        precision: sampling.precision.unwrap_or(config.run.precision),
+        min_effect: settings.min_effect,
+    };
     println!(
-        "{trials} trials per setting on {} (A/A samples split at random into base and head); alpha {}, min effect {} %",
+        "{trials} trials per setting on {} (A/A samples split at random into base and head); alpha {}, min effect {} %; each test stopped where the scheduler would stop it ({} to {} pairs, precision ±{} %)",
         path.display(),
         settings.alpha,
-        settings.min_effect * 100.0
+        settings.min_effect * 100.0,
+        stopping.min_samples,
+        stopping.max_samples,
+        stopping.precision * 100.0
     );
-    println!("{:<28} {:>10} {:>12}", "setting", "detected", "false alarm");
-    for setting in DEFAULT_SETTINGS {
-        let outcome = replay(&results, "a", "b", &settings, setting, trials, seed);
+    println!(
+        "{:<28} {:>10} {:>12} {:>11} {:>9}  most missed",
+        "setting", "detected", "false alarm", "pairs/test", "sampling"
+    );
+    // The settings are independent: replay them side by side.
+    let outcomes: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = DEFAULT_SETTINGS
+            .iter()
+            .map(|setting| {
+                let (results, settings, stopping) = (&results, &settings, &stopping);
+                scope.spawn(move || {
+                    replay(
+                        results,
+                        ("a", "b"),
+                        settings,
+                        stopping,
+                        *setting,
+                        trials,
+                        seed,
+                    )
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("replay does not panic"))
+            .collect()
+    });
+    let tests = (results.samples.iter())
+        .map(|s| s.test.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        .max(1);
+    for (setting, outcome) in DEFAULT_SETTINGS.iter().zip(outcomes) {
         let rate = |n: usize| format!("{:.1} %", 100.0 * n as f64 / outcome.trials as f64);
         let detected = if setting.target == crate::compare::injection::Target::Nothing {
             "–".to_string()
@@ -127,11 +179,26 @@ fn inject(ctx: &Context, path: &std::path::Path, trials: usize, seed: u64) -> Re
             rate(outcome.detected)
         };
         println!(
-            "{:<28} {:>10} {:>12}",
+            "{:<28} {:>10} {:>12} {:>11.1} {:>8.0}s  {}",
             setting.describe(),
             detected,
-            rate(outcome.false_alarms)
+            rate(outcome.false_alarms),
+            outcome.pairs_used as f64 / (outcome.trials.max(1) * tests) as f64,
+            outcome.mean_seconds(),
+            most_missed(&outcome.missed)
         );
     }
     Ok(0)
+}
+
+/// The five tests (or categories) whose slowdown was missed most often, with their counts.
+fn most_missed(missed: &std::collections::BTreeMap<String, usize>) -> String {
+    let mut worst: Vec<(&String, &usize)> = missed.iter().collect();
+    worst.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    worst
+        .iter()
+        .take(5)
+        .map(|(name, count)| format!("{name} {count}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

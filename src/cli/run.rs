@@ -5,6 +5,7 @@ use crate::config::{RunConfig, TestFilter, parse_duration};
 use crate::model::{Results, SampleStatus};
 use crate::run::adapter::{RuntimeRequest, resolve};
 use crate::run::scheduler::Schedule;
+use crate::run::stopping::Stopping;
 use crate::run::{STOP, Start, choose_cores, select_tests};
 use anyhow::Result;
 use std::path::Path;
@@ -118,9 +119,12 @@ pub fn measure(ctx: &Context, request: &Request, out: &Path) -> Result<Results> 
         .collect();
     report_aot(&aot);
     let mut schedule = Schedule {
-        min_samples: request.min_samples,
-        max_samples: request.max_samples,
-        precision: request.precision,
+        stopping: Stopping {
+            min_samples: request.min_samples,
+            max_samples: request.max_samples,
+            precision: request.precision,
+            min_effect: config.compare.min_effect,
+        },
         budget: request.budget.as_deref().map(parse_duration).transpose()?,
         timeout: Duration::from_secs(config.run.timeout_seconds),
         cores: choose_cores(config.run.pin, &config.run.cores, &ctx.loaded.origin())?,

@@ -4,6 +4,7 @@
 
 use super::{Side, compare};
 use crate::model::{CompareSettings, ComparedSide, Results, Sample, SampleStatus, Verdict};
+use crate::run::stopping::Stopping;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a setting slows down.
@@ -66,9 +67,37 @@ pub struct Outcome {
     pub detected: usize,
     /// Trials where a test or category that was not slowed down was called a regression.
     pub false_alarms: usize,
+    /// Per test (or category) slowed down, the trials in which the slowdown was missed: where
+    /// the gate is blind on this machine.
+    pub missed: BTreeMap<String, usize>,
+    /// Pairs the stopping rule used, summed over trials and tests.
+    pub pairs_used: usize,
+    /// What those pairs took to measure in the A/A run, summed over trials, in seconds.
+    pub seconds_used: f64,
 }
 
-/// A test's category and its (a, b) values measured in the same round.
+impl Outcome {
+    /// The wall time a gate with this stopping rule spends sampling, on average.
+    pub fn mean_seconds(&self) -> f64 {
+        self.seconds_used / self.trials.max(1) as f64
+    }
+}
+
+/// Per test, the mean wall time of one pair (both processes) in the A/A run, in seconds.
+fn pair_seconds(aa: &Results) -> BTreeMap<&str, f64> {
+    let mut totals: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
+    for sample in &aa.samples {
+        let (seconds, count) = totals.entry(sample.test.as_str()).or_default();
+        *seconds += sample.wall_ms / 1000.0;
+        *count += 1;
+    }
+    totals
+        .into_iter()
+        .map(|(test, (seconds, count))| (test, 2.0 * seconds / count as f64))
+        .collect()
+}
+
+/// A test's category and its (a, b) values measured in the same round, in round order.
 type Paired = (String, Vec<(u64, u64)>);
 
 /// Per test, its category and the (a, b) values measured in the same round.
@@ -100,12 +129,14 @@ fn pairs(aa: &Results, a: &str, b: &str) -> BTreeMap<String, Paired> {
 
 /// Replays the A/A pairs `trials` times. In an A/A run the two values of a pair are
 /// exchangeable, so each trial swaps each pair's sides at random (a permutation of the real
-/// data), then slows head down as the setting says, and compares as a same-run gate would.
+/// data), then slows head down as the setting says, stops each test where the scheduler's
+/// `stopping` rule would have stopped it on those values, and compares as a same-run gate
+/// would.
 pub fn replay(
     aa: &Results,
-    a: &str,
-    b: &str,
+    (a, b): (&str, &str),
     settings: &CompareSettings,
+    stopping: &Stopping,
     setting: Setting,
     trials: usize,
     seed: u64,
@@ -123,7 +154,11 @@ pub fn replay(
         trials,
         detected: 0,
         false_alarms: 0,
+        missed: BTreeMap::new(),
+        pairs_used: 0,
+        seconds_used: 0.0,
     };
+    let pair_seconds = pair_seconds(aa);
     for _ in 0..trials {
         let slowed: BTreeSet<&str> = match setting.target {
             Target::Nothing => BTreeSet::new(),
@@ -144,15 +179,19 @@ pub fn replay(
             } else {
                 1.0
             };
-            for (round, (x, y)) in values.iter().enumerate() {
-                let (x, y) = if rng.bool() { (*x, *y) } else { (*y, *x) };
-                base.push(sample(test, "base", round as u32, x));
-                head.push(sample(
-                    test,
-                    "head",
-                    round as u32,
-                    (y as f64 * factor).round() as u64,
-                ));
+            let trial: Vec<(f64, f64)> = values
+                .iter()
+                .map(|&(x, y)| {
+                    let (x, y) = if rng.bool() { (x, y) } else { (y, x) };
+                    (x as f64, (y as f64 * factor).round())
+                })
+                .collect();
+            let used = stopped_at(stopping, &trial);
+            outcome.pairs_used += used;
+            outcome.seconds_used += used as f64 * pair_seconds[test.as_str()];
+            for (round, (x, y)) in trial[..used].iter().enumerate() {
+                base.push(sample(test, "base", round as u32, *x as u64));
+                head.push(sample(test, "head", round as u32, *y as u64));
             }
         }
         let comparison = compare(
@@ -187,10 +226,25 @@ pub fn replay(
             })
             || (setting.target == Target::Nothing
                 && comparison.overall.verdict == Verdict::Regression);
+        if !found && setting.target != Target::Nothing {
+            let name = match setting.target {
+                Target::OneTest => slowed.iter().next().map(|t| t.to_string()),
+                _ => slowed_categories.iter().next().map(|c| c.to_string()),
+            };
+            *outcome.missed.entry(name.unwrap_or_default()).or_default() += 1;
+        }
         outcome.detected += usize::from(found);
         outcome.false_alarms += usize::from(false_alarm);
     }
     outcome
+}
+
+/// How many of a test's pairs, in round order, the stopping rule would have taken. A test the
+/// rule would sample beyond the recorded pairs uses them all.
+fn stopped_at(stopping: &Stopping, pairs: &[(f64, f64)]) -> usize {
+    (1..=pairs.len())
+        .find(|&n| !stopping.pairs_want_more(n, &[pairs[..n].to_vec()]))
+        .unwrap_or(pairs.len())
 }
 
 fn sample(test: &str, runtime: &str, round: u32, value: u64) -> Sample {
@@ -216,6 +270,7 @@ fn side(aa: &Results, label: &str, samples: Vec<Sample>) -> Side {
             suite_id: aa.suite.suite_id.clone(),
             machine: aa.machine.clone(),
             origin: "A/A replay".to_string(),
+            commit: None,
         },
         suite: aa.suite.clone(),
         samples,
@@ -260,14 +315,23 @@ mod tests {
         }
     }
 
+    fn stopping() -> Stopping {
+        Stopping {
+            min_samples: 15,
+            max_samples: 15,
+            precision: 0.01,
+            min_effect: 0.02,
+        }
+    }
+
     #[test]
     fn a_large_slowdown_is_found_and_aa_is_quiet() {
         let aa = synthetic_aa();
         let found = replay(
             &aa,
-            "a",
-            "b",
+            ("a", "b"),
             &settings(),
+            &stopping(),
             Setting {
                 target: Target::OneTest,
                 factor: 1.10,
@@ -279,9 +343,9 @@ mod tests {
         assert_eq!(found.false_alarms, 0, "{found:?}");
         let quiet = replay(
             &aa,
-            "a",
-            "b",
+            ("a", "b"),
             &settings(),
+            &stopping(),
             Setting {
                 target: Target::Nothing,
                 factor: 1.0,

@@ -7,6 +7,7 @@ pub mod execute;
 pub mod journal;
 pub mod machine;
 pub mod scheduler;
+pub mod stopping;
 
 use crate::build::Suite;
 use crate::config::TestFilter;

@@ -4,13 +4,12 @@
 //! the same core, and a same-run comparison can pair them, which cancels the machine's slow
 //! drift; the shuffles keep any order effect from favouring one runtime.
 //!
-//! A test stays open until each runtime has `min_samples`, then while its precision is short
-//! of the target and it has fewer than `max_samples`: the paired ratio's interval against the
-//! first runtime (or, with one runtime, the median's interval). A runtime that fails a test
+//! Whether a test wants another round is the rule of `stopping`, on the samples so far. A runtime that fails a test
 //! twice leaves that test's blocks: a crash is a result, not noise to average away.
 
 use super::adapter::Runtime;
 use super::execute::run_once;
+use super::stopping::Stopping;
 use crate::build::Suite;
 use crate::compare::stats;
 use crate::model::{Sample, SampleStatus, TestModule};
@@ -20,17 +19,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-/// Confidence of the intervals that decide whether a test is precise enough.
-pub const PRECISION_CONFIDENCE: f64 = 0.95;
 /// Failed samples after which a runtime does not run a test again.
 const FAILURES_TO_CLOSE: usize = 2;
 
 #[derive(Debug, Clone)]
 pub struct Schedule {
-    pub min_samples: u32,
-    pub max_samples: u32,
-    /// Target relative half-width of the intervals; 0 samples exactly `min_samples`.
-    pub precision: f64,
+    pub stopping: Stopping,
     /// Hard bound on the run's wall time.
     pub budget: Option<Duration>,
     pub timeout: Duration,
@@ -182,42 +176,26 @@ impl Scheduler<'_> {
             .filter(|r| states[&(test, *r)].failures < FAILURES_TO_CLOSE)
             .collect();
         let taken = usable.iter().map(|r| states[&(test, *r)].taken()).min()?;
-        let open = taken < self.schedule.min_samples as usize
-            || (taken < self.schedule.max_samples as usize
-                && self.schedule.precision > 0.0
-                && !self.precise(test, &usable, states));
-        open.then_some(usable)
-    }
-
-    fn precise(
-        &self,
-        test: usize,
-        usable: &[usize],
-        states: &BTreeMap<(usize, usize), PairState>,
-    ) -> bool {
         let values = |r: usize| &states[&(test, r)].values;
-        let Some((&first, others)) = usable.split_first() else {
-            return true;
-        };
-        if others.is_empty() {
-            let all: Vec<f64> = values(first).values().copied().collect();
-            return stats::median_relative_halfwidth(&all, PRECISION_CONFIDENCE)
-                .is_some_and(|halfwidth| halfwidth <= self.schedule.precision);
-        }
-        others.iter().all(|&other| {
-            let pairs: Vec<(f64, f64)> = values(first)
-                .iter()
-                .filter_map(|(round, x)| Some((*x, *values(other).get(round)?)))
-                .collect();
-            match stats::compare_paired(&pairs, PRECISION_CONFIDENCE) {
-                Ok(stats::RatioEstimate {
-                    ratio,
-                    interval: Some((low, high)),
-                    ..
-                }) => (high - low) / (2.0 * ratio) <= self.schedule.precision,
-                _ => false,
+        let stopping = &self.schedule.stopping;
+        let open = match usable.split_first() {
+            Some((&first, [])) => stopping
+                .values_want_more(taken, &values(first).values().copied().collect::<Vec<_>>()),
+            Some((&first, others)) => {
+                let paired: Vec<Vec<(f64, f64)>> = others
+                    .iter()
+                    .map(|&other| {
+                        values(first)
+                            .iter()
+                            .filter_map(|(round, x)| Some((*x, *values(other).get(round)?)))
+                            .collect()
+                    })
+                    .collect();
+                stopping.pairs_want_more(taken, &paired)
             }
-        })
+            None => false,
+        };
+        open.then_some(usable)
     }
 
     /// Runs one round's blocks on the workers. Returns `Some(ending)` when the run must stop.

@@ -1,0 +1,170 @@
+//! When a test has enough samples. One rule, used by the scheduler while it runs and by the
+//! injection replay that proves the gate (so the proof measures the rule that is shipped).
+//!
+//! A test gets `min_samples`, then more while, below `max_samples`, either
+//! - its comparison **looks changed**: the paired ratio against the first runtime is beyond the
+//!   minimum effect. Such a test is about to be called a regression or an improvement, and a
+//!   verdict that strong must rest on as many pairs as the run allows: a 5 % slowdown seen on 16
+//!   pairs can still miss significance after the correction for ~100 tests because of one
+//!   wayward pair, and a chance excursion of an unchanged test shrinks back as pairs are added.
+//!   The rule never stops a test *because* it became significant, so sampling more cannot be
+//!   used to fish for significance; or
+//! - its interval is **wider than the precision** target and within reach: intervals narrow as
+//!   1/√n, so the samples needed are projected as n·(half-width/precision)²; a test needing
+//!   more than `HOPELESS` times `max_samples` (a workload that is random by design, for one)
+//!   stops at the minimum and leaves the budget to tests that more samples can settle.
+//!
+//! With one runtime there is no comparison: only the precision of its median counts.
+
+use crate::compare::stats;
+
+/// Confidence of the intervals that decide whether a test is precise enough.
+pub const PRECISION_CONFIDENCE: f64 = 0.95;
+/// A test whose projected sample count to reach the precision exceeds this many times
+/// `max_samples` is not sampled beyond the minimum.
+const HOPELESS: f64 = 8.0;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stopping {
+    pub min_samples: u32,
+    pub max_samples: u32,
+    /// Target relative half-width of the intervals; 0 samples exactly `min_samples`.
+    pub precision: f64,
+    /// The comparison's minimum effect: a ratio beyond it looks changed.
+    pub min_effect: f64,
+}
+
+impl Stopping {
+    /// Whether a test with `taken` samples per runtime, paired (first runtime, other runtime)
+    /// by round for each other runtime, wants another round.
+    pub fn pairs_want_more(&self, taken: usize, paired: &[Vec<(f64, f64)>]) -> bool {
+        self.wants_more(taken, || {
+            paired.iter().try_fold(State::default(), |all, pairs| {
+                let one = self.paired_state(pairs)?;
+                Some(State {
+                    halfwidth: all.halfwidth.max(one.halfwidth),
+                    looks_changed: all.looks_changed || one.looks_changed,
+                })
+            })
+        })
+    }
+
+    /// Whether a test measured on one runtime only wants another sample.
+    pub fn values_want_more(&self, taken: usize, values: &[f64]) -> bool {
+        self.wants_more(taken, || {
+            Some(State {
+                halfwidth: stats::median_relative_halfwidth(values, PRECISION_CONFIDENCE)?,
+                looks_changed: false,
+            })
+        })
+    }
+
+    fn wants_more(&self, taken: usize, state: impl FnOnce() -> Option<State>) -> bool {
+        if taken < self.min_samples as usize {
+            return true;
+        }
+        if taken >= self.max_samples as usize || self.precision <= 0.0 {
+            return false;
+        }
+        // No interval yet (too few pairs at this confidence): more samples will make one.
+        let Some(state) = state() else {
+            return true;
+        };
+        let projected = taken as f64 * (state.halfwidth / self.precision).powi(2);
+        let imprecise =
+            state.halfwidth > self.precision && projected <= HOPELESS * f64::from(self.max_samples);
+        state.looks_changed || imprecise
+    }
+
+    fn paired_state(&self, pairs: &[(f64, f64)]) -> Option<State> {
+        match stats::compare_paired(pairs, PRECISION_CONFIDENCE) {
+            Ok(stats::RatioEstimate {
+                ratio,
+                interval: Some((low, high)),
+                ..
+            }) => Some(State {
+                halfwidth: (high - low) / (2.0 * ratio),
+                looks_changed: ratio.ln().abs() >= self.min_effect.ln_1p(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// What the samples of a test say so far; across several runtimes, the least settled.
+#[derive(Debug, Default, Clone, Copy)]
+struct State {
+    /// Relative half-width of the widest interval.
+    halfwidth: f64,
+    looks_changed: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule() -> Stopping {
+        Stopping {
+            min_samples: 16,
+            max_samples: 40,
+            precision: 0.01,
+            min_effect: 0.02,
+        }
+    }
+
+    /// Pairs whose head is `shift` times base, times e^±`noise` alternating.
+    fn pairs(n: usize, shift: f64, noise: f64) -> Vec<(f64, f64)> {
+        (0..n)
+            .map(|i| {
+                let wobble = if i % 2 == 0 {
+                    noise.exp()
+                } else {
+                    (-noise).exp()
+                };
+                (100.0, 100.0 * shift * wobble * (1.0 + i as f64 * 1e-5))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_minimum_comes_first_and_the_maximum_last() {
+        assert!(rule().pairs_want_more(15, &[pairs(15, 1.0, 0.0)]));
+        assert!(!rule().pairs_want_more(40, &[pairs(40, 1.5, 0.2)]));
+    }
+
+    #[test]
+    fn a_quiet_unchanged_test_stops_at_the_minimum() {
+        assert!(!rule().pairs_want_more(16, &[pairs(16, 1.0, 0.001)]));
+    }
+
+    #[test]
+    fn a_test_that_looks_changed_goes_on_even_when_precise() {
+        assert!(rule().pairs_want_more(16, &[pairs(16, 1.05, 0.001)]));
+        // Any one of several runtimes that looks changed keeps the test open.
+        assert!(rule().pairs_want_more(16, &[pairs(16, 1.0, 0.001), pairs(16, 0.9, 0.001)]));
+    }
+
+    #[test]
+    fn a_noisy_test_goes_on_unless_out_of_reach() {
+        assert!(rule().pairs_want_more(16, &[pairs(16, 1.0, 0.03)]));
+        // ±60 %: hundreds of pairs would be needed; the minimum has to do.
+        assert!(!rule().pairs_want_more(16, &[pairs(16, 1.0, 0.6)]));
+    }
+
+    #[test]
+    fn precision_zero_takes_exactly_the_minimum() {
+        let fixed = Stopping {
+            precision: 0.0,
+            ..rule()
+        };
+        assert!(!fixed.pairs_want_more(16, &[pairs(16, 1.3, 0.3)]));
+        assert!(!fixed.values_want_more(16, &[1.0; 16]));
+    }
+
+    #[test]
+    fn one_runtime_goes_by_the_precision_of_its_median() {
+        let spread: Vec<f64> = (0..16).map(|i| 100.0 + (i % 4) as f64).collect();
+        assert!(rule().values_want_more(16, &spread));
+        assert!(!rule().values_want_more(16, &[100.0; 16]));
+    }
+}
