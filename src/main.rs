@@ -6,6 +6,7 @@ mod cli;
 mod compare;
 mod config;
 mod model;
+mod publish;
 mod report;
 mod run;
 mod toolchain;

@@ -97,6 +97,12 @@ pub fn judge(ctx: &Context, results_path: &Path, against: &Against) -> Result<Co
 pub fn render(comparison: &Comparison, format: Format) -> Result<String> {
     match format {
         Format::Terminal => Ok(crate::report::comparison::terminal(comparison)),
-        Format::Markdown => crate::report::comparison::markdown(comparison),
+        Format::Markdown => crate::report::comparison::markdown(
+            comparison,
+            &crate::report::comparison::Presentation {
+                run_url: crate::publish::ActionsEnv::from_env().run_url(),
+                compact: false,
+            },
+        ),
     }
 }

@@ -8,6 +8,7 @@ mod compare;
 mod config;
 mod gate;
 mod proof;
+mod publish;
 mod report;
 mod run;
 mod runtimes;
@@ -68,6 +69,8 @@ pub enum Command {
     Calibrate(calibrate::CalibrateArgs),
     /// Setup, build, run and report in one step, on the configured runtimes
     Gate(gate::GateArgs),
+    /// Post the comparison as a sticky pull-request comment, or keep the nightly-watch issue
+    Publish(publish::PublishArgs),
     /// Show or write the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -163,6 +166,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Gate(args) => gate::run(&ctx, args),
         Command::Compare(args) => compare::run(&ctx, args),
         Command::Baseline(command) => baseline::run(&ctx, command),
+        Command::Publish(args) => publish::run(&ctx, args),
         Command::Config(command) => config::run(&ctx, command),
     }
 }

@@ -44,6 +44,7 @@ pub fn side_from_results(results: &Results, label: Option<&str>, origin: &Path) 
             suite_id: results.suite.suite_id.clone(),
             machine: results.machine.clone(),
             origin: origin.display().to_string(),
+            commit: None,
         },
         suite: results.suite.clone(),
         samples: results
@@ -69,6 +70,7 @@ pub fn side_from_baseline(path: &Path) -> Result<Side> {
             suite_id: baseline.suite.suite_id.clone(),
             machine: baseline.machine.clone(),
             origin: format!("baseline {}", path.display()),
+            commit: baseline.commit.clone(),
         },
         suite: baseline.suite,
         samples: baseline.samples,

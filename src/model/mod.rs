@@ -197,6 +197,9 @@ pub struct ComparedSide {
     pub machine: Machine,
     /// Where the samples came from: a results file or a baseline file.
     pub origin: String,
+    /// The commit of the runtime measured, when known (a baseline records it).
+    #[serde(default)]
+    pub commit: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -26,6 +26,16 @@ struct View<'a> {
     gate_failed: bool,
     gate_reasons: &'a [String],
     settings: &'a crate::model::CompareSettings,
+    presentation: &'a Presentation,
+}
+
+/// How a markdown comparison is dressed for where it is read.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Presentation {
+    /// The CI run that measured it, linked from the footer.
+    pub run_url: Option<String>,
+    /// Leave out the table of unchanged tests (for a size-limited pull-request comment).
+    pub compact: bool,
 }
 
 #[derive(Serialize)]
@@ -112,7 +122,7 @@ fn group_row(g: &GroupComparison) -> Row {
     }
 }
 
-fn view(comparison: &Comparison) -> View<'_> {
+fn view<'a>(comparison: &'a Comparison, presentation: &'a Presentation) -> View<'a> {
     let pick = |wanted: &[Verdict]| -> Vec<Row> {
         let mut rows: Vec<&TestComparison> = comparison
             .tests
@@ -140,20 +150,22 @@ fn view(comparison: &Comparison) -> View<'_> {
         gate_failed: comparison.gate_failed,
         gate_reasons: &comparison.gate_reasons,
         settings: &comparison.settings,
+        presentation,
     }
 }
 
-pub fn markdown(comparison: &Comparison) -> Result<String> {
+pub fn markdown(comparison: &Comparison, presentation: &Presentation) -> Result<String> {
     let mut env = Environment::new();
     env.add_template("comparison.md", TEMPLATE)?;
     let text = env
         .get_template("comparison.md")?
-        .render(minijinja::context! { v => Value::from(Serde(view(comparison))) })?;
+        .render(minijinja::context! { v => Value::from(Serde(view(comparison, presentation))) })?;
     Ok(text)
 }
 
 pub fn terminal(comparison: &Comparison) -> String {
-    let v = view(comparison);
+    let presentation = Presentation::default();
+    let v = view(comparison, &presentation);
     let mut out = String::new();
     if let Some(foreign) = v.foreign {
         out.push_str(&format!("WARNING: foreign baseline: {foreign}\n"));

@@ -161,3 +161,67 @@ pub fn run_with_runtimes(entries: &str, runtimes: &[&str], tests: &str) -> (Path
     run_once_each(&dir, runtimes, tests, &out);
     (dir, out)
 }
+
+pub fn wasmtime_path() -> String {
+    let dir = tempdir();
+    let output = run(wasmgate(&dir).args(["setup", "--runtimes", "wasmtime"]));
+    assert!(output.status.success());
+    let line = stdout(&output)
+        .lines()
+        .find(|l| l.starts_with("wasmtime"))
+        .unwrap()
+        .to_string();
+    line.rsplit_once(" (")
+        .unwrap()
+        .1
+        .trim_end_matches(')')
+        .to_string()
+}
+
+/// A real A/A run: the same wasmtime as `a` and `b`, fixed sample counts.
+pub fn aa_run(dir: &Path, tests: &str, samples: u32) -> PathBuf {
+    built_suite();
+    let wasmtime = wasmtime_path();
+    let out = dir.join("aa.json");
+    let samples = samples.to_string();
+    let output = run(wasmgate(dir)
+        .args([
+            "run",
+            "--tests",
+            tests,
+            "--samples",
+            &samples,
+            "--precision",
+            "0",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .arg("--runtime")
+        .arg(format!("a@wasmtime={wasmtime}"))
+        .arg("--runtime")
+        .arg(format!("b@wasmtime={wasmtime}")));
+    assert!(output.status.success(), "{}", stderr(&output));
+    out
+}
+
+/// Rewrites `b`'s samples as `a`'s times `factor`, in a copy of the results.
+pub fn with_head_scaled(results: &Path, factor: f64, to: &Path) {
+    let mut json = read_json(results);
+    let base: Vec<Value> = json["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["runtime"] == "a")
+        .cloned()
+        .collect();
+    let mut samples = base.clone();
+    for sample in &base {
+        let mut head = sample.clone();
+        head["runtime"] = "b".into();
+        head["value_ps"] = ((sample["value_ps"].as_f64().unwrap() * factor).round() as u64).into();
+        samples.push(head);
+    }
+    json["samples"] = samples.into();
+    std::fs::write(to, serde_json::to_string(&json).unwrap()).unwrap();
+}
