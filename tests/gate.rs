@@ -296,3 +296,70 @@ fn sampling_stops_at_the_precision_the_maximum_or_the_budget() {
         stderr(&output)
     );
 }
+
+#[test]
+fn shards_measure_disjoint_slices_that_merge_into_one_run() {
+    built_suite();
+    let wasmtime = wasmtime_path();
+    let dir = tempdir();
+    let shard = |k: &str| {
+        let out = dir.join(format!("shard{}.json", &k[..1]));
+        let output = run(wasmgate(&dir)
+            .args(["run", "--tests", "hash,box,kdf,auth,sign", "--samples", "2"])
+            .args(["--precision", "0", "--quiet", "--shard", k, "--out"])
+            .arg(&out)
+            .arg("--runtime")
+            .arg(format!("a@wasmtime={wasmtime}"))
+            .arg("--runtime")
+            .arg(format!("b@wasmtime={wasmtime}")));
+        assert!(output.status.success(), "{}", stderr(&output));
+        out
+    };
+    let (one, two) = (shard("1/2"), shard("2/2"));
+    let tests_of = |path: &Path| -> BTreeSet<String> {
+        read_json(path)["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["test"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (first, second) = (tests_of(&one), tests_of(&two));
+    assert!(first.is_disjoint(&second), "{first:?} {second:?}");
+    assert_eq!(first.len() + second.len(), 5);
+    assert_eq!(read_json(&one)["shard"]["count"], 2);
+
+    let merged = dir.join("merged.json");
+    let output = run(wasmgate(&dir)
+        .arg("merge")
+        .arg(&one)
+        .arg(&two)
+        .arg("--out")
+        .arg(&merged));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(tests_of(&merged).len(), 5);
+    assert_eq!(read_json(&merged)["samples"].as_array().unwrap().len(), 20);
+    let compared = run(wasmgate(&dir)
+        .arg("compare")
+        .arg(&merged)
+        .args(["--base", "a", "--head", "b"]));
+    assert!(
+        compared.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        stderr(&compared)
+    );
+    assert!(stdout(&compared).contains("hashing"));
+
+    let overlap = run(wasmgate(&dir)
+        .arg("merge")
+        .arg(&one)
+        .arg(&one)
+        .arg("--out")
+        .arg(dir.join("x.json")));
+    assert_eq!(overlap.status.code(), Some(2));
+    assert!(
+        stderr(&overlap).contains("shards must not overlap"),
+        "{}",
+        stderr(&overlap)
+    );
+}

@@ -50,6 +50,14 @@ pub enum Command {
     Build,
     /// Run the suite's tests on runtimes and record every sample
     Run(RunArgs),
+    /// Combine the results of shards (`run --shard K/N`) into one results file
+    Merge {
+        /// The shards' results files
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        #[arg(long, default_value = "wasmgate-results.json")]
+        out: PathBuf,
+    },
     /// Render a results file as a table or a markdown report
     Report {
         /// A results file, or the journal of an interrupted run
@@ -93,6 +101,9 @@ pub struct RunArgs {
     /// Results file
     #[arg(long, default_value = "wasmgate-results.json")]
     pub out: PathBuf,
+    /// Measure only the K-th of N slices of the tests (for N runners; combine with `merge`)
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::model::Shard>,
     /// Seed of the shuffled order [default: from the clock]
     #[arg(long)]
     pub seed: Option<u64>,
@@ -162,6 +173,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
             format,
             out,
         } => report::run(&results, format, out.as_deref()),
+        Command::Merge { shards, out } => run::merge(&ctx, &shards, &out),
         Command::Calibrate(args) => calibrate::run(&ctx, args),
         Command::Gate(args) => gate::run(&ctx, args),
         Command::Compare(args) => compare::run(&ctx, args),

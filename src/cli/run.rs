@@ -2,7 +2,7 @@
 
 use super::{Context, RunArgs, SamplingArgs};
 use crate::config::{RunConfig, TestFilter, parse_duration};
-use crate::model::{Results, SampleStatus};
+use crate::model::{Results, SampleStatus, Shard};
 use crate::run::adapter::{RuntimeRequest, resolve};
 use crate::run::scheduler::Schedule;
 use crate::run::stopping::Stopping;
@@ -26,6 +26,7 @@ pub struct Request<'a> {
     pub seed: Option<u64>,
     pub resume: bool,
     pub progress: bool,
+    pub shard: Option<Shard>,
 }
 
 impl<'a> Request<'a> {
@@ -53,6 +54,7 @@ impl<'a> Request<'a> {
             seed: None,
             resume: false,
             progress: true,
+            shard: None,
         })
     }
 }
@@ -67,6 +69,7 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
     request.seed = args.seed;
     request.resume = args.resume;
     request.progress = !args.quiet;
+    request.shard = args.shard;
     let results = measure(ctx, &request, &args.out)?;
     print_outcome(&results, &args.out);
     Ok(if results.complete {
@@ -105,7 +108,13 @@ pub fn measure(ctx: &Context, request: &Request, out: &Path) -> Result<Results> 
         },
         exclude: config.tests.exclude.clone(),
     };
-    let tests = select_tests(&suite, &filter)?;
+    let mut tests = select_tests(&suite, &filter)?;
+    if let Some(shard) = request.shard {
+        tests = shard.select(tests);
+        if tests.is_empty() {
+            anyhow::bail!("shard {shard} has no test: fewer tests are selected than shards");
+        }
+    }
     if runtimes.iter().any(|r| r.is_native()) {
         let inputs = crate::build::prepare(config, &home)?;
         let executables = crate::build::build_native(&inputs, &home, &suite)?;
@@ -133,10 +142,23 @@ pub fn measure(ctx: &Context, request: &Request, out: &Path) -> Result<Results> 
     };
     let mut start = if request.resume {
         let start = Start::resume(out, &suite, &runtimes)?;
+        if start.results.shard != request.shard {
+            anyhow::bail!(
+                "{} was measured with --shard {}: resume it with the same shard",
+                out.display(),
+                start
+                    .results
+                    .shard
+                    .map(|s| s.to_string())
+                    .unwrap_or("(none)".into())
+            );
+        }
         schedule.seed = start.results.seed;
         start
     } else {
-        Start::fresh(&suite, &runtimes, &schedule)
+        let mut start = Start::fresh(&suite, &runtimes, &schedule);
+        start.results.shard = request.shard;
+        start
     };
     start.results.aot.extend(aot);
     install_stop_handler();
@@ -189,4 +211,16 @@ fn install_stop_handler() {
     INSTALLED.call_once(|| {
         let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
     });
+}
+
+/// `wasmgate merge`: the shards' results, checked and combined, written atomically.
+pub fn merge(ctx: &Context, shards: &[std::path::PathBuf], out: &Path) -> Result<u8> {
+    let read = shards
+        .iter()
+        .map(|path| Ok((path.clone(), crate::run::read_results(path)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let merged = crate::run::merge::merge(&read, ctx.loaded.config.merge.same_machine)?;
+    crate::model::write_json(out, &merged)?;
+    print_outcome(&merged, out);
+    Ok(0)
 }

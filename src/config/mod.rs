@@ -22,6 +22,8 @@ pub struct Config {
     pub runtimes: BTreeMap<String, RuntimeConfig>,
     pub compare: CompareConfig,
     pub gate: GateConfig,
+    #[serde(default)]
+    pub merge: MergeConfig,
     pub cache_dir: Option<PathBuf>,
 }
 
@@ -185,6 +187,20 @@ pub struct GateConfig {
     pub budget: Option<String>,
     pub results: PathBuf,
     pub report: PathBuf,
+}
+
+/// `wasmgate merge`: what shards must share to be combined.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergeConfig {
+    /// Refuse shards measured on machines with different fingerprints.
+    pub same_machine: bool,
+}
+
+impl Default for MergeConfig {
+    fn default() -> MergeConfig {
+        MergeConfig { same_machine: true }
+    }
 }
 
 /// A configuration together with the name of the file it came from, for error messages.

@@ -172,7 +172,52 @@ pub struct Results {
     /// The ahead-of-time steps this run needed.
     #[serde(default)]
     pub aot: Vec<AotRecord>,
+    /// The slice of the tests this run measured, when it is one shard of several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
     pub samples: Vec<Sample>,
+}
+
+/// The K-th of N deterministic slices of the selected tests (K from 1). A test's runtimes all
+/// stay in one shard, so its samples can still be paired round by round.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// Every N-th test from the K-th, in the suite's order: slow and fast tests spread evenly.
+    pub fn select<T>(&self, tests: Vec<T>) -> Vec<T> {
+        tests
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| *i as u32 % self.count == self.index - 1)
+            .map(|(_, t)| t)
+            .collect()
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Shard, String> {
+        let parsed = text
+            .split_once('/')
+            .and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)));
+        match parsed {
+            Some((index, count)) if 1 <= index && index <= count => Ok(Shard { index, count }),
+            _ => Err(format!(
+                "`{text}`: give the shard as K/N with 1 <= K <= N, e.g. 2/4"
+            )),
+        }
+    }
 }
 
 /// What a comparison concluded about one test, a category or the whole suite.

@@ -265,6 +265,7 @@ pub(crate) mod tests {
             budget_spent: false,
             wall_seconds: 0.0,
             aot: Vec::new(),
+            shard: None,
             samples: samples
                 .iter()
                 .enumerate()

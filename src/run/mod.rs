@@ -6,6 +6,7 @@ pub mod adapter;
 pub mod execute;
 pub mod journal;
 pub mod machine;
+pub mod merge;
 pub mod scheduler;
 pub mod stopping;
 
@@ -92,6 +93,7 @@ impl Start {
                 budget_spent: false,
                 wall_seconds: 0.0,
                 aot: Vec::new(),
+                shard: None,
                 samples: Vec::new(),
             },
         }
