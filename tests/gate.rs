@@ -118,6 +118,34 @@ fn baselines_are_stored_and_foreign_ones_refused() {
     ]));
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
 
+    // A night 50 % slower (unmistakable even against unpaired, noisy samples): a regression,
+    // recorded in the history without touching the baseline.
+    let slow = dir.join("slow.json");
+    with_head_scaled(&results, 1.5, &slow);
+    let comparison = dir.join("night.comparison.json");
+    let output = run(wasmgate(&dir)
+        .arg("compare")
+        .arg(&slow)
+        .args(["--head", "b", "--baseline", &stored, "--out"])
+        .arg(&comparison));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let output = run(wasmgate(&dir)
+        .args(["baseline", "history"])
+        .arg(&slow)
+        .args(["--runtime", "b", "--runner", "ci-1", "--commit", "def456"])
+        .arg("--comparison")
+        .arg(&comparison)
+        .arg("--dir")
+        .arg(dir.join("baselines")));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let night = Path::new(&stored).with_file_name("b.history.jsonl");
+    let entry: Value =
+        serde_json::from_str(std::fs::read_to_string(&night).unwrap().trim()).unwrap();
+    assert_eq!(entry["commit"], "def456");
+    assert_eq!(entry["regressions"], serde_json::json!(["auth"]));
+    assert!(!Path::new(&stored).with_file_name("b.json").exists());
+    assert_eq!(read_json(Path::new(&stored))["commit"], "abc123");
+
     // Another machine: refused with what differs and the way out.
     let mut foreign = read_json(&head_only);
     foreign["machine"]["fingerprint"] = "0000000000000000".into();
@@ -251,17 +279,30 @@ fn sampling_stops_at_the_precision_the_maximum_or_the_budget() {
     );
     assert_eq!(count(&loose), 8);
 
-    // An unreachable precision stops at the maximum.
-    let tight = dir.join("tight.json");
+    // A precision out of reach (it would take thousands of samples) stops as soon as the
+    // median has an interval to judge it by, leaving the budget to other tests.
+    let hopeless = dir.join("hopeless.json");
     assert!(
         run(wasmgate(&dir)
             .args(args)
-            .args(["--precision", "0.000001", "--max-samples", "12", "--out"])
-            .arg(&tight))
+            .args(["--precision", "0.000001", "--max-samples", "40", "--out"])
+            .arg(&hopeless))
         .status
         .success()
     );
-    assert_eq!(count(&tight), 12);
+    assert_eq!(count(&hopeless), 8);
+
+    // Still no interval at the maximum: the maximum ends it.
+    let capped = dir.join("capped.json");
+    assert!(
+        run(wasmgate(&dir)
+            .args(args)
+            .args(["--precision", "0.5", "--max-samples", "5", "--out"])
+            .arg(&capped))
+        .status
+        .success()
+    );
+    assert_eq!(count(&capped), 5);
 
     // The budget ends the run, within its bound, and says so.
     let budgeted = dir.join("budget.json");

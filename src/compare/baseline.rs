@@ -95,12 +95,54 @@ pub fn update(
     runner: &str,
     commit: Option<String>,
 ) -> Result<PathBuf> {
+    let baseline = baseline_of(results, side, runner, commit)?;
+    let path = baseline_path(dir, runner, &baseline.machine.fingerprint, &side.info.label);
+    crate::model::write_json(&path, &baseline)?;
+    append_history(&history_path(&path), &summarize(&baseline))?;
+    Ok(path)
+}
+
+/// Appends a run to the history beside the runner's baseline without replacing the baseline
+/// (the nightly watch), with the tests its comparison called regressions.
+pub fn record_history(
+    dir: &Path,
+    results: &Results,
+    side: &Side,
+    runner: &str,
+    commit: Option<String>,
+    regressions: Vec<String>,
+) -> Result<PathBuf> {
+    let baseline = baseline_of(results, side, runner, commit)?;
+    let path = history_path(&baseline_path(
+        dir,
+        runner,
+        &baseline.machine.fingerprint,
+        &side.info.label,
+    ));
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let entry = HistoryEntry {
+        regressions,
+        ..summarize(&baseline)
+    };
+    append_history(&path, &entry)?;
+    Ok(path)
+}
+
+fn baseline_of(
+    results: &Results,
+    side: &Side,
+    runner: &str,
+    commit: Option<String>,
+) -> Result<Baseline> {
     if !results.complete {
         bail!(
-            "the results are from an interrupted run; finish it (wasmgate run --resume) before storing it as a baseline"
+            "the results are from an interrupted run; finish it (wasmgate run --resume) before storing it"
         );
     }
-    let baseline = Baseline {
+    Ok(Baseline {
         schema_version: SCHEMA_VERSION,
         runner: runner.to_string(),
         commit,
@@ -109,11 +151,7 @@ pub fn update(
         machine: side.info.machine.clone(),
         runtime: side.info.runtime.clone(),
         samples: side.samples.clone(),
-    };
-    let path = baseline_path(dir, runner, &baseline.machine.fingerprint, &side.info.label);
-    crate::model::write_json(&path, &baseline)?;
-    append_history(&history_path(&path), &summarize(&baseline))?;
-    Ok(path)
+    })
 }
 
 /// The compact summary of a baseline: per test median and its interval.
@@ -146,6 +184,7 @@ pub fn summarize(baseline: &Baseline) -> HistoryEntry {
         runtime_version: baseline.runtime.version.clone(),
         suite_id: baseline.suite.suite_id.clone(),
         tests,
+        regressions: Vec::new(),
     }
 }
 

@@ -327,6 +327,9 @@ pub struct HistoryEntry {
     pub runtime_version: String,
     pub suite_id: String,
     pub tests: std::collections::BTreeMap<String, TestSummary>,
+    /// The tests the nightly watch called regressions that night.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regressions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -6,10 +6,14 @@ use anyhow::{Context, Result, bail};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// A journal's file extension: `RESULTS.journal`.
+pub const EXTENSION: &str = "journal";
+
 /// The journal kept beside a results file while its run is in progress.
 pub fn path_for(results: &Path) -> PathBuf {
     let mut name = results.file_name().unwrap_or_default().to_os_string();
-    name.push(".journal");
+    name.push(".");
+    name.push(EXTENSION);
     results.with_file_name(name)
 }
 

@@ -189,14 +189,9 @@ pub fn run(
 
 /// Reads results: a finished results file, or the journal of an interrupted run.
 pub fn read_results(path: &Path) -> Result<Results> {
-    use std::io::Read;
-    // A journal's first line is a whole JSON object; a results file is pretty-printed. Two
-    // bytes tell them apart, without reading the file twice.
-    let mut start = [0u8; 2];
-    std::fs::File::open(path)
-        .and_then(|file| file.take(2).read_exact(&mut start))
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    if &start == b"{\"" {
+    // The journal of an interrupted run is named by its extension; anything else is a results
+    // file, pretty-printed or not.
+    if path.extension().is_some_and(|e| e == journal::EXTENSION) {
         return journal::read(path);
     }
     let results: Results = crate::model::read_json(path)?;
