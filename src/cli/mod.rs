@@ -127,6 +127,9 @@ pub struct SamplingArgs {
     /// Hard bound on the run's wall time, e.g. 10m [default: run.budget, gate.budget]
     #[arg(long)]
     pub budget: Option<String>,
+    /// Cores to pin to, one worker each, e.g. 2,3 [default: run.cores]
+    #[arg(long, value_delimiter = ',')]
+    pub cores: Vec<usize>,
 }
 
 #[derive(Subcommand, Debug)]

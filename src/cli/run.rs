@@ -27,6 +27,7 @@ pub struct Request<'a> {
     pub resume: bool,
     pub progress: bool,
     pub shard: Option<Shard>,
+    pub cores: Vec<usize>,
 }
 
 impl<'a> Request<'a> {
@@ -55,6 +56,11 @@ impl<'a> Request<'a> {
             resume: false,
             progress: true,
             shard: None,
+            cores: if sampling.cores.is_empty() {
+                defaults.cores.clone()
+            } else {
+                sampling.cores.clone()
+            },
         })
     }
 }
@@ -136,7 +142,7 @@ pub fn measure(ctx: &Context, request: &Request, out: &Path) -> Result<Results> 
         },
         budget: request.budget.as_deref().map(parse_duration).transpose()?,
         timeout: Duration::from_secs(config.run.timeout_seconds),
-        cores: choose_cores(config.run.pin, &config.run.cores, &ctx.loaded.origin())?,
+        cores: choose_cores(config.run.pin, &request.cores, &cores_origin(ctx, request))?,
         seed: request.seed.unwrap_or_else(clock_seed),
         progress: request.progress,
     };
@@ -163,6 +169,15 @@ pub fn measure(ctx: &Context, request: &Request, out: &Path) -> Result<Results> 
     start.results.aot.extend(aot);
     install_stop_handler();
     crate::run::run(&suite, &runtimes, &tests, &schedule, start, out)
+}
+
+/// Where the cores came from: the flag, or the config's field.
+fn cores_origin(ctx: &Context, request: &Request) -> String {
+    if request.cores != ctx.loaded.config.run.cores {
+        "--cores".to_string()
+    } else {
+        format!("{}: field `run.cores`", ctx.loaded.origin())
+    }
 }
 
 fn print_outcome(results: &Results, out: &Path) {

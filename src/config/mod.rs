@@ -189,6 +189,12 @@ pub struct GateConfig {
     pub report: PathBuf,
 }
 
+/// A core that appears more than once in a list of cores to pin to.
+pub fn repeated_core(cores: &[usize]) -> Option<usize> {
+    let mut seen = std::collections::BTreeSet::new();
+    cores.iter().copied().find(|core| !seen.insert(*core))
+}
+
 /// `wasmgate merge`: what shards must share to be combined.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -284,12 +290,9 @@ fn validate(config: &Config) -> Result<()> {
     if config.run.samples == 0 {
         bail!("field `run.samples`: must be at least 1");
     }
-    let mut cores = config.run.cores.clone();
-    cores.sort_unstable();
-    cores.dedup();
-    if cores.len() != config.run.cores.len() {
+    if let Some(core) = repeated_core(&config.run.cores) {
         bail!(
-            "field `run.cores`: a core is listed twice; each core runs one worker, one sample at a time"
+            "field `run.cores`: core {core} is listed twice; each core runs one worker, one sample at a time"
         );
     }
     if config.run.max_samples < config.run.samples {

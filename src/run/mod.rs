@@ -56,6 +56,7 @@ pub fn select_tests(suite: &Suite, filter: &TestFilter) -> Result<Vec<TestModule
 
 /// The cores to run on, one worker each: the configured ones if this process may use them,
 /// else the last core it may use; `[None]` (one unpinned worker) when pinning is off.
+/// `origin` names where the cores were given, for errors (a config field or a flag).
 pub fn choose_cores(pin: bool, configured: &[usize], origin: &str) -> Result<Vec<Option<usize>>> {
     if !pin {
         return Ok(vec![None]);
@@ -63,7 +64,12 @@ pub fn choose_cores(pin: bool, configured: &[usize], origin: &str) -> Result<Vec
     let allowed = execute::allowed_cores();
     if let Some(core) = configured.iter().find(|c| !allowed.contains(c)) {
         bail!(
-            "{origin}: field `run.cores`: core {core} is not available here (allowed: {allowed:?}); list those, or set run.pin: false"
+            "{origin}: core {core} is not available here (allowed: {allowed:?}); list those, or set run.pin: false"
+        );
+    }
+    if let Some(core) = crate::config::repeated_core(configured) {
+        bail!(
+            "{origin}: core {core} is listed twice; each core runs one worker, one sample at a time"
         );
     }
     if configured.is_empty() {
