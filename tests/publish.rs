@@ -20,6 +20,8 @@ const TOKEN: &str = "ghp_fakeTOKEN0123456789abcdefghijklmnopqrs";
 struct Comparisons {
     slow: PathBuf,
     same: PathBuf,
+    /// The A/A results they were made from.
+    results: PathBuf,
 }
 
 fn comparisons() -> &'static Comparisons {
@@ -46,6 +48,7 @@ fn comparisons() -> &'static Comparisons {
         Comparisons {
             slow: make("slow", 1.10),
             same: make("same", 1.0),
+            results,
         }
     })
 }
@@ -380,4 +383,23 @@ async fn the_job_summary_and_step_outputs_are_written() {
         assert!(outputs.lines().any(|l| l == line), "{line} in {outputs}");
     }
     assert!(outputs.contains("comparison="));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_results_file_is_posted_as_its_report() {
+    let (server, github) = FakeGitHub::start(100).await;
+    let dir = tempdir();
+    let results = path(&comparisons().results);
+    let output = publish(&server.uri(), &dir, &[results, "--pr", "4"], &[]);
+    assert!(output.status.success());
+    let body = &github.comments_on(4)[0].body;
+    assert!(
+        body.starts_with("<!-- wasmgate:comment:report -->"),
+        "{body}"
+    );
+    assert!(body.contains("hash") && body.contains("box"), "{body}");
+
+    let watch = publish(&server.uri(), &dir, &[results, "--issue"], &[]);
+    assert_eq!(watch.status.code(), Some(2));
+    assert!(stderr(&watch).contains("needs a comparison"));
 }

@@ -1,8 +1,9 @@
 //! `wasmgate baseline update RESULTS`: store a runtime's samples as the runner's baseline;
-//! `wasmgate baseline history RESULTS`: only add the run to the baseline's history.
+//! `wasmgate baseline history RESULTS`: only add the run to the baseline's history;
+//! `wasmgate baseline path`: where this machine's baseline of a runtime lives.
 
 use super::Context;
-use crate::compare::baseline::{record_history, side_from_results, update};
+use crate::compare::baseline::{baseline_path, record_history, side_from_results, update};
 use crate::model::{Comparison, Verdict};
 use anyhow::Result;
 use std::path::PathBuf;
@@ -14,6 +15,16 @@ pub enum BaselineCommand {
         results: PathBuf,
         #[command(flatten)]
         stored: Stored,
+    },
+    /// Print where this machine's baseline of a runtime is (it may not exist yet)
+    Path {
+        /// The runtime's label
+        #[arg(long)]
+        runtime: String,
+        #[arg(long, default_value = "local", env = "WASMGATE_RUNNER")]
+        runner: String,
+        #[arg(long, default_value = "baselines")]
+        dir: PathBuf,
     },
     /// Append RESULTS to the history beside the runner's baseline, keeping the baseline
     History {
@@ -57,6 +68,15 @@ pub fn run(_ctx: &Context, command: BaselineCommand) -> Result<u8> {
                 side.info.label,
                 written.display()
             );
+        }
+        BaselineCommand::Path {
+            runtime,
+            runner,
+            dir,
+        } => {
+            let machine = crate::run::machine::fingerprint(Vec::new());
+            let path = baseline_path(&dir, &runner, &machine.fingerprint, &runtime);
+            println!("{}", path.display());
         }
         BaselineCommand::History {
             results: path,

@@ -4,6 +4,7 @@
 use super::{Context, Format};
 use crate::run::adapter::RuntimeRequest;
 use anyhow::Result;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
 pub struct GateArgs {
@@ -17,46 +18,64 @@ pub struct GateArgs {
     /// Only these tests (comma-separated)
     #[arg(long, value_delimiter = ',')]
     pub tests: Vec<String>,
+    /// Results file [default: gate.results]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Markdown report [default: gate.report]
+    #[arg(long)]
+    pub report: Option<PathBuf>,
 }
 
 pub fn run(ctx: &Context, args: GateArgs) -> Result<u8> {
     let config = &ctx.loaded.config;
     let gate = &config.gate;
-    let defaults = crate::config::RunConfig {
-        samples: gate.samples,
-        budget: gate.budget.clone(),
-        ..config.run.clone()
-    };
+    let results_path = args.out.clone().unwrap_or_else(|| gate.results.clone());
+    let report_path = args.report.clone().unwrap_or_else(|| gate.report.clone());
+    let defaults = config.gate_run();
     let request = super::run::Request::new(&args.runtimes, &args.tests, &args.sampling, &defaults)?;
-    let results = super::run::measure(ctx, &request, &gate.results)?;
+    let results = super::run::measure(ctx, &request, &results_path)?;
     if !results.complete {
-        eprintln!("interrupted; results so far in {}", gate.results.display());
+        eprintln!("interrupted; results so far in {}", results_path.display());
         return Ok(super::run::EXIT_INTERRUPTED);
     }
     if !args.against.is_given() {
         print!("{}", super::report::render(&results, Format::Terminal)?);
         let markdown = super::report::render(&results, Format::Markdown)?;
-        crate::model::write_atomic(&gate.report, markdown.as_bytes())?;
-        eprintln!(
-            "results: {} · markdown report: {}",
-            gate.results.display(),
-            gate.report.display()
-        );
+        crate::model::write_atomic(&report_path, markdown.as_bytes())?;
+        tell_files(&[("results", &results_path), ("report", &report_path)])?;
         return Ok(0);
     }
-    let comparison = super::compare::judge(ctx, &gate.results, &args.against)?;
+    let comparison = super::compare::judge(ctx, &results_path, &args.against)?;
     print!("{}", super::compare::render(&comparison, Format::Terminal)?);
     let markdown = super::compare::render(&comparison, Format::Markdown)?;
-    crate::model::write_atomic(&gate.report, markdown.as_bytes())?;
-    crate::model::write_json(&gate.results.with_extension("comparison.json"), &comparison)?;
-    eprintln!(
-        "results: {} · markdown report: {}",
-        gate.results.display(),
-        gate.report.display()
-    );
+    crate::model::write_atomic(&report_path, markdown.as_bytes())?;
+    let comparison_path = results_path.with_extension("comparison.json");
+    crate::model::write_json(&comparison_path, &comparison)?;
+    tell_files(&[
+        ("results", &results_path),
+        ("report", &report_path),
+        ("comparison", &comparison_path),
+    ])?;
     Ok(if comparison.gate_failed {
         super::compare::EXIT_REGRESSION
     } else {
         0
     })
+}
+
+/// Says where the files are: on stderr, and as step outputs in GitHub Actions.
+fn tell_files(files: &[(&str, &Path)]) -> Result<()> {
+    let told: Vec<String> = files
+        .iter()
+        .map(|(name, path)| format!("{name}: {}", path.display()))
+        .collect();
+    eprintln!("{}", told.join(" · "));
+    if let Some(output) = crate::publish::ActionsEnv::from_env().output {
+        let outputs: Vec<(String, String)> = files
+            .iter()
+            .map(|(name, path)| (name.to_string(), path.display().to_string()))
+            .collect();
+        crate::publish::write_step_outputs(Path::new(&output), &outputs)?;
+    }
+    Ok(())
 }

@@ -3,7 +3,7 @@
 
 use super::{Context, SamplingArgs};
 use crate::compare::baseline::side_from_results;
-use crate::compare::injection::{DEFAULT_SETTINGS, replay};
+use crate::compare::injection::{DEFAULT_SETTINGS, Sampling, replay};
 use crate::compare::{compare, settings, stats};
 use crate::model::Verdict;
 use crate::run::adapter::RuntimeRequest;
@@ -75,11 +75,7 @@ fn aa(
     };
     let requests = [label("a"), label("b")];
     let config = &ctx.loaded.config;
-    let defaults = crate::config::RunConfig {
-        samples: config.gate.samples,
-        budget: config.gate.budget.clone(),
-        ..config.run.clone()
-    };
+    let defaults = config.gate_run();
     let request = super::run::Request::new(&requests, tests, sampling, &defaults)?;
     let results = super::run::measure(ctx, &request, out)?;
     let base = side_from_results(&results, Some("a"), out)?;
@@ -123,21 +119,34 @@ fn inject(
     let results = crate::run::read_results(path)?;
     let config = &ctx.loaded.config;
     let settings = settings(&config.compare);
+    // The gate's sampling, as `calibrate aa` and `gate` would resolve it.
+    let request = super::run::Request::new(&[], &[], sampling, &config.gate_run())?;
     let stopping = Stopping {
-        min_samples: sampling.samples.unwrap_or(config.gate.samples),
-        max_samples: sampling.max_samples.unwrap_or(config.run.max_samples),
-        precision: sampling.precision.unwrap_or(config.run.precision),
+        min_samples: request.min_samples,
+        max_samples: request.max_samples,
+        precision: request.precision,
         min_effect: settings.min_effect,
     };
+    let budget = request.budget.clone();
+    let budget_seconds = budget
+        .as_deref()
+        .map(crate::config::parse_duration)
+        .transpose()?
+        .map(|b| b.as_secs_f64());
     println!(
-        "{trials} trials per setting on {} (A/A samples split at random into base and head); alpha {}, min effect {} %; each test stopped where the scheduler would stop it ({} to {} pairs, precision ±{} %)",
+        "{trials} trials per setting on {} (A/A samples split at random into base and head); alpha {}, min effect {} %; each test stopped where the scheduler would stop it ({} to {} pairs, precision ±{} %, budget {})",
         path.display(),
         settings.alpha,
         settings.min_effect * 100.0,
         stopping.min_samples,
         stopping.max_samples,
-        stopping.precision * 100.0
+        stopping.precision * 100.0,
+        budget.as_deref().unwrap_or("none")
     );
+    let emulated = Sampling {
+        stopping,
+        budget_seconds,
+    };
     println!(
         "{:<28} {:>10} {:>12} {:>11} {:>9}  most missed",
         "setting", "detected", "false alarm", "pairs/test", "sampling"
@@ -147,13 +156,13 @@ fn inject(
         let handles: Vec<_> = DEFAULT_SETTINGS
             .iter()
             .map(|setting| {
-                let (results, settings, stopping) = (&results, &settings, &stopping);
+                let (results, settings, emulated) = (&results, &settings, &emulated);
                 scope.spawn(move || {
                     replay(
                         results,
                         ("a", "b"),
                         settings,
-                        stopping,
+                        emulated,
                         *setting,
                         trials,
                         seed,

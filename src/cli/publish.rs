@@ -1,5 +1,6 @@
-//! `wasmgate publish`: the comparison as a sticky pull-request comment (or, with `--issue`, the
-//! nightly-watch issue), plus the job summary and step outputs in GitHub Actions.
+//! `wasmgate publish`: a comparison (or a results file's report) as a sticky pull-request
+//! comment, or with `--issue` the nightly-watch issue, plus the job summary and step outputs in
+//! GitHub Actions.
 
 use super::Context;
 use crate::model::Comparison;
@@ -12,9 +13,9 @@ use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 pub struct PublishArgs {
-    /// The comparison `wasmgate gate` or `wasmgate compare --out` wrote
-    /// [default: gate.results with extension .comparison.json]
-    pub comparison: Option<PathBuf>,
+    /// The comparison `wasmgate gate` or `wasmgate compare --out` wrote, or a results file
+    /// (its report is posted) [default: gate.results with extension .comparison.json]
+    pub file: Option<PathBuf>,
     /// Repository as OWNER/NAME [default: GITHUB_REPOSITORY]
     #[arg(long)]
     pub repo: Option<String>,
@@ -45,20 +46,47 @@ pub struct PublishArgs {
     pub retry_delay_ms: u64,
 }
 
+/// What is published: a comparison, or a results file's report.
+enum Published {
+    Comparison(Box<Comparison>),
+    Report(String),
+}
+
+/// Reads a comparison or a results file, told apart by their fields.
+fn read_published(path: &Path) -> Result<Published> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let origin = path.display().to_string();
+    let value: serde_json::Value = crate::model::parse_json(&text, &origin)?;
+    if value.get("samples").is_some() {
+        let results = crate::run::read_results(path)?;
+        let report = super::report::render(&results, super::Format::Markdown)?;
+        return Ok(Published::Report(report));
+    }
+    let comparison: Comparison = crate::model::parse_json(&text, &origin)?;
+    crate::model::check_schema(
+        comparison.schema_version,
+        path,
+        "compare again with this wasmgate",
+    )?;
+    Ok(Published::Comparison(Box::new(comparison)))
+}
+
 pub fn run(ctx: &Context, args: PublishArgs) -> Result<u8> {
     let gate = &ctx.loaded.config.gate;
     let path = args
-        .comparison
+        .file
         .clone()
         .unwrap_or_else(|| gate.results.with_extension("comparison.json"));
-    let comparison: Comparison = crate::model::read_json(&path)?;
-    crate::model::check_schema(
-        comparison.schema_version,
-        &path,
-        "compare again with this wasmgate",
-    )?;
+    let published = read_published(&path)?;
     let env = ActionsEnv::from_env();
     let run_url = env.run_url();
+    let comparison = match published {
+        Published::Comparison(comparison) => comparison,
+        Published::Report(report) => {
+            return publish_report(&env, &args, &report, &path);
+        }
+    };
     write_actions_files(&env, &comparison, run_url.as_deref(), &path, &gate.report)?;
     if args.no_comment && !args.issue {
         return Ok(0);
@@ -68,23 +96,7 @@ pub fn run(ctx: &Context, args: PublishArgs) -> Result<u8> {
         .key
         .clone()
         .unwrap_or_else(|| comparison.head.runtime.name.clone());
-    let github = || -> Result<GitHub> {
-        let Some(token) = std::env::var(&args.token_env)
-            .ok()
-            .filter(|t| !t.is_empty())
-        else {
-            bail!(
-                "no token: set {} (in a workflow: `env: {}: ${{{{ github.token }}}}`), or use --dry-run",
-                args.token_env,
-                args.token_env
-            );
-        };
-        GitHub::new(
-            target.clone(),
-            token,
-            Duration::from_millis(args.retry_delay_ms),
-        )
-    };
+    let github = || client(&args, &target);
     if args.issue {
         watch(
             &comparison,
@@ -95,15 +107,52 @@ pub fn run(ctx: &Context, args: PublishArgs) -> Result<u8> {
             github,
         )
     } else {
-        comment(
-            &comparison,
-            &target,
-            run_url.as_deref(),
-            &key,
-            args.dry_run,
-            github,
-        )
+        let body = comment_body(&comparison, run_url.as_deref(), &marker("comment", &key))?;
+        comment(&target, &key, &body, args.dry_run, github)
     }
+}
+
+/// A results file's report (no comparison, so no verdict): job summary, and the sticky
+/// comment under its own marker.
+fn publish_report(env: &ActionsEnv, args: &PublishArgs, report: &str, path: &Path) -> Result<u8> {
+    if args.issue {
+        bail!(
+            "{}: the nightly watch needs a comparison (wasmgate gate --baseline FILE writes one), not a results file",
+            path.display()
+        );
+    }
+    if let Some(summary) = &env.step_summary {
+        crate::publish::write_step_summary(Path::new(summary), report)?;
+    }
+    if let Some(output) = &env.output {
+        let outputs = vec![("results".to_string(), path.display().to_string())];
+        crate::publish::write_step_outputs(Path::new(output), &outputs)?;
+    }
+    if args.no_comment {
+        return Ok(0);
+    }
+    let target = env.target(args.repo.as_deref(), args.pr, args.commit.as_deref())?;
+    let key = args.key.clone().unwrap_or_else(|| "report".to_string());
+    let body = crate::publish::fit_body(&format!("{}\n{report}", marker("comment", &key)));
+    comment(&target, &key, &body, args.dry_run, || client(args, &target))
+}
+
+fn client(args: &PublishArgs, target: &Target) -> Result<GitHub> {
+    let Some(token) = std::env::var(&args.token_env)
+        .ok()
+        .filter(|t| !t.is_empty())
+    else {
+        bail!(
+            "no token: set {} (in a workflow: `env: {}: ${{{{ github.token }}}}`), or use --dry-run",
+            args.token_env,
+            args.token_env
+        );
+    };
+    GitHub::new(
+        target.clone(),
+        token,
+        Duration::from_millis(args.retry_delay_ms),
+    )
 }
 
 /// The job summary gets the full report; the step outputs the verdict and the files.
@@ -137,10 +186,9 @@ fn write_actions_files(
 
 /// The sticky comment: found by its marker and updated, or created once.
 fn comment(
-    comparison: &Comparison,
     target: &Target,
-    run_url: Option<&str>,
     key: &str,
+    body: &str,
     dry_run: bool,
     github: impl FnOnce() -> Result<GitHub>,
 ) -> Result<u8> {
@@ -151,7 +199,6 @@ fn comment(
         return Ok(0);
     };
     let mark = marker("comment", key);
-    let body = comment_body(comparison, run_url, &mark)?;
     let place = format!("{}/{}#{pr}", target.owner, target.repo);
     if dry_run {
         println!(
@@ -163,14 +210,14 @@ fn comment(
     let github = github()?;
     let posted = match github.find_comment(pr, &mark)? {
         Some(existing) => {
-            let updated = github.update_comment(existing.id, &body)?;
+            let updated = github.update_comment(existing.id, body)?;
             format!(
                 "updated the comment on {place}: {}",
                 link(&updated.html_url)
             )
         }
         None => {
-            let created = github.create_comment(pr, &body)?;
+            let created = github.create_comment(pr, body)?;
             format!("commented on {place}: {}", link(&created.html_url))
         }
     };

@@ -136,7 +136,7 @@ pub fn replay(
     aa: &Results,
     (a, b): (&str, &str),
     settings: &CompareSettings,
-    stopping: &Stopping,
+    sampling: &Sampling,
     setting: Setting,
     trials: usize,
     seed: u64,
@@ -172,7 +172,8 @@ pub fn replay(
                     .collect()
             }
         };
-        let (mut base, mut head) = (Vec::new(), Vec::new());
+        // Each test's pairs for this trial, and where the stopping rule would end it.
+        let mut trial_pairs: Vec<TrialPairs> = Vec::new();
         for (test, (_, values)) in &pairs {
             let factor = if slowed.contains(test.as_str()) {
                 setting.factor
@@ -186,7 +187,13 @@ pub fn replay(
                     (x as f64, (y as f64 * factor).round())
                 })
                 .collect();
-            let used = stopped_at(stopping, &trial);
+            let stop = stopped_at(&sampling.stopping, &trial);
+            trial_pairs.push((test, trial, stop));
+        }
+        let rounds = rounds_within_budget(&trial_pairs, &pair_seconds, sampling.budget_seconds);
+        let (mut base, mut head) = (Vec::new(), Vec::new());
+        for (test, trial, stop) in &trial_pairs {
+            let used = (*stop).min(rounds);
             outcome.pairs_used += used;
             outcome.seconds_used += used as f64 * pair_seconds[test.as_str()];
             for (round, (x, y)) in trial[..used].iter().enumerate() {
@@ -237,6 +244,46 @@ pub fn replay(
         outcome.false_alarms += usize::from(false_alarm);
     }
     outcome
+}
+
+/// A test, its pairs in one trial, and the pair the stopping rule would end it at.
+type TrialPairs<'a> = (&'a String, Vec<(f64, f64)>, usize);
+
+/// How many rounds fit in the budget: each round runs one pair of every test still open, so
+/// the budget cuts every test at the same round (a partial last round is left out, as the
+/// scheduler would not start blocks it cannot finish).
+fn rounds_within_budget(
+    tests: &[TrialPairs],
+    pair_seconds: &BTreeMap<&str, f64>,
+    budget_seconds: Option<f64>,
+) -> usize {
+    let Some(budget) = budget_seconds else {
+        return usize::MAX;
+    };
+    let mut spent = 0.0;
+    for round in 0.. {
+        let open: Vec<&str> = tests
+            .iter()
+            .filter(|(_, _, stop)| *stop > round)
+            .map(|(test, _, _)| test.as_str())
+            .collect();
+        if open.is_empty() {
+            return usize::MAX;
+        }
+        spent += open.iter().map(|t| pair_seconds[t]).sum::<f64>();
+        if spent > budget {
+            return round;
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+/// What the replay emulates of a gate's sampling: its stopping rule and its time budget.
+#[derive(Debug, Clone)]
+pub struct Sampling {
+    pub stopping: Stopping,
+    /// The run's budget, against the pair times of the A/A run; `None`: unbounded.
+    pub budget_seconds: Option<f64>,
 }
 
 /// How many of a test's pairs, in round order, the stopping rule would have taken. A test the
@@ -315,12 +362,15 @@ mod tests {
         }
     }
 
-    fn stopping() -> Stopping {
-        Stopping {
-            min_samples: 15,
-            max_samples: 15,
-            precision: 0.01,
-            min_effect: 0.02,
+    fn sampling() -> Sampling {
+        Sampling {
+            stopping: Stopping {
+                min_samples: 15,
+                max_samples: 15,
+                precision: 0.01,
+                min_effect: 0.02,
+            },
+            budget_seconds: None,
         }
     }
 
@@ -331,7 +381,7 @@ mod tests {
             &aa,
             ("a", "b"),
             &settings(),
-            &stopping(),
+            &sampling(),
             Setting {
                 target: Target::OneTest,
                 factor: 1.10,
@@ -345,7 +395,7 @@ mod tests {
             &aa,
             ("a", "b"),
             &settings(),
-            &stopping(),
+            &sampling(),
             Setting {
                 target: Target::Nothing,
                 factor: 1.0,

@@ -184,9 +184,25 @@ pub const FAIL_ON: [&str; 4] = ["test", "category", "overall", "failure"];
 #[serde(deny_unknown_fields)]
 pub struct GateConfig {
     pub samples: u32,
+    /// The gate's precision target; empty: run.precision.
+    #[serde(default)]
+    pub precision: Option<f64>,
     pub budget: Option<String>,
     pub results: PathBuf,
     pub report: PathBuf,
+}
+
+impl Config {
+    /// The sampling defaults of a gate (and of the A/A proof of one): `run`'s, with the gate's
+    /// sample minimum, precision and budget.
+    pub fn gate_run(&self) -> RunConfig {
+        RunConfig {
+            samples: self.gate.samples,
+            precision: self.gate.precision.unwrap_or(self.run.precision),
+            budget: self.gate.budget.clone(),
+            ..self.run.clone()
+        }
+    }
 }
 
 /// A core that appears more than once in a list of cores to pin to.

@@ -143,7 +143,12 @@ pub fn comment_body(comparison: &Comparison, run_url: Option<&str>, mark: &str) 
         ..full
     };
     let body = format!("{mark}\n{}", markdown(comparison, &compact)?);
-    Ok(cut_to_fit(&body, BODY_LIMIT))
+    Ok(fit_body(&body))
+}
+
+/// A comment or issue body cut to GitHub's limit, at a line, with a note.
+pub fn fit_body(body: &str) -> String {
+    cut_to_fit(body, BODY_LIMIT)
 }
 
 /// Cuts text at the last whole line that fits in `limit` characters, with a note saying so.
@@ -222,7 +227,7 @@ pub fn issue_text(
         "{mark}\nThe nightly watch found a regression on `main`: {range}.\n\n{}",
         markdown(comparison, &compact)?
     );
-    Ok((title, cut_to_fit(&body, BODY_LIMIT)))
+    Ok((title, fit_body(&body)))
 }
 
 /// "between `abc1234` (the baseline) and `def5678`", linked to GitHub's compare view.

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The action's measuring step: runs wasmgate for the mode and leaves the step outputs
+# results, report, comparison (through wasmgate) and exit (here). Inputs come as WG_*
+# environment variables, never spliced into the script, so no input can inject shell code.
+set -uo pipefail
+
+config=()
+if [ -n "$WG_CONFIG" ]; then config=(--config "$WG_CONFIG"); fi
+runtimes=()
+while IFS= read -r line; do
+  line="$(echo "$line" | xargs)"
+  if [ -n "$line" ]; then runtimes+=(--runtime "$line"); fi
+done <<< "$WG_RUNTIMES"
+sampling=(--budget "$WG_BUDGET")
+if [ -n "$WG_CORES" ]; then sampling+=(--cores "$WG_CORES"); fi
+head=()
+label=()
+if [ -n "$WG_HEAD" ]; then head=(--head "$WG_HEAD"); label=(--runtime "$WG_HEAD"); fi
+files=(--out wasmgate-results.json --report wasmgate-report.md)
+
+status=0
+case "$WG_MODE" in
+  gate)
+    against=()
+    if [ -n "$WG_BASELINE" ]; then against=(--baseline "$WG_BASELINE");
+    elif [ -n "$WG_BASE" ]; then against=(--base "$WG_BASE");
+    else echo "::error::mode gate needs the base input (a runtime label) or a baseline file"; exit 2; fi
+    wasmgate "${config[@]}" gate "${runtimes[@]}" "${sampling[@]}" "${files[@]}" "${against[@]}" "${head[@]}" || status=$?
+    ;;
+  nightly)
+    baseline="$WG_BASELINE"
+    if [ -z "$baseline" ]; then
+      if [ -z "$WG_HEAD" ]; then echo "::error::mode nightly needs the head input (the runtime's label) or a baseline file"; exit 2; fi
+      baseline="$(wasmgate "${config[@]}" baseline path --runtime "$WG_HEAD" --runner "$WG_RUNNER" --dir "$WG_BASELINE_DIR")" || exit 2
+    fi
+    wasmgate "${config[@]}" gate "${runtimes[@]}" "${sampling[@]}" "${files[@]}" --baseline "$baseline" "${head[@]}" || status=$?
+    if [ "$status" -le 1 ]; then
+      wasmgate "${config[@]}" baseline history wasmgate-results.json "${label[@]}" \
+        --runner "$WG_RUNNER" --dir "$WG_BASELINE_DIR" --comparison wasmgate-results.comparison.json || status=2
+    fi
+    ;;
+  baseline-update)
+    wasmgate "${config[@]}" gate "${runtimes[@]}" "${sampling[@]}" "${files[@]}" || status=$?
+    if [ "$status" -eq 0 ]; then
+      wasmgate "${config[@]}" baseline update wasmgate-results.json "${label[@]}" \
+        --runner "$WG_RUNNER" --dir "$WG_BASELINE_DIR" || status=2
+    fi
+    ;;
+  report)
+    wasmgate "${config[@]}" gate "${runtimes[@]}" "${sampling[@]}" "${files[@]}" || status=$?
+    if [ -f wasmgate-report.md ] && [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+      cat wasmgate-report.md >> "$GITHUB_STEP_SUMMARY"
+    fi
+    ;;
+  publish)
+    # The fork-safe second half: the comparison comes from the gate's artifact.
+    echo "comparison=$WG_COMPARISON" >> "$GITHUB_OUTPUT"
+    ;;
+  *)
+    echo "::error::unknown mode '$WG_MODE': use gate, nightly, baseline-update, report or publish"
+    exit 2
+    ;;
+esac
+echo "exit=$status" >> "$GITHUB_OUTPUT"
+exit 0

