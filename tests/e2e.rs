@@ -110,6 +110,26 @@ fn run_on_wasmtime_and_node_records_positive_samples_and_reports() {
     let text = std::fs::read_to_string(&markdown).unwrap();
     assert!(text.contains("| **overall** | 3 |"), "{text}");
     assert!(text.contains("`sign`"), "{text}");
+    assert!(text.contains("### Median-normalized"), "{text}");
+    assert!(text.contains("```mermaid\nxychart-beta"), "{text}");
+    let json = dir.join("report.json");
+    let output = run(wasmgate(&dir)
+        .arg("report")
+        .arg(&out)
+        .args(["--format", "json", "--out"])
+        .arg(&json));
+    assert!(output.status.success());
+    let summary = read_json(&json);
+    // Two WebAssembly runtimes: per test the median is their mean, so their normalized times
+    // add up to 2.
+    for test in summary["tests"].as_array().unwrap() {
+        let cells = test["cells"].as_array().unwrap();
+        let sum: f64 = cells
+            .iter()
+            .map(|c| c["normalized"].as_f64().unwrap())
+            .sum();
+        assert!((sum - 2.0).abs() < 1e-9, "{test}");
+    }
     let output = run(wasmgate(&dir).arg("report").arg(&out));
     assert!(output.status.success());
     assert!(stdout(&output).contains("aead_chacha20poly1305"));

@@ -97,6 +97,7 @@ pub fn judge(ctx: &Context, results_path: &Path, against: &Against) -> Result<Co
 pub fn render(comparison: &Comparison, format: Format) -> Result<String> {
     match format {
         Format::Terminal => Ok(crate::report::comparison::terminal(comparison)),
+        Format::Json => Ok(serde_json::to_string_pretty(comparison)? + "\n"),
         Format::Markdown => crate::report::comparison::markdown(
             comparison,
             &crate::report::comparison::Presentation {

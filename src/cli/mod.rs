@@ -148,6 +148,8 @@ pub enum ConfigCommand {
 pub enum Format {
     Terminal,
     Markdown,
+    /// The computed summary or comparison, for other tools
+    Json,
 }
 
 /// What every subcommand starts from: the configuration and the cache directory.

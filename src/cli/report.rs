@@ -23,5 +23,6 @@ pub fn render(results: &crate::model::Results, format: Format) -> Result<String>
     match format {
         Format::Terminal => Ok(terminal::render(&summary)),
         Format::Markdown => markdown::render(&summary),
+        Format::Json => Ok(serde_json::to_string_pretty(&summary)? + "\n"),
     }
 }

@@ -1,5 +1,6 @@
 //! Report stage: results -> a summary (per test and runtime: median, spread, ratio to the
-//! fastest runtime; per category and overall: geometric means) -> one file per format.
+//! fastest runtime, median-normalized time, time over native code's; per category and
+//! overall: geometric means and medians) -> one file per format.
 
 pub mod comparison;
 pub mod markdown;
@@ -14,6 +15,15 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub runtimes: Vec<RuntimeInfo>,
+    /// The index of native code among `runtimes`, when it ran.
+    pub native: Option<usize>,
+    /// The median over tests (AES-based ones apart) of the fastest WebAssembly runtime's time
+    /// over native code's: the article's headline figure.
+    pub fastest_to_native: Option<f64>,
+    /// Tests shown apart in the native comparison, with the reason.
+    pub apart: Vec<(String, String)>,
+    /// The overall median-normalized bar of each WebAssembly runtime, for the chart.
+    pub overall_bars: Vec<Bar>,
     pub tests: Vec<TestRow>,
     pub categories: Vec<CategoryRow>,
     pub overall: CategoryRow,
@@ -45,8 +55,21 @@ pub struct Cell {
     pub failed: usize,
     /// This runtime's median over the fastest runtime's median for the test.
     pub ratio_to_fastest: Option<f64>,
+    /// Median-normalized, as the article does: this runtime's median over the median of the
+    /// WebAssembly runtimes' medians for the test (1 is the middle runtime, 2 twice as slow).
+    #[serde(default)]
+    pub normalized: Option<f64>,
+    /// This runtime's median over native code's (the runtime whose adapter is `native`).
+    #[serde(default)]
+    pub to_native: Option<f64>,
     /// The first failure's message, when any sample failed.
     pub failure: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Bar {
+    pub label: String,
+    pub value: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -54,6 +77,11 @@ pub struct CategoryRow {
     pub name: String,
     /// Per runtime: geometric mean of the ratios to the fastest, over `tests` tests.
     pub geomeans: Vec<Option<f64>>,
+    /// Per runtime: geometric mean of the median-normalized times, over `tests` tests.
+    pub normalized: Vec<Option<f64>>,
+    /// Per runtime: the median over the category's tests (AES-based ones apart) of the time
+    /// over native code's.
+    pub native_median: Vec<Option<f64>>,
     /// Tests that every runtime measured: the ones the means are taken over.
     pub tests: usize,
 }
@@ -76,15 +104,9 @@ pub fn summarize(results: &Results) -> Summary {
             cells,
         });
     }
+    let native = results.runtimes.iter().position(|r| r.adapter == "native");
     for row in &mut rows {
-        let fastest = row
-            .cells
-            .iter()
-            .filter_map(|c| c.median_ps)
-            .fold(f64::INFINITY, f64::min);
-        for cell in &mut row.cells {
-            cell.ratio_to_fastest = cell.median_ps.map(|m| m / fastest);
-        }
+        relate_cells(row, native);
     }
     rows.sort_by(|a, b| (&a.category, &a.name).cmp(&(&b.category, &b.name)));
 
@@ -104,9 +126,40 @@ pub fn summarize(results: &Results) -> Summary {
         &rows.iter().collect::<Vec<_>>(),
         runtime_names.len(),
     );
+    let fastest_to_native = native.and_then(|native| {
+        let fastest: Vec<f64> = rows
+            .iter()
+            .filter(|r| aes_based(&r.name).is_none())
+            .filter_map(|r| {
+                r.cells
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != native)
+                    .filter_map(|(_, c)| c.to_native)
+                    .reduce(f64::min)
+            })
+            .collect();
+        stats::median(&fastest)
+    });
+    let apart = rows
+        .iter()
+        .filter_map(|r| Some((r.name.clone(), aes_based(&r.name)?.to_string())))
+        .collect();
     let suite = &results.suite;
+    let overall_bars = (results.runtimes.iter().zip(&overall.normalized))
+        .filter_map(|(runtime, value)| {
+            Some(Bar {
+                label: runtime.name.clone(),
+                value: (*value)?,
+            })
+        })
+        .collect();
     Summary {
         runtimes: results.runtimes.clone(),
+        native,
+        fastest_to_native,
+        apart,
+        overall_bars,
         tests: rows,
         categories,
         overall,
@@ -162,6 +215,36 @@ fn cell_for(results: &Results, test: &str, runtime: &str) -> Cell {
     cell
 }
 
+/// Why a test is shown apart from the native comparison, if it is.
+fn aes_based(test: &str) -> Option<&'static str> {
+    test.starts_with("aead_aegis").then_some(
+        "AES-based: native code uses the CPU's AES instructions, WebAssembly has none (the article measured about 80x)",
+    )
+}
+
+/// Each cell against the others of its test: the fastest, the median WebAssembly runtime,
+/// and native code.
+fn relate_cells(row: &mut TestRow, native: Option<usize>) {
+    let fastest = row
+        .cells
+        .iter()
+        .filter_map(|c| c.median_ps)
+        .fold(f64::INFINITY, f64::min);
+    let wasm_medians: Vec<f64> = (row.cells.iter().enumerate())
+        .filter(|(i, _)| Some(*i) != native)
+        .filter_map(|(_, c)| c.median_ps)
+        .collect();
+    let middle = stats::median(&wasm_medians);
+    let native_ps = native.and_then(|i| row.cells[i].median_ps);
+    for (i, cell) in row.cells.iter_mut().enumerate() {
+        cell.ratio_to_fastest = cell.median_ps.map(|m| m / fastest);
+        if Some(i) != native {
+            cell.normalized = cell.median_ps.zip(middle).map(|(m, mid)| m / mid);
+        }
+        cell.to_native = cell.median_ps.zip(native_ps).map(|(m, n)| m / n);
+    }
+}
+
 fn category_row(name: &str, rows: &[&TestRow], runtimes: usize) -> CategoryRow {
     let complete: Vec<&&TestRow> = rows
         .iter()
@@ -170,9 +253,23 @@ fn category_row(name: &str, rows: &[&TestRow], runtimes: usize) -> CategoryRow {
     let geomeans = (0..runtimes)
         .map(|i| stats::geometric_mean(complete.iter().filter_map(|r| r.cells[i].ratio_to_fastest)))
         .collect();
+    let normalized = (0..runtimes)
+        .map(|i| stats::geometric_mean(complete.iter().filter_map(|r| r.cells[i].normalized)))
+        .collect();
+    let native_median = (0..runtimes)
+        .map(|i| {
+            let ratios: Vec<f64> = (rows.iter())
+                .filter(|r| aes_based(&r.name).is_none())
+                .filter_map(|r| r.cells[i].to_native)
+                .collect();
+            stats::median(&ratios)
+        })
+        .collect();
     CategoryRow {
         name: name.to_string(),
         geomeans,
+        normalized,
+        native_median,
         tests: complete.len(),
     }
 }
@@ -254,10 +351,19 @@ pub(crate) mod tests {
                     module("hash", "hashing"),
                     module("hash2", "hashing"),
                     module("misuse", "utilities"),
+                    module("aead_aegis256", "AEAD"),
                 ],
             },
             machine: crate::run::machine::fingerprint(vec![]),
-            runtimes: vec![runtime("a"), runtime("b")],
+            runtimes: {
+                let mut names: Vec<&str> = Vec::new();
+                for (_, rt, _) in samples {
+                    if !names.contains(rt) {
+                        names.push(rt);
+                    }
+                }
+                names.into_iter().map(runtime).collect()
+            },
             seed: 1,
             started_at: "now".into(),
             finished_at: None,
@@ -329,6 +435,52 @@ pub(crate) mod tests {
             Some("exit status 1: trap")
         );
         assert_eq!(summary.overall.tests, 0);
+    }
+
+    #[test]
+    fn median_normalization_and_native_ratios() {
+        // sign: a 100, b 200, c 400, native 50. hash: a 30, b 10, c 20, native 10.
+        let results = results_with(&[
+            ("sign", "a", Some(100)),
+            ("sign", "b", Some(200)),
+            ("sign", "c", Some(400)),
+            ("sign", "native", Some(50)),
+            ("hash", "a", Some(30)),
+            ("hash", "b", Some(10)),
+            ("hash", "c", Some(20)),
+            ("hash", "native", Some(10)),
+        ]);
+        let summary = summarize(&results);
+        assert_eq!(summary.native, Some(3));
+        let sign = summary.tests.iter().find(|t| t.name == "sign").unwrap();
+        // The median of 100, 200, 400 is 200; native is left out of it.
+        let normalized: Vec<Option<f64>> = sign.cells.iter().map(|c| c.normalized).collect();
+        assert_eq!(normalized, vec![Some(0.5), Some(1.0), Some(2.0), None]);
+        let to_native: Vec<Option<f64>> = sign.cells.iter().map(|c| c.to_native).collect();
+        assert_eq!(to_native, vec![Some(2.0), Some(4.0), Some(8.0), Some(1.0)]);
+        // Hash: median 20; a 1.5, b 0.5, c 1. Overall normalized geomeans: a √0.75, b √0.5, c √2.
+        let overall = &summary.overall.normalized;
+        assert!((overall[0].unwrap() - 0.75f64.sqrt()).abs() < 1e-12);
+        assert!((overall[1].unwrap() - 0.5f64.sqrt()).abs() < 1e-12);
+        assert!((overall[2].unwrap() - 2f64.sqrt()).abs() < 1e-12);
+        // Fastest over native: sign 2 (a), hash 1 (b): median 1.5.
+        assert_eq!(summary.fastest_to_native, Some(1.5));
+        // Per runtime, the median over tests of time over native: a (2, 3) -> 2.5.
+        assert_eq!(summary.overall.native_median[0], Some(2.5));
+    }
+
+    #[test]
+    fn aes_tests_are_shown_apart_from_the_native_medians() {
+        let results = results_with(&[
+            ("sign", "a", Some(100)),
+            ("sign", "native", Some(50)),
+            ("aead_aegis256", "a", Some(8000)),
+            ("aead_aegis256", "native", Some(100)),
+        ]);
+        let summary = summarize(&results);
+        assert_eq!(summary.fastest_to_native, Some(2.0));
+        assert_eq!(summary.apart.len(), 1);
+        assert!(summary.apart[0].1.contains("AES"));
     }
 
     #[test]
