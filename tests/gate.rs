@@ -352,16 +352,10 @@ fn shards_measure_disjoint_slices_that_merge_into_one_run() {
         } else {
             vec!["--shard", k]
         };
-        let output = run(wasmgate(&dir)
-            .args(["run", "--tests", "hash,box,kdf,auth,sign", "--samples", "2"])
+        let output = run(aa_command(&dir, &wasmtime, &out)
+            .args(["--tests", "hash,box,kdf,auth,sign", "--samples", "2"])
             .args(["--precision", "0", "--quiet"])
-            .args(sharding)
-            .arg("--out")
-            .arg(&out)
-            .arg("--runtime")
-            .arg(format!("a@wasmtime={wasmtime}"))
-            .arg("--runtime")
-            .arg(format!("b@wasmtime={wasmtime}")));
+            .args(sharding));
         assert!(output.status.success(), "{}", stderr(&output));
         out
     };

@@ -86,6 +86,15 @@ fn publish(server: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Out
     output
 }
 
+/// The comments on a pull request that carry wasmgate's marker.
+fn marked_comments(github: &FakeGitHub, pr: u64) -> Vec<fake_github::Comment> {
+    github
+        .comments_on(pr)
+        .into_iter()
+        .filter(|c| c.body.contains("<!-- wasmgate:comment:"))
+        .collect()
+}
+
 fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -102,11 +111,7 @@ async fn the_comment_is_created_once_then_updated_across_pages() {
     let first = publish(&server.uri(), &dir, &[path(&c.slow), "--pr", "7"], &[]);
     assert!(first.status.success());
     assert_eq!(github.count("POST"), 1);
-    let ours: Vec<_> = github
-        .comments_on(7)
-        .into_iter()
-        .filter(|c| c.body.contains("<!-- wasmgate:comment:"))
-        .collect();
+    let ours = marked_comments(&github, 7);
     assert_eq!(ours.len(), 1);
     assert!(
         ours[0].body.contains("❌ wasmgate: 2 regressions"),
@@ -123,11 +128,7 @@ async fn the_comment_is_created_once_then_updated_across_pages() {
     assert!(second.status.success());
     assert_eq!(github.count("POST"), 1, "no second comment");
     assert_eq!(github.count("PATCH"), 1);
-    let ours: Vec<_> = github
-        .comments_on(7)
-        .into_iter()
-        .filter(|c| c.body.contains("<!-- wasmgate:comment:"))
-        .collect();
+    let ours = marked_comments(&github, 7);
     assert_eq!(ours.len(), 1);
     assert!(
         ours[0].body.contains("✅ wasmgate: 0 regressions"),

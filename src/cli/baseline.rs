@@ -109,9 +109,7 @@ pub fn run(_ctx: &Context, command: BaselineCommand) -> Result<u8> {
 
 fn regressed_tests(comparison: &Comparison) -> Vec<String> {
     comparison
-        .tests
-        .iter()
-        .filter(|t| t.verdict == Verdict::Regression)
+        .tests_with(Verdict::Regression)
         .map(|t| t.test.clone())
         .collect()
 }

@@ -262,15 +262,13 @@ fn rounds_within_budget(
     };
     let mut spent = 0.0;
     for round in 0.. {
-        let open: Vec<&str> = tests
-            .iter()
-            .filter(|(_, _, stop)| *stop > round)
-            .map(|(test, _, _)| test.as_str())
-            .collect();
-        if open.is_empty() {
+        let open = tests.iter().filter(|(_, _, stop)| *stop > round);
+        if open.clone().next().is_none() {
             return usize::MAX;
         }
-        spent += open.iter().map(|t| pair_seconds[t]).sum::<f64>();
+        spent += open
+            .map(|(test, _, _)| pair_seconds[test.as_str()])
+            .sum::<f64>();
         if spent > budget {
             return round;
         }

@@ -305,6 +305,13 @@ pub struct Comparison {
     pub gate_reasons: Vec<String>,
 }
 
+impl Comparison {
+    /// The tests given this verdict, in the comparison's order.
+    pub fn tests_with(&self, verdict: Verdict) -> impl Iterator<Item = &TestComparison> {
+        self.tests.iter().filter(move |t| t.verdict == verdict)
+    }
+}
+
 /// A stored baseline: every sample of one runtime measured on main, with what it ran on.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Baseline {

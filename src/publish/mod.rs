@@ -181,9 +181,7 @@ pub fn issue_text(
     mark: &str,
 ) -> Result<(String, String)> {
     let regressed: Vec<&str> = comparison
-        .tests
-        .iter()
-        .filter(|t| t.verdict == Verdict::Regression)
+        .tests_with(Verdict::Regression)
         .map(|t| t.test.as_str())
         .collect();
     let categories: Vec<&str> = comparison
@@ -202,11 +200,7 @@ pub fn issue_text(
             .map(|c| format!("{c} (category)"))
             .collect();
     }
-    let failed = comparison
-        .tests
-        .iter()
-        .filter(|t| t.verdict == Verdict::Failed)
-        .count();
+    let failed = comparison.tests_with(Verdict::Failed).count();
     let runtime = &comparison.head.runtime.name;
     let title = if named.is_empty() && failed > 0 {
         format!("Benchmark failures on {runtime}: {failed} tests failed")
@@ -263,14 +257,7 @@ pub fn write_step_summary(path: &Path, report: &str) -> Result<()> {
 
 /// Step outputs: the verdict, the counts, and where the files are.
 pub fn step_outputs(comparison: &Comparison, files: &[(&str, &Path)]) -> Vec<(String, String)> {
-    let count = |verdict: Verdict| {
-        comparison
-            .tests
-            .iter()
-            .filter(|t| t.verdict == verdict)
-            .count()
-            .to_string()
-    };
+    let count = |verdict: Verdict| comparison.tests_with(verdict).count().to_string();
     let mut outputs = vec![
         (
             "verdict".to_string(),

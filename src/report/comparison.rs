@@ -53,13 +53,7 @@ struct Row {
 
 /// "2 regressions · 1 improvement · 96 unchanged — overall +0.4 % ± 0.3 %".
 pub fn headline(comparison: &Comparison) -> String {
-    let count = |verdict: Verdict| {
-        comparison
-            .tests
-            .iter()
-            .filter(|t| t.verdict == verdict)
-            .count()
-    };
+    let count = |verdict: Verdict| comparison.tests_with(verdict).count();
     let mut parts = Vec::new();
     for (verdict, one, many) in [
         (Verdict::Regression, "regression", "regressions"),

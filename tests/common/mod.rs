@@ -178,29 +178,35 @@ pub fn wasmtime_path() -> String {
         .to_string()
 }
 
+/// `wasmgate run` of the same wasmtime as `a` and `b`, writing `out`; callers add the rest.
+pub fn aa_command(dir: &Path, wasmtime: &str, out: &Path) -> Command {
+    let mut command = wasmgate(dir);
+    command
+        .arg("run")
+        .arg("--out")
+        .arg(out)
+        .arg("--runtime")
+        .arg(format!("a@wasmtime={wasmtime}"))
+        .arg("--runtime")
+        .arg(format!("b@wasmtime={wasmtime}"));
+    command
+}
+
 /// A real A/A run: the same wasmtime as `a` and `b`, fixed sample counts.
 pub fn aa_run(dir: &Path, tests: &str, samples: u32) -> PathBuf {
     built_suite();
     let wasmtime = wasmtime_path();
     let out = dir.join("aa.json");
     let samples = samples.to_string();
-    let output = run(wasmgate(dir)
-        .args([
-            "run",
-            "--tests",
-            tests,
-            "--samples",
-            &samples,
-            "--precision",
-            "0",
-            "--quiet",
-            "--out",
-        ])
-        .arg(&out)
-        .arg("--runtime")
-        .arg(format!("a@wasmtime={wasmtime}"))
-        .arg("--runtime")
-        .arg(format!("b@wasmtime={wasmtime}")));
+    let output = run(aa_command(dir, &wasmtime, &out).args([
+        "--tests",
+        tests,
+        "--samples",
+        &samples,
+        "--precision",
+        "0",
+        "--quiet",
+    ]));
     assert!(output.status.success(), "{}", stderr(&output));
     out
 }
