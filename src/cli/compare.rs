@@ -98,6 +98,9 @@ pub fn render(comparison: &Comparison, format: Format) -> Result<String> {
     match format {
         Format::Terminal => Ok(crate::report::comparison::terminal(comparison)),
         Format::Json => Ok(serde_json::to_string_pretty(comparison)? + "\n"),
+        Format::Html => anyhow::bail!(
+            "--format html is for `wasmgate report`; a comparison is written as terminal, markdown or json"
+        ),
         Format::Markdown => crate::report::comparison::markdown(
             comparison,
             &crate::report::comparison::Presentation {

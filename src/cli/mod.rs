@@ -59,15 +59,7 @@ pub enum Command {
         out: PathBuf,
     },
     /// Render a results file as a table or a markdown report
-    Report {
-        /// A results file, or the journal of an interrupted run
-        results: PathBuf,
-        #[arg(long, value_enum, default_value = "terminal")]
-        format: Format,
-        /// Write the report here instead of standard output
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    Report(report::ReportArgs),
     /// Compare a run with a stored baseline or two runtimes of one run; exit 1 on a regression
     Compare(compare::CompareArgs),
     /// Store baselines
@@ -148,6 +140,8 @@ pub enum ConfigCommand {
 pub enum Format {
     Terminal,
     Markdown,
+    /// A self-contained page with SVG charts (reports only)
+    Html,
     /// The computed summary or comparison, for other tools
     Json,
 }
@@ -173,11 +167,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Build => build::run(&ctx),
         Command::Runtimes => runtimes::run(&ctx),
         Command::Run(args) => run::run(&ctx, args),
-        Command::Report {
-            results,
-            format,
-            out,
-        } => report::run(&results, format, out.as_deref()),
+        Command::Report(args) => report::run(args),
         Command::Merge { shards, out } => run::merge(&ctx, &shards, &out),
         Command::Calibrate(args) => calibrate::run(&ctx, args),
         Command::Gate(args) => gate::run(&ctx, args),

@@ -1,14 +1,48 @@
-//! `wasmgate report RESULTS`: a results file as a table or a markdown report.
+//! `wasmgate report RESULTS...`: results as a table, a markdown or HTML report, or JSON; with
+//! the published 2023 results beside them and the trends of baseline histories, if asked.
 
 use super::Format;
-use crate::report::{markdown, summarize, terminal};
-use anyhow::Result;
-use std::path::Path;
+use crate::model::Results;
+use crate::report::{Summary, combine, html, markdown, published, summarize, terminal, trends};
+use anyhow::{Result, bail};
+use clap::Args;
+use std::path::{Path, PathBuf};
 
-pub fn run(results: &Path, format: Format, out: Option<&Path>) -> Result<u8> {
-    let results = crate::run::read_results(results)?;
-    let text = render(&results, format)?;
-    match out {
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Results files (or journals of interrupted runs); several are reported together, with
+    /// what differs between them stated
+    #[arg(required = true)]
+    pub results: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "terminal")]
+    pub format: Format,
+    /// Write the report here instead of standard output
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Add the published 2023 results ("then vs now"), runtime by runtime
+    #[arg(long)]
+    pub then_now: bool,
+    /// A baseline history file (baselines/.../RUNTIME.history.jsonl) to chart as trends;
+    /// repeat for several runtimes
+    #[arg(long = "history", value_name = "FILE")]
+    pub histories: Vec<PathBuf>,
+}
+
+pub fn run(args: ReportArgs) -> Result<u8> {
+    let files = (args.results.iter())
+        .map(|path| Ok((path.clone(), crate::run::read_results(path)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let Some((results, differences)) = combine::combine(&files) else {
+        bail!("give at least one results file");
+    };
+    let mut summary = summarize(&results);
+    summary.differences = differences;
+    if args.then_now {
+        summary.then_now = Some(published::then_now(&summary));
+    }
+    summary.trends = read_trends(&args.histories)?;
+    let text = render_summary(&summary, args.format)?;
+    match &args.out {
         Some(path) => {
             crate::model::write_atomic(path, text.as_bytes())?;
             eprintln!("wrote {}", path.display());
@@ -18,11 +52,29 @@ pub fn run(results: &Path, format: Format, out: Option<&Path>) -> Result<u8> {
     Ok(0)
 }
 
-pub fn render(results: &crate::model::Results, format: Format) -> Result<String> {
-    let summary = summarize(results);
+fn read_trends(paths: &[PathBuf]) -> Result<Vec<trends::Trend>> {
+    let histories = (paths.iter())
+        .map(|path: &PathBuf| {
+            let entries = crate::compare::baseline::read_history(path)?;
+            if entries.is_empty() {
+                bail!("{}: the history has no nights yet; it grows with `wasmgate baseline update` and `baseline history`", path.display());
+            }
+            Ok((trends::label_of(Path::new(path)), entries))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(trends::trends(&histories))
+}
+
+/// One results file in a format (the gate's and publish's own reports).
+pub fn render(results: &Results, format: Format) -> Result<String> {
+    render_summary(&summarize(results), format)
+}
+
+fn render_summary(summary: &Summary, format: Format) -> Result<String> {
     match format {
-        Format::Terminal => Ok(terminal::render(&summary)),
-        Format::Markdown => markdown::render(&summary),
-        Format::Json => Ok(serde_json::to_string_pretty(&summary)? + "\n"),
+        Format::Terminal => Ok(terminal::render(summary)),
+        Format::Markdown => markdown::render(summary),
+        Format::Html => html::render(summary),
+        Format::Json => Ok(serde_json::to_string_pretty(summary)? + "\n"),
     }
 }

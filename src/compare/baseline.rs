@@ -188,6 +188,27 @@ pub fn summarize(baseline: &Baseline) -> HistoryEntry {
     }
 }
 
+/// Reads a history file, one night a line. A torn last line (a crash while appending) is
+/// skipped; any other line that does not parse is an error naming it.
+pub fn read_history(path: &Path) -> Result<Vec<HistoryEntry>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the history {}", path.display()))?;
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut entries = Vec::new();
+    for (number, line) in lines.iter().enumerate() {
+        match serde_json::from_str::<HistoryEntry>(line) {
+            Ok(entry) => entries.push(entry),
+            Err(_) if number + 1 == lines.len() && !text.ends_with('\n') => {}
+            Err(error) => anyhow::bail!(
+                "{}: line {}: not a history entry ({error}); history files are written by `wasmgate baseline update` and `baseline history`",
+                path.display(),
+                number + 1
+            ),
+        }
+    }
+    Ok(entries)
+}
+
 /// Appends one line; the history is never rewritten, so a crash can at worst tear its last line.
 fn append_history(path: &Path, entry: &HistoryEntry) -> Result<()> {
     let mut file = std::fs::OpenOptions::new()

@@ -8,9 +8,10 @@ use serde::Deserialize;
 
 const TEMPLATE: &str = include_str!("templates/report.md.j2");
 
-pub fn render(summary: &Summary) -> Result<String> {
+/// The template environment of every report format: numbers are formatted by the same
+/// functions as the terminal table.
+pub(super) fn environment() -> Environment<'static> {
     let mut env = Environment::new();
-    // The template formats numbers with the same functions as the terminal table.
     env.add_filter("cell", |cell: Value| -> String {
         Cell::deserialize(cell)
             .map(|c| format_cell(&c))
@@ -18,9 +19,15 @@ pub fn render(summary: &Summary) -> Result<String> {
     });
     env.add_filter("ratio", |ratio: Option<f64>| format_ratio(ratio));
     env.add_filter("ps", |ps: f64| format_ps(ps));
+    env
+}
+
+pub fn render(summary: &Summary) -> Result<String> {
+    let mut env = environment();
     env.add_template("report.md", TEMPLATE)?;
-    let text = env
-        .get_template("report.md")?
-        .render(minijinja::context! { s => Value::from(Serde(summary)) })?;
+    let text = env.get_template("report.md")?.render(minijinja::context! {
+        s => Value::from(Serde(summary)),
+        trend_tables => Value::from(Serde(super::trends::compact(&summary.trends, 8))),
+    })?;
     Ok(text)
 }

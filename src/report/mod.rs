@@ -2,9 +2,14 @@
 //! fastest runtime, median-normalized time, time over native code's; per category and
 //! overall: geometric means and medians) -> one file per format.
 
+pub mod combine;
 pub mod comparison;
+pub mod html;
 pub mod markdown;
+pub mod published;
+pub mod svg;
 pub mod terminal;
+pub mod trends;
 
 use crate::compare::stats;
 use crate::model::{Machine, Results, RuntimeInfo, SampleStatus};
@@ -17,13 +22,13 @@ pub struct Summary {
     pub runtimes: Vec<RuntimeInfo>,
     /// The index of native code among `runtimes`, when it ran.
     pub native: Option<usize>,
-    /// The median over tests (AES-based ones apart) of the fastest WebAssembly runtime's time
-    /// over native code's: the article's headline figure.
+    /// The fastest WebAssembly runtime overall (lowest median-normalized mean), when native
+    /// code ran, and the median over tests (AES-based ones apart) of its time over native
+    /// code's: the article's headline figure (iwasm, 2.32).
+    pub fastest: Option<String>,
     pub fastest_to_native: Option<f64>,
     /// Tests shown apart in the native comparison, with the reason.
     pub apart: Vec<(String, String)>,
-    /// The overall median-normalized bar of each WebAssembly runtime, for the chart.
-    pub overall_bars: Vec<Bar>,
     pub tests: Vec<TestRow>,
     pub categories: Vec<CategoryRow>,
     pub overall: CategoryRow,
@@ -34,6 +39,14 @@ pub struct Summary {
     pub toolchain: String,
     pub complete: bool,
     pub samples: usize,
+    /// Per runtime that failed any test: its label and the tests it failed.
+    pub failed_by_runtime: Vec<(String, Vec<String>)>,
+    /// When the report is made of several results files: what differs between them.
+    pub differences: Vec<String>,
+    /// The published 2023 results beside these, when asked for.
+    pub then_now: Option<published::ThenNow>,
+    /// Performance over nights, from baseline history files, when given.
+    pub trends: Vec<trends::Trend>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,7 +79,7 @@ pub struct Cell {
     pub failure: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Bar {
     pub label: String,
     pub value: f64,
@@ -82,8 +95,11 @@ pub struct CategoryRow {
     /// Per runtime: the median over the category's tests (AES-based ones apart) of the time
     /// over native code's.
     pub native_median: Vec<Option<f64>>,
-    /// Tests that every runtime measured: the ones the means are taken over.
+    /// Tests that every runtime with a result in the category measured: the ones the means
+    /// are taken over.
     pub tests: usize,
+    /// The median-normalized bar of each WebAssembly runtime, for the charts.
+    pub bars: Vec<Bar>,
 }
 
 pub fn summarize(results: &Results) -> Summary {
@@ -104,62 +120,26 @@ pub fn summarize(results: &Results) -> Summary {
             cells,
         });
     }
-    let native = results.runtimes.iter().position(|r| r.adapter == "native");
-    for row in &mut rows {
-        relate_cells(row, native);
-    }
-    rows.sort_by(|a, b| (&a.category, &a.name).cmp(&(&b.category, &b.name)));
-
-    let mut by_category: BTreeMap<&str, Vec<&TestRow>> = BTreeMap::new();
-    for row in &rows {
-        by_category
-            .entry(row.category.as_str())
-            .or_default()
-            .push(row);
-    }
-    let categories = by_category
-        .iter()
-        .map(|(name, rows)| category_row(name, rows, runtime_names.len()))
-        .collect();
-    let overall = category_row(
-        "overall",
-        &rows.iter().collect::<Vec<_>>(),
-        runtime_names.len(),
-    );
-    let fastest_to_native = native.and_then(|native| {
-        let fastest: Vec<f64> = rows
-            .iter()
-            .filter(|r| aes_based(&r.name).is_none())
-            .filter_map(|r| {
-                r.cells
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| *i != native)
-                    .filter_map(|(_, c)| c.to_native)
-                    .reduce(f64::min)
-            })
-            .collect();
-        stats::median(&fastest)
-    });
+    let Figures {
+        rows,
+        native,
+        categories,
+        overall,
+        fastest,
+        fastest_to_native,
+    } = figures(rows, &results.runtimes);
     let apart = rows
         .iter()
         .filter_map(|r| Some((r.name.clone(), aes_based(&r.name)?.to_string())))
         .collect();
     let suite = &results.suite;
-    let overall_bars = (results.runtimes.iter().zip(&overall.normalized))
-        .filter_map(|(runtime, value)| {
-            Some(Bar {
-                label: runtime.name.clone(),
-                value: (*value)?,
-            })
-        })
-        .collect();
+    let failed_by_runtime = failed_by_runtime(&rows, &results.runtimes);
     Summary {
         runtimes: results.runtimes.clone(),
         native,
+        fastest: fastest.filter(|_| native.is_some()),
         fastest_to_native,
         apart,
-        overall_bars,
         tests: rows,
         categories,
         overall,
@@ -183,6 +163,72 @@ pub fn summarize(results: &Results) -> Summary {
         ),
         complete: results.complete,
         samples: results.samples.len(),
+        failed_by_runtime,
+        differences: Vec::new(),
+        then_now: None,
+        trends: Vec::new(),
+    }
+}
+
+fn failed_by_runtime(rows: &[TestRow], runtimes: &[RuntimeInfo]) -> Vec<(String, Vec<String>)> {
+    (runtimes.iter().enumerate())
+        .map(|(i, runtime)| {
+            let failed = (rows.iter())
+                .filter(|row| row.cells[i].failed > 0)
+                .map(|row| row.name.clone())
+                .collect::<Vec<_>>();
+            (runtime.name.clone(), failed)
+        })
+        .filter(|(_, failed)| !failed.is_empty())
+        .collect()
+}
+
+/// The figures every report is made of, from rows of medians.
+pub(crate) struct Figures {
+    pub rows: Vec<TestRow>,
+    pub native: Option<usize>,
+    pub categories: Vec<CategoryRow>,
+    pub overall: CategoryRow,
+    pub fastest: Option<String>,
+    pub fastest_to_native: Option<f64>,
+}
+
+/// Relates each row's cells, then sums them up per category and overall. `runtimes` gives
+/// the cells' order; native code is the runtime whose adapter is `native`.
+pub(crate) fn figures(mut rows: Vec<TestRow>, runtimes: &[RuntimeInfo]) -> Figures {
+    let native = runtimes.iter().position(|r| r.adapter == "native");
+    for row in &mut rows {
+        relate_cells(row, native);
+    }
+    rows.sort_by(|a, b| (&a.category, &a.name).cmp(&(&b.category, &b.name)));
+    let mut by_category: BTreeMap<&str, Vec<&TestRow>> = BTreeMap::new();
+    for row in &rows {
+        by_category
+            .entry(row.category.as_str())
+            .or_default()
+            .push(row);
+    }
+    let categories = by_category
+        .iter()
+        .map(|(name, rows)| category_row(name, rows, runtimes))
+        .collect();
+    let overall = category_row("overall", &rows.iter().collect::<Vec<_>>(), runtimes);
+    // The fastest WebAssembly runtime overall (the lowest normalized mean), as the article
+    // takes iwasm, and its median time over native code's.
+    let fastest = (overall.normalized.iter().enumerate())
+        .filter(|(i, _)| Some(*i) != native)
+        .filter_map(|(i, value)| Some((i, (*value)?)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i);
+    let fastest_to_native = fastest.and_then(|i| overall.native_median[i]);
+    let fastest = fastest.map(|i| runtimes[i].name.clone());
+    Figures {
+        rows,
+        native,
+        categories,
+        overall,
+        fastest,
+        fastest_to_native,
     }
 }
 
@@ -245,15 +291,25 @@ fn relate_cells(row: &mut TestRow, native: Option<usize>) {
     }
 }
 
-fn category_row(name: &str, rows: &[&TestRow], runtimes: usize) -> CategoryRow {
-    let complete: Vec<&&TestRow> = rows
-        .iter()
-        .filter(|r| r.cells.iter().all(|c| c.ratio_to_fastest.is_some()))
+fn category_row(name: &str, rows: &[&TestRow], runtime_infos: &[RuntimeInfo]) -> CategoryRow {
+    let runtimes = runtime_infos.len();
+    // The means are over the tests every runtime with a result in the category measured: a
+    // runtime that failed (or skipped) all of them is reported as such, and does not take
+    // the others' means away with it.
+    let present: Vec<usize> = (0..runtimes)
+        .filter(|i| rows.iter().any(|r| r.cells[*i].median_ps.is_some()))
+        .collect();
+    let complete: Vec<&&TestRow> = (rows.iter())
+        .filter(|r| {
+            present
+                .iter()
+                .all(|i| r.cells[*i].ratio_to_fastest.is_some())
+        })
         .collect();
     let geomeans = (0..runtimes)
         .map(|i| stats::geometric_mean(complete.iter().filter_map(|r| r.cells[i].ratio_to_fastest)))
         .collect();
-    let normalized = (0..runtimes)
+    let normalized: Vec<Option<f64>> = (0..runtimes)
         .map(|i| stats::geometric_mean(complete.iter().filter_map(|r| r.cells[i].normalized)))
         .collect();
     let native_median = (0..runtimes)
@@ -265,12 +321,21 @@ fn category_row(name: &str, rows: &[&TestRow], runtimes: usize) -> CategoryRow {
             stats::median(&ratios)
         })
         .collect();
+    let bars = (runtime_infos.iter().zip(&normalized))
+        .filter_map(|(runtime, value)| {
+            Some(Bar {
+                label: runtime.name.clone(),
+                value: (*value)?,
+            })
+        })
+        .collect();
     CategoryRow {
         name: name.to_string(),
         geomeans,
         normalized,
         native_median,
         tests: complete.len(),
+        bars,
     }
 }
 
@@ -434,7 +499,13 @@ pub(crate) mod tests {
             sign.cells[1].failure.as_deref(),
             Some("exit status 1: trap")
         );
-        assert_eq!(summary.overall.tests, 0);
+        assert_eq!(
+            summary.failed_by_runtime,
+            vec![("b".to_string(), vec!["sign".to_string()])]
+        );
+        // b failed its only test: a's means stand, b has none.
+        assert_eq!(summary.overall.tests, 1);
+        assert_eq!(summary.overall.geomeans, vec![Some(1.0), None]);
     }
 
     #[test]
@@ -463,8 +534,9 @@ pub(crate) mod tests {
         assert!((overall[0].unwrap() - 0.75f64.sqrt()).abs() < 1e-12);
         assert!((overall[1].unwrap() - 0.5f64.sqrt()).abs() < 1e-12);
         assert!((overall[2].unwrap() - 2f64.sqrt()).abs() < 1e-12);
-        // Fastest over native: sign 2 (a), hash 1 (b): median 1.5.
-        assert_eq!(summary.fastest_to_native, Some(1.5));
+        // The fastest overall is b (√0.5); its times over native: sign 4, hash 1: median 2.5.
+        assert_eq!(summary.fastest.as_deref(), Some("b"));
+        assert_eq!(summary.fastest_to_native, Some(2.5));
         // Per runtime, the median over tests of time over native: a (2, 3) -> 2.5.
         assert_eq!(summary.overall.native_median[0], Some(2.5));
     }
