@@ -17,6 +17,8 @@ fn registry_runtimes_run_real_modules_and_agree_with_wasmtime() {
         "wasmtime-aot",
         "wasmi",
         "native",
+        "wasm2c",
+        "wasm3",
     ];
     let results = run_once_each(&dir, &runtimes, "sign,hash,box", &dir.join("r.json"));
     let samples = results["samples"].as_array().unwrap();
@@ -128,4 +130,24 @@ fn a_failing_aot_step_fails_its_tests_with_the_reason() {
     );
     let fine = samples.iter().find(|s| s["runtime"] == "wasmtime").unwrap();
     assert_eq!(fine["status"], "ok", "the rest of the run goes on");
+}
+
+#[test]
+fn a_source_package_with_another_checksum_is_refused() {
+    let dir = tempdir();
+    let entries = "  wasm3-tampered:\n    install:\n      pypi_source: pywasm3\n      version: 0.5.0\n      sha256: 0000000000000000000000000000000000000000000000000000000000000000\n      build: [sh, \"{helpers:wasm3}/wasm3-build.sh\", \"{src}\", \"{out}\", \"{helpers:wasm3}\"]\n      binary: wasm3-run\n    run: [\"{bin}\", \"{module}\"]\n    version: [\"{bin}\", --version]\n";
+    std::fs::write(
+        dir.join("wasmgate.yml"),
+        with_runtimes(&default_config(&dir), entries),
+    )
+    .unwrap();
+    let output = run(wasmgate(&dir).args(["setup", "--runtimes", "wasm3-tampered"]));
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    let error = message.lines().find(|l| l.starts_with("error:")).unwrap();
+    assert!(
+        error.contains("pywasm3-0.5.0.tar.gz from PyPI has sha256 5a47c8a39f7f")
+            && error.contains("update `install.sha256`"),
+        "{message}"
+    );
 }

@@ -57,6 +57,11 @@ pub fn run(ctx: &Context) -> Result<u8> {
 fn route(install: &Install) -> String {
     match install {
         Install::Pypi { pypi, version, .. } => format!("PyPI {pypi} {version}"),
+        Install::PypiSource {
+            pypi_source,
+            version,
+            ..
+        } => format!("PyPI {pypi_source} {version} (source, built here)"),
         Install::Npm { npm, version, .. } => format!("npm {npm} {version}"),
         Install::Cargo {
             cargo,

@@ -95,6 +95,16 @@ pub enum Install {
         version: String,
         binary: String,
     },
+    /// A package's source distribution from PyPI, checked against its sha256, unpacked and
+    /// built by the `build` command into `bin/BINARY` (placeholders: `{src}` the unpacked
+    /// source, `{out}` the executable to write, `{helper:NAME}` and `{helpers:DIR}`).
+    PypiSource {
+        pypi_source: String,
+        version: String,
+        sha256: String,
+        build: Vec<String>,
+        binary: String,
+    },
     /// A package from the npm registry; `binary` is relative to the install prefix.
     Npm {
         npm: String,

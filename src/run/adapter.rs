@@ -11,9 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-/// Files shipped inside wasmgate that runtime templates refer to as `{helper:NAME}`.
-const HELPERS: &[(&str, &str)] = &[("node-wasi.mjs", include_str!("helpers/node-wasi.mjs"))];
-
 /// A runtime ready to run modules.
 #[derive(Debug, Clone)]
 pub struct Runtime {
@@ -351,41 +348,9 @@ fn choose_adapter(loaded: &Loaded, request: &RuntimeRequest) -> Result<String> {
     }
 }
 
-/// Fills `{bin}` and `{helper:NAME}`; `{module}` is left for each run.
+/// Fills `{bin}` and the shipped helpers; `{module}` and `{aot}` are left for each run.
 fn fill_placeholders(arg: &str, bin: &str, home: &Home) -> Result<String> {
-    let mut filled = arg.replace("{bin}", bin);
-    while let Some(start) = filled.find("{helper:") {
-        let end = filled[start..]
-            .find('}')
-            .map(|e| start + e)
-            .context("unclosed {helper:")?;
-        let name = &filled[start + "{helper:".len()..end];
-        let path = install_helper(home, name)?;
-        filled.replace_range(start..=end, &path.to_string_lossy());
-    }
-    Ok(filled)
-}
-
-/// Writes a shipped helper file into the cache (once per content) and returns its path.
-fn install_helper(home: &Home, name: &str) -> Result<PathBuf> {
-    let (_, content) = HELPERS.iter().find(|(n, _)| *n == name).with_context(|| {
-        format!(
-            "unknown helper `{name}` in a runtime template; known: {}",
-            HELPERS
-                .iter()
-                .map(|(n, _)| *n)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })?;
-    let path = home
-        .dir("helpers")
-        .join(crate::build::source::short_hash(content))
-        .join(name);
-    if !path.exists() {
-        crate::model::write_atomic(&path, content.as_bytes())?;
-    }
-    Ok(path)
+    crate::toolchain::helpers::fill(&arg.replace("{bin}", bin), home)
 }
 
 #[cfg(test)]

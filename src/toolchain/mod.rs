@@ -1,6 +1,8 @@
 //! Finds or installs the tools wasmgate drives (zig, wasm-opt, runtimes) into the cache
 //! directory, pinned to the versions the configuration names.
 
+pub mod helpers;
+
 use crate::config::{Config, Install, ToolConfig};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -97,6 +99,19 @@ pub fn ensure_installed(home: &Home, name: &str, install: &Install) -> Result<Pa
             make_executable(&exe)?;
             Ok(exe)
         }
+        Install::PypiSource {
+            pypi_source,
+            version,
+            sha256,
+            build,
+            binary,
+        } => {
+            let key = sdist_key(version, sha256);
+            let dir = install_once(home, name, SDIST, pypi_source, &key, |dir, package, _| {
+                build_sdist(home, dir, package, version, sha256, build, binary)
+            })?;
+            Ok(dir.join("bin").join(binary))
+        }
         Install::Npm {
             npm,
             version,
@@ -146,6 +161,18 @@ pub fn locate(home: &Home, install: &Install) -> Option<PathBuf> {
             version,
             binary,
         } => find_in_site_packages(&package_dir(home, "PyPI", pypi, version), binary).ok(),
+        Install::PypiSource {
+            pypi_source,
+            version,
+            sha256,
+            binary,
+            ..
+        } => Some(
+            package_dir(home, SDIST, pypi_source, &sdist_key(version, sha256))
+                .join("bin")
+                .join(binary),
+        )
+        .filter(|p| p.is_file()),
         Install::Npm {
             npm,
             version,
@@ -231,6 +258,93 @@ fn pip_install(dir: &Path, package: &str, version: &str) -> Result<()> {
             .arg(format!("{package}=={version}")),
         "pip install",
     )
+}
+
+/// The registry label of source distributions built here (and their cache folders' prefix).
+const SDIST: &str = "PyPI-source";
+
+/// A built source package is kept under its version and checksum: another pinned file is
+/// another build.
+fn sdist_key(version: &str, sha256: &str) -> String {
+    format!("{version}-{}", &sha256[..sha256.len().min(12)])
+}
+
+/// Downloads a package's sdist with pip (in a throwaway virtual environment), checks its
+/// sha256, unpacks it and runs the configured build, which must leave `bin/BINARY` in `dir`.
+fn build_sdist(
+    home: &Home,
+    dir: &Path,
+    package: &str,
+    version: &str,
+    sha256: &str,
+    build: &[String],
+    binary: &str,
+) -> Result<()> {
+    let python = find_on_path("python3")
+        .context("python3 is needed to fetch from PyPI: apt-get install python3 python3-venv")?;
+    let work = tempfile::tempdir_in(dir)?;
+    let venv = work.path().join("venv");
+    run_checked(
+        Command::new(python).args(["-m", "venv"]).arg(&venv),
+        "python3 -m venv (apt-get install python3-venv if it is missing)",
+    )?;
+    let download = work.path().join("download");
+    run_checked(
+        Command::new(venv.join("bin/python"))
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(["--no-deps", "--no-binary", ":all:", "--dest"])
+            .arg(&download)
+            .arg(format!("{package}=={version}")),
+        "pip download",
+    )?;
+    let archive = std::fs::read_dir(&download)?
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .find(|path| path.to_string_lossy().ends_with(".tar.gz"))
+        .with_context(|| {
+            format!("PyPI has no source distribution (.tar.gz) of {package} {version}")
+        })?;
+    let found = crate::build::source::sha256_file(&archive)?;
+    if found != sha256 {
+        let file = archive.file_name().unwrap_or_default().to_string_lossy();
+        bail!(
+            "{file} from PyPI has sha256 {found}, but `install.sha256` pins {sha256}: if the new file is trusted, update `install.sha256` in the config"
+        );
+    }
+    let src = dir.join("src");
+    let gz = flate2::read::GzDecoder::new(std::fs::File::open(&archive)?);
+    tar::Archive::new(gz).unpack(&src)?;
+    // An sdist holds one top folder, `package-version`.
+    let root = std::fs::read_dir(&src)?
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .find(|path| path.is_dir())
+        .with_context(|| format!("{} holds no folder", archive.display()))?;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin)?;
+    let argv = (build.iter())
+        .map(|arg| {
+            let arg = arg
+                .replace("{src}", &root.to_string_lossy())
+                .replace("{out}", &bin.join(binary).to_string_lossy());
+            helpers::fill(&arg, home)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let (program, args) = argv.split_first().context("`install.build` is empty")?;
+    run_checked(
+        Command::new(program).args(args),
+        "the build of the source package",
+    )?;
+    if !bin.join(binary).is_file() {
+        bail!(
+            "the build of {package} {version} left no bin/{binary}; fix `install.build` or `install.binary`"
+        );
+    }
+    Ok(())
 }
 
 fn cargo_install(dir: &Path, package: &str, version: &str, features: &[String]) -> Result<()> {
