@@ -48,6 +48,18 @@ case "$WG_MODE" in
     ;;
   report)
     wasmgate "${config[@]}" gate "${runtimes[@]}" "${sampling[@]}" "${files[@]}" || status=$?
+    if [ -f wasmgate-results.json ]; then
+      # The cross-runtime report, beside the published 2023 results, with the trends of the
+      # histories the nightly watch keeps for this runner's machine (when there are any).
+      baseline="$(wasmgate "${config[@]}" baseline path --runtime any --runner "$WG_RUNNER" --dir "$WG_BASELINE_DIR")" || exit 2
+      histories=()
+      for history in "$(dirname "$baseline")"/*.history.jsonl; do
+        if [ -f "$history" ]; then histories+=(--history "$history"); fi
+      done
+      wasmgate report wasmgate-results.json --then-now "${histories[@]}" --format markdown --out wasmgate-report.md || status=2
+      wasmgate report wasmgate-results.json --then-now "${histories[@]}" --format html --out wasmgate-report.html || status=2
+      echo "html=$PWD/wasmgate-report.html" >> "$GITHUB_OUTPUT"
+    fi
     if [ -f wasmgate-report.md ] && [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
       cat wasmgate-report.md >> "$GITHUB_STEP_SUMMARY"
     fi

@@ -280,3 +280,62 @@ async fn the_action_scripts_gate_and_comment() {
             .contains("By category")
     );
 }
+
+/// Mode report: a short real measurement, then the cross-runtime report in markdown and HTML
+/// with the published 2023 results and the trends of this machine's stored history.
+#[test]
+fn the_action_report_mode_writes_the_cross_runtime_report_with_trends() {
+    built_suite();
+    let dir = tempdir();
+    let output = run(wasmgate(&dir).args([
+        "baseline",
+        "path",
+        "--runtime",
+        "wasmtime",
+        "--runner",
+        "ci",
+        "--dir",
+        "baselines",
+    ]));
+    let baseline = dir.join(stdout(&output).trim());
+    std::fs::create_dir_all(baseline.parent().unwrap()).unwrap();
+    write_history(&baseline.with_extension("history.jsonl"));
+    let bin_dir = Path::new(BIN).parent().unwrap().to_path_buf();
+    let outputs = dir.join("outputs.txt");
+    let measured = run(Command::new("bash")
+        .current_dir(&dir)
+        .arg(Path::new(ROOT).join("action/measure.sh"))
+        .env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("WASMGATE_HOME", home())
+        .env("GITHUB_OUTPUT", &outputs)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .envs([
+            ("WG_MODE", "report"),
+            ("WG_RUNTIMES", "wasmtime\nnode"),
+            ("WG_BASE", ""),
+            ("WG_HEAD", ""),
+            ("WG_BASELINE", ""),
+            ("WG_BASELINE_DIR", "baselines"),
+            ("WG_RUNNER", "ci"),
+            ("WG_CONFIG", ""),
+            ("WG_BUDGET", "10s"),
+            ("WG_CORES", ""),
+            ("WG_COMPARISON", ""),
+        ]));
+    assert!(measured.status.success());
+    let told = std::fs::read_to_string(&outputs).unwrap();
+    assert!(told.lines().any(|l| l == "exit=0"), "{told}");
+    assert!(told.contains("html="), "{told}");
+    let html = std::fs::read_to_string(dir.join("wasmgate-report.html")).unwrap();
+    assert!(html.contains("<section id=\"trends\">") && html.contains("<section id=\"then-now\">"));
+    assert_eq!(
+        html.matches("class=\"regression\"").count(),
+        2,
+        "overall and signature"
+    );
+    let markdown = std::fs::read_to_string(dir.join("wasmgate-report.md")).unwrap();
+    assert!(markdown.contains("### Trend of `wasmtime`"), "{markdown}");
+}

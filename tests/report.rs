@@ -34,21 +34,6 @@ fn playwright_dir() -> PathBuf {
     dir
 }
 
-/// Three nights of wasmtime: the second 10 % slower on `sign`, called a regression.
-fn write_history(path: &Path) {
-    let night = |date: &str, sign: f64, regressions: &str| {
-        format!(
-            r#"{{"date":"{date}","commit":"c0ffee{date}","runtime_version":"wasmtime 49","suite_id":"s","tests":{{"sign":{{"median_ps":{sign},"ci_low_ps":null,"ci_high_ps":null,"samples":16}},"hash":{{"median_ps":2000.0,"ci_low_ps":null,"ci_high_ps":null,"samples":16}}}},"regressions":[{regressions}]}}"#
-        )
-    };
-    let lines = [
-        night("2026-11-01", 1000.0, ""),
-        night("2026-11-02", 1100.0, "\"sign\""),
-        night("2026-11-03", 1000.0, ""),
-    ];
-    std::fs::write(path, lines.join("\n") + "\n").unwrap();
-}
-
 /// A real run of wasmtime, node and native code, and a runtime that fails every test.
 fn measured(dir: &Path) -> PathBuf {
     built_suite();

@@ -1,5 +1,6 @@
 //! Files shipped inside wasmgate for runtimes to use: the Node.js WASI runner, and the C
-//! sources and build scripts that turn wasm3's and wasm2c's registry packages into runtimes.
+//! sources and build scripts that turn wasm3's and wasm2c's registry packages into runtimes
+//! (one WASI layer, `wasi/`, serves both through thin bindings).
 //! Templates name one as `{helper:NAME}` (its path) or a folder of them as `{helpers:DIR}`.
 
 use super::Home;
@@ -10,6 +11,14 @@ const HELPERS: &[(&str, &str)] = &[
     (
         "node-wasi.mjs",
         include_str!("../run/helpers/node-wasi.mjs"),
+    ),
+    (
+        "wasi/wasi-core.h",
+        include_str!("../run/helpers/wasi/wasi-core.h"),
+    ),
+    (
+        "wasi/wasi-core.c",
+        include_str!("../run/helpers/wasi/wasi-core.c"),
     ),
     ("wasm3/main.c", include_str!("../run/helpers/wasm3/main.c")),
     (

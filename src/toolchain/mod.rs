@@ -106,7 +106,7 @@ pub fn ensure_installed(home: &Home, name: &str, install: &Install) -> Result<Pa
             build,
             binary,
         } => {
-            let key = sdist_key(version, sha256);
+            let key = sdist_key(home, version, sha256, build)?;
             let dir = install_once(home, name, SDIST, pypi_source, &key, |dir, package, _| {
                 build_sdist(home, dir, package, version, sha256, build, binary)
             })?;
@@ -165,12 +165,17 @@ pub fn locate(home: &Home, install: &Install) -> Option<PathBuf> {
             pypi_source,
             version,
             sha256,
+            build,
             binary,
-            ..
         } => Some(
-            package_dir(home, SDIST, pypi_source, &sdist_key(version, sha256))
-                .join("bin")
-                .join(binary),
+            package_dir(
+                home,
+                SDIST,
+                pypi_source,
+                &sdist_key(home, version, sha256, build).ok()?,
+            )
+            .join("bin")
+            .join(binary),
         )
         .filter(|p| p.is_file()),
         Install::Npm {
@@ -263,10 +268,18 @@ fn pip_install(dir: &Path, package: &str, version: &str) -> Result<()> {
 /// The registry label of source distributions built here (and their cache folders' prefix).
 const SDIST: &str = "PyPI-source";
 
-/// A built source package is kept under its version and checksum: another pinned file is
-/// another build.
-fn sdist_key(version: &str, sha256: &str) -> String {
-    format!("{version}-{}", &sha256[..sha256.len().min(12)])
+/// A built source package is kept under its version and a hash of what made it: the pinned
+/// file and the build command with the helper files it uses (whose folder is named by their
+/// content), so a wasmgate with another runner or WASI layer builds anew.
+fn sdist_key(home: &Home, version: &str, sha256: &str, build: &[String]) -> Result<String> {
+    let command = (build.iter())
+        .map(|arg| helpers::fill(arg, home))
+        .collect::<Result<Vec<_>>>()?;
+    let made_of = format!("{sha256}\n{}", command.join("\n"));
+    Ok(format!(
+        "{version}-{}",
+        &crate::build::source::short_hash(&made_of)[..12]
+    ))
 }
 
 /// Downloads a package's sdist with pip (in a throwaway virtual environment), checks its

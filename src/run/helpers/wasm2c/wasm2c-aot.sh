@@ -10,7 +10,8 @@
 # same WABT version beside it, in ../wasm2c (wasm-rt*.c, wasm-rt*.h), and
 # the simde headers that SIMD modules include in ../include; both are found
 # from WASM2C_BIN so that translator and runtime can never mismatch.
-# HELPER_DIR holds wasi.c and main.c. CC defaults to cc.
+# HELPER_DIR holds wasi.c and main.c; the shared WASI core they bind to is
+# installed beside it, in HELPER_DIR/../wasi. CC defaults to cc.
 set -eu
 
 die() { echo "wasm2c-aot: $*" >&2; exit 1; }
@@ -22,6 +23,10 @@ bin=$1 wasm=$2 out=$3 helpers=$4
 [ -f "$wasm" ] || die "module not found: $wasm"
 for f in wasi.c main.c; do
   [ -f "$helpers/$f" ] || die "missing $f in helper dir: $helpers"
+done
+core=$helpers/../wasi
+for f in wasi-core.c wasi-core.h; do
+  [ -f "$core/$f" ] || die "missing $f in shared WASI dir: $core"
 done
 pkg=$(cd -P "$(dirname "$bin")/.." && pwd) || die "cannot resolve package dir of $bin"
 rt=$pkg/wasm2c
@@ -51,8 +56,8 @@ done < "$tmp/imports"
 # Default wasm-rt configuration on x86-64/aarch64 Linux: mmap'd memory with
 # guard pages, so out-of-bounds accesses trap through the SIGSEGV handler
 # instead of costing an explicit check per access (as in wasmtime).
-"${CC:-cc}" -O2 $defs -I"$tmp" -I"$rt" -I"$pkg/include" -I"$helpers" \
+"${CC:-cc}" -O2 $defs -I"$tmp" -I"$rt" -I"$pkg/include" -I"$helpers" -I"$core" \
   "$tmp/bench.c" "$rt/wasm-rt-impl.c" "$rt/wasm-rt-mem-impl.c" \
-  "$rt/wasm-rt-exceptions-impl.c" "$helpers/wasi.c" "$helpers/main.c" \
+  "$rt/wasm-rt-exceptions-impl.c" "$helpers/wasi.c" "$core/wasi-core.c" "$helpers/main.c" \
   -lm -o "$part" || die "C compiler failed for $wasm"
 mv -f "$part" "$out" || die "cannot write $out"

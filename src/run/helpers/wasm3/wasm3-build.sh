@@ -5,7 +5,8 @@
 #
 #   SDIST_DIR   unpacked sdist root (the directory holding wasm3/wasm3.h)
 #   OUTPUT_EXE  executable to produce; written to a temporary name, then renamed
-#   HELPER_DIR  directory holding main.c (the CLI and its WASI host functions)
+#   HELPER_DIR  directory holding main.c (the CLI and its WASI host bindings);
+#               the shared WASI core they call is installed in HELPER_DIR/../wasi
 #
 # Environment: CC (default cc). Needs only libc and libm.
 set -eu
@@ -24,6 +25,10 @@ src="$sdist/wasm3"
 [ -d "$sdist" ] || die "sdist directory not found: $sdist"
 [ -f "$src/wasm3.h" ] || die "no wasm3/wasm3.h under $sdist (not an unpacked pywasm3 sdist?)"
 [ -f "$helper/main.c" ] || die "main.c not found in helper directory: $helper"
+core="$helper/../wasi"
+for f in wasi-core.c wasi-core.h; do
+    [ -f "$core/$f" ] || die "$f not found in shared WASI directory: $core"
+done
 
 # The interpreter core: every wasm3/*.c file.  The sdist's Python binding
 # (m3module.c at the sdist root) is deliberately not part of it.
@@ -55,7 +60,8 @@ outdir=$(dirname -- "$out")
 #                          if a module fails with "compiling function overran
 #                          its stack height limit".
 #  d_m3HasWASI etc.        not defined: wasm3's WASI layer (m3_api_wasi.c) is
-#                          not in this sdist; main.c provides the host functions.
+#                          not in this sdist; main.c binds the host functions
+#                          to the shared core in ../wasi.
 #  -lm                     float ops use libm (sqrt, floor, fmin, ...).
 cflags="-O3 -fomit-frame-pointer -fno-stack-protector -fno-stack-check -w"
 defs="-Dd_m3RecordBacktraces=1"
@@ -65,8 +71,8 @@ trap 'rm -f "$tmp"' EXIT
 trap 'rm -f "$tmp"; exit 1' HUP INT TERM
 
 # shellcheck disable=SC2086
-"$cc" $cflags $defs -I"$src" -o "$tmp" \
-    "$helper/main.c" \
+"$cc" $cflags $defs -I"$src" -I"$core" -o "$tmp" \
+    "$helper/main.c" "$core/wasi-core.c" \
     "$src/m3_bind.c" "$src/m3_code.c" "$src/m3_compile.c" "$src/m3_core.c" \
     "$src/m3_emit.c" "$src/m3_env.c" "$src/m3_exec.c" "$src/m3_function.c" \
     "$src/m3_info.c" "$src/m3_module.c" "$src/m3_parse.c" \
