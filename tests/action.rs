@@ -188,53 +188,15 @@ async fn the_action_scripts_gate_and_comment() {
     let wasmtime = wasmtime_path();
     let (server, github) = FakeGitHub::start(100).await;
     let dir = tempdir();
-    let bin_dir = Path::new(BIN).parent().unwrap().to_path_buf();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
     let outputs = dir.join("outputs.txt");
     let summary = dir.join("summary.md");
     let event = dir.join("event.json");
     std::fs::write(&event, r#"{"pull_request": {"number": 21}}"#).unwrap();
-    let step = |script: &str, env: &[(&str, &str)]| {
-        let mut command = Command::new("bash");
-        for (name, _) in std::env::vars() {
-            if name.starts_with("GITHUB_") {
-                command.env_remove(name);
-            }
-        }
-        let output = command
-            .current_dir(&dir)
-            .arg(Path::new(ROOT).join("action").join(script))
-            .env("PATH", &path)
-            .env("WASMGATE_HOME", home())
-            .env("GITHUB_OUTPUT", &outputs)
-            .env("GITHUB_STEP_SUMMARY", &summary)
-            .envs(env.iter().copied())
-            .output()
-            .unwrap();
-        eprintln!(
-            "{script}: {:?}\n{}\n{}",
-            output.status,
-            stdout(&output),
-            stderr(&output)
-        );
-        output
-    };
+    let step = |script: &str, env: &[(&str, &str)]| action_step(&dir, script, env);
     let runtimes = format!("base@wasmtime={wasmtime}\n  head@wasmtime={wasmtime}\n");
     let measured = step(
         "measure.sh",
-        &[
-            ("WG_MODE", "gate"),
-            ("WG_RUNTIMES", &runtimes),
-            ("WG_BASE", "base"),
-            ("WG_HEAD", "head"),
-            ("WG_BASELINE", ""),
-            ("WG_BASELINE_DIR", "baselines"),
-            ("WG_RUNNER", "ci"),
-            ("WG_CONFIG", ""),
-            ("WG_BUDGET", "20s"),
-            ("WG_CORES", ""),
-            ("WG_COMPARISON", ""),
-        ],
+        &measure_inputs("gate", &runtimes, ("base", "head"), "20s"),
     );
     assert!(measured.status.success());
     let told = std::fs::read_to_string(&outputs).unwrap();
@@ -300,31 +262,12 @@ fn the_action_report_mode_writes_the_cross_runtime_report_with_trends() {
     let baseline = dir.join(stdout(&output).trim());
     std::fs::create_dir_all(baseline.parent().unwrap()).unwrap();
     write_history(&baseline.with_extension("history.jsonl"));
-    let bin_dir = Path::new(BIN).parent().unwrap().to_path_buf();
     let outputs = dir.join("outputs.txt");
-    let measured = run(Command::new("bash")
-        .current_dir(&dir)
-        .arg(Path::new(ROOT).join("action/measure.sh"))
-        .env(
-            "PATH",
-            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
-        )
-        .env("WASMGATE_HOME", home())
-        .env("GITHUB_OUTPUT", &outputs)
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .envs([
-            ("WG_MODE", "report"),
-            ("WG_RUNTIMES", "wasmtime\nnode"),
-            ("WG_BASE", ""),
-            ("WG_HEAD", ""),
-            ("WG_BASELINE", ""),
-            ("WG_BASELINE_DIR", "baselines"),
-            ("WG_RUNNER", "ci"),
-            ("WG_CONFIG", ""),
-            ("WG_BUDGET", "10s"),
-            ("WG_CORES", ""),
-            ("WG_COMPARISON", ""),
-        ]));
+    let measured = action_step(
+        &dir,
+        "measure.sh",
+        &measure_inputs("report", "wasmtime\nnode", ("", ""), "10s"),
+    );
     assert!(measured.status.success());
     let told = std::fs::read_to_string(&outputs).unwrap();
     assert!(told.lines().any(|l| l == "exit=0"), "{told}");
@@ -338,4 +281,56 @@ fn the_action_report_mode_writes_the_cross_runtime_report_with_trends() {
     );
     let markdown = std::fs::read_to_string(dir.join("wasmgate-report.md")).unwrap();
     assert!(markdown.contains("### Trend of `wasmtime`"), "{markdown}");
+}
+
+/// Runs one of the action's scripts in `dir` as GitHub would: the built wasmgate on PATH, the
+/// step outputs and job summary in files of `dir`, no GITHUB_* variable of this machine's.
+fn action_step(dir: &Path, script: &str, env: &[(&str, &str)]) -> std::process::Output {
+    let bin_dir = Path::new(BIN).parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let mut command = Command::new("bash");
+    for (name, _) in std::env::vars() {
+        if name.starts_with("GITHUB_") {
+            command.env_remove(name);
+        }
+    }
+    let output = command
+        .current_dir(dir)
+        .arg(Path::new(ROOT).join("action").join(script))
+        .env("PATH", &path)
+        .env("WASMGATE_HOME", home())
+        .env("GITHUB_OUTPUT", dir.join("outputs.txt"))
+        .env("GITHUB_STEP_SUMMARY", dir.join("summary.md"))
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    eprintln!(
+        "{script}: {:?}\n{}\n{}",
+        output.status,
+        stdout(&output),
+        stderr(&output)
+    );
+    output
+}
+
+/// measure.sh's inputs, as action.yml passes them, for a mode.
+fn measure_inputs<'a>(
+    mode: &'a str,
+    runtimes: &'a str,
+    (base, head): (&'a str, &'a str),
+    budget: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("WG_MODE", mode),
+        ("WG_RUNTIMES", runtimes),
+        ("WG_BASE", base),
+        ("WG_HEAD", head),
+        ("WG_BASELINE", ""),
+        ("WG_BASELINE_DIR", "baselines"),
+        ("WG_RUNNER", "ci"),
+        ("WG_CONFIG", ""),
+        ("WG_BUDGET", budget),
+        ("WG_CORES", ""),
+        ("WG_COMPARISON", ""),
+    ]
 }
