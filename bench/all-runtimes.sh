@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Every runtime that installs from the package registries, through the whole suite, then the
+# cross-runtime report (markdown and HTML, with the published 2023 results beside it).
+# Not part of CI: wasmer's `cargo install` alone takes 15 to 30 minutes on 2 cores.
+#
+#   bench/all-runtimes.sh [SAMPLES] [OUT_DIR]      (defaults: 3 samples, ./all-runtimes)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+samples="${1:-3}"
+out="${2:-all-runtimes}"
+runtimes=(wasmtime wasmtime-aot node bun deno wasmi wasm2c wasm3 wasmer-cranelift wasmer-singlepass native)
+
+mkdir -p "$out"
+cargo build --release -q
+wasmgate=target/release/wasmgate
+start=$(date +%s)
+"$wasmgate" setup --runtimes "$(IFS=,; echo "${runtimes[*]}")"
+echo "setup: $(( $(date +%s) - start )) s (installs on first use)"
+args=()
+for runtime in "${runtimes[@]}"; do args+=(--runtime "$runtime"); done
+start=$(date +%s)
+"$wasmgate" run "${args[@]}" --samples "$samples" --max-samples "$samples" --precision 0 --out "$out/results.json"
+echo "run: $(( $(date +%s) - start )) s"
+"$wasmgate" report "$out/results.json" --then-now --format markdown --out "$out/report.md"
+"$wasmgate" report "$out/results.json" --then-now --format html --out "$out/report.html"
+"$wasmgate" report "$out/results.json" --then-now
