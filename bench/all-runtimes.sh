@@ -4,6 +4,8 @@
 # Not part of CI: wasmer's `cargo install` alone takes 15 to 30 minutes on 2 cores.
 #
 #   bench/all-runtimes.sh [SAMPLES] [OUT_DIR]      (defaults: 3 samples, ./all-runtimes)
+#
+# With WASMER_LLVM=PATH (from bench/wasmer-llvm.sh), wasmer's LLVM engine runs too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 samples="${1:-3}"
@@ -18,6 +20,7 @@ start=$(date +%s)
 echo "setup: $(( $(date +%s) - start )) s (installs on first use)"
 args=()
 for runtime in "${runtimes[@]}"; do args+=(--runtime "$runtime"); done
+if [ -n "${WASMER_LLVM:-}" ]; then args+=(--runtime "wasmer-llvm=$WASMER_LLVM"); fi
 start=$(date +%s)
 "$wasmgate" run "${args[@]}" --samples "$samples" --max-samples "$samples" --precision 0 --out "$out/results.json"
 echo "run: $(( $(date +%s) - start )) s"
