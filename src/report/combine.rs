@@ -3,6 +3,7 @@
 //! and every difference between the files is stated, so a reader knows what is compared.
 
 use crate::model::Results;
+use crate::run::merge::measured_pairs;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -135,15 +136,9 @@ fn pooled_note(
     runtime: &str,
     path: &Path,
 ) {
-    let overlap = (results.suite.tests.iter())
-        .filter(|t| {
-            let measured = |r: &Results| {
-                r.samples
-                    .iter()
-                    .any(|s| s.test == t.name && s.runtime == runtime)
-            };
-            measured(results) && measured(combined)
-        })
+    let before = measured_pairs(path, combined);
+    let overlap = (measured_pairs(path, results).into_keys())
+        .filter(|pair| pair.1 == runtime && before.contains_key(pair))
         .count();
     if overlap > 0 {
         notes.push(format!(

@@ -43,7 +43,11 @@ pub fn merge(shards: &[(PathBuf, Results)], same_machine: bool) -> Result<Result
     Ok(merged)
 }
 
-fn measured_pairs(path: &Path, results: &Results) -> BTreeMap<(String, String), PathBuf> {
+/// Every (test, runtime) a results file measured, with the file it came from.
+pub(crate) fn measured_pairs(
+    path: &Path,
+    results: &Results,
+) -> BTreeMap<(String, String), PathBuf> {
     results
         .samples
         .iter()
