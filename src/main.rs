@@ -9,7 +9,9 @@ mod model;
 mod publish;
 mod report;
 mod run;
+mod stats;
 mod toolchain;
+mod util;
 
 use clap::Parser;
 use std::process::ExitCode;

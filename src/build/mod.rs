@@ -7,10 +7,11 @@ pub mod source;
 
 use crate::config::Config;
 use crate::model::{Manifest, Plan, SCHEMA_VERSION, TestModule, ToolInfo};
-use crate::toolchain::{Home, Tool, ensure_tool, run_checked};
+use crate::toolchain::{Home, Tool, ensure_tool};
+use crate::util::{available_cores, run_checked, sha256_file, short_hash};
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use source::{SourceTree, sha256_file, short_hash};
+use source::SourceTree;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -385,12 +386,6 @@ fn optimize_one(
         size: std::fs::metadata(into.join(&file))?.len(),
         file,
     })
-}
-
-pub fn available_cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
 }
 
 fn spinner(message: String) -> ProgressBar {

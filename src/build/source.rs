@@ -2,9 +2,10 @@
 
 use crate::config::SourceConfig;
 use crate::model::SourceInfo;
-use crate::toolchain::{Home, find_on_path, run_checked};
+use crate::toolchain::{Home, find_on_path};
+use crate::util::run_checked;
+use crate::util::{sha256_file, short_hash};
 use anyhow::{Context, Result, bail};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -103,7 +104,7 @@ fn fetch_crate(home: &Home, crate_name: &str, version: &str) -> Result<PathBuf> 
     if !output.status.success() {
         bail!(
             "cargo could not fetch {crate_name} {version}: {}",
-            crate::toolchain::tail(&String::from_utf8_lossy(&output.stderr), 4)
+            crate::util::tail(&String::from_utf8_lossy(&output.stderr), 4)
         );
     }
     let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)?;
@@ -266,16 +267,6 @@ fn read_version(root: &Path) -> Result<String> {
         .and_then(|l| l.split(',').nth(1))
         .map(|v| v.trim().trim_matches(|c| c == '[' || c == ']').to_string());
     Ok(version.unwrap_or_else(|| "unknown".to_string()))
-}
-
-pub fn sha256_file(path: &Path) -> Result<String> {
-    // Whole-file reads: modules and tarballs are a few megabytes at most.
-    let bytes = std::fs::read(path)?;
-    Ok(hex::encode(Sha256::digest(&bytes)))
-}
-
-pub fn short_hash(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))[..16].to_string()
 }
 
 #[cfg(test)]

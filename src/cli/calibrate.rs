@@ -115,7 +115,7 @@ fn calibrate_plan(
         match cost {
             Cost::PerIteration(cost) => println!(
                 "{name:<32} {:>14}/iteration × {iterations:>6} = {:.3} s",
-                crate::report::format_ps(*cost),
+                crate::util::format_ps(*cost),
                 cost * iterations as f64 / 1e12
             ),
             Cost::TooFast(_) => println!("{name:<32} measures nothing"),

@@ -4,10 +4,11 @@
 use super::{Context, SamplingArgs};
 use crate::compare::baseline::side_from_results;
 use crate::compare::injection::{DEFAULT_SETTINGS, Sampling, replay};
-use crate::compare::{compare, settings, stats};
+use crate::compare::{compare, settings};
 use crate::model::Verdict;
 use crate::run::adapter::RuntimeRequest;
-use crate::run::stopping::Stopping;
+use crate::stats;
+use crate::stats::stopping::Stopping;
 use anyhow::Result;
 use std::path::PathBuf;
 

@@ -4,7 +4,7 @@
 
 use super::{Side, compare};
 use crate::model::{CompareSettings, ComparedSide, Results, Sample, SampleStatus, Verdict};
-use crate::run::stopping::Stopping;
+use crate::stats::stopping::Stopping;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a setting slows down.
@@ -338,7 +338,7 @@ mod tests {
                 }
             }
         }
-        let mut results = crate::report::tests::results_with(&samples);
+        let mut results = crate::model::fixtures::results_with(&samples);
         // Number the rounds: the k-th sample of a test on each runtime shares round k.
         let mut seen: BTreeMap<(String, String), u32> = BTreeMap::new();
         for sample in &mut results.samples {

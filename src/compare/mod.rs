@@ -3,15 +3,14 @@
 
 pub mod baseline;
 pub mod injection;
-pub mod stats;
 
 use crate::config::CompareConfig;
 use crate::model::{
     CompareSettings, ComparedSide, Comparison, GroupComparison, Manifest, SCHEMA_VERSION, Sample,
     SampleStatus, TestComparison, Verdict,
 };
+use crate::stats::{self, NoEstimate, RatioEstimate};
 use anyhow::{Result, bail};
-use stats::{NoEstimate, RatioEstimate};
 use std::collections::BTreeMap;
 
 /// The samples of one side, with what they were measured on.

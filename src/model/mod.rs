@@ -1,6 +1,9 @@
 //! The shared data model: what one stage writes and the next one reads, as versioned JSON.
 //! Serde types only; no stage logic lives here.
 
+#[cfg(test)]
+pub mod fixtures;
+
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;

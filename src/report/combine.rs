@@ -160,7 +160,7 @@ fn add_tests(combined: &mut Results, results: &Results) {
 mod tests {
     use super::*;
     use crate::model::Shard;
-    use crate::report::tests::results_with;
+    use crate::model::fixtures::results_with;
 
     #[test]
     fn shards_pool_and_other_machines_are_kept_apart_and_stated() {

@@ -11,8 +11,9 @@ pub mod svg;
 pub mod terminal;
 pub mod trends;
 
-use crate::compare::stats;
 use crate::model::{Machine, Results, RuntimeInfo, SampleStatus};
+use crate::stats;
+use crate::util::format_ps;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -339,17 +340,6 @@ fn category_row(name: &str, rows: &[&TestRow], runtime_infos: &[RuntimeInfo]) ->
     }
 }
 
-/// A duration per iteration in a readable unit.
-pub fn format_ps(ps: f64) -> String {
-    let units = [(1e12, "s"), (1e9, "ms"), (1e6, "µs"), (1e3, "ns")];
-    for (scale, unit) in units {
-        if ps >= scale {
-            return format!("{:.3} {unit}", ps / scale).replace(".000 ", " ");
-        }
-    }
-    format!("{ps:.0} ps")
-}
-
 /// The text of a cell: median ± spread, or why there is no number.
 pub fn format_cell(cell: &Cell) -> String {
     match (cell.median_ps, cell.spread_pct) {
@@ -373,92 +363,9 @@ pub fn format_ratio(ratio: Option<f64>) -> String {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::model::*;
-
-    pub fn results_with(samples: &[(&str, &str, Option<u64>)]) -> Results {
-        let tool = ToolInfo {
-            version: "1".into(),
-            flags: vec![],
-        };
-        let module = |name: &str, category: &str| TestModule {
-            name: name.into(),
-            category: category.into(),
-            iterations: 10,
-            measures_nothing: name == "misuse",
-            file: format!("{name}.wasm"),
-            sha256: "00".into(),
-            size: 1,
-        };
-        let runtime = |name: &str| RuntimeInfo {
-            name: name.into(),
-            adapter: name.into(),
-            path: "/bin/x".into(),
-            version: "1.0".into(),
-            command: vec![],
-        };
-        Results {
-            schema_version: SCHEMA_VERSION,
-            suite: Manifest {
-                schema_version: SCHEMA_VERSION,
-                suite_id: "abc".into(),
-                source: SourceInfo {
-                    version: "1.0.22".into(),
-                    sha256: "x".into(),
-                    origin: "test".into(),
-                    signature_verified: true,
-                },
-                zig: tool.clone(),
-                wasm_opt: tool,
-                tests: vec![
-                    module("sign", "signature"),
-                    module("hash", "hashing"),
-                    module("hash2", "hashing"),
-                    module("misuse", "utilities"),
-                    module("aead_aegis256", "AEAD"),
-                ],
-            },
-            machine: crate::run::machine::fingerprint(vec![]),
-            runtimes: {
-                let mut names: Vec<&str> = Vec::new();
-                for (_, rt, _) in samples {
-                    if !names.contains(rt) {
-                        names.push(rt);
-                    }
-                }
-                names.into_iter().map(runtime).collect()
-            },
-            seed: 1,
-            started_at: "now".into(),
-            finished_at: None,
-            complete: true,
-            budget_spent: false,
-            wall_seconds: 0.0,
-            aot: Vec::new(),
-            shard: None,
-            samples: samples
-                .iter()
-                .enumerate()
-                .map(|(i, (test, rt, value))| Sample {
-                    test: test.to_string(),
-                    runtime: rt.to_string(),
-                    round: 0,
-                    order: i as u64,
-                    status: if value.is_some() {
-                        SampleStatus::Ok
-                    } else {
-                        SampleStatus::Failed
-                    },
-                    value_ps: *value,
-                    wall_ms: 1.0,
-                    exit_code: Some(if value.is_some() { 0 } else { 1 }),
-                    core: None,
-                    message: value.is_none().then(|| "exit status 1: trap".to_string()),
-                })
-                .collect(),
-        }
-    }
+    use crate::model::fixtures::results_with;
 
     #[test]
     fn ratios_and_category_means() {

@@ -191,7 +191,7 @@ mod tests {
 
     #[test]
     fn every_published_runtime_has_a_row_and_counterparts_are_found_by_adapter() {
-        let results = crate::report::tests::results_with(&[
+        let results = crate::model::fixtures::results_with(&[
             ("sign", "wasmtime", Some(100)),
             ("sign", "native", Some(50)),
             ("sign", "mystery", Some(300)),

@@ -2,8 +2,8 @@
 //! each baseline, per category and overall, with the nights the gate called regressions.
 
 use crate::build::categories::category_of;
-use crate::compare::stats;
 use crate::model::HistoryEntry;
+use crate::stats;
 use serde::Serialize;
 use std::collections::BTreeSet;
 

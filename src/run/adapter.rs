@@ -59,7 +59,7 @@ impl Runtime {
         let mut records = Vec::new();
         for test in tests {
             let module = suite.module_path(test);
-            let key = crate::build::source::short_hash(&format!(
+            let key = crate::util::short_hash(&format!(
                 "{} {} {:?}",
                 test.sha256, self.info.version, aot.argv
             ));
@@ -88,8 +88,7 @@ impl Runtime {
     }
 }
 
-/// A WASI program that prints "1" and exits 0, like a benchmark module (see helpers/tiny.wat).
-const TINY_MODULE: &[u8] = include_bytes!("helpers/tiny.wasm");
+use crate::toolchain::helpers::TINY_MODULE;
 
 impl Runtime {
     /// Runs the tiny module (through the AOT step, if any) and checks that it printed a number
@@ -100,7 +99,7 @@ impl Runtime {
         }
         let dir = home
             .dir("helpers")
-            .join(crate::build::source::short_hash(&hex::encode(TINY_MODULE)));
+            .join(crate::util::short_hash(&hex::encode(TINY_MODULE)));
         let module = dir.join("tiny.wasm");
         if !module.exists() {
             crate::model::write_atomic(&module, TINY_MODULE)?;
@@ -189,7 +188,7 @@ fn compile_ahead(argv: &[String], module: &Path, product: &Path) -> Result<(), S
         return Err(format!(
             "ahead-of-time step failed ({}): {}",
             output.status,
-            crate::toolchain::tail(&String::from_utf8_lossy(&output.stderr), 3)
+            crate::util::tail(&String::from_utf8_lossy(&output.stderr), 3)
         ));
     }
     std::fs::rename(&staging, product).map_err(|e| e.to_string())

@@ -1,7 +1,7 @@
 //! Runs one module once: pinned to a core, with a timeout, its output parsed into a sample.
 
 use crate::model::SampleStatus;
-use crate::toolchain::tail;
+use crate::util::tail;
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -256,19 +256,10 @@ fn kill_group(child: &mut std::process::Child) {
     let _ = child.wait();
 }
 
-/// The cores this process may run on.
-pub fn allowed_cores() -> Vec<usize> {
-    match nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)) {
-        Ok(set) => (0..nix::sched::CpuSet::count())
-            .filter(|&c| set.is_set(c).unwrap_or(false))
-            .collect(),
-        Err(_) => (0..crate::build::available_cores()).collect(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::util::allowed_cores;
     use std::os::unix::process::ExitStatusExt;
 
     fn exited(code: i32) -> std::process::ExitStatus {

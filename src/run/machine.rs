@@ -4,7 +4,7 @@ use crate::model::Machine;
 
 pub fn fingerprint(pinned_cores: Vec<usize>) -> Machine {
     let cpu_model = read_cpu_model().unwrap_or_else(|| "unknown".to_string());
-    let logical_cores = crate::build::available_cores();
+    let logical_cores = crate::util::available_cores();
     let arch = std::env::consts::ARCH.to_string();
     let os = read_os().unwrap_or_else(|| std::env::consts::OS.to_string());
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
@@ -12,8 +12,7 @@ pub fn fingerprint(pinned_cores: Vec<usize>) -> Machine {
         .unwrap_or_else(|_| "unknown".to_string());
     // The kernel is recorded but left out of the fingerprint: a security update should not
     // make a runner's baseline foreign.
-    let fingerprint =
-        crate::build::source::short_hash(&format!("{cpu_model}|{logical_cores}|{arch}|{os}"));
+    let fingerprint = crate::util::short_hash(&format!("{cpu_model}|{logical_cores}|{arch}|{os}"));
     Machine {
         cpu_model,
         logical_cores,

@@ -110,7 +110,7 @@ fn merge_runtime(
 mod tests {
     use super::*;
     use crate::model::Shard;
-    use crate::report::tests::results_with;
+    use crate::model::fixtures::results_with;
 
     fn shard(tests: &[&str]) -> Results {
         let samples: Vec<(&str, &str, Option<u64>)> = tests

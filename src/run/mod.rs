@@ -8,7 +8,6 @@ pub mod journal;
 pub mod machine;
 pub mod merge;
 pub mod scheduler;
-pub mod stopping;
 
 use crate::build::Suite;
 use crate::config::TestFilter;
@@ -61,7 +60,7 @@ pub fn choose_cores(pin: bool, configured: &[usize], origin: &str) -> Result<Vec
     if !pin {
         return Ok(vec![None]);
     }
-    let allowed = execute::allowed_cores();
+    let allowed = crate::util::allowed_cores();
     if let Some(core) = configured.iter().find(|c| !allowed.contains(c)) {
         bail!(
             "{origin}: core {core} is not available here (allowed: {allowed:?}); list those, or set run.pin: false"

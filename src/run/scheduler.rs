@@ -9,10 +9,10 @@
 
 use super::adapter::Runtime;
 use super::execute::run_once;
-use super::stopping::Stopping;
 use crate::build::Suite;
-use crate::compare::stats;
 use crate::model::{Sample, SampleStatus, TestModule};
+use crate::stats;
+use crate::stats::stopping::Stopping;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -4,6 +4,7 @@
 pub mod helpers;
 
 use crate::config::{Config, Install, ToolConfig};
+use crate::util::run_checked;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -278,7 +279,7 @@ fn sdist_key(home: &Home, version: &str, sha256: &str, build: &[String]) -> Resu
     let made_of = format!("{sha256}\n{}", command.join("\n"));
     Ok(format!(
         "{version}-{}",
-        &crate::build::source::short_hash(&made_of)[..12]
+        &crate::util::short_hash(&made_of)[..12]
     ))
 }
 
@@ -322,7 +323,7 @@ fn build_sdist(
         .with_context(|| {
             format!("PyPI has no source distribution (.tar.gz) of {package} {version}")
         })?;
-    let found = crate::build::source::sha256_file(&archive)?;
+    let found = crate::util::sha256_file(&archive)?;
     if found != sha256 {
         let file = archive.file_name().unwrap_or_default().to_string_lossy();
         bail!(
@@ -384,32 +385,6 @@ fn npm_install(dir: &Path, package: &str, version: &str) -> Result<()> {
             .arg(format!("{package}@{version}")),
         "npm install",
     )
-}
-
-/// Runs a command and turns a failure into an error carrying the end of its stderr.
-pub fn run_checked(command: &mut Command, what: &str) -> Result<()> {
-    let output = command
-        .output()
-        .with_context(|| format!("cannot start {what} ({:?})", command.get_program()))?;
-    if !output.status.success() {
-        bail!(
-            "{what} failed ({}): {}",
-            output.status,
-            tail(&String::from_utf8_lossy(&output.stderr), 6)
-        );
-    }
-    Ok(())
-}
-
-/// The last `lines` non-empty lines of a text, joined with " | " to stay on one line.
-pub fn tail(text: &str, lines: usize) -> String {
-    let kept: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    let start = kept.len().saturating_sub(lines);
-    kept[start..].join(" | ")
 }
 
 fn find_in_site_packages(dir: &Path, binary: &str) -> Result<PathBuf> {
@@ -485,11 +460,5 @@ mod tests {
         );
         assert!(err.contains("not on PATH"), "{err}");
         assert!(err.contains("apt-get install xyz"), "{err}");
-    }
-
-    #[test]
-    fn tail_keeps_last_lines_on_one_line() {
-        assert_eq!(tail("a\n\nb\nc\n", 2), "b | c");
-        assert_eq!(tail("", 3), "");
     }
 }

@@ -16,7 +16,7 @@
 //!
 //! With one runtime there is no comparison: only the precision of its median counts.
 
-use crate::compare::stats;
+use crate::stats;
 
 /// Confidence of the intervals that decide whether a test is precise enough.
 pub const PRECISION_CONFIDENCE: f64 = 0.95;

@@ -7,36 +7,19 @@ use super::Home;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 
+/// A WASI program that prints "1" and exits 0, like a benchmark module (see tiny.wat): what
+/// `setup` runs on every runtime to show it works at all.
+pub const TINY_MODULE: &[u8] = include_bytes!("tiny.wasm");
+
 const HELPERS: &[(&str, &str)] = &[
-    (
-        "node-wasi.mjs",
-        include_str!("../run/helpers/node-wasi.mjs"),
-    ),
-    (
-        "wasi/wasi-core.h",
-        include_str!("../run/helpers/wasi/wasi-core.h"),
-    ),
-    (
-        "wasi/wasi-core.c",
-        include_str!("../run/helpers/wasi/wasi-core.c"),
-    ),
-    ("wasm3/main.c", include_str!("../run/helpers/wasm3/main.c")),
-    (
-        "wasm3/wasm3-build.sh",
-        include_str!("../run/helpers/wasm3/wasm3-build.sh"),
-    ),
-    (
-        "wasm2c/main.c",
-        include_str!("../run/helpers/wasm2c/main.c"),
-    ),
-    (
-        "wasm2c/wasi.c",
-        include_str!("../run/helpers/wasm2c/wasi.c"),
-    ),
-    (
-        "wasm2c/wasm2c-aot.sh",
-        include_str!("../run/helpers/wasm2c/wasm2c-aot.sh"),
-    ),
+    ("node-wasi.mjs", include_str!("node-wasi.mjs")),
+    ("wasi/wasi-core.h", include_str!("wasi/wasi-core.h")),
+    ("wasi/wasi-core.c", include_str!("wasi/wasi-core.c")),
+    ("wasm3/main.c", include_str!("wasm3/main.c")),
+    ("wasm3/wasm3-build.sh", include_str!("wasm3/wasm3-build.sh")),
+    ("wasm2c/main.c", include_str!("wasm2c/main.c")),
+    ("wasm2c/wasi.c", include_str!("wasm2c/wasi.c")),
+    ("wasm2c/wasm2c-aot.sh", include_str!("wasm2c/wasm2c-aot.sh")),
 ];
 
 /// Replaces every `{helper:NAME}` and `{helpers:DIR}` in `arg` with a path in the cache.
@@ -72,9 +55,7 @@ fn install(home: &Home, name: &str, as_dir: bool) -> Result<PathBuf> {
         );
     }
     let all: String = HELPERS.iter().map(|(n, c)| format!("{n}\n{c}")).collect();
-    let root = home
-        .dir("helpers")
-        .join(crate::build::source::short_hash(&all));
+    let root = home.dir("helpers").join(crate::util::short_hash(&all));
     for (file, content) in HELPERS {
         let path = root.join(file);
         if !path.exists() {
