@@ -86,6 +86,12 @@ pub fn prepare(config: &Config, home: &Home) -> Result<Inputs> {
 }
 
 /// Builds (or finds in the cache) the suite for a plan.
+/// Builds (or finds) the suite of the configured plan: what run, gate and calibrate measure.
+pub fn build_configured(config: &Config, home: &Home) -> Result<(Suite, BuildOutcome)> {
+    let plan = crate::config::load_plan(config)?;
+    build(config, home, &plan)
+}
+
 pub fn build(config: &Config, home: &Home, plan: &Plan) -> Result<(Suite, BuildOutcome)> {
     let inputs = prepare(config, home)?;
     build_with(&inputs, home, plan, config.build.jobs)

@@ -1,13 +1,13 @@
 //! `wasmgate build`: the suite for the configured plan.
 
 use super::Context;
-use crate::build::{BuildOutcome, Suite};
+use crate::build::BuildOutcome;
 use anyhow::Result;
 use std::time::Instant;
 
 pub fn run(ctx: &Context) -> Result<u8> {
     let started = Instant::now();
-    let (suite, outcome) = build_suite(ctx)?;
+    let (suite, outcome) = crate::build::build_configured(&ctx.loaded.config, &ctx.home()?)?;
     let timed = suite
         .manifest
         .tests
@@ -28,11 +28,4 @@ pub fn run(ctx: &Context) -> Result<u8> {
         started.elapsed().as_secs_f64()
     );
     Ok(0)
-}
-
-/// Builds (or finds) the suite of the configured plan; shared by run, gate and calibrate.
-pub fn build_suite(ctx: &Context) -> Result<(Suite, BuildOutcome)> {
-    let home = ctx.home()?;
-    let plan = crate::config::load_plan(&ctx.loaded.config)?;
-    crate::build::build(&ctx.loaded.config, &home, &plan)
 }

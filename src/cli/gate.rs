@@ -32,8 +32,14 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<u8> {
     let results_path = args.out.clone().unwrap_or_else(|| gate.results.clone());
     let report_path = args.report.clone().unwrap_or_else(|| gate.report.clone());
     let defaults = config.gate_run();
-    let request = super::run::Request::new(&args.runtimes, &args.tests, &args.sampling, &defaults)?;
-    let results = super::run::measure(ctx, &request, &results_path)?;
+    let request = super::run::request(
+        ctx,
+        &args.runtimes,
+        &args.tests,
+        &args.sampling,
+        (&defaults, crate::config::Sources::gate_fields()),
+    )?;
+    let results = crate::run::measure::measure(&ctx.loaded, &request, &results_path)?;
     if !results.complete {
         eprintln!("interrupted; results so far in {}", results_path.display());
         return Ok(super::run::EXIT_INTERRUPTED);

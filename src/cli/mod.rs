@@ -124,6 +124,19 @@ pub struct SamplingArgs {
     pub cores: Vec<usize>,
 }
 
+impl SamplingArgs {
+    /// The flags as overrides of the configured sampling.
+    pub fn overrides(&self) -> crate::config::RunOverrides {
+        crate::config::RunOverrides {
+            samples: self.samples,
+            max_samples: self.max_samples,
+            precision: self.precision,
+            budget: self.budget.clone(),
+            cores: self.cores.clone(),
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum ConfigCommand {
     /// Print the effective configuration

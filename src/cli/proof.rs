@@ -77,8 +77,14 @@ fn aa(
     let requests = [label("a"), label("b")];
     let config = &ctx.loaded.config;
     let defaults = config.gate_run();
-    let request = super::run::Request::new(&requests, tests, sampling, &defaults)?;
-    let results = super::run::measure(ctx, &request, out)?;
+    let request = super::run::request(
+        ctx,
+        &requests,
+        tests,
+        sampling,
+        (&defaults, crate::config::Sources::gate_fields()),
+    )?;
+    let results = crate::run::measure::measure(&ctx.loaded, &request, out)?;
     let base = side_from_results(&results, Some("a"), out)?;
     let head = side_from_results(&results, Some("b"), out)?;
     let comparison = compare(&base, &head, &settings(&config.compare), true, None);
@@ -121,14 +127,11 @@ fn inject(
     let config = &ctx.loaded.config;
     let settings = settings(&config.compare);
     // The gate's sampling, as `calibrate aa` and `gate` would resolve it.
-    let request = super::run::Request::new(&[], &[], sampling, &config.gate_run())?;
-    let stopping = Stopping {
-        min_samples: request.min_samples,
-        max_samples: request.max_samples,
-        precision: request.precision,
-        min_effect: settings.min_effect,
-    };
-    let budget = request.budget.clone();
+    let sampling = sampling
+        .overrides()
+        .apply(&config.gate_run(), crate::config::Sources::gate_fields())?;
+    let stopping = Stopping::new(&sampling, settings.min_effect);
+    let budget = sampling.budget.clone();
     let budget_seconds = budget
         .as_deref()
         .map(crate::config::parse_duration)

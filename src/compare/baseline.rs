@@ -3,9 +3,7 @@
 
 use super::Side;
 use super::stats;
-use crate::model::{
-    Baseline, ComparedSide, HistoryEntry, Results, SCHEMA_VERSION, SampleStatus, TestSummary,
-};
+use crate::model::{Baseline, ComparedSide, HistoryEntry, Results, SCHEMA_VERSION, TestSummary};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -158,11 +156,8 @@ fn baseline_of(
 pub fn summarize(baseline: &Baseline) -> HistoryEntry {
     let mut values: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for sample in &baseline.samples {
-        if let (SampleStatus::Ok, Some(value)) = (sample.status, sample.value_ps) {
-            values
-                .entry(sample.test.as_str())
-                .or_default()
-                .push(value as f64);
+        if let Some(value) = sample.ok_value() {
+            values.entry(sample.test.as_str()).or_default().push(value);
         }
     }
     let tests = values

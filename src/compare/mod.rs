@@ -7,7 +7,7 @@ pub mod injection;
 use crate::config::CompareConfig;
 use crate::model::{
     CompareSettings, ComparedSide, Comparison, GroupComparison, Manifest, SCHEMA_VERSION, Sample,
-    SampleStatus, TestComparison, Verdict,
+    TestComparison, Verdict,
 };
 use crate::stats::{self, NoEstimate, RatioEstimate};
 use anyhow::{Result, bail};
@@ -28,9 +28,9 @@ impl Side {
         let mut failed = 0;
         let mut message = None;
         for sample in self.samples.iter().filter(|s| s.test == test) {
-            match (sample.status, sample.value_ps) {
-                (SampleStatus::Ok, Some(v)) => values.push(v as f64),
-                _ => {
+            match sample.ok_value() {
+                Some(value) => values.push(value),
+                None => {
                     failed += 1;
                     message = message.or_else(|| sample.message.clone());
                 }
@@ -44,15 +44,11 @@ impl Side {
         let by_round = |side: &Side| -> BTreeMap<u32, f64> {
             side.samples
                 .iter()
-                .filter(|s| s.test == test && s.status == SampleStatus::Ok)
-                .filter_map(|s| Some((s.round, s.value_ps? as f64)))
+                .filter(|s| s.test == test)
+                .filter_map(|s| Some((s.round, s.ok_value()?)))
                 .collect()
         };
-        let theirs = by_round(other);
-        by_round(self)
-            .into_iter()
-            .filter_map(|(round, mine)| Some((mine, *theirs.get(&round)?)))
-            .collect()
+        stats::pair_by_round(&by_round(self), &by_round(other))
     }
 }
 

@@ -215,6 +215,146 @@ impl Config {
     }
 }
 
+/// Where each sampling setting of a run came from: a field of the configuration, or a flag
+/// given on the command line. Errors name it as the user wrote it.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// Setting (e.g. `samples`) -> its field in the configuration, when not `run.SETTING`.
+    fields: BTreeMap<&'static str, &'static str>,
+    /// Settings given on the command line.
+    flags: std::collections::BTreeSet<&'static str>,
+}
+
+impl Sources {
+    /// Every setting from the configuration's `run` section.
+    pub fn run_fields() -> Sources {
+        Sources::default()
+    }
+
+    /// The gate's overlay of `run` (see `Config::gate_run`).
+    pub fn gate_fields() -> Sources {
+        Sources {
+            fields: [
+                ("samples", "gate.samples"),
+                ("budget", "gate.budget"),
+                ("precision", "gate.precision"),
+            ]
+            .into(),
+            ..Sources::default()
+        }
+    }
+
+    /// The same, with these settings given on the command line instead.
+    pub fn with_flags(mut self, flags: impl IntoIterator<Item = &'static str>) -> Sources {
+        self.flags.extend(flags);
+        self
+    }
+
+    /// How a setting is named inside a sentence: `--max-samples` or `run.max_samples`.
+    fn name(&self, setting: &str) -> String {
+        if self.flags.contains(setting) {
+            format!("--{}", setting.replace('_', "-"))
+        } else {
+            match self.fields.get(setting) {
+                Some(field) => field.to_string(),
+                None => format!("run.{setting}"),
+            }
+        }
+    }
+
+    /// How an error about a setting begins: `--max-samples` or field `run.max_samples`.
+    fn subject(&self, setting: &str) -> String {
+        if self.flags.contains(setting) {
+            self.name(setting)
+        } else {
+            format!("field `{}`", self.name(setting))
+        }
+    }
+}
+
+/// The checks of a run's sampling settings: one path for the configuration's `run`, the gate's
+/// overlay of it and the command line's overrides, so a value is refused alike wherever it
+/// was given.
+pub fn check_run(run: &RunConfig, sources: &Sources) -> Result<()> {
+    if run.samples == 0 {
+        bail!("{}: must be at least 1", sources.subject("samples"));
+    }
+    if run.max_samples < run.samples {
+        bail!(
+            "{}: {} is below {} ({}); give at least that many",
+            sources.subject("max_samples"),
+            run.max_samples,
+            sources.name("samples"),
+            run.samples
+        );
+    }
+    if !(0.0..1.0).contains(&run.precision) || run.precision.is_nan() {
+        bail!(
+            "{}: give a fraction, e.g. 0.01 for ±1 %, or 0 for fixed samples",
+            sources.subject("precision")
+        );
+    }
+    if let Some(budget) = &run.budget {
+        parse_duration(budget)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", sources.subject("budget")))?;
+    }
+    if let Some(core) = repeated_core(&run.cores) {
+        bail!(
+            "{}: core {core} is listed twice; each core runs one worker, one sample at a time",
+            sources.subject("cores")
+        );
+    }
+    if run.timeout_seconds == 0 {
+        bail!("{}: must be at least 1", sources.subject("timeout_seconds"));
+    }
+    Ok(())
+}
+
+/// What the command line may set of a run's sampling, over the configured defaults.
+#[derive(Debug, Clone, Default)]
+pub struct RunOverrides {
+    pub samples: Option<u32>,
+    pub max_samples: Option<u32>,
+    pub precision: Option<f64>,
+    pub budget: Option<String>,
+    pub cores: Vec<usize>,
+}
+
+impl RunOverrides {
+    /// `defaults` (whose fields `sources` names) with these overrides, checked like the
+    /// configuration. A `--samples` above the configured maximum raises the maximum with it
+    /// (asking for 50 samples means 50); an explicit `--max-samples` below it is refused.
+    pub fn apply(&self, defaults: &RunConfig, sources: Sources) -> Result<RunConfig> {
+        let mut run = defaults.clone();
+        let mut given = Vec::new();
+        if let Some(samples) = self.samples {
+            run.samples = samples;
+            given.push("samples");
+        }
+        match self.max_samples {
+            Some(max_samples) => {
+                run.max_samples = max_samples;
+                given.push("max_samples");
+            }
+            None => run.max_samples = run.max_samples.max(run.samples),
+        }
+        if let Some(precision) = self.precision {
+            run.precision = precision;
+            given.push("precision");
+        }
+        if let Some(budget) = &self.budget {
+            run.budget = Some(budget.clone());
+            given.push("budget");
+        }
+        if !self.cores.is_empty() {
+            run.cores = self.cores.clone();
+            given.push("cores");
+        }
+        check_run(&run, &sources.with_flags(given))?;
+        Ok(run)
+    }
+}
+
 /// A core that appears more than once in a list of cores to pin to.
 pub fn repeated_core(cores: &[usize]) -> Option<usize> {
     let mut seen = std::collections::BTreeSet::new();
@@ -313,34 +453,8 @@ fn validate(config: &Config) -> Result<()> {
     if config.build.tiers.is_empty() || config.build.tiers.contains(&0) {
         bail!("field `build.tiers`: give at least one iteration count, each above 0");
     }
-    if config.run.samples == 0 {
-        bail!("field `run.samples`: must be at least 1");
-    }
-    if let Some(core) = repeated_core(&config.run.cores) {
-        bail!(
-            "field `run.cores`: core {core} is listed twice; each core runs one worker, one sample at a time"
-        );
-    }
-    if config.run.max_samples < config.run.samples {
-        bail!(
-            "field `run.max_samples`: must be at least run.samples ({})",
-            config.run.samples
-        );
-    }
-    if !(0.0..1.0).contains(&config.run.precision) {
-        bail!("field `run.precision`: give a fraction, e.g. 0.01 for ±1 %, or 0 for fixed samples");
-    }
-    for (field, budget) in [
-        ("run.budget", &config.run.budget),
-        ("gate.budget", &config.gate.budget),
-    ] {
-        if let Some(budget) = budget {
-            parse_duration(budget).map_err(|e| anyhow::anyhow!("field `{field}`: {e}"))?;
-        }
-    }
-    if config.gate.samples == 0 {
-        bail!("field `gate.samples`: must be at least 1");
-    }
+    check_run(&config.run, &Sources::run_fields())?;
+    check_run(&config.gate_run(), &Sources::gate_fields())?;
     let compare = &config.compare;
     if !(0.5..1.0).contains(&compare.confidence) {
         bail!("field `compare.confidence`: give a level between 0.5 and 1, e.g. 0.99");
@@ -361,9 +475,6 @@ fn validate(config: &Config) -> Result<()> {
             FAIL_ON.join(", ")
         );
     }
-    if config.run.timeout_seconds == 0 {
-        bail!("field `run.timeout_seconds`: must be at least 1");
-    }
     for name in &config.run.runtimes {
         if !config.runtimes.contains_key(name) {
             bail!(
@@ -378,6 +489,9 @@ fn validate(config: &Config) -> Result<()> {
         }
     }
     for (name, runtime) in &config.runtimes {
+        if runtime.run.is_empty() || runtime.version.is_empty() {
+            bail!("field `runtimes.{name}`: `run` and `version` must not be empty");
+        }
         let mentions =
             |template: &[String], what: &str| template.iter().any(|arg| arg.contains(what));
         if runtime.native {
@@ -401,9 +515,6 @@ fn validate(config: &Config) -> Result<()> {
                 bail!("field `runtimes.{name}.run`: with an `aot` step, run `{{aot}}`")
             }
             _ => {}
-        }
-        if runtime.run.is_empty() || runtime.version.is_empty() {
-            bail!("field `runtimes.{name}`: `run` and `version` must not be empty");
         }
     }
     Ok(())
@@ -570,6 +681,61 @@ mod tests {
         );
         let err = parse(&runs_module, "b.yml").unwrap_err().to_string();
         assert!(err.contains("runtimes.x.run"), "{err}");
+    }
+
+    #[test]
+    fn a_runtime_without_a_version_command_is_refused_even_when_native() {
+        let text = DEFAULT_YAML.replace(
+            "runtimes:\n",
+            "runtimes:\n  mine:\n    install: { path: zig }\n    native: true\n    run: [\"{aot}\"]\n    version: []\n",
+        );
+        let err = parse(&text, "n.yml").unwrap_err().to_string();
+        assert!(err.starts_with("n.yml: field `runtimes.mine`"), "{err}");
+        assert!(err.contains("must not be empty"), "{err}");
+    }
+
+    #[test]
+    fn the_same_check_refuses_a_bad_override_and_names_the_flag() {
+        let config = parse(DEFAULT_YAML, "default").unwrap();
+        let overrides = RunOverrides {
+            samples: Some(10),
+            max_samples: Some(5),
+            ..RunOverrides::default()
+        };
+        let err = overrides
+            .apply(&config.run, Sources::run_fields())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "--max-samples: 5 is below --samples (10); give at least that many"
+        );
+        let precision = RunOverrides {
+            precision: Some(1.5),
+            ..RunOverrides::default()
+        };
+        let err = precision
+            .apply(&config.gate_run(), Sources::gate_fields())
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("--precision: give a fraction"), "{err}");
+        // --samples above the configured maximum asks for that many: the maximum follows.
+        let many = RunOverrides {
+            samples: Some(50),
+            ..RunOverrides::default()
+        };
+        let run = many.apply(&config.run, Sources::run_fields()).unwrap();
+        assert_eq!((run.samples, run.max_samples), (50, 50));
+    }
+
+    #[test]
+    fn the_gate_overlay_is_checked_against_run_max_samples() {
+        let text = DEFAULT_YAML.replace("  samples: 16\n", "  samples: 60\n");
+        let err = parse(&text, "g.yml").unwrap_err().to_string();
+        assert!(
+            err.contains("field `run.max_samples`") && err.contains("gate.samples (60)"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub fn results_with(samples: &[(&str, &str, Option<u64>)]) -> Results {
         path: "/bin/x".into(),
         version: "1.0".into(),
         command: vec![],
+        native: name == "native",
     };
     Results {
         schema_version: SCHEMA_VERSION,

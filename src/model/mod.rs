@@ -108,6 +108,10 @@ pub struct RuntimeInfo {
     pub version: String,
     /// The run command template, for the record.
     pub command: Vec<String>,
+    /// This "runtime" is native code built from the same source: the reference that reports
+    /// divide by, never a WebAssembly runtime.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub native: bool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
@@ -139,6 +143,16 @@ pub struct Sample {
     pub core: Option<usize>,
     /// Why a sample failed: the runtime's stderr (shortened) or what was wrong with stdout.
     pub message: Option<String>,
+}
+
+impl Sample {
+    /// What the sample measured, when it succeeded: the one test every reader of samples makes.
+    pub fn ok_value(&self) -> Option<f64> {
+        match (self.status, self.value_ps) {
+            (SampleStatus::Ok, Some(value)) => Some(value as f64),
+            _ => None,
+        }
+    }
 }
 
 /// One ahead-of-time step (e.g. `wasmtime compile`): done once per module and runtime version,

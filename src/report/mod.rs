@@ -11,7 +11,7 @@ pub mod svg;
 pub mod terminal;
 pub mod trends;
 
-use crate::model::{Machine, Results, RuntimeInfo, SampleStatus};
+use crate::model::{Machine, Results, RuntimeInfo};
 use crate::stats;
 use crate::util::format_ps;
 use serde::Serialize;
@@ -197,7 +197,7 @@ pub(crate) struct Figures {
 /// Relates each row's cells, then sums them up per category and overall. `runtimes` gives
 /// the cells' order; native code is the runtime whose adapter is `native`.
 pub(crate) fn figures(mut rows: Vec<TestRow>, runtimes: &[RuntimeInfo]) -> Figures {
-    let native = runtimes.iter().position(|r| r.adapter == "native");
+    let native = runtimes.iter().position(|r| r.native);
     for row in &mut rows {
         relate_cells(row, native);
     }
@@ -241,12 +241,12 @@ fn cell_for(results: &Results, test: &str, runtime: &str) -> Cell {
         .iter()
         .filter(|s| s.test == test && s.runtime == runtime)
     {
-        match (sample.status, sample.value_ps) {
-            (SampleStatus::Ok, Some(value)) => {
-                values.push(value as f64);
+        match sample.ok_value() {
+            Some(value) => {
+                values.push(value);
                 cell.ok += 1;
             }
-            _ => {
+            None => {
                 cell.failed += 1;
                 if cell.failure.is_none() {
                     cell.failure = sample.message.clone();

@@ -96,6 +96,7 @@ pub(crate) fn published_figures() -> (Vec<RuntimeInfo>, super::Figures) {
             path: String::new(),
             version: "2022-12".to_string(),
             command: Vec::new(),
+            native: *name == "native",
         })
         .collect();
     let tables: Vec<Vec<(&str, f64)>> = FILES.iter().map(|(_, text)| parse(text)).collect();

@@ -19,12 +19,13 @@ pub struct Runtime {
     argv: Vec<String>,
     /// The ahead-of-time step, filled in the same way, and its products per module.
     aot: Option<Aot>,
+    /// A native runtime's executables (wasm module path -> native executable), given by
+    /// `use_native_build`; its run command takes one as `{aot}`.
+    native_build: BTreeMap<PathBuf, PathBuf>,
 }
 
 #[derive(Debug, Clone)]
 struct Aot {
-    /// The products are the native build's executables, given by `use_native_build`.
-    native: bool,
     argv: Vec<String>,
     extension: String,
     /// Module path -> its product, or why the step failed.
@@ -34,11 +35,19 @@ struct Aot {
 impl Runtime {
     /// The command that runs one module; `Err` says why it cannot run (its AOT step failed).
     pub fn command(&self, module: &Path) -> Result<Command, String> {
-        let product = match &self.aot {
-            None => None,
-            Some(aot) => Some(aot.products.get(module).cloned().unwrap_or_else(|| {
-                Err(format!("no ahead-of-time product for {}", module.display()))
-            })?),
+        let missing = || format!("no ahead-of-time product for {}", module.display());
+        let product = if self.info.native {
+            Some(self.native_build.get(module).cloned().ok_or_else(missing)?)
+        } else {
+            match &self.aot {
+                None => None,
+                Some(aot) => Some(
+                    aot.products
+                        .get(module)
+                        .cloned()
+                        .unwrap_or_else(|| Err(missing()))?,
+                ),
+            }
         };
         Ok(command_from(&self.argv, module, product.as_deref()))
     }
@@ -52,8 +61,7 @@ impl Runtime {
         suite: &Suite,
         tests: &[TestModule],
     ) -> Vec<AotRecord> {
-        // A native runtime's products come from the native build, not from a command.
-        let Some(aot) = self.aot.as_mut().filter(|aot| !aot.native) else {
+        let Some(aot) = self.aot.as_mut() else {
             return Vec::new();
         };
         let mut records = Vec::new();
@@ -94,7 +102,7 @@ impl Runtime {
     /// Runs the tiny module (through the AOT step, if any) and checks that it printed a number
     /// and exited 0: the runtime works at all. The native runtime runs no wasm; it is not checked.
     pub fn check_usable(&self, home: &Home) -> Result<()> {
-        if self.is_native() {
+        if self.info.native {
             return Ok(());
         }
         let dir = home
@@ -137,18 +145,10 @@ impl Runtime {
         )
     }
 
-    /// Whether this runtime runs the native build instead of wasm modules.
-    pub fn is_native(&self) -> bool {
-        self.aot.as_ref().is_some_and(|aot| aot.native)
-    }
-
     /// Gives a native runtime its executables: wasm module path -> native executable.
     pub fn use_native_build(&mut self, executables: &BTreeMap<PathBuf, PathBuf>) {
-        if let Some(aot) = self.aot.as_mut().filter(|aot| aot.native) {
-            aot.products = executables
-                .iter()
-                .map(|(m, e)| (m.clone(), Ok(e.clone())))
-                .collect();
+        if self.info.native {
+            self.native_build = executables.clone();
         }
     }
 }
@@ -258,14 +258,7 @@ pub fn resolve(loaded: &Loaded, home: &Home, request: &RuntimeRequest) -> Result
     };
     let argv = fill(&config.run)?;
     let aot = match &config.aot {
-        _ if config.native => Some(Aot {
-            native: true,
-            argv: Vec::new(),
-            extension: String::new(),
-            products: BTreeMap::new(),
-        }),
         Some(template) => Some(Aot {
-            native: false,
             argv: fill(template)?,
             extension: config
                 .aot_extension
@@ -276,8 +269,14 @@ pub fn resolve(loaded: &Loaded, home: &Home, request: &RuntimeRequest) -> Result
         None => None,
     };
     let version_argv = fill(&config.version)?;
-    let mut version_command = Command::new(&version_argv[0]);
-    version_command.args(&version_argv[1..]);
+    let Some((program, args)) = version_argv.split_first() else {
+        bail!(
+            "{}: field `runtimes.{adapter}.version`: give the command that prints its version, e.g. [\"{{bin}}\", \"--version\"]",
+            loaded.origin()
+        );
+    };
+    let mut version_command = Command::new(program);
+    version_command.args(args);
     let version = read_version(&request.label, version_command).with_context(|| {
         format!(
             "runtime `{}` ({}): is it really a {adapter} binary? fix `runtimes.{adapter}.version` in {} or the path",
@@ -302,9 +301,11 @@ pub fn resolve(loaded: &Loaded, home: &Home, request: &RuntimeRequest) -> Result
             path: bin_text,
             version,
             command: config.run.clone(),
+            native: config.native,
         },
         argv,
         aot,
+        native_build: BTreeMap::new(),
     })
 }
 
@@ -363,9 +364,11 @@ impl Runtime {
                 path: "/bin/true".to_string(),
                 version: format!("{name} 1.0"),
                 command: vec!["{bin}".to_string(), "{module}".to_string()],
+                native: false,
             },
             argv: vec!["/bin/true".to_string(), "{module}".to_string()],
             aot: None,
+            native_build: BTreeMap::new(),
         }
     }
 }

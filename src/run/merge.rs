@@ -6,6 +6,15 @@ use anyhow::{Result, bail};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// Reads the shards' results files and merges them (see `merge`).
+pub fn merge_files(paths: &[PathBuf], same_machine: bool) -> Result<Results> {
+    let read = paths
+        .iter()
+        .map(|path| Ok((path.clone(), super::read_results(path)?)))
+        .collect::<Result<Vec<_>>>()?;
+    merge(&read, same_machine)
+}
+
 /// Merges shard results read from `paths`. All must come from the same suite; with
 /// `same_machine`, from machines with the same fingerprint; a runtime label must name the same
 /// runtime version everywhere; and no (test, runtime) may be measured in two shards.

@@ -6,6 +6,7 @@ pub mod adapter;
 pub mod execute;
 pub mod journal;
 pub mod machine;
+pub mod measure;
 pub mod merge;
 pub mod scheduler;
 

@@ -10,7 +10,7 @@
 use super::adapter::Runtime;
 use super::execute::run_once;
 use crate::build::Suite;
-use crate::model::{Sample, SampleStatus, TestModule};
+use crate::model::{Sample, TestModule};
 use crate::stats;
 use crate::stats::stopping::Stopping;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -184,12 +184,7 @@ impl Scheduler<'_> {
             Some((&first, others)) => {
                 let paired: Vec<Vec<(f64, f64)>> = others
                     .iter()
-                    .map(|&other| {
-                        values(first)
-                            .iter()
-                            .filter_map(|(round, x)| Some((*x, *values(other).get(round)?)))
-                            .collect()
-                    })
+                    .map(|&other| stats::pair_by_round(values(first), values(other)))
                     .collect();
                 stopping.pairs_want_more(taken, &paired)
             }
@@ -307,11 +302,11 @@ fn expected_walls(
 }
 
 fn update(state: &mut PairState, sample: &Sample) {
-    match (sample.status, sample.value_ps) {
-        (SampleStatus::Ok, Some(value)) => {
-            state.values.insert(sample.round, value as f64);
+    match sample.ok_value() {
+        Some(value) => {
+            state.values.insert(sample.round, value);
         }
-        _ => state.failures += 1,
+        None => state.failures += 1,
     }
     state.wall_ms.push(sample.wall_ms);
 }

@@ -24,6 +24,17 @@ pub enum NoEstimate {
     NotPositive,
 }
 
+/// The values of two sides measured in the same rounds, as `(mine, theirs)` in round order:
+/// the pairs of a paired comparison. A round one side lacks (a failed sample) pairs nothing.
+pub fn pair_by_round(
+    mine: &std::collections::BTreeMap<u32, f64>,
+    theirs: &std::collections::BTreeMap<u32, f64>,
+) -> Vec<(f64, f64)> {
+    mine.iter()
+        .filter_map(|(round, x)| Some((*x, *theirs.get(round)?)))
+        .collect()
+}
+
 fn standard_normal() -> Normal {
     Normal::new(0.0, 1.0).expect("valid parameters")
 }

@@ -35,6 +35,16 @@ pub struct Stopping {
 }
 
 impl Stopping {
+    /// The rule of a run's checked sampling settings; `min_effect` is the comparison's.
+    pub fn new(sampling: &crate::config::RunConfig, min_effect: f64) -> Stopping {
+        Stopping {
+            min_samples: sampling.samples,
+            max_samples: sampling.max_samples,
+            precision: sampling.precision,
+            min_effect,
+        }
+    }
+
     /// Whether a test with `taken` samples per runtime, paired (first runtime, other runtime)
     /// by round for each other runtime, wants another round.
     pub fn pairs_want_more(&self, taken: usize, paired: &[Vec<(f64, f64)>]) -> bool {

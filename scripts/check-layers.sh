@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Fails when a stage imports a stage at its own level or above it: wasmgate's modules form one
+# order, and each may only use those before it (see docs/architecture.md). A folder missing
+# from the order is an error too, so a new stage has to be placed before it can land.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+order=(model util config stats toolchain build run compare calibrate report publish cli)
+
+level_of() {
+  local i
+  for i in "${!order[@]}"; do
+    [ "${order[$i]}" = "$1" ] && { echo "$i"; return; }
+  done
+  echo -1
+}
+
+status=0
+for dir in src/*/; do
+  stage=$(basename "$dir")
+  own=$(level_of "$stage")
+  if [ "$own" -lt 0 ]; then
+    echo "src/$stage/: not in the layer order of scripts/check-layers.sh; place it there and in docs/architecture.md"
+    status=1
+    continue
+  fi
+  # Every `crate::NAME` outside comments, with the file and line it is on.
+  while IFS=: read -r file line used; do
+    [ "$used" = "$stage" ] && continue
+    theirs=$(level_of "$used")
+    if [ "$theirs" -lt 0 ]; then
+      continue # not a stage (e.g. a type re-exported at the crate root)
+    fi
+    if [ "$theirs" -ge "$own" ]; then
+      echo "$file:$line: $stage uses crate::$used, which is not below it (order: ${order[*]})"
+      status=1
+    fi
+  done < <(grep -rnE --include='*.rs' 'crate::[a-z_]+' "$dir" \
+    | grep -vE '^[^:]+:[0-9]+:[[:space:]]*//' \
+    | grep -oE '^[^:]+:[0-9]+:|crate::[a-z_]+' \
+    | awk '/^[^:]+:[0-9]+:$/ { where = $0; next } { sub("crate::", ""); print where $0 }')
+done
+if [ "$status" -eq 0 ]; then
+  echo "layers: every import points down (${order[*]})"
+fi
+exit "$status"

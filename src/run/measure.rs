@@ -1,0 +1,180 @@
+//! The run stage as one call: from the configuration and a request to a results file. The
+//! suite is built (or found), the runtimes resolved, the tests selected and sharded, the native
+//! build and the ahead-of-time steps done, then the schedule runs, fresh or resumed.
+
+use super::adapter::{RuntimeRequest, resolve};
+use super::scheduler::Schedule;
+use super::{STOP, Start, choose_cores, select_tests};
+use crate::config::{Loaded, RunConfig, TestFilter, parse_duration};
+use crate::model::{AotRecord, Results, Shard};
+use crate::stats::stopping::Stopping;
+use crate::toolchain::Home;
+use anyhow::{Result, bail};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// What a measurement is asked to do, the command line and the configuration merged.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The runtimes to measure; empty for the configured `run.runtimes`.
+    pub runtimes: Vec<RuntimeRequest>,
+    /// The tests to time; empty for the configured `tests.include`.
+    pub tests: Vec<String>,
+    /// Samples, precision, budget, cores and timeout, already checked.
+    pub sampling: RunConfig,
+    /// Where `sampling.cores` was given (a flag or a config field), for errors.
+    pub cores_origin: String,
+    /// Seed of the shuffled order; `None` takes one from the clock.
+    pub seed: Option<u64>,
+    pub resume: bool,
+    pub progress: bool,
+    pub shard: Option<Shard>,
+}
+
+/// Everything between the configuration and a results file, written to `out`.
+pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results> {
+    let config = &loaded.config;
+    let home = Home::resolve(config)?;
+    let (suite, _) = crate::build::build_configured(config, &home)?;
+    let mut runtimes = resolve_all(loaded, &home, &request.runtimes)?;
+    let tests = select(&suite, config, request)?;
+    if runtimes.iter().any(|r| r.info.native) {
+        let inputs = crate::build::prepare(config, &home)?;
+        let executables = crate::build::build_native(&inputs, &home, &suite)?;
+        runtimes
+            .iter_mut()
+            .for_each(|r| r.use_native_build(&executables));
+    }
+    let aot: Vec<_> = runtimes
+        .iter_mut()
+        .flat_map(|runtime| runtime.prepare_aot(&home, &suite, &tests))
+        .collect();
+    report_aot(&aot);
+    let schedule = schedule_for(request, config.compare.min_effect)?;
+    let mut start = start(request, &suite, &runtimes, &schedule, out)?;
+    start.results.aot.extend(aot);
+    install_stop_handler();
+    let schedule = Schedule {
+        seed: start.results.seed,
+        ..schedule
+    };
+    super::run(&suite, &runtimes, &tests, &schedule, start, out)
+}
+
+/// The requested runtimes, or the configured ones, found or installed.
+fn resolve_all(
+    loaded: &Loaded,
+    home: &Home,
+    requested: &[RuntimeRequest],
+) -> Result<Vec<super::adapter::Runtime>> {
+    let configured: Vec<RuntimeRequest>;
+    let requests = if requested.is_empty() {
+        configured = loaded
+            .config
+            .run
+            .runtimes
+            .iter()
+            .map(|name| name.parse().map_err(anyhow::Error::msg))
+            .collect::<Result<_>>()?;
+        &configured
+    } else {
+        requested
+    };
+    requests.iter().map(|r| resolve(loaded, home, r)).collect()
+}
+
+/// The tests to time: the request's or the configured selection, then the shard's slice.
+fn select(
+    suite: &crate::build::Suite,
+    config: &crate::config::Config,
+    request: &Request,
+) -> Result<Vec<crate::model::TestModule>> {
+    let filter = TestFilter {
+        include: if request.tests.is_empty() {
+            config.tests.include.clone()
+        } else {
+            request.tests.clone()
+        },
+        exclude: config.tests.exclude.clone(),
+    };
+    let mut tests = select_tests(suite, &filter)?;
+    if let Some(shard) = request.shard {
+        tests = shard.select(tests);
+        if tests.is_empty() {
+            bail!("shard {shard} has no test: fewer tests are selected than shards");
+        }
+    }
+    Ok(tests)
+}
+
+/// The schedule of a request; its seed is the request's or the clock's.
+fn schedule_for(request: &Request, min_effect: f64) -> Result<Schedule> {
+    let sampling = &request.sampling;
+    Ok(Schedule {
+        stopping: Stopping::new(sampling, min_effect),
+        budget: sampling.budget.as_deref().map(parse_duration).transpose()?,
+        timeout: Duration::from_secs(sampling.timeout_seconds),
+        cores: choose_cores(sampling.pin, &sampling.cores, &request.cores_origin)?,
+        seed: request.seed.unwrap_or_else(clock_seed),
+        progress: request.progress,
+    })
+}
+
+/// A fresh start, or the interrupted run of `out` picked up (with its own seed and shard).
+fn start(
+    request: &Request,
+    suite: &crate::build::Suite,
+    runtimes: &[super::adapter::Runtime],
+    schedule: &Schedule,
+    out: &Path,
+) -> Result<Start> {
+    if !request.resume {
+        let mut start = Start::fresh(suite, runtimes, schedule);
+        start.results.shard = request.shard;
+        return Ok(start);
+    }
+    let start = Start::resume(out, suite, runtimes)?;
+    if start.results.shard != request.shard {
+        bail!(
+            "{} was measured with --shard {}: resume it with the same shard",
+            out.display(),
+            start
+                .results
+                .shard
+                .map(|s| s.to_string())
+                .unwrap_or("(none)".into())
+        );
+    }
+    Ok(start)
+}
+
+/// One line on the ahead-of-time steps: their time is never part of a sample, but it is told.
+fn report_aot(records: &[AotRecord]) {
+    if records.is_empty() {
+        return;
+    }
+    let compiled: Vec<_> = records.iter().filter(|r| !r.cached).collect();
+    let failed = records.iter().filter(|r| r.error.is_some()).count();
+    eprintln!(
+        "ahead-of-time: {} modules compiled in {:.1} s, {} cached, {failed} failed",
+        compiled.len(),
+        compiled.iter().map(|r| r.seconds).sum::<f64>(),
+        records.len() - compiled.len()
+    );
+}
+
+fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// Ctrl-C and SIGTERM raise STOP: the run kills the samples in flight and writes what it has.
+fn install_stop_handler() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
+    });
+}
