@@ -1,6 +1,8 @@
 //! End to end: the real wasmgate binary, real Zig, real wasm-opt, real wasmtime and node.
 //! The first test to need the suite builds it (minutes when the cache is cold); the cache is
 //! `$WASMGATE_HOME`, else a directory under target/ so repeated runs are warm.
+// A test that cannot set up fails: unwrapping is how it says so.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! The gate end to end: compare's exit codes, baselines and the foreign refusal, resume after a
 //! killed run, and the adaptive stop, on real samples from wasmtime.
+// A test that cannot set up fails: unwrapping is how it says so.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -172,15 +172,20 @@ impl Context {
 
 /// Runs the command; returns the process exit code.
 pub fn dispatch(cli: Cli) -> Result<u8> {
+    // A report reads results files only: a broken wasmgate.yml in the folder must not stop it.
+    let command = match cli.command {
+        Command::Report(args) => return report::run(args),
+        command => command,
+    };
     let ctx = Context {
         loaded: crate::config::load(cli.config.as_deref())?,
     };
-    match cli.command {
+    match command {
         Command::Setup { runtimes } => setup::run(&ctx, &runtimes),
         Command::Build => build::run(&ctx),
         Command::Runtimes => runtimes::run(&ctx),
         Command::Run(args) => run::run(&ctx, args),
-        Command::Report(args) => report::run(args),
+        Command::Report(_) => unreachable!("handled before the configuration is read"),
         Command::Merge { shards, out } => run::merge(&ctx, &shards, &out),
         Command::Calibrate(args) => calibrate::run(&ctx, args),
         Command::Gate(args) => gate::run(&ctx, args),

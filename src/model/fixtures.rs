@@ -6,6 +6,35 @@ use super::*;
 /// its value or failed when the value is `None`. The suite holds sign, hash, hash2, misuse
 /// (measures nothing) and aead_aegis256; the runtimes are those the samples name, in order.
 pub fn results_with(samples: &[(&str, &str, Option<u64>)]) -> Results {
+    let mut names: Vec<&str> = Vec::new();
+    for (_, runtime, _) in samples {
+        if !names.contains(runtime) {
+            names.push(runtime);
+        }
+    }
+    Results {
+        schema_version: SCHEMA_VERSION,
+        suite: manifest(),
+        machine: machine(),
+        runtimes: names.into_iter().map(runtime).collect(),
+        seed: 1,
+        started_at: "now".into(),
+        finished_at: None,
+        complete: true,
+        budget_spent: false,
+        wall_seconds: 0.0,
+        aot: Vec::new(),
+        shard: None,
+        samples: samples
+            .iter()
+            .enumerate()
+            .map(|(order, (test, runtime, value))| sample(test, runtime, order as u64, *value))
+            .collect(),
+    }
+}
+
+/// The five-test suite of `results_with`.
+pub fn manifest() -> Manifest {
     let tool = ToolInfo {
         version: "1".into(),
         flags: vec![],
@@ -19,80 +48,68 @@ pub fn results_with(samples: &[(&str, &str, Option<u64>)]) -> Results {
         sha256: "00".into(),
         size: 1,
     };
-    let runtime = |name: &str| RuntimeInfo {
+    Manifest {
+        schema_version: SCHEMA_VERSION,
+        suite_id: "abc".into(),
+        source: SourceInfo {
+            version: "1.0.22".into(),
+            sha256: "x".into(),
+            origin: "test".into(),
+            signature_verified: true,
+        },
+        zig: tool.clone(),
+        wasm_opt: tool,
+        tests: vec![
+            module("sign", "signature"),
+            module("hash", "hashing"),
+            module("hash2", "hashing"),
+            module("misuse", "utilities"),
+            module("aead_aegis256", "AEAD"),
+        ],
+    }
+}
+
+/// A machine that is the same in every fixture, so fixtures are comparable.
+pub fn machine() -> Machine {
+    Machine {
+        cpu_model: "Test CPU".into(),
+        logical_cores: 2,
+        arch: "x86_64".into(),
+        os: "Test OS".into(),
+        kernel: "6.1".into(),
+        pinned_cores: vec![],
+        fingerprint: "0123456789abcdef".into(),
+    }
+}
+
+/// A runtime named `name`; the one named "native" is native code.
+pub fn runtime(name: &str) -> RuntimeInfo {
+    RuntimeInfo {
         name: name.into(),
         adapter: name.into(),
         path: "/bin/x".into(),
         version: "1.0".into(),
         command: vec![],
         native: name == "native",
-    };
-    Results {
-        schema_version: SCHEMA_VERSION,
-        suite: Manifest {
-            schema_version: SCHEMA_VERSION,
-            suite_id: "abc".into(),
-            source: SourceInfo {
-                version: "1.0.22".into(),
-                sha256: "x".into(),
-                origin: "test".into(),
-                signature_verified: true,
-            },
-            zig: tool.clone(),
-            wasm_opt: tool,
-            tests: vec![
-                module("sign", "signature"),
-                module("hash", "hashing"),
-                module("hash2", "hashing"),
-                module("misuse", "utilities"),
-                module("aead_aegis256", "AEAD"),
-            ],
+    }
+}
+
+/// A sample of round 0: ok with `value`, or failed like a trap when there is none.
+pub fn sample(test: &str, runtime: &str, order: u64, value: Option<u64>) -> Sample {
+    Sample {
+        test: test.to_string(),
+        runtime: runtime.to_string(),
+        round: 0,
+        order,
+        status: if value.is_some() {
+            SampleStatus::Ok
+        } else {
+            SampleStatus::Failed
         },
-        machine: Machine {
-            cpu_model: "Test CPU".into(),
-            logical_cores: 2,
-            arch: "x86_64".into(),
-            os: "Test OS".into(),
-            kernel: "6.1".into(),
-            pinned_cores: vec![],
-            fingerprint: "0123456789abcdef".into(),
-        },
-        runtimes: {
-            let mut names: Vec<&str> = Vec::new();
-            for (_, rt, _) in samples {
-                if !names.contains(rt) {
-                    names.push(rt);
-                }
-            }
-            names.into_iter().map(runtime).collect()
-        },
-        seed: 1,
-        started_at: "now".into(),
-        finished_at: None,
-        complete: true,
-        budget_spent: false,
-        wall_seconds: 0.0,
-        aot: Vec::new(),
-        shard: None,
-        samples: samples
-            .iter()
-            .enumerate()
-            .map(|(i, (test, rt, value))| Sample {
-                test: test.to_string(),
-                runtime: rt.to_string(),
-                round: 0,
-                order: i as u64,
-                status: if value.is_some() {
-                    SampleStatus::Ok
-                } else {
-                    SampleStatus::Failed
-                },
-                value_ps: *value,
-                wall_ms: 1.0,
-                exit_code: Some(if value.is_some() { 0 } else { 1 }),
-                core: None,
-                message: value.is_none().then(|| "exit status 1: trap".to_string()),
-            })
-            .collect(),
+        value_ps: value,
+        wall_ms: 1.0,
+        exit_code: Some(if value.is_some() { 0 } else { 1 }),
+        core: None,
+        message: value.is_none().then(|| "exit status 1: trap".to_string()),
     }
 }

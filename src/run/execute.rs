@@ -234,6 +234,7 @@ fn read_all(stream: &mut impl Read) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
+#[allow(unsafe_code)]
 fn pin_to_core(command: &mut Command, core: usize) {
     let mut cpus = nix::sched::CpuSet::new();
     if cpus.set(core).is_err() {

@@ -1,0 +1,66 @@
+//! The command line's refusals that need no suite and no runtime: each is one line that names
+//! what is wrong and where, and none is a panic.
+// A test that cannot set up fails: unwrapping is how it says so.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+
+/// Runs wasmgate in `dir` and returns (exit code, stderr), checking the error is one line.
+fn refused(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let output = run(wasmgate(dir).args(args));
+    let text = stderr(&output);
+    assert_eq!(text.trim_end().lines().count(), 1, "one line: {text}");
+    assert!(text.starts_with("error: "), "{text}");
+    assert!(!text.contains("panicked"), "{text}");
+    (output.status.code(), text)
+}
+
+#[test]
+fn a_report_does_not_read_a_broken_configuration() {
+    let dir = tempdir();
+    std::fs::write(dir.join("wasmgate.yml"), "run: [broken\n").unwrap();
+    let (code, text) = refused(&dir, &["report", "missing.json"]);
+    assert_eq!(code, Some(2));
+    assert!(text.contains("missing.json"), "{text}");
+    assert!(!text.contains("wasmgate.yml"), "{text}");
+    // Commands that use the configuration still refuse it, naming the file.
+    let (_, text) = refused(&dir, &["runtimes"]);
+    assert!(text.contains("wasmgate.yml"), "{text}");
+}
+
+#[test]
+fn sampling_flags_are_checked_like_the_configuration() {
+    let dir = tempdir();
+    let (code, text) = refused(&dir, &["run", "--samples", "10", "--max-samples", "5"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        text.contains("--max-samples: 5 is below --samples (10)"),
+        "{text}"
+    );
+    let (_, text) = refused(&dir, &["gate", "--precision", "2"]);
+    assert!(text.contains("--precision: give a fraction"), "{text}");
+    let (_, text) = refused(&dir, &["run", "--cores", "0,0"]);
+    assert!(text.contains("--cores: core 0 is listed twice"), "{text}");
+    let (_, text) = refused(&dir, &["run", "--budget", "soon"]);
+    assert!(
+        text.contains("--budget: `soon` is not a duration"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_native_runtime_without_a_version_command_is_refused_at_load() {
+    let dir = tempdir();
+    let config = with_runtimes(
+        &default_config(&dir),
+        "  mine:\n    install: { path: zig }\n    native: true\n    run: ['{aot}']\n    version: []\n",
+    );
+    std::fs::write(dir.join("wasmgate.yml"), config).unwrap();
+    let (_, text) = refused(&dir, &["runtimes"]);
+    assert!(
+        text.contains("wasmgate.yml: field `runtimes.mine`: `run` and `version` must not be empty"),
+        "{text}"
+    );
+}
