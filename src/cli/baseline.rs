@@ -3,8 +3,7 @@
 //! `wasmgate baseline path`: where this machine's baseline of a runtime lives.
 
 use super::Context;
-use crate::compare::baseline::{baseline_path, record_history, side_from_results, update};
-use crate::model::{Comparison, Verdict};
+use crate::compare::baseline::{Entry, append, path_here, store};
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -54,62 +53,37 @@ pub struct Stored {
     dir: PathBuf,
 }
 
+impl Stored {
+    fn entry(self, results: PathBuf) -> Entry {
+        Entry {
+            results,
+            runtime: self.runtime,
+            runner: self.runner,
+            commit: self.commit,
+            dir: self.dir,
+        }
+    }
+}
+
 pub fn run(_ctx: &Context, command: BaselineCommand) -> Result<u8> {
     match command {
-        BaselineCommand::Update {
-            results: path,
-            stored,
-        } => {
-            let results = crate::run::read_results(&path)?;
-            let side = side_from_results(&results, stored.runtime.as_deref(), &path)?;
-            let written = update(&stored.dir, &results, &side, &stored.runner, stored.commit)?;
-            println!(
-                "baseline of {} stored in {}",
-                side.info.label,
-                written.display()
-            );
+        BaselineCommand::Update { results, stored } => {
+            let (label, written) = store(&stored.entry(results))?;
+            println!("baseline of {label} stored in {}", written.display());
         }
         BaselineCommand::Path {
             runtime,
             runner,
             dir,
-        } => {
-            let machine = crate::run::machine::fingerprint(Vec::new());
-            let path = baseline_path(&dir, &runner, &machine.fingerprint, &runtime);
-            println!("{}", path.display());
-        }
+        } => println!("{}", path_here(&dir, &runner, &runtime).display()),
         BaselineCommand::History {
-            results: path,
+            results,
             stored,
             comparison,
         } => {
-            let results = crate::run::read_results(&path)?;
-            let side = side_from_results(&results, stored.runtime.as_deref(), &path)?;
-            let regressions = match comparison {
-                Some(file) => regressed_tests(&crate::model::read_json(&file)?),
-                None => Vec::new(),
-            };
-            let written = record_history(
-                &stored.dir,
-                &results,
-                &side,
-                &stored.runner,
-                stored.commit,
-                regressions,
-            )?;
-            println!(
-                "history of {} appended to {}",
-                side.info.label,
-                written.display()
-            );
+            let (label, written) = append(&stored.entry(results), comparison.as_deref())?;
+            println!("history of {label} appended to {}", written.display());
         }
     }
     Ok(0)
-}
-
-fn regressed_tests(comparison: &Comparison) -> Vec<String> {
-    comparison
-        .tests_with(Verdict::Regression)
-        .map(|t| t.test.clone())
-        .collect()
 }

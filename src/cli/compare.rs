@@ -2,10 +2,8 @@
 //! exit 1 when the gate rule fails.
 
 use super::{Context, Format};
-use crate::compare::baseline::{side_from_baseline, side_from_results};
-use crate::compare::{check_alike, compare, settings};
 use crate::model::Comparison;
-use anyhow::{Result, bail};
+use anyhow::Result;
 use std::path::{Path, PathBuf};
 
 /// Exit code when the gate finds a regression it is told to fail on.
@@ -29,6 +27,16 @@ pub struct Against {
 }
 
 impl Against {
+    /// The flags as the compare stage's plain value.
+    pub fn plain(&self) -> crate::compare::judge::Against {
+        crate::compare::judge::Against {
+            base: self.base.clone(),
+            head: self.head.clone(),
+            baseline: self.baseline.clone(),
+            allow_foreign: self.allow_foreign,
+        }
+    }
+
     /// Whether anything to compare with was given.
     pub fn is_given(&self) -> bool {
         self.base.is_some() || self.baseline.is_some()
@@ -70,28 +78,7 @@ pub fn run(ctx: &Context, args: CompareArgs) -> Result<u8> {
 
 /// Builds the comparison of a results file; shared with `gate`.
 pub fn judge(ctx: &Context, results_path: &Path, against: &Against) -> Result<Comparison> {
-    let results = crate::run::read_results(results_path)?;
-    let head = side_from_results(&results, against.head.as_deref(), results_path)?;
-    let baseline = against.baseline.as_deref();
-    let base = match (against.base.as_deref(), baseline) {
-        (Some(label), None) => side_from_results(&results, Some(label), results_path)?,
-        (None, Some(path)) => side_from_baseline(path)?,
-        _ => bail!(
-            "say what to compare with: --base LABEL (a runtime of the same run) or --baseline FILE"
-        ),
-    };
-    if base.info.label == head.info.label && baseline.is_none() {
-        bail!(
-            "--base and --head name the same runtime `{}`",
-            head.info.label
-        );
-    }
-    let foreign = check_alike(&base, &head, against.allow_foreign)?;
-    // Two runtimes of one run were measured round by round, back to back: compare them in
-    // pairs, which cancels the machine's drift. A baseline comes from another run.
-    let paired = baseline.is_none();
-    let settings = settings(&ctx.loaded.config.compare);
-    Ok(compare(&base, &head, &settings, paired, foreign))
+    crate::compare::judge::judge(results_path, &against.plain(), &ctx.loaded.config.compare)
 }
 
 pub fn render(comparison: &Comparison, format: Format) -> Result<String> {

@@ -85,6 +85,63 @@ pub fn history_path(baseline: &Path) -> PathBuf {
     baseline.with_extension("history.jsonl")
 }
 
+/// Which runtime of which results file, on which runner and commit, a stored entry is about.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub results: PathBuf,
+    /// The runtime's label in the results; `None` when they hold one runtime.
+    pub runtime: Option<String>,
+    /// The runner's label; with the machine's fingerprint it names the baseline's folder.
+    pub runner: String,
+    pub commit: Option<String>,
+    /// The baselines directory.
+    pub dir: PathBuf,
+}
+
+/// `baseline update`: the entry's runtime stored as the baseline, its history appended.
+/// Returns the runtime's label and the baseline written.
+pub fn store(entry: &Entry) -> Result<(String, PathBuf)> {
+    let results = crate::run::read_results(&entry.results)?;
+    let side = side_from_results(&results, entry.runtime.as_deref(), &entry.results)?;
+    let written = update(
+        &entry.dir,
+        &results,
+        &side,
+        &entry.runner,
+        entry.commit.clone(),
+    )?;
+    Ok((side.info.label, written))
+}
+
+/// `baseline history`: the entry's run appended to the history, with the tests the comparison
+/// (if given) called regressions. Returns the runtime's label and the history written.
+pub fn append(entry: &Entry, comparison: Option<&Path>) -> Result<(String, PathBuf)> {
+    let results = crate::run::read_results(&entry.results)?;
+    let side = side_from_results(&results, entry.runtime.as_deref(), &entry.results)?;
+    let regressions = match comparison {
+        Some(file) => crate::model::read_json::<crate::model::Comparison>(file)?
+            .tests_with(crate::model::Verdict::Regression)
+            .map(|t| t.test.clone())
+            .collect(),
+        None => Vec::new(),
+    };
+    let written = record_history(
+        &entry.dir,
+        &results,
+        &side,
+        &entry.runner,
+        entry.commit.clone(),
+        regressions,
+    )?;
+    Ok((side.info.label, written))
+}
+
+/// Where this machine's baseline of `runtime` lives (it may not exist yet).
+pub fn path_here(dir: &Path, runner: &str, runtime: &str) -> PathBuf {
+    let machine = crate::run::machine::fingerprint(Vec::new());
+    baseline_path(dir, runner, &machine.fingerprint, runtime)
+}
+
 /// Stores a runtime's samples from a results file as the baseline and appends to its history.
 pub fn update(
     dir: &Path,

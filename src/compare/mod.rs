@@ -3,6 +3,7 @@
 
 pub mod baseline;
 pub mod injection;
+pub mod judge;
 
 use crate::config::CompareConfig;
 use crate::model::{

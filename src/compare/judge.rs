@@ -1,0 +1,47 @@
+//! One results file judged: its head runtime against a base runtime of the same run (paired)
+//! or against a stored baseline (two groups). What `compare` and `gate` both do.
+
+use super::baseline::{side_from_baseline, side_from_results};
+use super::{check_alike, compare, settings};
+use crate::config::CompareConfig;
+use crate::model::Comparison;
+use anyhow::{Result, bail};
+use std::path::{Path, PathBuf};
+
+/// What the head runtime is compared with.
+#[derive(Debug, Clone, Default)]
+pub struct Against {
+    /// The base runtime's label in the same results (same-run A/B).
+    pub base: Option<String>,
+    /// The head runtime's label; `None` when the results hold one runtime.
+    pub head: Option<String>,
+    /// A stored baseline instead of a base runtime.
+    pub baseline: Option<PathBuf>,
+    /// Compare even across suites or machines (the report then says so first).
+    pub allow_foreign: bool,
+}
+
+/// The comparison of a results file's head with its base or a baseline.
+pub fn judge(results_path: &Path, against: &Against, config: &CompareConfig) -> Result<Comparison> {
+    let results = crate::run::read_results(results_path)?;
+    let head = side_from_results(&results, against.head.as_deref(), results_path)?;
+    let baseline = against.baseline.as_deref();
+    let base = match (against.base.as_deref(), baseline) {
+        (Some(label), None) => side_from_results(&results, Some(label), results_path)?,
+        (None, Some(path)) => side_from_baseline(path)?,
+        _ => bail!(
+            "say what to compare with: --base LABEL (a runtime of the same run) or --baseline FILE"
+        ),
+    };
+    if base.info.label == head.info.label && baseline.is_none() {
+        bail!(
+            "--base and --head name the same runtime `{}`",
+            head.info.label
+        );
+    }
+    let foreign = check_alike(&base, &head, against.allow_foreign)?;
+    // Two runtimes of one run were measured round by round, back to back: compare them in
+    // pairs, which cancels the machine's drift. A baseline comes from another run.
+    let paired = baseline.is_none();
+    Ok(compare(&base, &head, &settings(config), paired, foreign))
+}
