@@ -72,16 +72,7 @@ pub fn run_once(
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             kill_group(&mut child);
-            return Some(Outcome {
-                status: SampleStatus::Timeout,
-                value_ps: None,
-                wall_ms: elapsed_ms(started),
-                exit_code: None,
-                message: Some(format!(
-                    "timed out after {} s: raise run.timeout_seconds or use fewer iterations",
-                    timeout.as_secs()
-                )),
-            });
+            return Some(timed_out(timeout, elapsed_ms(started)));
         }
         match child.wait_timeout(left.min(POLL)) {
             Ok(Some(status)) => break status,
@@ -155,6 +146,20 @@ pub fn judge(
                 stderr => format!("{why}; stderr: {stderr}"),
             }),
         },
+    }
+}
+
+/// A sample killed at its timeout: a result of its own, not a failure to average away.
+pub fn timed_out(timeout: Duration, wall_ms: f64) -> Outcome {
+    Outcome {
+        status: SampleStatus::Timeout,
+        value_ps: None,
+        wall_ms,
+        exit_code: None,
+        message: Some(format!(
+            "timed out after {} s: raise run.timeout_seconds or use fewer iterations",
+            timeout.as_secs()
+        )),
     }
 }
 

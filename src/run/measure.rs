@@ -59,7 +59,15 @@ pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results
         seed: start.results.seed,
         ..schedule
     };
-    super::run(&suite, &runtimes, &tests, &schedule, start, out)
+    super::run(
+        &suite,
+        &runtimes,
+        &tests,
+        &schedule,
+        start,
+        out,
+        &super::executor::Processes,
+    )
 }
 
 /// The requested runtimes, or the configured ones, found or installed.

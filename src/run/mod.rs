@@ -4,6 +4,9 @@
 
 pub mod adapter;
 pub mod execute;
+pub mod executor;
+#[cfg(test)]
+pub mod fake_executor;
 pub mod journal;
 pub mod machine;
 pub mod measure;
@@ -15,6 +18,7 @@ use crate::config::TestFilter;
 use crate::model::{Results, SCHEMA_VERSION, TestModule};
 use adapter::Runtime;
 use anyhow::{Result, bail};
+use executor::Executor;
 use scheduler::{Ending, Schedule};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -156,6 +160,7 @@ impl Start {
 }
 
 /// Runs the schedule, journaling every sample as it comes, then writes the results atomically.
+/// `executor` takes the samples: `executor::Processes` runs the runtimes.
 pub fn run(
     suite: &Suite,
     runtimes: &[Runtime],
@@ -163,6 +168,7 @@ pub fn run(
     schedule: &Schedule,
     start: Start,
     out: &Path,
+    executor: &dyn Executor,
 ) -> Result<Results> {
     let mut results = start.results;
     let journal_path = journal::path_for(out);
@@ -176,6 +182,7 @@ pub fn run(
         tests,
         schedule,
         stop: &STOP,
+        executor,
     };
     let earlier = results.samples.clone();
     let started = std::time::Instant::now();
@@ -207,4 +214,61 @@ pub fn read_results(path: &Path) -> Result<Results> {
         "rerun `wasmgate run` with this version",
     )?;
     Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::fake_executor::{FakeExecutor, Step, exactly, schedule, suite, tests};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    /// Waits until the journal holds `samples` samples; `false` if it never does.
+    fn journal_reaches(journal: &Path, samples: usize) -> bool {
+        let until = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < until {
+            let text = std::fs::read_to_string(journal).unwrap_or_default();
+            // Line 1 is the header.
+            if text.matches('\n').count() > samples {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        false
+    }
+
+    #[test]
+    fn run_journals_samples_as_they_come_then_writes_results() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("results.json");
+        let journal = journal::path_for(&out);
+        let suite = suite();
+        let runtimes = [Runtime::for_tests("a"), Runtime::for_tests("b")];
+        let tests = tests(&suite, &["sign", "hash"]);
+        let schedule = schedule(exactly(2));
+        let taken = AtomicUsize::new(0);
+        let fake = FakeExecutor::new(|_, _, _| {
+            // Every sample before this one is in the journal while the run goes on.
+            let before = taken.fetch_add(1, Ordering::SeqCst);
+            if journal_reaches(&journal, before) {
+                Step::Value(1000)
+            } else {
+                Step::Crash("not journaled")
+            }
+        });
+        let start = Start::fresh(&suite, &runtimes, &schedule);
+        let results = run(&suite, &runtimes, &tests, &schedule, start, &out, &fake).unwrap();
+        assert_eq!(results.samples.len(), 8);
+        assert!(results.samples.iter().all(|s| s.ok_value() == Some(1000.0)));
+        assert!(results.complete);
+        assert!(!results.budget_spent);
+        assert!(results.finished_at.is_some());
+        let written = read_results(&out).unwrap();
+        assert_eq!(written.samples, results.samples);
+        assert!(written.complete);
+        assert!(
+            !journal.exists(),
+            "the journal goes once the results are written"
+        );
+    }
 }

@@ -6,9 +6,13 @@
 //!
 //! Whether a test wants another round is the rule of `stopping`, on the samples so far. A runtime that fails a test
 //! twice leaves that test's blocks: a crash is a result, not noise to average away.
+//!
+//! The scheduler decides what runs when; an `Executor` takes each sample, so the scheduler
+//! can be tested without processes.
 
 use super::adapter::Runtime;
-use super::execute::run_once;
+use super::execute::Outcome;
+use super::executor::{Executor, Limits};
 use crate::build::Suite;
 use crate::model::{Sample, TestModule};
 use crate::stats;
@@ -69,7 +73,11 @@ pub struct Scheduler<'a> {
     pub tests: &'a [TestModule],
     pub schedule: &'a Schedule,
     pub stop: &'a AtomicBool,
+    pub executor: &'a dyn Executor,
 }
+
+/// A sample as a worker hands it over: its (test, runtime) pair, core and outcome.
+type Measured = ((usize, usize), Option<usize>, Outcome);
 
 impl Scheduler<'_> {
     /// Runs rounds until done; every sample goes to `record` as it is measured. `earlier`
@@ -85,46 +93,18 @@ impl Scheduler<'_> {
         let mut order = earlier.iter().map(|s| s.order + 1).max().unwrap_or(0);
         let mut round = earlier.iter().map(|s| s.round + 1).max().unwrap_or(0);
         let bar = self.progress_bar();
-        loop {
-            // A generator per round from (seed, round): a resumed run continues the sequence.
-            let mut rng = fastrand::Rng::with_seed(
-                self.schedule.seed ^ u64::from(round).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-            );
-            let mut blocks: Vec<Block> = (0..self.tests.len())
-                .filter_map(|test| Some((test, self.open_runtimes(test, &states)?)))
-                .collect();
+        let ending = loop {
+            let blocks = self.blocks(round, &states);
             if blocks.is_empty() {
-                bar.finish_and_clear();
-                return Ok(Ending::Finished);
-            }
-            rng.shuffle(&mut blocks);
-            for (_, runtimes) in &mut blocks {
-                rng.shuffle(runtimes);
+                break Ending::Finished;
             }
             let open = blocks.len();
             let expected = expected_walls(&blocks, &states);
-            let outcome = self.run_round(
-                blocks,
-                &expected,
-                deadline,
-                |(test, runtime), core, outcome| {
-                    let sample = Sample {
-                        test: self.tests[test].name.clone(),
-                        runtime: self.runtimes[runtime].info.name.clone(),
-                        round,
-                        order,
-                        status: outcome.status,
-                        value_ps: outcome.value_ps,
-                        wall_ms: outcome.wall_ms,
-                        exit_code: outcome.exit_code,
-                        core,
-                        message: outcome.message,
-                    };
+            let outcome =
+                self.run_round(blocks, &expected, deadline, |(pair, core, outcome)| {
+                    let sample = self.sample(pair, core, outcome, round, order);
                     order += 1;
-                    update(
-                        states.get_mut(&(test, runtime)).expect("known pair"),
-                        &sample,
-                    );
+                    update(states.get_mut(&pair).expect("known pair"), &sample);
                     bar.set_message(format!(
                         "round {} · {open} tests open · {} on {}",
                         round + 1,
@@ -133,13 +113,51 @@ impl Scheduler<'_> {
                     ));
                     bar.set_position(started.elapsed().as_secs());
                     record(sample)
-                },
-            )?;
+                })?;
             round += 1;
             if let Some(ending) = outcome {
-                bar.finish_and_clear();
-                return Ok(ending);
+                break ending;
             }
+        };
+        bar.finish_and_clear();
+        Ok(ending)
+    }
+
+    /// The blocks of a round: each open test with its runtimes, both in a shuffled order.
+    fn blocks(&self, round: u32, states: &BTreeMap<(usize, usize), PairState>) -> Vec<Block> {
+        // A generator per round from (seed, round): a resumed run continues the sequence.
+        let mut rng = fastrand::Rng::with_seed(
+            self.schedule.seed ^ u64::from(round).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        let mut blocks: Vec<Block> = (0..self.tests.len())
+            .filter_map(|test| Some((test, self.open_runtimes(test, states)?)))
+            .collect();
+        rng.shuffle(&mut blocks);
+        for (_, runtimes) in &mut blocks {
+            rng.shuffle(runtimes);
+        }
+        blocks
+    }
+
+    fn sample(
+        &self,
+        (test, runtime): (usize, usize),
+        core: Option<usize>,
+        outcome: Outcome,
+        round: u32,
+        order: u64,
+    ) -> Sample {
+        Sample {
+            test: self.tests[test].name.clone(),
+            runtime: self.runtimes[runtime].info.name.clone(),
+            round,
+            order,
+            status: outcome.status,
+            value_ps: outcome.value_ps,
+            wall_ms: outcome.wall_ms,
+            exit_code: outcome.exit_code,
+            core,
+            message: outcome.message,
         }
     }
 
@@ -199,71 +217,73 @@ impl Scheduler<'_> {
         blocks: Vec<Block>,
         expected: &BTreeMap<(usize, usize), Duration>,
         deadline: Option<Instant>,
-        mut on_sample: impl FnMut(
-            (usize, usize),
-            Option<usize>,
-            super::execute::Outcome,
-        ) -> anyhow::Result<()>,
+        mut on_sample: impl FnMut(Measured) -> anyhow::Result<()>,
     ) -> anyhow::Result<Option<Ending>> {
-        let queue = Mutex::new(VecDeque::from(blocks));
-        let budget_spent = AtomicBool::new(false);
+        let round = Round {
+            queue: Mutex::new(VecDeque::from(blocks)),
+            expected,
+            deadline,
+            budget_spent: AtomicBool::new(false),
+        };
         let (sender, receiver) = mpsc::channel();
         std::thread::scope(|scope| -> anyhow::Result<()> {
             for core in &self.schedule.cores {
                 let sender = sender.clone();
-                let (queue, budget_spent) = (&queue, &budget_spent);
-                scope.spawn(move || {
-                    while let Some((test, runtimes)) =
-                        queue.lock().expect("no panics while held").pop_front()
-                    {
-                        // A block runs whole or not at all: half a block has no pairs.
-                        let needed: Duration = runtimes.iter().map(|r| expected[&(test, *r)]).sum();
-                        if deadline.is_some_and(|d| Instant::now() + needed > d) {
-                            budget_spent.store(true, Ordering::SeqCst);
-                            continue;
-                        }
-                        for runtime in runtimes {
-                            if self.stop.load(Ordering::SeqCst) {
-                                return;
-                            }
-                            let command = self.runtimes[runtime]
-                                .command(&self.suite.module_path(&self.tests[test]));
-                            match run_once(
-                                command,
-                                *core,
-                                self.schedule.timeout,
-                                deadline,
-                                self.stop,
-                            ) {
-                                Some(outcome) => {
-                                    if sender.send(((test, runtime), *core, outcome)).is_err() {
-                                        return;
-                                    }
-                                }
-                                // Stopped or out of budget: a partial run is not a sample.
-                                None => {
-                                    if !self.stop.load(Ordering::SeqCst) {
-                                        budget_spent.store(true, Ordering::SeqCst);
-                                    }
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                });
+                let round = &round;
+                scope.spawn(move || self.work(*core, round, &sender));
             }
             drop(sender);
-            for (pair, core, outcome) in receiver {
-                on_sample(pair, core, outcome)?;
-            }
-            Ok(())
+            receiver.into_iter().try_for_each(&mut on_sample)
         })?;
         if self.stop.load(Ordering::SeqCst) {
             Ok(Some(Ending::Interrupted))
-        } else if budget_spent.load(Ordering::SeqCst) {
+        } else if round.budget_spent.load(Ordering::SeqCst) {
             Ok(Some(Ending::BudgetSpent))
         } else {
             Ok(None)
+        }
+    }
+
+    /// One worker: takes blocks off the round's queue until it is empty, the run is stopped,
+    /// or the receiving end is gone.
+    fn work(&self, core: Option<usize>, round: &Round, sender: &mpsc::Sender<Measured>) {
+        let limits = Limits {
+            core,
+            timeout: self.schedule.timeout,
+            abandon_at: round.deadline,
+            stop: self.stop,
+        };
+        while let Some((test, runtimes)) = round.next_block() {
+            // A block runs whole or not at all: half a block has no pairs.
+            if !round.fits(test, &runtimes) {
+                round.budget_spent.store(true, Ordering::SeqCst);
+                continue;
+            }
+            for runtime in runtimes {
+                if self.stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                let (test_module, runtime_used) = (&self.tests[test], &self.runtimes[runtime]);
+                match self
+                    .executor
+                    .sample(self.suite, test_module, runtime_used, &limits)
+                {
+                    Some(outcome) => {
+                        if sender.send(((test, runtime), core, outcome)).is_err() {
+                            return;
+                        }
+                    }
+                    // Stopped or out of budget: a partial run is not a sample. A sample that
+                    // outlasts its estimate can be cut so, leaving the samples before it in
+                    // the block unpaired: the budget is a hard bound.
+                    None => {
+                        if !self.stop.load(Ordering::SeqCst) {
+                            round.budget_spent.store(true, Ordering::SeqCst);
+                        }
+                        break;
+                    }
+                }
+            }
         }
     }
 
@@ -285,6 +305,33 @@ impl Scheduler<'_> {
     }
 }
 
+/// What the workers of one round share.
+struct Round<'r> {
+    queue: Mutex<VecDeque<Block>>,
+    /// Expected wall time of each pair of the round's blocks.
+    expected: &'r BTreeMap<(usize, usize), Duration>,
+    deadline: Option<Instant>,
+    budget_spent: AtomicBool,
+}
+
+impl Round<'_> {
+    fn next_block(&self) -> Option<Block> {
+        self.queue.lock().expect("no panics while held").pop_front()
+    }
+
+    /// Whether the block can finish before the deadline, by its expected wall time.
+    fn fits(&self, test: usize, runtimes: &[usize]) -> bool {
+        let needed = runtimes.iter().fold(Duration::ZERO, |sum, r| {
+            sum.saturating_add(self.expected[&(test, *r)])
+        });
+        self.deadline.is_none_or(|d| {
+            Instant::now()
+                .checked_add(needed)
+                .is_some_and(|end| end <= d)
+        })
+    }
+}
+
 /// Expected wall time of each pair (the median so far), so the budget never starts a block
 /// it cannot finish.
 fn expected_walls(
@@ -296,7 +343,14 @@ fn expected_walls(
         .flat_map(|(test, runtimes)| runtimes.iter().map(move |r| (*test, *r)))
         .map(|pair| {
             let ms = stats::median(&states[&pair].wall_ms).unwrap_or(0.0);
-            (pair, Duration::from_secs_f64(ms / 1000.0))
+            // A resumed journal's wall times are input: one too large to be a duration never
+            // fits a budget, and one that is negative or not a number tells nothing.
+            let wall = Duration::try_from_secs_f64(ms / 1000.0).unwrap_or(if ms > 0.0 {
+                Duration::MAX
+            } else {
+                Duration::ZERO
+            });
+            (pair, wall)
         })
         .collect()
 }
@@ -309,4 +363,274 @@ fn update(state: &mut PairState, sample: &Sample) {
         None => state.failures += 1,
     }
     state.wall_ms.push(sample.wall_ms);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SampleStatus;
+    use crate::run::fake_executor::{FakeExecutor, Step, exactly, schedule, suite, tests};
+    use std::collections::BTreeSet;
+
+    /// What a scheduler runs on: fixture tests and runtimes, a schedule, a stop flag.
+    struct Bench {
+        suite: Suite,
+        tests: Vec<TestModule>,
+        runtimes: Vec<Runtime>,
+        schedule: Schedule,
+        stop: AtomicBool,
+    }
+
+    impl Bench {
+        fn new(tests_named: &[&str], runtimes_named: &[&str], stopping: Stopping) -> Bench {
+            let suite = suite();
+            Bench {
+                tests: tests(&suite, tests_named),
+                suite,
+                runtimes: runtimes_named
+                    .iter()
+                    .map(|name| Runtime::for_tests(name))
+                    .collect(),
+                schedule: schedule(stopping),
+                stop: AtomicBool::new(false),
+            }
+        }
+
+        fn run(&self, executor: &dyn Executor, earlier: &[Sample]) -> (Ending, Vec<Sample>) {
+            let scheduler = Scheduler {
+                suite: &self.suite,
+                runtimes: &self.runtimes,
+                tests: &self.tests,
+                schedule: &self.schedule,
+                stop: &self.stop,
+                executor,
+            };
+            let mut samples = Vec::new();
+            let ending = scheduler
+                .run(earlier, |sample| {
+                    samples.push(sample);
+                    Ok(())
+                })
+                .unwrap();
+            (ending, samples)
+        }
+    }
+
+    fn of<'s>(samples: &'s [Sample], test: &str, runtime: &str) -> Vec<&'s Sample> {
+        samples
+            .iter()
+            .filter(|s| s.test == test && s.runtime == runtime)
+            .collect()
+    }
+
+    fn steady(_: &str, _: &str, _: usize) -> Step {
+        Step::Value(1000)
+    }
+
+    #[test]
+    fn the_budget_ends_the_run_between_whole_blocks() {
+        let mut bench = Bench::new(&["sign", "hash", "hash2"], &["a", "b"], exactly(10_000));
+        bench.schedule.budget = Some(Duration::from_millis(150));
+        bench.schedule.cores = vec![None, None];
+        // Samples report far more wall time than they take, so a block that the budget lets
+        // start always ends in time, however loaded the machine running the test.
+        let fake = FakeExecutor::new(steady).pausing(Duration::from_millis(1), 20.0);
+        let started = Instant::now();
+        let (ending, samples) = bench.run(&fake, &[]);
+        assert_eq!(ending, Ending::BudgetSpent);
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert!(
+            samples.len() >= 6,
+            "round 0 has no estimate yet: it runs whole"
+        );
+        assert_eq!(fake.calls().len(), samples.len(), "no sample was abandoned");
+        let mut blocks: BTreeMap<(&str, u32), BTreeSet<&str>> = BTreeMap::new();
+        for sample in &samples {
+            blocks
+                .entry((&sample.test, sample.round))
+                .or_default()
+                .insert(&sample.runtime);
+        }
+        for (block, runtimes) in blocks {
+            assert_eq!(runtimes, BTreeSet::from(["a", "b"]), "{block:?}");
+        }
+    }
+
+    #[test]
+    fn a_sample_cut_by_the_deadline_is_not_recorded() {
+        let mut bench = Bench::new(&["sign"], &["a"], exactly(3));
+        bench.schedule.budget = Some(Duration::from_millis(30));
+        let fake = FakeExecutor::new(steady).pausing(Duration::from_secs(5), 1.0);
+        let started = Instant::now();
+        let (ending, samples) = bench.run(&fake, &[]);
+        assert_eq!(ending, Ending::BudgetSpent);
+        assert!(samples.is_empty());
+        assert_eq!(fake.calls().len(), 1);
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    #[test]
+    fn absurd_wall_times_of_a_resumed_run_do_not_panic() {
+        let mut bench = Bench::new(&["sign", "hash"], &["a"], exactly(2));
+        bench.schedule.budget = Some(Duration::from_secs(60));
+        let (_, mut earlier) = bench.run(&FakeExecutor::new(steady), &[]);
+        earlier.truncate(2);
+        earlier[0].wall_ms = 1e300;
+        earlier[1].wall_ms = -1.0;
+        bench.schedule.stopping = exactly(3);
+        let fake = FakeExecutor::new(steady);
+        let (ending, resumed) = bench.run(&fake, &earlier);
+        assert_eq!(ending, Ending::BudgetSpent);
+        let never_fits = &earlier[0].test;
+        assert!(resumed.iter().all(|s| &s.test != never_fits));
+        assert!(!resumed.is_empty(), "the other test runs on");
+    }
+
+    #[test]
+    fn a_hang_is_a_timeout_sample_and_the_run_goes_on() {
+        let bench = Bench::new(&["sign", "hash"], &["a", "b"], exactly(3));
+        let fake = FakeExecutor::new(|test, runtime, nth| match (test, runtime, nth) {
+            ("hash", "a", 0) => Step::Hang,
+            _ => Step::Value(1000),
+        });
+        let (ending, samples) = bench.run(&fake, &[]);
+        assert_eq!(ending, Ending::Finished);
+        let hung = of(&samples, "hash", "a");
+        assert_eq!(hung.len(), 3);
+        assert_eq!(hung[0].status, SampleStatus::Timeout);
+        assert_eq!(hung[0].wall_ms, 1000.0);
+        let message = hung[0].message.as_deref().unwrap();
+        assert!(message.contains("timed out after 1 s"), "{message}");
+        assert!(hung[1..].iter().all(|s| s.status == SampleStatus::Ok));
+        for (test, runtime) in [("sign", "a"), ("sign", "b"), ("hash", "b")] {
+            assert_eq!(of(&samples, test, runtime).len(), 3, "{test} on {runtime}");
+        }
+    }
+
+    #[test]
+    fn a_crash_is_a_failed_sample_with_its_message() {
+        let bench = Bench::new(&["sign"], &["a", "b"], exactly(3));
+        let fake = FakeExecutor::new(|_, runtime, nth| match (runtime, nth) {
+            ("b", 1) => Step::Crash("wasm trap: unreachable\n"),
+            _ => Step::Value(1000),
+        });
+        let (ending, samples) = bench.run(&fake, &[]);
+        assert_eq!(ending, Ending::Finished);
+        let crashed = of(&samples, "sign", "b");
+        assert_eq!(crashed.len(), 3, "one failure does not close the test");
+        assert_eq!(crashed[1].status, SampleStatus::Failed);
+        assert_eq!(crashed[1].exit_code, Some(134));
+        assert_eq!(crashed[1].value_ps, None);
+        let message = crashed[1].message.as_deref().unwrap();
+        assert!(message.contains("exit status 134"), "{message}");
+        assert!(message.contains("wasm trap: unreachable"), "{message}");
+    }
+
+    #[test]
+    fn two_failures_close_a_test_for_that_runtime_only() {
+        let bench = Bench::new(&["sign", "hash"], &["a", "b"], exactly(4));
+        let fake = FakeExecutor::new(|test, runtime, _| match (test, runtime) {
+            ("sign", "b") => Step::Crash("abort"),
+            _ => Step::Value(1000),
+        });
+        let (ending, samples) = bench.run(&fake, &[]);
+        assert_eq!(ending, Ending::Finished);
+        let failed = of(&samples, "sign", "b");
+        assert_eq!(failed.len(), FAILURES_TO_CLOSE);
+        assert!(failed.iter().all(|s| s.status == SampleStatus::Failed));
+        for (test, runtime) in [("sign", "a"), ("hash", "a"), ("hash", "b")] {
+            let taken = of(&samples, test, runtime);
+            assert_eq!(taken.len(), 4, "{test} on {runtime}");
+            assert!(taken.iter().all(|s| s.status == SampleStatus::Ok));
+        }
+    }
+
+    #[test]
+    fn a_resumed_run_counts_earlier_samples_and_continues_the_numbering() {
+        let bench = Bench::new(&["sign", "hash"], &["a", "b"], exactly(3));
+        // Killed as round 1 begins: the sample in flight is lost, round 0 is kept.
+        let killed = FakeExecutor::new(|_, _, nth| match nth {
+            0 => Step::Value(1000),
+            _ => Step::Interrupt,
+        });
+        let (ending, earlier) = bench.run(&killed, &[]);
+        assert_eq!(ending, Ending::Interrupted);
+        assert_eq!(earlier.len(), 4);
+        assert!(earlier.iter().all(|s| s.round == 0));
+
+        bench.stop.store(false, Ordering::SeqCst);
+        let fake = FakeExecutor::new(steady);
+        let (ending, resumed) = bench.run(&fake, &earlier);
+        assert_eq!(ending, Ending::Finished);
+        assert_eq!(
+            resumed.len(),
+            8,
+            "two more rounds make three with the earlier one"
+        );
+        let rounds: BTreeSet<u32> = resumed.iter().map(|s| s.round).collect();
+        assert_eq!(rounds, BTreeSet::from([1, 2]));
+        let orders: Vec<u64> = resumed.iter().map(|s| s.order).collect();
+        assert_eq!(orders, (4..12).collect::<Vec<u64>>());
+    }
+
+    #[test]
+    fn the_stop_flag_ends_the_run_interrupted() {
+        let bench = Bench::new(&["sign", "hash"], &["a", "b"], exactly(3));
+        bench.stop.store(true, Ordering::SeqCst);
+        let fake = FakeExecutor::new(steady);
+        let (ending, samples) = bench.run(&fake, &[]);
+        assert_eq!(ending, Ending::Interrupted);
+        assert!(samples.is_empty());
+        assert!(fake.calls().is_empty(), "nothing starts once stopped");
+
+        bench.stop.store(false, Ordering::SeqCst);
+        let fake = FakeExecutor::new(|test, runtime, nth| match (test, runtime, nth) {
+            ("hash", "b", 1) => Step::Interrupt,
+            _ => Step::Value(1000),
+        });
+        let (ending, samples) = bench.run(&fake, &[]);
+        assert_eq!(ending, Ending::Interrupted);
+        assert_eq!(
+            samples.len(),
+            fake.calls().len() - 1,
+            "the one in flight is lost"
+        );
+        assert_eq!(of(&samples, "hash", "b").len(), 1);
+    }
+
+    /// Sign on runtimes a and b, 6 to 12 samples, to 1 %: b's values are a's times `ratio`,
+    /// with a wobble of a few per mille.
+    fn paired_run(ratio: f64) -> Vec<Sample> {
+        let bench = Bench::new(
+            &["sign"],
+            &["a", "b"],
+            Stopping {
+                min_samples: 6,
+                max_samples: 12,
+                precision: 0.01,
+                min_effect: 0.02,
+            },
+        );
+        let fake = FakeExecutor::new(move |_, runtime, nth| {
+            let value = 1000.0 + (nth % 3) as f64;
+            Step::Value(if runtime == "b" { value * ratio } else { value } as u64)
+        });
+        let (ending, samples) = bench.run(&fake, &[]);
+        assert_eq!(ending, Ending::Finished);
+        samples
+    }
+
+    #[test]
+    fn a_quiet_pair_stops_at_the_minimum() {
+        let samples = paired_run(1.0);
+        assert_eq!(of(&samples, "sign", "a").len(), 6);
+        assert_eq!(of(&samples, "sign", "b").len(), 6);
+    }
+
+    #[test]
+    fn a_pair_that_looks_changed_goes_on_to_the_maximum() {
+        let samples = paired_run(1.1);
+        assert_eq!(of(&samples, "sign", "a").len(), 12);
+        assert_eq!(of(&samples, "sign", "b").len(), 12);
+    }
 }

@@ -1,0 +1,158 @@
+//! A scripted executor for tests: each (test, runtime) sample is what a script says, so the
+//! scheduler's paths (budget, failures, resume, interrupt, the stopping rule) are tested
+//! without processes. Outcomes go through `execute::judge`, as a real process's would.
+
+use super::adapter::Runtime;
+use super::execute::{Outcome, judge, timed_out};
+use super::executor::{Executor, Limits};
+use crate::build::Suite;
+use crate::model::TestModule;
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// What one scripted sample does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Prints this many picoseconds per iteration and exits 0.
+    Value(u64),
+    /// Aborts (exit status 134) with this on stderr.
+    Crash(&'static str),
+    /// Runs past its timeout.
+    Hang,
+    /// Ctrl-C arrives while this sample runs.
+    Interrupt,
+}
+
+/// Runs `script(test, runtime, n)` for the `n`th sample (from 0) of each (test, runtime).
+pub struct FakeExecutor<S> {
+    script: S,
+    /// How long each sample takes, in real time: budget tests need time to pass.
+    pause: Duration,
+    /// The wall time each sample reports, which the budget uses as its estimate.
+    wall_ms: f64,
+    calls: Mutex<Vec<(String, String)>>,
+}
+
+impl<S: Fn(&str, &str, usize) -> Step + Sync> FakeExecutor<S> {
+    pub fn new(script: S) -> Self {
+        FakeExecutor {
+            script,
+            pause: Duration::ZERO,
+            wall_ms: 1.0,
+            calls: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Each sample lasts `pause` and reports `wall_ms` as its wall time.
+    pub fn pausing(self, pause: Duration, wall_ms: f64) -> Self {
+        FakeExecutor {
+            pause,
+            wall_ms,
+            ..self
+        }
+    }
+
+    /// Every (test, runtime) asked for so far, in order, the ones stopped midway included.
+    pub fn calls(&self) -> Vec<(String, String)> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    /// Records the call; returns how many calls of the same pair came before.
+    fn count(&self, test: &str, runtime: &str) -> usize {
+        let mut calls = self.calls.lock().unwrap();
+        let earlier = calls
+            .iter()
+            .filter(|(t, r)| t == test && r == runtime)
+            .count();
+        calls.push((test.to_string(), runtime.to_string()));
+        earlier
+    }
+
+    fn outcome(&self, step: Step, limits: &Limits) -> Option<Outcome> {
+        let exited = |code: i32| ExitStatus::from_raw(code << 8);
+        match step {
+            Step::Value(ps) => Some(judge(exited(0), &format!("{ps}\n"), "", self.wall_ms)),
+            Step::Crash(stderr) => Some(judge(exited(134), "", stderr, self.wall_ms)),
+            Step::Hang => Some(timed_out(
+                limits.timeout,
+                limits.timeout.as_secs_f64() * 1000.0,
+            )),
+            Step::Interrupt => {
+                limits.stop.store(true, Ordering::SeqCst);
+                None
+            }
+        }
+    }
+}
+
+/// Lasts `pause` unless stopped or out of budget first, as a process would; `false` then.
+fn last(pause: Duration, limits: &Limits) -> bool {
+    let until = Instant::now() + pause;
+    loop {
+        let now = Instant::now();
+        if limits.stop.load(Ordering::SeqCst) || limits.abandon_at.is_some_and(|at| now >= at) {
+            return false;
+        }
+        if now >= until {
+            return true;
+        }
+        std::thread::sleep((until - now).min(Duration::from_millis(1)));
+    }
+}
+
+impl<S: Fn(&str, &str, usize) -> Step + Sync> Executor for FakeExecutor<S> {
+    fn sample(
+        &self,
+        _suite: &Suite,
+        test: &TestModule,
+        runtime: &Runtime,
+        limits: &Limits,
+    ) -> Option<Outcome> {
+        let nth = self.count(&test.name, &runtime.info.name);
+        if !last(self.pause, limits) {
+            return None;
+        }
+        self.outcome((self.script)(&test.name, &runtime.info.name, nth), limits)
+    }
+}
+
+/// The fixture suite (modules sign, hash, hash2, misuse, aead_aegis256); no file is read.
+pub fn suite() -> Suite {
+    Suite {
+        dir: "suite".into(),
+        manifest: crate::model::fixtures::results_with(&[]).suite,
+    }
+}
+
+/// The suite's tests of these names.
+pub fn tests(suite: &Suite, names: &[&str]) -> Vec<TestModule> {
+    names
+        .iter()
+        .map(|name| suite.manifest.test(name).expect("a fixture test").clone())
+        .collect()
+}
+
+/// One unpinned worker, no budget, a 1 s timeout and a fixed seed.
+pub fn schedule(stopping: crate::stats::stopping::Stopping) -> super::scheduler::Schedule {
+    super::scheduler::Schedule {
+        stopping,
+        budget: None,
+        timeout: Duration::from_secs(1),
+        cores: vec![None],
+        seed: 7,
+        progress: false,
+    }
+}
+
+/// Exactly `samples` samples of every pair.
+pub fn exactly(samples: u32) -> crate::stats::stopping::Stopping {
+    crate::stats::stopping::Stopping {
+        min_samples: samples,
+        max_samples: samples,
+        precision: 0.0,
+        min_effect: 0.02,
+    }
+}
