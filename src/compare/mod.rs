@@ -2,7 +2,6 @@
 //! stored baseline) -> a verdict per test, per category and overall, and the gate's answer.
 
 pub mod baseline;
-pub mod injection;
 
 use crate::config::CompareConfig;
 use crate::model::{
