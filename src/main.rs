@@ -2,6 +2,7 @@
 //! `main` only parses the command line and turns errors into one line and an exit code.
 
 mod build;
+mod calibrate;
 mod cli;
 mod compare;
 mod config;

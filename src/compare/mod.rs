@@ -2,7 +2,6 @@
 //! stored baseline) -> a verdict per test, per category and overall, and the gate's answer.
 
 pub mod baseline;
-pub mod injection;
 pub mod judge;
 
 use crate::config::CompareConfig;

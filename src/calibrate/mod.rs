@@ -1,0 +1,9 @@
+//! Calibrate stage: fit the suite to this machine and prove the gate on it. `plan` chooses each
+//! test's iteration count; `aa` measures a runtime against itself (false alarms, noise); and
+//! `inject` replays those A/A samples with known slowdowns (`injection`) to count what the
+//! gate finds and what it calls wrongly.
+
+pub mod aa;
+pub mod inject;
+pub mod injection;
+pub mod plan;
