@@ -2,13 +2,10 @@
 
 use super::Context;
 use crate::config::Install;
-use crate::run::adapter::{RuntimeRequest, resolve};
-use crate::toolchain::locate;
 use anyhow::Result;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
 pub fn run(ctx: &Context) -> Result<u8> {
-    let home = ctx.home()?;
     let mut table = Table::new();
     table.load_style(UTF8_FULL_CONDENSED);
     table.set_header([
@@ -19,32 +16,20 @@ pub fn run(ctx: &Context) -> Result<u8> {
         "AOT step",
         "path",
     ]);
-    for (name, config) in &ctx.loaded.config.runtimes {
-        let found = locate(&home, &config.install);
-        // Only a runtime that is already here is asked for its version: listing installs nothing.
-        let version = found.as_ref().map(|_| {
-            let request = RuntimeRequest {
-                label: name.clone(),
-                adapter: None,
-                path: None,
-            };
-            resolve(&ctx.loaded, &home, &request)
-                .map(|r| r.info.version)
-                .unwrap_or_else(|e| format!("broken: {e:#}"))
-        });
+    for listed in crate::run::inventory::inventory(&ctx.loaded)? {
         table.add_row([
-            name.clone(),
-            route(&config.install),
-            if found.is_some() { "yes" } else { "no" }.to_string(),
-            version.unwrap_or_else(|| "–".to_string()),
-            config
+            listed.name,
+            route(&listed.install),
+            if listed.found.is_some() { "yes" } else { "no" }.to_string(),
+            listed.version.unwrap_or_else(|| "–".to_string()),
+            listed
                 .aot
-                .as_ref()
                 .map(|a| a.join(" "))
                 .unwrap_or_else(|| "–".to_string()),
-            found
+            listed
+                .found
                 .map(|p| p.display().to_string())
-                .unwrap_or_else(|| hint(&config.install)),
+                .unwrap_or_else(|| hint(&listed.install)),
         ]);
     }
     println!("{table}");

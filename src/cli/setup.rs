@@ -1,13 +1,12 @@
 //! `wasmgate setup`: provision every tool the pipeline needs, and say what was found.
 
 use super::Context;
-use crate::run::adapter::{RuntimeRequest, resolve};
 use anyhow::Result;
 
 pub fn run(ctx: &Context, runtimes: &[String]) -> Result<u8> {
-    let home = ctx.home()?;
-    let inputs = crate::build::prepare(&ctx.loaded.config, &home)?;
-    println!("cache      {}", home.root.display());
+    let provisioned = crate::run::inventory::provision(&ctx.loaded, runtimes)?;
+    let inputs = &provisioned.inputs;
+    println!("cache      {}", provisioned.home.root.display());
     println!(
         "source     libsodium {} ({}; sha256 {}, signature {})",
         inputs.source.info.version,
@@ -27,15 +26,7 @@ pub fn run(ctx: &Context, runtimes: &[String]) -> Result<u8> {
             tool.path.display()
         );
     }
-    let names = if runtimes.is_empty() {
-        &ctx.loaded.config.run.runtimes
-    } else {
-        runtimes
-    };
-    for name in names {
-        let request: RuntimeRequest = name.parse().map_err(anyhow::Error::msg)?;
-        let runtime = resolve(&ctx.loaded, &home, &request)?;
-        runtime.check_usable(&home)?;
+    for runtime in &provisioned.runtimes {
         println!(
             "{:<10} {} ({})",
             runtime.info.name, runtime.info.version, runtime.info.path

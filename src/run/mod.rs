@@ -7,6 +7,7 @@ pub mod execute;
 pub mod executor;
 #[cfg(test)]
 pub mod fake_executor;
+pub mod inventory;
 pub mod journal;
 pub mod machine;
 pub mod measure;
