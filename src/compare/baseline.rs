@@ -98,11 +98,19 @@ pub struct Entry {
     pub dir: PathBuf,
 }
 
+impl Entry {
+    /// The entry's results and its runtime's side of them.
+    fn read(&self) -> Result<(Results, Side)> {
+        let results = crate::run::read_results(&self.results)?;
+        let side = side_from_results(&results, self.runtime.as_deref(), &self.results)?;
+        Ok((results, side))
+    }
+}
+
 /// `baseline update`: the entry's runtime stored as the baseline, its history appended.
 /// Returns the runtime's label and the baseline written.
 pub fn store(entry: &Entry) -> Result<(String, PathBuf)> {
-    let results = crate::run::read_results(&entry.results)?;
-    let side = side_from_results(&results, entry.runtime.as_deref(), &entry.results)?;
+    let (results, side) = entry.read()?;
     let written = update(
         &entry.dir,
         &results,
@@ -116,8 +124,7 @@ pub fn store(entry: &Entry) -> Result<(String, PathBuf)> {
 /// `baseline history`: the entry's run appended to the history, with the tests the comparison
 /// (if given) called regressions. Returns the runtime's label and the history written.
 pub fn append(entry: &Entry, comparison: Option<&Path>) -> Result<(String, PathBuf)> {
-    let results = crate::run::read_results(&entry.results)?;
-    let side = side_from_results(&results, entry.runtime.as_deref(), &entry.results)?;
+    let (results, side) = entry.read()?;
     let regressions = match comparison {
         Some(file) => crate::model::read_json::<crate::model::Comparison>(file)?
             .tests_with(crate::model::Verdict::Regression)
