@@ -2,6 +2,7 @@
 # Fails when a stage imports a stage at its own level or above it: wasmgate's modules form one
 # order, and each may only use those before it (see docs/architecture.md). A folder missing
 # from the order is an error too, so a new stage has to be placed before it can land.
+# `--graph` prints, per module, the modules it uses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,23 @@ level_of() {
   done
   echo -1
 }
+
+# Every `crate::NAME` of a folder outside comments, as FILE:LINE:NAME.
+uses_of() {
+  { grep -rnE --include='*.rs' 'crate::[a-z_]+' "$1" || true; } \
+    | { grep -vE '^[^:]+:[0-9]+:[[:space:]]*//' || true; } \
+    | { grep -oE '^[^:]+:[0-9]+:|crate::[a-z_]+' || true; } \
+    | awk '/^[^:]+:[0-9]+:$/ { where = $0; next } { sub("crate::", ""); print where $0 }'
+}
+
+if [ "${1:-}" = "--graph" ]; then
+  for stage in "${order[@]}"; do
+    [ -d "src/$stage" ] || continue
+    used=$(uses_of "src/$stage/" | cut -d: -f3 | sort -u | { grep -vx "$stage" || true; } | tr '\n' ' ')
+    printf '%-10s <- %s\n' "$stage" "${used:-(nothing)}"
+  done
+  exit 0
+fi
 
 status=0
 for dir in src/*/; do
@@ -35,10 +53,7 @@ for dir in src/*/; do
       echo "$file:$line: $stage uses crate::$used, which is not below it (order: ${order[*]})"
       status=1
     fi
-  done < <(grep -rnE --include='*.rs' 'crate::[a-z_]+' "$dir" \
-    | grep -vE '^[^:]+:[0-9]+:[[:space:]]*//' \
-    | grep -oE '^[^:]+:[0-9]+:|crate::[a-z_]+' \
-    | awk '/^[^:]+:[0-9]+:$/ { where = $0; next } { sub("crate::", ""); print where $0 }')
+  done < <(uses_of "$dir")
 done
 if [ "$status" -eq 0 ]; then
   echo "layers: every import points down (${order[*]})"
