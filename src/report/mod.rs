@@ -7,9 +7,13 @@ pub mod comparison;
 pub mod html;
 pub mod markdown;
 pub mod published;
+mod render;
 pub mod svg;
 pub mod terminal;
 pub mod trends;
+
+pub use comparison::Presentation;
+pub use render::{Format, render_comparison, render_results, render_summary};
 
 use crate::model::{Machine, Results, RuntimeInfo};
 use crate::stats;
@@ -20,6 +24,9 @@ use std::collections::BTreeMap;
 /// What every format shows, computed once.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
+    /// The version of wasmgate's file formats, so a tool reading `--format json` knows what it
+    /// reads.
+    pub schema_version: u32,
     pub runtimes: Vec<RuntimeInfo>,
     /// The index of native code among `runtimes`, when it ran.
     pub native: Option<usize>,
@@ -136,6 +143,7 @@ pub fn summarize(results: &Results) -> Summary {
     let suite = &results.suite;
     let failed_by_runtime = failed_by_runtime(&rows, &results.runtimes);
     Summary {
+        schema_version: crate::model::SCHEMA_VERSION,
         runtimes: results.runtimes.clone(),
         native,
         fastest: fastest.filter(|_| native.is_some()),
