@@ -36,7 +36,7 @@ pub fn run(args: ReportArgs) -> Result<u8> {
     let mut summary = summarize(&results);
     summary.differences = differences;
     if args.then_now {
-        summary.then_now = Some(published::then_now(&summary));
+        summary.then_now = Some(published::then_now(&summary)?);
     }
     summary.trends = read_trends(&args.histories)?;
     let text = render_summary(&summary, args.format)?;
