@@ -30,9 +30,7 @@ pub fn run(args: ReportArgs) -> Result<u8> {
     let files = (args.results.iter())
         .map(|path| Ok((path.clone(), crate::run::read_results(path)?)))
         .collect::<Result<Vec<_>>>()?;
-    let Some((results, differences)) = combine::combine(&files) else {
-        bail!("give at least one results file");
-    };
+    let (results, differences) = combine::combine(&files)?;
     let mut summary = summarize(&results);
     summary.differences = differences;
     if args.then_now {
