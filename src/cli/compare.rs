@@ -1,8 +1,9 @@
 //! `wasmgate compare RESULTS`: head against base (same run) or against a stored baseline;
 //! exit 1 when the gate rule fails.
 
-use super::{Context, Format};
+use super::Context;
 use crate::model::Comparison;
+use crate::report::Format;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 
@@ -81,19 +82,11 @@ pub fn judge(ctx: &Context, results_path: &Path, against: &Against) -> Result<Co
     crate::compare::judge::judge(results_path, &against.plain(), &ctx.loaded.config.compare)
 }
 
+/// The comparison in a format; markdown links the CI run that measured it, when there is one.
 pub fn render(comparison: &Comparison, format: Format) -> Result<String> {
-    match format {
-        Format::Terminal => Ok(crate::report::comparison::terminal(comparison)),
-        Format::Json => Ok(serde_json::to_string_pretty(comparison)? + "\n"),
-        Format::Html => anyhow::bail!(
-            "--format html is for `wasmgate report`; a comparison is written as terminal, markdown or json"
-        ),
-        Format::Markdown => crate::report::comparison::markdown(
-            comparison,
-            &crate::report::comparison::Presentation {
-                run_url: crate::publish::ActionsEnv::from_env().run_url(),
-                compact: false,
-            },
-        ),
-    }
+    let presentation = crate::report::Presentation {
+        run_url: crate::publish::ActionsEnv::from_env().run_url(),
+        compact: false,
+    };
+    crate::report::render_comparison(comparison, format, &presentation)
 }

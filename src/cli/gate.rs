@@ -1,7 +1,8 @@
 //! `wasmgate gate`: setup, build, run and report in one step. With `--base`/`--head` (two
 //! runtimes of this run) or `--baseline FILE` it also compares, and exits 1 on a regression.
 
-use super::{Context, Format};
+use super::Context;
+use crate::report::{Format, render_results};
 use crate::run::adapter::RuntimeRequest;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
@@ -45,8 +46,8 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<u8> {
         return Ok(super::run::EXIT_INTERRUPTED);
     }
     if !args.against.is_given() {
-        print!("{}", super::report::render(&results, Format::Terminal)?);
-        let markdown = super::report::render(&results, Format::Markdown)?;
+        print!("{}", render_results(&results, Format::Terminal)?);
+        let markdown = render_results(&results, Format::Markdown)?;
         crate::model::write_atomic(&report_path, markdown.as_bytes())?;
         tell_files(&[("results", &results_path), ("report", &report_path)])?;
         return Ok(0);

@@ -18,7 +18,7 @@ use crate::config::Loaded;
 use crate::run::adapter::RuntimeRequest;
 use crate::toolchain::Home;
 use anyhow::Result;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -147,16 +147,6 @@ pub enum ConfigCommand {
         #[arg(long)]
         force: bool,
     },
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
-pub enum Format {
-    Terminal,
-    Markdown,
-    /// A self-contained page with SVG charts (reports only)
-    Html,
-    /// The computed summary or comparison, for other tools
-    Json,
 }
 
 /// What every subcommand starts from: the configuration and the cache directory.

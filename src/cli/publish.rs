@@ -60,7 +60,7 @@ fn read_published(path: &Path) -> Result<Published> {
     let value: serde_json::Value = crate::model::parse_json(&text, &origin)?;
     if value.get("samples").is_some() {
         let results = crate::run::read_results(path)?;
-        let report = super::report::render(&results, super::Format::Markdown)?;
+        let report = crate::report::render_results(&results, crate::report::Format::Markdown)?;
         return Ok(Published::Report(report));
     }
     let comparison: Comparison = crate::model::parse_json(&text, &origin)?;

@@ -1,9 +1,7 @@
 //! `wasmgate report RESULTS...`: results as a table, a markdown or HTML report, or JSON; with
 //! the published 2023 results beside them and the trends of baseline histories, if asked.
 
-use super::Format;
-use crate::model::Results;
-use crate::report::{Summary, combine, html, markdown, published, summarize, terminal, trends};
+use crate::report::{Format, combine, published, render_summary, summarize, trends};
 use anyhow::{Result, bail};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -32,13 +30,11 @@ pub fn run(args: ReportArgs) -> Result<u8> {
     let files = (args.results.iter())
         .map(|path| Ok((path.clone(), crate::run::read_results(path)?)))
         .collect::<Result<Vec<_>>>()?;
-    let Some((results, differences)) = combine::combine(&files) else {
-        bail!("give at least one results file");
-    };
+    let (results, differences) = combine::combine(&files)?;
     let mut summary = summarize(&results);
     summary.differences = differences;
     if args.then_now {
-        summary.then_now = Some(published::then_now(&summary));
+        summary.then_now = Some(published::then_now(&summary)?);
     }
     summary.trends = read_trends(&args.histories)?;
     let text = render_summary(&summary, args.format)?;
@@ -63,18 +59,4 @@ fn read_trends(paths: &[PathBuf]) -> Result<Vec<trends::Trend>> {
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(trends::trends(&histories))
-}
-
-/// One results file in a format (the gate's and publish's own reports).
-pub fn render(results: &Results, format: Format) -> Result<String> {
-    render_summary(&summarize(results), format)
-}
-
-fn render_summary(summary: &Summary, format: Format) -> Result<String> {
-    match format {
-        Format::Terminal => Ok(terminal::render(summary)),
-        Format::Markdown => markdown::render(summary),
-        Format::Html => html::render(summary),
-        Format::Json => Ok(serde_json::to_string_pretty(summary)? + "\n"),
-    }
 }

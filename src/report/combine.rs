@@ -1,78 +1,29 @@
-//! One report over several results files (shards, machines, days): samples of the same
-//! runtime on the same machine are pooled; anything else is kept apart under its own label,
-//! and every difference between the files is stated, so a reader knows what is compared.
+//! One report over several results files (shards, machines, days): merged by the run stage's
+//! mechanism under its pool-or-keep-apart policy (samples of the same runtime on the same
+//! machine are pooled; anything else is kept apart under its own label), with every difference
+//! between the files stated, so a reader knows what is compared.
 
 use crate::model::Results;
-use crate::run::merge::measured_pairs;
-use std::collections::BTreeMap;
+use crate::run::merge::{Difference, Policy, merge_with};
+use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
 
 /// The combined results and, in words, what differs between the files.
-pub fn combine(files: &[(PathBuf, Results)]) -> Option<(Results, Vec<String>)> {
-    let ((first_path, first), rest) = files.split_first()?;
-    let mut combined = first.clone();
-    let mut notes = Vec::new();
-    // Per label: the machine and version its samples were measured with.
-    let mut measured_as: BTreeMap<String, (String, String)> = (first.runtimes.iter())
-        .map(|r| {
-            let key = (first.machine.fingerprint.clone(), r.version.clone());
-            (r.name.clone(), key)
-        })
-        .collect();
-    note_file(&mut notes, first_path, first);
-    for (path, results) in rest {
-        note_file(&mut notes, path, results);
-        note_build_and_machine(&mut notes, (first_path, first), (path, results));
-        add_tests(&mut combined, results);
-        let mut relabel: BTreeMap<String, String> = BTreeMap::new();
-        for runtime in &results.runtimes {
-            let key = (results.machine.fingerprint.clone(), runtime.version.clone());
-            let label = match measured_as.get(&runtime.name) {
-                None => runtime.name.clone(),
-                Some(known) if *known == key => {
-                    pooled_note(&mut notes, &combined, results, &runtime.name, path);
-                    continue;
-                }
-                Some((machine, version)) => {
-                    let label = format!("{} ({})", runtime.name, stem(path));
-                    notes.push(format!(
-                        "`{}` in {} ({}, machine {}) is shown as `{label}`: {} had {}, machine {}",
-                        runtime.name,
-                        path.display(),
-                        runtime.version,
-                        results.machine.fingerprint,
-                        first_path.display(),
-                        version,
-                        machine
-                    ));
-                    label
-                }
-            };
-            measured_as.insert(label.clone(), key);
-            relabel.insert(runtime.name.clone(), label.clone());
-            let mut info = runtime.clone();
-            info.name = label;
-            combined.runtimes.push(info);
-        }
-        combined
-            .samples
-            .extend(results.samples.iter().cloned().map(|mut sample| {
-                if let Some(label) = relabel.get(&sample.runtime) {
-                    sample.runtime = label.clone();
-                }
-                sample
-            }));
-        combined.complete &= results.complete;
+pub fn combine(files: &[(PathBuf, Results)]) -> Result<(Results, Vec<String>)> {
+    if files.is_empty() {
+        bail!("give at least one results file");
     }
-    Some((combined, notes))
-}
-
-fn stem(path: &Path) -> String {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("results");
-    name.trim_end_matches(".json").to_string()
+    let merged = merge_with(files, Policy::PoolOrKeepApart)?;
+    let mut notes = Vec::new();
+    for (index, (path, results)) in files.iter().enumerate() {
+        note_file(&mut notes, path, results);
+        notes.extend(
+            (merged.differences.iter())
+                .filter(|difference| difference.file() == index)
+                .map(|difference| describe(files, difference)),
+        );
+    }
+    Ok((merged.results, notes))
 }
 
 fn note_file(notes: &mut Vec<String>, path: &Path, results: &Results) {
@@ -88,72 +39,70 @@ fn note_file(notes: &mut Vec<String>, path: &Path, results: &Results) {
     }
 }
 
-fn note_build_and_machine(
-    notes: &mut Vec<String>,
-    first: (&Path, &Results),
-    other: (&Path, &Results),
-) {
+/// A difference in words, against the first file.
+fn describe(files: &[(PathBuf, Results)], difference: &Difference) -> String {
+    let (first_path, first) = &files[0];
+    let (path, results) = &files[difference.file()];
+    match difference {
+        Difference::Suite { .. } => other_build((first_path, first), (path, results)),
+        Difference::Machine { .. } => other_machine((first_path, first), (path, results)),
+        Difference::KeptApart {
+            runtime,
+            label,
+            measured,
+            known,
+            ..
+        } => format!(
+            "`{runtime}` in {} ({}, machine {}) is shown as `{label}`: {} had {}, machine {}",
+            path.display(),
+            measured.version,
+            measured.machine,
+            first_path.display(),
+            known.version,
+            known.machine
+        ),
+        // Shards of one runtime pool silently; the same test measured twice is worth a line.
+        Difference::Remeasured { runtime, tests, .. } => format!(
+            "`{runtime}`: {tests} tests measured again in {}, same version and machine: their samples are pooled",
+            path.display()
+        ),
+    }
+}
+
+fn other_build(first: (&PathBuf, &Results), other: (&PathBuf, &Results)) -> String {
     let ((first_path, first), (path, results)) = (first, other);
     let (a, b) = (&first.suite, &results.suite);
-    if a.suite_id != b.suite_id {
-        notes.push(format!(
-            "{} measured build {} (libsodium {}, zig {}, wasm-opt {}), {} build {} (libsodium {}, zig {}, wasm-opt {}): times per iteration are compared across builds",
-            first_path.display(),
-            a.suite_id,
-            a.source.version,
-            a.zig.version,
-            a.wasm_opt.version,
-            path.display(),
-            b.suite_id,
-            b.source.version,
-            b.zig.version,
-            b.wasm_opt.version
-        ));
-    }
+    format!(
+        "{} measured build {} (libsodium {}, zig {}, wasm-opt {}), {} build {} (libsodium {}, zig {}, wasm-opt {}): times per iteration are compared across builds",
+        first_path.display(),
+        a.suite_id,
+        a.source.version,
+        a.zig.version,
+        a.wasm_opt.version,
+        path.display(),
+        b.suite_id,
+        b.source.version,
+        b.zig.version,
+        b.wasm_opt.version
+    )
+}
+
+fn other_machine(first: (&PathBuf, &Results), other: (&PathBuf, &Results)) -> String {
+    let ((first_path, first), (path, results)) = (first, other);
     let (m, n) = (&first.machine, &results.machine);
-    if m.fingerprint != n.fingerprint {
-        notes.push(format!(
-            "{} ran on {} ({}, {} cores, kernel {}), {} on {} ({}, {} cores, kernel {}): timings from different machines",
-            first_path.display(),
-            m.fingerprint,
-            m.cpu_model,
-            m.logical_cores,
-            m.kernel,
-            path.display(),
-            n.fingerprint,
-            n.cpu_model,
-            n.logical_cores,
-            n.kernel
-        ));
-    }
-}
-
-/// Shards of one runtime pool silently; the same test measured twice is worth a line.
-fn pooled_note(
-    notes: &mut Vec<String>,
-    combined: &Results,
-    results: &Results,
-    runtime: &str,
-    path: &Path,
-) {
-    let before = measured_pairs(path, combined);
-    let overlap = (measured_pairs(path, results).into_keys())
-        .filter(|pair| pair.1 == runtime && before.contains_key(pair))
-        .count();
-    if overlap > 0 {
-        notes.push(format!(
-            "`{runtime}`: {overlap} tests measured again in {}, same version and machine: their samples are pooled",
-            path.display()
-        ));
-    }
-}
-
-fn add_tests(combined: &mut Results, results: &Results) {
-    for test in &results.suite.tests {
-        if combined.suite.test(&test.name).is_none() {
-            combined.suite.tests.push(test.clone());
-        }
-    }
+    format!(
+        "{} ran on {} ({}, {} cores, kernel {}), {} on {} ({}, {} cores, kernel {}): timings from different machines",
+        first_path.display(),
+        m.fingerprint,
+        m.cpu_model,
+        m.logical_cores,
+        m.kernel,
+        path.display(),
+        n.fingerprint,
+        n.cpu_model,
+        n.logical_cores,
+        n.kernel
+    )
 }
 
 #[cfg(test)]
@@ -191,6 +140,25 @@ mod tests {
         let summary = crate::report::summarize(&combined);
         let sign = summary.tests.iter().find(|t| t.name == "sign").unwrap();
         assert_eq!(sign.cells[2].median_ps, Some(50.0));
+    }
+
+    #[test]
+    fn a_test_measured_again_is_pooled_and_stated() {
+        let a = results_with(&[("sign", "wasmtime", Some(100))]);
+        let b = results_with(&[
+            ("sign", "wasmtime", Some(120)),
+            ("hash", "wasmtime", Some(10)),
+        ]);
+        let files = [(PathBuf::from("a.json"), a), (PathBuf::from("b.json"), b)];
+        let (combined, notes) = combine(&files).unwrap();
+        assert_eq!(combined.runtimes.len(), 1);
+        assert_eq!(combined.samples.len(), 3);
+        assert_eq!(
+            notes,
+            [
+                "`wasmtime`: 1 tests measured again in b.json, same version and machine: their samples are pooled"
+            ]
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The markdown report, from a minijinja template kept beside this file.
 
+use super::trends::{Markup, NIGHTS_SHOWN};
 use super::{Cell, Summary, format_cell, format_ps, format_ratio};
 use anyhow::Result;
 use minijinja::Environment;
@@ -27,7 +28,7 @@ pub fn render(summary: &Summary) -> Result<String> {
     env.add_template("report.md", TEMPLATE)?;
     let text = env.get_template("report.md")?.render(minijinja::context! {
         s => Value::from(Serde(summary)),
-        trend_tables => Value::from(Serde(super::trends::compact(&summary.trends, 8))),
+        trend_tables => Value::from(Serde(super::trends::compact(&summary.trends, NIGHTS_SHOWN, Markup::Markdown))),
     })?;
     Ok(text)
 }

@@ -2,14 +2,19 @@
 //! fastest runtime, median-normalized time, time over native code's; per category and
 //! overall: geometric means and medians) -> one file per format.
 
+mod apart;
 pub mod combine;
 pub mod comparison;
 pub mod html;
 pub mod markdown;
 pub mod published;
+mod render;
 pub mod svg;
 pub mod terminal;
 pub mod trends;
+
+pub use comparison::Presentation;
+pub use render::{Format, render_comparison, render_results, render_summary};
 
 use crate::model::{Machine, Results, RuntimeInfo};
 use crate::stats;
@@ -20,6 +25,9 @@ use std::collections::BTreeMap;
 /// What every format shows, computed once.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
+    /// The version of wasmgate's file formats, so a tool reading `--format json` knows what it
+    /// reads.
+    pub schema_version: u32,
     pub runtimes: Vec<RuntimeInfo>,
     /// The index of native code among `runtimes`, when it ran.
     pub native: Option<usize>,
@@ -73,7 +81,7 @@ pub struct Cell {
     /// WebAssembly runtimes' medians for the test (1 is the middle runtime, 2 twice as slow).
     #[serde(default)]
     pub normalized: Option<f64>,
-    /// This runtime's median over native code's (the runtime whose adapter is `native`).
+    /// This runtime's median over native code's (the runtime marked `native` in its RuntimeInfo).
     #[serde(default)]
     pub to_native: Option<f64>,
     /// The first failure's message, when any sample failed.
@@ -131,11 +139,12 @@ pub fn summarize(results: &Results) -> Summary {
     } = figures(rows, &results.runtimes);
     let apart = rows
         .iter()
-        .filter_map(|r| Some((r.name.clone(), aes_based(&r.name)?.to_string())))
+        .filter_map(|r| Some((r.name.clone(), apart::reason(&r.name)?.to_string())))
         .collect();
     let suite = &results.suite;
     let failed_by_runtime = failed_by_runtime(&rows, &results.runtimes);
     Summary {
+        schema_version: crate::model::SCHEMA_VERSION,
         runtimes: results.runtimes.clone(),
         native,
         fastest: fastest.filter(|_| native.is_some()),
@@ -195,7 +204,7 @@ pub(crate) struct Figures {
 }
 
 /// Relates each row's cells, then sums them up per category and overall. `runtimes` gives
-/// the cells' order; native code is the runtime whose adapter is `native`.
+/// the cells' order; native code is the runtime marked `native` in its RuntimeInfo.
 pub(crate) fn figures(mut rows: Vec<TestRow>, runtimes: &[RuntimeInfo]) -> Figures {
     let native = runtimes.iter().position(|r| r.native);
     for row in &mut rows {
@@ -262,13 +271,6 @@ fn cell_for(results: &Results, test: &str, runtime: &str) -> Cell {
     cell
 }
 
-/// Why a test is shown apart from the native comparison, if it is.
-fn aes_based(test: &str) -> Option<&'static str> {
-    test.starts_with("aead_aegis").then_some(
-        "AES-based: native code uses the CPU's AES instructions, WebAssembly has none (the article measured about 80x)",
-    )
-}
-
 /// Each cell against the others of its test: the fastest, the median WebAssembly runtime,
 /// and native code.
 fn relate_cells(row: &mut TestRow, native: Option<usize>) {
@@ -316,7 +318,7 @@ fn category_row(name: &str, rows: &[&TestRow], runtime_infos: &[RuntimeInfo]) ->
     let native_median = (0..runtimes)
         .map(|i| {
             let ratios: Vec<f64> = (rows.iter())
-                .filter(|r| aes_based(&r.name).is_none())
+                .filter(|r| apart::reason(&r.name).is_none())
                 .filter_map(|r| r.cells[i].to_native)
                 .collect();
             stats::median(&ratios)

@@ -6,59 +6,86 @@
 use super::{Cell, Summary, TestRow, figures};
 use crate::build::categories::category_of;
 use crate::model::RuntimeInfo;
+use anyhow::{Result, bail};
 use serde::Serialize;
 
-/// One file per runtime, `test;value` a line (the total microseconds of the 200-iteration
-/// loop; only ratios are used, so the unit does not matter). wasm3.csv is shipped with the
-/// rest but left out, as the article left it out of its charts: 13 tests only.
+/// Which files are the published runtimes, in what order, which one is native code, and which
+/// adapters measure each now.
+const INDEX: &str = include_str!("published/seed-2022-12/index.csv");
+
+macro_rules! embedded {
+    ($file:literal) => {
+        (
+            $file,
+            include_str!(concat!("published/seed-2022-12/", $file)),
+        )
+    };
+}
+
+/// Every results file shipped, by name: one per runtime, `test;value` a line (the total
+/// microseconds of the 200-iteration loop; only ratios are used, so the unit does not matter).
+/// The index says which of them the report uses.
 const FILES: &[(&str, &str)] = &[
-    ("iwasm", include_str!("published/seed-2022-12/iwasm.csv")),
-    ("wasm2c", include_str!("published/seed-2022-12/wasm2c.csv")),
-    (
-        "wasmer-llvm",
-        include_str!("published/seed-2022-12/wasmer-llvm.csv"),
-    ),
-    (
-        "wasmer-cranelift",
-        include_str!("published/seed-2022-12/wasmer-cranelift.csv"),
-    ),
-    (
-        "wasmer-singlepass",
-        include_str!("published/seed-2022-12/wasmer-singlepass.csv"),
-    ),
-    (
-        "wasmtime",
-        include_str!("published/seed-2022-12/wasmtime.csv"),
-    ),
-    (
-        "wasmedge",
-        include_str!("published/seed-2022-12/wasmedge.csv"),
-    ),
-    ("node", include_str!("published/seed-2022-12/node.csv")),
-    ("bun", include_str!("published/seed-2022-12/bun.csv")),
-    ("wazero", include_str!("published/seed-2022-12/wazero.csv")),
-    ("native", include_str!("published/seed-2022-12/native.csv")),
+    embedded!("bun.csv"),
+    embedded!("iwasm.csv"),
+    embedded!("native.csv"),
+    embedded!("node.csv"),
+    embedded!("wasm2c.csv"),
+    embedded!("wasm3.csv"),
+    embedded!("wasmedge.csv"),
+    embedded!("wasmer-cranelift.csv"),
+    embedded!("wasmer-llvm.csv"),
+    embedded!("wasmer-singlepass.csv"),
+    embedded!("wasmtime.csv"),
+    embedded!("wazero.csv"),
 ];
 
 pub const SOURCE: &str = "the results behind \"Performance of WebAssembly runtimes\" (2023), jedisct1/webassembly-benchmarks 2022-12, ISC licence";
 
-/// Which published runtime each of wasmgate's adapters corresponds to (2023 measured iwasm,
-/// wasmedge and the wasmer engines ahead of time).
-const COUNTERPARTS: &[(&str, &str)] = &[
-    ("wasmtime", "wasmtime"),
-    ("wasmtime-aot", "wasmtime"),
-    ("node", "node"),
-    ("bun", "bun"),
-    ("wasm2c", "wasm2c"),
-    ("wasmer-cranelift", "wasmer-cranelift"),
-    ("wasmer-llvm", "wasmer-llvm"),
-    ("wasmer-singlepass", "wasmer-singlepass"),
-    ("iwasm-aot", "iwasm"),
-    ("iwasm", "iwasm"),
-    ("wasmedge-aot", "wasmedge"),
-    ("wasmedge", "wasmedge"),
-    ("wazero", "wazero"),
-];
+/// One published runtime, as the index describes it.
+struct Published {
+    info: RuntimeInfo,
+    results: &'static str,
+    /// wasmgate's adapters that measure this runtime now.
+    adapters: Vec<&'static str>,
+}
+
+/// The published runtimes, in the index's order.
+fn index() -> Result<Vec<Published>> {
+    (INDEX.lines())
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .skip(1) // the header
+        .map(index_line)
+        .collect()
+}
+
+fn index_line(line: &'static str) -> Result<Published> {
+    let fields: Vec<&str> = line.split(',').collect();
+    let [file, name, native, adapters] = fields[..] else {
+        bail!("published index: `{line}` is not file,runtime,native,adapters");
+    };
+    let native = match native {
+        "yes" => true,
+        "no" => false,
+        _ => bail!("published index: `{line}`: native is yes or no, not `{native}`"),
+    };
+    let Some((_, results)) = FILES.iter().find(|(shipped, _)| *shipped == file) else {
+        bail!("published index: `{file}` is not among the files shipped with wasmgate");
+    };
+    Ok(Published {
+        info: RuntimeInfo {
+            name: name.to_string(),
+            adapter: name.to_string(),
+            path: String::new(),
+            version: "2022-12".to_string(),
+            command: Vec::new(),
+            native,
+        },
+        results,
+        adapters: adapters.split_whitespace().collect(),
+    })
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ThenNow {
@@ -87,19 +114,9 @@ pub struct ThenNowRow {
 }
 
 /// The published runtimes as rows of medians, summed up as a run of wasmgate's would be.
-pub(crate) fn published_figures() -> (Vec<RuntimeInfo>, super::Figures) {
-    let runtimes: Vec<RuntimeInfo> = FILES
-        .iter()
-        .map(|(name, _)| RuntimeInfo {
-            name: name.to_string(),
-            adapter: name.to_string(),
-            path: String::new(),
-            version: "2022-12".to_string(),
-            command: Vec::new(),
-            native: *name == "native",
-        })
-        .collect();
-    let tables: Vec<Vec<(&str, f64)>> = FILES.iter().map(|(_, text)| parse(text)).collect();
+fn published_figures(published: &[Published]) -> super::Figures {
+    let runtimes: Vec<RuntimeInfo> = published.iter().map(|p| p.info.clone()).collect();
+    let tables: Vec<Vec<(&str, f64)>> = published.iter().map(|p| parse(p.results)).collect();
     let mut tests: Vec<&str> = tables.iter().flatten().map(|(t, _)| *t).collect();
     tests.sort_unstable();
     tests.dedup();
@@ -121,8 +138,7 @@ pub(crate) fn published_figures() -> (Vec<RuntimeInfo>, super::Figures) {
                 .collect(),
         })
         .collect();
-    let figures = figures(rows, &runtimes);
-    (runtimes, figures)
+    figures(rows, &runtimes)
 }
 
 fn parse(text: &str) -> Vec<(&str, f64)> {
@@ -135,18 +151,16 @@ fn parse(text: &str) -> Vec<(&str, f64)> {
 }
 
 /// This run beside the published one, runtime by runtime.
-pub fn then_now(now: &Summary) -> ThenNow {
-    let (published, then) = published_figures();
+pub fn then_now(now: &Summary) -> Result<ThenNow> {
+    let published = index()?;
+    let then = published_figures(&published);
     let rows = (published.iter().enumerate())
         .filter(|(i, _)| Some(*i) != then.native)
         .map(|(i, runtime)| {
-            let counterpart = now.runtimes.iter().position(|r| {
-                COUNTERPARTS
-                    .iter()
-                    .any(|(adapter, name)| r.adapter == *adapter && *name == runtime.name)
-            });
+            let counterpart =
+                (now.runtimes.iter()).position(|r| runtime.adapters.contains(&r.adapter.as_str()));
             ThenNowRow {
-                published: runtime.name.clone(),
+                published: runtime.info.name.clone(),
                 runtime: counterpart.map(|j| now.runtimes[j].name.clone()),
                 then_normalized: then.overall.normalized[i],
                 now_normalized: counterpart.and_then(|j| now.overall.normalized[j]),
@@ -155,14 +169,14 @@ pub fn then_now(now: &Summary) -> ThenNow {
             }
         })
         .collect();
-    ThenNow {
+    Ok(ThenNow {
         source: SOURCE.to_string(),
         then_fastest: then.fastest,
         then_fastest_to_native: then.fastest_to_native,
         now_fastest: now.fastest.clone(),
         now_fastest_to_native: now.fastest_to_native,
         rows,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -171,7 +185,9 @@ mod tests {
 
     #[test]
     fn the_article_figures_follow_from_the_shipped_data() {
-        let (runtimes, then) = published_figures();
+        let published = index().unwrap();
+        let then = published_figures(&published);
+        let runtimes: Vec<&RuntimeInfo> = published.iter().map(|p| &p.info).collect();
         // The article: iwasm over native has a median of 2.32 over the 59 non-AEGIS tests.
         assert_eq!(then.fastest.as_deref(), Some("iwasm"));
         let fastest = then.fastest_to_native.unwrap();
@@ -198,7 +214,7 @@ mod tests {
             ("sign", "mystery", Some(300)),
         ]);
         let now = crate::report::summarize(&results);
-        let then_now = then_now(&now);
+        let then_now = then_now(&now).unwrap();
         assert_eq!(then_now.rows.len(), 10);
         let wasmtime = then_now
             .rows
@@ -218,5 +234,44 @@ mod tests {
             (None, None)
         );
         assert_eq!(then_now.now_fastest_to_native, Some(2.0));
+    }
+
+    #[test]
+    fn the_index_names_shipped_files_and_one_native_runtime() {
+        let published = index().unwrap();
+        assert_eq!(published.len(), 11);
+        let native: Vec<&str> = (published.iter())
+            .filter(|p| p.info.native)
+            .map(|p| p.info.name.as_str())
+            .collect();
+        assert_eq!(native, ["native"]);
+        let wasmtime = published
+            .iter()
+            .find(|p| p.info.name == "wasmtime")
+            .unwrap();
+        assert_eq!(wasmtime.adapters, ["wasmtime", "wasmtime-aot"]);
+        assert!(wasmtime.results.contains("\naead_aegis128l;"));
+        // wasm3 ships, as the article's data does, but is left out of the charts.
+        assert!(FILES.iter().any(|(file, _)| *file == "wasm3.csv"));
+        assert!(published.iter().all(|p| p.info.name != "wasm3"));
+    }
+
+    #[test]
+    fn a_wrong_index_line_is_an_error_that_says_which() {
+        let missing = index_line("nowhere.csv,x,no,x").err().unwrap().to_string();
+        assert!(
+            missing.contains("`nowhere.csv` is not among the files"),
+            "{missing}"
+        );
+        let native = index_line("bun.csv,bun,maybe,bun")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(native.contains("native is yes or no"), "{native}");
+        let short = index_line("bun.csv,bun").err().unwrap().to_string();
+        assert!(
+            short.contains("is not file,runtime,native,adapters"),
+            "{short}"
+        );
     }
 }

@@ -73,30 +73,76 @@ pub struct Line<'a> {
     pub points: Vec<(String, f64, Option<String>)>,
 }
 
+/// Where a trend chart's values land: the plot area inside the margins, and the value range
+/// the y axis spans.
+struct Plot {
+    left: f64,
+    top: f64,
+    width: f64,
+    height: f64,
+    /// The whole chart's height, for the night labels under the plot.
+    chart_height: f64,
+    low: f64,
+    high: f64,
+    /// The value range before padding, for the ticks at its ends.
+    pad: f64,
+    nights: usize,
+}
+
+impl Plot {
+    fn new(lines: &[Line], (width, height): (f64, f64)) -> Plot {
+        let (left, right, top, bottom) = (56.0, 120.0, 28.0, 40.0);
+        let values = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
+        let (low, high) = values.fold((1.0f64, 1.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        let pad = ((high - low) * 0.1).max(0.01);
+        Plot {
+            left,
+            top,
+            width: width - left - right,
+            height: height - top - bottom,
+            chart_height: height - bottom,
+            low: low - pad,
+            high: high + pad,
+            pad,
+            nights: lines.iter().map(|l| l.points.len()).max().unwrap_or(0),
+        }
+    }
+
+    fn x_of(&self, night: usize) -> f64 {
+        self.left + self.width * (night as f64 + 0.5) / self.nights.max(1) as f64
+    }
+
+    fn y_of(&self, value: f64) -> f64 {
+        self.top + self.height * (self.high - value) / (self.high - self.low)
+    }
+}
+
 /// Values over nights, one line per series, marked points drawn as red diamonds with their
 /// note as a tooltip; the y axis is centred so 1.0 (the first night) is always visible.
 pub fn line_chart(title: &str, lines: &[Line], y_label: &str) -> String {
     let (width, height) = (640.0, 240.0);
-    let (left, right, top, bottom) = (56.0, 120.0, 28.0, 40.0);
-    let values = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
-    let (low, high) = values.fold((1.0f64, 1.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let pad = ((high - low) * 0.1).max(0.01);
-    let (low, high) = (low - pad, high + pad);
-    let nights = lines.iter().map(|l| l.points.len()).max().unwrap_or(0);
-    let plot_width = width - left - right;
-    let plot_height = height - top - bottom;
-    let x_of = |i: usize| left + plot_width * (i as f64 + 0.5) / nights.max(1) as f64;
-    let y_of = |v: f64| top + plot_height * (high - v) / (high - low);
+    let plot = Plot::new(lines, (width, height));
+    let middle = plot.top + plot.height / 2.0;
     let mut svg = open_svg(title, width, height);
     let _ = write!(
         svg,
         "<text x=\"0\" y=\"14\" font-weight=\"bold\">{}</text>\
-         <text x=\"0\" y=\"{:.1}\" transform=\"rotate(-90 10 {:.1})\" font-size=\"10\" text-anchor=\"middle\">{}</text>",
+         <text x=\"0\" y=\"{middle:.1}\" transform=\"rotate(-90 10 {middle:.1})\" font-size=\"10\" text-anchor=\"middle\">{}</text>",
         escape(title),
-        top + plot_height / 2.0,
-        top + plot_height / 2.0,
         escape(y_label)
     );
+    y_ticks(&mut svg, &plot);
+    night_labels(&mut svg, &plot, lines);
+    for (n, line) in lines.iter().enumerate() {
+        draw_line(&mut svg, &plot, n, line);
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Grid lines at 1.0 and near both ends of the range.
+fn y_ticks(svg: &mut String, plot: &Plot) {
+    let (low, high, pad) = (plot.low, plot.high, plot.pad);
     let mut ticks: Vec<f64> = vec![1.0];
     for tick in [low + pad, high - pad] {
         // A tick too close to another would print over it.
@@ -105,71 +151,73 @@ pub fn line_chart(title: &str, lines: &[Line], y_label: &str) -> String {
         }
     }
     for tick in ticks {
-        let y = y_of(tick);
+        let y = plot.y_of(tick);
         let _ = write!(
             svg,
-            "<line x1=\"{left}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#ddd\"/>\
+            "<line x1=\"{}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#ddd\"/>\
              <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"10\">{tick:.3}</text>",
-            left + plot_width,
-            left - 4.0,
+            plot.left,
+            plot.left + plot.width,
+            plot.left - 4.0,
             y + 3.0
         );
     }
-    if let Some(longest) = lines.iter().max_by_key(|l| l.points.len()) {
-        let every = longest.points.len().div_ceil(6).max(1);
-        for (i, (x_label, _, _)) in longest.points.iter().enumerate().step_by(every) {
-            let _ = write!(
+}
+
+/// At most about six night labels under the plot, so they do not run into each other.
+fn night_labels(svg: &mut String, plot: &Plot, lines: &[Line]) {
+    let Some(longest) = lines.iter().max_by_key(|l| l.points.len()) else {
+        return;
+    };
+    let every = longest.points.len().div_ceil(6).max(1);
+    for (i, (x_label, _, _)) in longest.points.iter().enumerate().step_by(every) {
+        let _ = write!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\">{}</text>",
+            plot.x_of(i),
+            plot.chart_height + 14.0,
+            escape(x_label)
+        );
+    }
+}
+
+/// The `n`-th series: its polyline, a dot per night (a diamond where marked) and its label.
+fn draw_line(svg: &mut String, plot: &Plot, n: usize, line: &Line) {
+    let path: Vec<String> = (line.points.iter().enumerate())
+        .map(|(i, p)| format!("{:.1},{:.1}", plot.x_of(i), plot.y_of(p.1)))
+        .collect();
+    let _ = write!(
+        svg,
+        "<polyline class=\"trend\" points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>",
+        path.join(" "),
+        color(n)
+    );
+    for (i, (x_label, value, note)) in line.points.iter().enumerate() {
+        let (x, y) = (plot.x_of(i), plot.y_of(*value));
+        let _ = match note {
+            Some(note) => write!(
                 svg,
-                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\">{}</text>",
-                x_of(i),
-                height - bottom + 14.0,
+                "<path class=\"regression\" d=\"M{x:.1} {:.1} l5 5 l-5 5 l-5 -5 z\" fill=\"#d00\"><title>{}: {value:.3} — {}</title></path>",
+                y - 5.0,
+                escape(x_label),
+                escape(note)
+            ),
+            None => write!(
+                svg,
+                "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3\" fill=\"{}\"><title>{}: {value:.3}</title></circle>",
+                color(n),
                 escape(x_label)
-            );
-        }
+            ),
+        };
     }
-    for (n, line) in lines.iter().enumerate() {
-        let path: Vec<String> = (line.points.iter().enumerate())
-            .map(|(i, p)| format!("{:.1},{:.1}", x_of(i), y_of(p.1)))
-            .collect();
-        let _ = write!(
-            svg,
-            "<polyline class=\"trend\" points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>",
-            path.join(" "),
-            color(n)
-        );
-        for (i, (x_label, value, note)) in line.points.iter().enumerate() {
-            let (x, y) = (x_of(i), y_of(*value));
-            match note {
-                Some(note) => {
-                    let _ = write!(
-                        svg,
-                        "<path class=\"regression\" d=\"M{x:.1} {:.1} l5 5 l-5 5 l-5 -5 z\" fill=\"#d00\"><title>{}: {value:.3} — {}</title></path>",
-                        y - 5.0,
-                        escape(x_label),
-                        escape(note)
-                    );
-                }
-                None => {
-                    let _ = write!(
-                        svg,
-                        "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3\" fill=\"{}\"><title>{}: {value:.3}</title></circle>",
-                        color(n),
-                        escape(x_label)
-                    );
-                }
-            }
-        }
-        let _ = write!(
-            svg,
-            "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"{}\">{}</text>",
-            left + plot_width + 6.0,
-            top + 12.0 + 14.0 * n as f64,
-            color(n),
-            escape(line.label)
-        );
-    }
-    svg.push_str("</svg>");
-    svg
+    let _ = write!(
+        svg,
+        "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"{}\">{}</text>",
+        plot.left + plot.width + 6.0,
+        plot.top + 12.0 + 14.0 * n as f64,
+        color(n),
+        escape(line.label)
+    );
 }
 
 fn open_svg(title: &str, width: f64, height: f64) -> String {

@@ -1,10 +1,36 @@
-//! The terminal table (comfy-table).
+//! The terminal report (comfy-table): what the markdown report says, in tables and lines.
 
 use super::published::ThenNow;
+use super::trends::{self, Markup, NIGHTS_SHOWN};
 use super::{Summary, format_cell, format_ratio};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
 pub fn render(summary: &Summary) -> String {
+    [
+        headline(summary),
+        notes(summary),
+        tests_table(summary),
+        categories_table(summary),
+        against_native(summary),
+        runtimes(summary),
+        failures(summary),
+        summary
+            .then_now
+            .as_ref()
+            .map(then_now_table)
+            .unwrap_or_default(),
+        trend_tables(summary),
+        measures_nothing(summary),
+    ]
+    .concat()
+}
+
+fn headline(summary: &Summary) -> String {
+    let names: Vec<&str> = summary.runtimes.iter().map(|r| r.name.as_str()).collect();
+    format!("wasmgate: libsodium benchmarks on {}\n", names.join(", "))
+}
+
+fn notes(summary: &Summary) -> String {
     let mut out = String::new();
     if !summary.complete {
         out.push_str("NOTE: the run was interrupted; these are the samples measured until then.\n");
@@ -12,6 +38,10 @@ pub fn render(summary: &Summary) -> String {
     for difference in &summary.differences {
         out.push_str(&format!("NOTE: {difference}\n"));
     }
+    out
+}
+
+fn tests_table(summary: &Summary) -> String {
     let mut tests = Table::new();
     tests.load_style(UTF8_FULL_CONDENSED);
     let mut header = vec!["category".to_string(), "test".to_string()];
@@ -28,9 +58,10 @@ pub fn render(summary: &Summary) -> String {
         }
         tests.add_row(cells);
     }
-    out.push_str(&tests.to_string());
-    out.push('\n');
+    format!("{tests}\n")
+}
 
+fn categories_table(summary: &Summary) -> String {
     let mut categories = Table::new();
     categories.load_style(UTF8_FULL_CONDENSED);
     let mut header = vec![
@@ -39,61 +70,94 @@ pub fn render(summary: &Summary) -> String {
     ];
     header.extend(summary.runtimes.iter().map(|r| r.name.clone()));
     categories.set_header(header);
-    for row in summary
-        .categories
-        .iter()
-        .chain(std::iter::once(&summary.overall))
-    {
+    for row in (summary.categories.iter()).chain(std::iter::once(&summary.overall)) {
         let mut cells = vec![row.name.clone(), row.tests.to_string()];
         cells.extend(row.geomeans.iter().map(|g| format_ratio(*g)));
         categories.add_row(cells);
     }
-    out.push_str(&categories.to_string());
-    out.push('\n');
-    for runtime in &summary.runtimes {
-        out.push_str(&format!(
-            "{}: {} ({})\n",
-            runtime.name, runtime.version, runtime.path
-        ));
+    format!("{categories}\n")
+}
+
+/// The article's headline figure, and the tests left out of it, when native code ran.
+fn against_native(summary: &Summary) -> String {
+    if summary.native.is_none() {
+        return String::new();
     }
-    let failures: Vec<String> = summary
-        .tests
-        .iter()
-        .flat_map(|row| {
-            row.cells
-                .iter()
-                .zip(&summary.runtimes)
-                .filter_map(move |(cell, runtime)| {
-                    cell.failure
-                        .as_ref()
-                        .map(|why| format!("  {} on {}: {why}", row.name, runtime.name))
-                })
-        })
-        .collect();
-    if !failures.is_empty() {
-        for (runtime, tests) in &summary.failed_by_runtime {
-            out.push_str(&format!(
-                "{runtime} failed {} tests: {}\n",
-                tests.len(),
-                tests.join(", ")
-            ));
-        }
-        out.push_str(&format!(
-            "failed ({}):\n{}\n",
-            failures.len(),
-            failures.join("\n")
-        ));
-    }
-    if let Some(then_now) = &summary.then_now {
-        out.push_str(&then_now_table(then_now));
-    }
-    if !summary.measures_nothing.is_empty() {
-        out.push_str(&format!(
-            "not timed (measure nothing): {}\n",
-            summary.measures_nothing.join(", ")
-        ));
+    let mut out = format!(
+        "against native code: the fastest WebAssembly runtime overall, {}, takes a median of {} native code's time (the article found 2.32× for iwasm)\n",
+        summary.fastest.as_deref().unwrap_or("–"),
+        format_ratio(summary.fastest_to_native)
+    );
+    for (test, why) in &summary.apart {
+        out.push_str(&format!("  shown apart: {test}: {why}\n"));
     }
     out
+}
+
+fn runtimes(summary: &Summary) -> String {
+    (summary.runtimes.iter())
+        .map(|runtime| format!("{}: {} ({})\n", runtime.name, runtime.version, runtime.path))
+        .collect()
+}
+
+/// Every failure, per runtime and then one a line with its message.
+fn failures(summary: &Summary) -> String {
+    let failures: Vec<String> = (summary.tests.iter())
+        .flat_map(|row| {
+            (row.cells.iter().zip(&summary.runtimes)).filter_map(move |(cell, runtime)| {
+                (cell.failure.as_ref())
+                    .map(|why| format!("  {} on {}: {why}", row.name, runtime.name))
+            })
+        })
+        .collect();
+    if failures.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    for (runtime, tests) in &summary.failed_by_runtime {
+        out.push_str(&format!(
+            "{runtime} failed {} tests: {}\n",
+            tests.len(),
+            tests.join(", ")
+        ));
+    }
+    out.push_str(&format!(
+        "failed ({}):\n{}\n",
+        failures.len(),
+        failures.join("\n")
+    ));
+    out
+}
+
+fn measures_nothing(summary: &Summary) -> String {
+    if summary.measures_nothing.is_empty() {
+        return String::new();
+    }
+    format!(
+        "not timed (measure nothing): {}\n",
+        summary.measures_nothing.join(", ")
+    )
+}
+
+/// The last nights of each history, as markdown's trend tables.
+fn trend_tables(summary: &Summary) -> String {
+    let tables = trends::compact(&summary.trends, NIGHTS_SHOWN, Markup::Plain);
+    (tables.iter())
+        .map(|compact| {
+            let mut table = Table::new();
+            table.load_style(UTF8_FULL_CONDENSED);
+            let header = std::iter::once("category".to_string()).chain(compact.nights.clone());
+            table.set_header(header.collect::<Vec<_>>());
+            for (category, cells) in &compact.rows {
+                table.add_row(std::iter::once(category.clone()).chain(cells.clone()));
+            }
+            format!(
+                "trend of {}, the last {} nights (each night's median per test over the first night's, geometric mean per category; lower is faster; ⚠ marks the regressions the nightly watch called):\n{table}\n",
+                compact.label,
+                compact.nights.len()
+            )
+        })
+        .collect()
 }
 
 fn then_now_table(then_now: &ThenNow) -> String {
@@ -125,4 +189,68 @@ fn then_now_table(then_now: &ThenNow) -> String {
         then_now.now_fastest.as_deref().unwrap_or("–"),
         format_ratio(then_now.now_fastest_to_native)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::fixtures::results_with;
+    use crate::model::{HistoryEntry, TestSummary};
+
+    fn night(date: &str, median_ps: f64, regressions: &[&str]) -> HistoryEntry {
+        HistoryEntry {
+            date: date.into(),
+            commit: Some(format!("commit-{date}")),
+            runtime_version: "1".into(),
+            suite_id: "s".into(),
+            tests: [(
+                "sign".to_string(),
+                TestSummary {
+                    median_ps,
+                    ci_low_ps: None,
+                    ci_high_ps: None,
+                    samples: 16,
+                },
+            )]
+            .into(),
+            regressions: regressions.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_table_says_what_markdown_says() {
+        let results = results_with(&[
+            ("sign", "a", Some(100)),
+            ("sign", "native", Some(50)),
+            ("aead_aegis256", "a", Some(8000)),
+            ("aead_aegis256", "native", Some(100)),
+        ]);
+        let mut summary = crate::report::summarize(&results);
+        let history = vec![night("d1", 100.0, &[]), night("d2", 110.0, &["sign"])];
+        summary.trends = trends::trends(&[("a".to_string(), history)]);
+        let text = render(&summary);
+        assert!(
+            text.starts_with("wasmgate: libsodium benchmarks on a, native\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("the fastest WebAssembly runtime overall, a, takes a median of 2.00× native code's time"),
+            "{text}"
+        );
+        assert!(
+            text.contains("shown apart: aead_aegis256: AES-based"),
+            "{text}"
+        );
+        assert!(text.contains("trend of a, the last 2 nights"), "{text}");
+        assert!(text.contains("d2 commit-"), "{text}");
+        assert!(text.contains("1.100 ⚠ sign"), "{text}");
+    }
+
+    #[test]
+    fn without_native_code_or_histories_there_is_no_native_line_or_trend() {
+        let summary = crate::report::summarize(&results_with(&[("sign", "a", Some(100))]));
+        let text = render(&summary);
+        assert!(!text.contains("against native code"), "{text}");
+        assert!(!text.contains("trend of"), "{text}");
+    }
 }

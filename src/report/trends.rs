@@ -36,6 +36,10 @@ pub struct Point {
 
 pub const OVERALL: &str = "overall";
 
+/// Nights in a report's trend table: a week and a day, enough to see a step and what came
+/// before it.
+pub const NIGHTS_SHOWN: usize = 8;
+
 /// The trend of every category (overall first) over the given histories, each labelled.
 pub fn trends(histories: &[(String, Vec<HistoryEntry>)]) -> Vec<Trend> {
     let mut categories: BTreeSet<&str> = BTreeSet::new();
@@ -100,45 +104,70 @@ pub struct Compact {
     pub rows: Vec<(String, Vec<String>)>,
 }
 
+/// How a compact table's cells are marked up: markdown (bold, code) or plain text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Markup {
+    Markdown,
+    Plain,
+}
+
 /// One compact table per history, over its `last` nights.
-pub fn compact(trends: &[Trend], last: usize) -> Vec<Compact> {
+pub fn compact(trends: &[Trend], last: usize, markup: Markup) -> Vec<Compact> {
     let Some(overall) = trends.first() else {
         return Vec::new();
     };
-    overall
-        .series
-        .iter()
+    (overall.series.iter())
         .map(|series| {
             let nights = &series.points[series.points.len().saturating_sub(last)..];
-            let rows = (trends.iter())
-                .filter_map(|trend| {
-                    let points = &trend
-                        .series
-                        .iter()
-                        .find(|s| s.label == series.label)?
-                        .points;
-                    let cells = (nights.iter())
-                        .map(|night| match points.iter().find(|p| p.date == night.date) {
-                            Some(p) if p.regressions.is_empty() => format!("{:.3}", p.value),
-                            Some(p) => format!("**{:.3}** ⚠ {}", p.value, p.regressions.join(", ")),
-                            None => "–".to_string(),
-                        })
-                        .collect();
-                    Some((trend.category.clone(), cells))
-                })
-                .collect();
             Compact {
                 label: series.label.clone(),
                 nights: (nights.iter())
-                    .map(|p| match &p.commit {
-                        Some(commit) => format!("{} `{}`", p.date, &commit[..commit.len().min(7)]),
-                        None => p.date.clone(),
-                    })
+                    .map(|night| night_heading(night, markup))
                     .collect(),
-                rows,
+                rows: (trends.iter())
+                    .filter_map(|trend| compact_row(trend, &series.label, nights, markup))
+                    .collect(),
             }
         })
         .collect()
+}
+
+/// A category's cells over the given nights, in the series labelled `label`.
+fn compact_row(
+    trend: &Trend,
+    label: &str,
+    nights: &[Point],
+    markup: Markup,
+) -> Option<(String, Vec<String>)> {
+    let points = &trend.series.iter().find(|s| s.label == label)?.points;
+    let cells = (nights.iter())
+        .map(|night| night_cell(points.iter().find(|p| p.date == night.date), markup))
+        .collect();
+    Some((trend.category.clone(), cells))
+}
+
+fn night_cell(point: Option<&Point>, markup: Markup) -> String {
+    match (point, markup) {
+        (None, _) => "–".to_string(),
+        (Some(p), _) if p.regressions.is_empty() => format!("{:.3}", p.value),
+        (Some(p), Markup::Markdown) => {
+            format!("**{:.3}** ⚠ {}", p.value, p.regressions.join(", "))
+        }
+        (Some(p), Markup::Plain) => format!("{:.3} ⚠ {}", p.value, p.regressions.join(", ")),
+    }
+}
+
+/// The night's date and its commit's first 7 characters.
+fn night_heading(night: &Point, markup: Markup) -> String {
+    let Some(commit) = &night.commit else {
+        return night.date.clone();
+    };
+    // Characters, not bytes: a history file is input, and may hold anything.
+    let short: String = commit.chars().take(7).collect();
+    match markup {
+        Markup::Markdown => format!("{} `{short}`", night.date),
+        Markup::Plain => format!("{} {short}", night.date),
+    }
 }
 
 /// The label of a history file: its runtime, from `RUNTIME.history.jsonl`.
@@ -237,11 +266,23 @@ mod tests {
             night("d2", &[("sign", 110.0)], &["sign"]),
             night("d3", &[("sign", 100.0)], &[]),
         ];
-        let tables = compact(&trends(&[("wasmtime".to_string(), history)]), 2);
+        let trends = trends(&[("wasmtime".to_string(), history)]);
+        let tables = compact(&trends, 2, Markup::Markdown);
         assert_eq!(tables.len(), 1);
         assert_eq!(tables[0].nights, ["d2 `cd2`", "d3 `cd3`"]);
         let signature = tables[0].rows.iter().find(|r| r.0 == "signature").unwrap();
         assert_eq!(signature.1, ["**1.100** ⚠ sign", "1.000"]);
+        let plain = compact(&trends, 2, Markup::Plain);
+        assert_eq!(plain[0].nights, ["d2 cd2", "d3 cd3"]);
+        assert_eq!(plain[0].rows[0].1, ["1.100 ⚠ sign", "1.000"]);
+    }
+
+    #[test]
+    fn a_commit_of_any_characters_is_shortened_without_panicking() {
+        let mut entry = night("d1", &[("sign", 100.0)], &[]);
+        entry.commit = Some("ééééééééé".into());
+        let tables = compact(&trends(&[("x".to_string(), vec![entry])]), 8, Markup::Plain);
+        assert_eq!(tables[0].nights, ["d1 ééééééé"]);
     }
 
     #[test]
