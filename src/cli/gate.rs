@@ -77,12 +77,5 @@ fn tell_files(files: &[(&str, &Path)]) -> Result<()> {
         .map(|(name, path)| format!("{name}: {}", path.display()))
         .collect();
     eprintln!("{}", told.join(" · "));
-    if let Some(output) = crate::publish::ActionsEnv::from_env().output {
-        let outputs: Vec<(String, String)> = files
-            .iter()
-            .map(|(name, path)| (name.to_string(), path.display().to_string()))
-            .collect();
-        crate::publish::write_step_outputs(Path::new(&output), &outputs)?;
-    }
-    Ok(())
+    crate::publish::ActionsEnv::from_env().write_file_outputs(files)
 }

@@ -1,19 +1,77 @@
 //! Publishing a comparison where a runtime's maintainers read it: the sticky pull-request
-//! comment, the nightly-watch issue on `main`, the job summary and the step outputs of GitHub
-//! Actions. The GitHub side is in `github`; this module decides what is said and where.
+//! comment (`comment`), the nightly-watch issue on `main` (`nightly`), the job summary and the
+//! step outputs of GitHub Actions (`actions`). The GitHub side is in `github`; these modules
+//! decide what is said and where. Each job is one stage function that takes a `Request`.
 
+pub mod actions;
+pub mod comment;
 pub mod github;
+pub mod nightly;
 
-use crate::model::{Comparison, Verdict};
+pub use actions::ActionsEnv;
+
+use crate::model::Comparison;
 use crate::report::comparison::{Presentation, markdown};
-use anyhow::{Context as _, Result, bail};
-use std::io::Write as _;
-use std::path::Path;
+use anyhow::{Result, bail};
+use github::GitHub;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// GitHub's limit on the body of a comment or an issue, in characters.
 pub const BODY_LIMIT: usize = 65_536;
-/// GitHub's limit on a step's job summary, in bytes.
-const SUMMARY_LIMIT: usize = 1024 * 1024;
+
+/// One publishing job: what to publish, where, and how to reach GitHub.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The comparison `gate` or `compare --out` wrote, or a results file (its report is
+    /// published).
+    pub file: PathBuf,
+    /// The markdown report `gate` writes beside the comparison: a step output when it exists.
+    pub gate_report: PathBuf,
+    /// Tells this gate's comment or issue from others' in the same repository; without it,
+    /// the head runtime's name (or `report` for a results file).
+    pub key: Option<String>,
+    /// Repository as OWNER/NAME, over the environment's.
+    pub repo: Option<String>,
+    /// Pull request to comment on, over the event's.
+    pub pr: Option<u64>,
+    /// The commit measured, over the environment's.
+    pub commit: Option<String>,
+    pub actions: ActionsEnv,
+    /// The environment variable that holds the token. The token itself is read only when a
+    /// call is made, so that a request (which is logged and debugged) never holds it.
+    pub token_env: String,
+    /// Say what would be posted, and call nothing.
+    pub dry_run: bool,
+    /// First wait before retrying a failed call; doubles each time.
+    pub retry_delay: Duration,
+}
+
+impl Request {
+    fn target(&self) -> Result<Target> {
+        self.actions
+            .target(self.repo.as_deref(), self.pr, self.commit.as_deref())
+    }
+
+    fn run_url(&self) -> Option<String> {
+        self.actions.run_url()
+    }
+
+    /// The GitHub client, made only once there is something to send.
+    fn connect(&self, target: &Target) -> Result<GitHub> {
+        let Some(token) = std::env::var(&self.token_env)
+            .ok()
+            .filter(|t| !t.is_empty())
+        else {
+            bail!(
+                "no token: set {} (in a workflow: `env: {}: ${{{{ github.token }}}}`), or use --dry-run",
+                self.token_env,
+                self.token_env
+            );
+        };
+        GitHub::new(target.clone(), token, self.retry_delay)
+    }
+}
 
 /// Where to publish, from the GitHub Actions environment unless flags say otherwise.
 #[derive(Debug, Clone)]
@@ -30,120 +88,82 @@ pub struct Target {
     pub server_url: String,
 }
 
-/// What the environment of a GitHub Actions job says, read once.
-#[derive(Debug, Clone, Default)]
-pub struct ActionsEnv {
-    pub api_url: Option<String>,
-    pub server_url: Option<String>,
-    pub repository: Option<String>,
-    pub event_path: Option<String>,
-    pub run_id: Option<String>,
-    pub sha: Option<String>,
-    pub step_summary: Option<String>,
-    pub output: Option<String>,
+impl Target {
+    /// `owner/repo`, as messages name it.
+    fn repository(&self) -> String {
+        format!("{}/{}", self.owner, self.repo)
+    }
 }
 
-impl ActionsEnv {
-    pub fn from_env() -> ActionsEnv {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        ActionsEnv {
-            api_url: var("GITHUB_API_URL"),
-            server_url: var("GITHUB_SERVER_URL"),
-            repository: var("GITHUB_REPOSITORY"),
-            event_path: var("GITHUB_EVENT_PATH"),
-            run_id: var("GITHUB_RUN_ID"),
-            sha: var("GITHUB_SHA"),
-            step_summary: var("GITHUB_STEP_SUMMARY"),
-            output: var("GITHUB_OUTPUT"),
+/// What is published: a comparison, or a results file's report.
+enum Published {
+    Comparison(Box<Comparison>),
+    Report(String),
+}
+
+impl Published {
+    /// Reads a comparison or a results file, told apart by their fields.
+    fn read(path: &Path) -> Result<Published> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let origin = path.display().to_string();
+        let value: serde_json::Value = crate::model::parse_json(&text, &origin)?;
+        if value.get("samples").is_some() {
+            let results = crate::run::read_results(path)?;
+            let report = crate::report::render_results(&results, crate::report::Format::Markdown)?;
+            return Ok(Published::Report(report));
         }
+        let comparison: Comparison = crate::model::parse_json(&text, &origin)?;
+        crate::model::check_schema(
+            comparison.schema_version,
+            path,
+            "compare again with this wasmgate",
+        )?;
+        Ok(Published::Comparison(Box::new(comparison)))
     }
 
-    fn server_url(&self) -> String {
-        self.server_url
-            .clone()
-            .unwrap_or_else(|| "https://github.com".to_string())
+    /// The key that tells this comment or issue apart, when the request names none.
+    fn key(&self, given: Option<&str>) -> String {
+        let default = match self {
+            Published::Comparison(comparison) => comparison.head.runtime.name.as_str(),
+            Published::Report(_) => "report",
+        };
+        given.unwrap_or(default).to_string()
     }
 
-    /// The web page of the running workflow run, when in GitHub Actions.
-    pub fn run_url(&self) -> Option<String> {
-        Some(format!(
-            "{}/{}/actions/runs/{}",
-            self.server_url(),
-            self.repository.as_ref()?,
-            self.run_id.as_ref()?
-        ))
+    /// The job summary gets the full report; the step outputs the verdict and the files.
+    fn write_actions_files(&self, request: &Request) -> Result<()> {
+        let actions = &request.actions;
+        let comparison = match self {
+            Published::Report(report) => {
+                actions.write_summary(|| Ok(report.clone()))?;
+                return actions.write_file_outputs(&[("results", &request.file)]);
+            }
+            Published::Comparison(comparison) => comparison,
+        };
+        actions.write_summary(|| {
+            let presentation = Presentation {
+                run_url: request.run_url(),
+                compact: false,
+            };
+            markdown(comparison, &presentation)
+        })?;
+        let mut files = vec![("comparison", request.file.as_path())];
+        if request.gate_report.exists() {
+            files.push(("report", request.gate_report.as_path()));
+        }
+        actions.write_outputs(&actions::step_outputs(comparison, &files))
     }
+}
 
-    /// The pull request of the triggering event: `pull_request` and `pull_request_target`
-    /// events carry it; a `workflow_run` event carries the PRs of the run it follows (empty
-    /// for a fork's PR, which is why the fork-safe workflow passes `--pr` from its artifact).
-    fn pull_request(&self) -> Result<Option<u64>> {
-        let Some(path) = &self.event_path else {
-            return Ok(None);
-        };
-        let event: serde_json::Value = crate::model::read_json(Path::new(path))?;
-        let number = event
-            .pointer("/pull_request/number")
-            .or_else(|| event.pointer("/workflow_run/pull_requests/0/number"))
-            .and_then(|n| n.as_u64());
-        Ok(number)
-    }
-
-    /// Resolves the target; flags win over the environment.
-    pub fn target(
-        &self,
-        repo: Option<&str>,
-        pr: Option<u64>,
-        commit: Option<&str>,
-    ) -> Result<Target> {
-        let repository = repo.map(str::to_string).or_else(|| self.repository.clone());
-        let Some(repository) = repository else {
-            bail!("no repository: pass --repo OWNER/NAME (GITHUB_REPOSITORY is not set)");
-        };
-        let Some((owner, name)) = repository.split_once('/') else {
-            bail!("repository `{repository}`: give it as OWNER/NAME");
-        };
-        let pr = match pr {
-            Some(pr) => Some(pr),
-            None => self.pull_request()?,
-        };
-        Ok(Target {
-            api_url: self
-                .api_url
-                .clone()
-                .unwrap_or_else(|| "https://api.github.com".to_string()),
-            owner: owner.to_string(),
-            repo: name.to_string(),
-            pr,
-            commit: commit.map(str::to_string).or_else(|| self.sha.clone()),
-            server_url: self.server_url(),
-        })
-    }
+/// The job without a comment (`--no-comment`): the job summary and the step outputs only.
+pub fn summary_only(request: &Request) -> Result<()> {
+    Published::read(&request.file)?.write_actions_files(request)
 }
 
 /// The hidden line that marks wasmgate's comment or issue, so later runs find and update it.
 pub fn marker(kind: &str, key: &str) -> String {
     format!("<!-- wasmgate:{kind}:{key} -->")
-}
-
-/// The pull-request comment: the full report when it fits GitHub's limit; else the compact
-/// one (summary, changes, categories; the unchanged tests left to the job summary and the
-/// artifact); else that, cut at a line.
-pub fn comment_body(comparison: &Comparison, run_url: Option<&str>, mark: &str) -> Result<String> {
-    let full = Presentation {
-        run_url: run_url.map(str::to_string),
-        compact: false,
-    };
-    let body = format!("{mark}\n{}", markdown(comparison, &full)?);
-    if body.chars().count() <= BODY_LIMIT {
-        return Ok(body);
-    }
-    let compact = Presentation {
-        compact: true,
-        ..full
-    };
-    let body = format!("{mark}\n{}", markdown(comparison, &compact)?);
-    Ok(fit_body(&body))
 }
 
 /// A comment or issue body cut to GitHub's limit, at a line, with a note.
@@ -157,7 +177,7 @@ fn cut_to_fit(text: &str, limit: usize) -> String {
         return text.to_string();
     }
     let note = "\n\n… shortened to fit GitHub's size limit: the whole report is in the job summary and the results artifact.\n";
-    let room = limit - note.chars().count();
+    let room = limit.saturating_sub(note.chars().count());
     let mut kept = String::new();
     let mut used = 0;
     for line in text.split_inclusive('\n') {
@@ -172,127 +192,75 @@ fn cut_to_fit(text: &str, limit: usize) -> String {
     kept
 }
 
-/// The nightly-watch issue: title and body naming the regressed tests and categories, their
-/// effect with its interval, and the commit range between the baseline and today's run.
-pub fn issue_text(
-    comparison: &Comparison,
-    target: &Target,
-    run_url: Option<&str>,
-    mark: &str,
-) -> Result<(String, String)> {
-    let regressed: Vec<&str> = comparison
-        .tests_with(Verdict::Regression)
-        .map(|t| t.test.as_str())
-        .collect();
-    let categories: Vec<&str> = comparison
-        .categories
-        .iter()
-        .filter(|c| c.verdict == Verdict::Regression)
-        .map(|c| c.name.as_str())
-        .collect();
-    let mut named: Vec<String> = regressed.iter().take(3).map(|t| format!("`{t}`")).collect();
-    if regressed.len() > 3 {
-        named.push(format!("{} more", regressed.len() - 3));
+/// The first 12 characters of a commit, as messages show it.
+fn short_commit(commit: &str) -> String {
+    commit.chars().take(12).collect()
+}
+
+/// The link GitHub returned for what was posted.
+fn link(url: &Option<String>) -> String {
+    url.clone()
+        .unwrap_or_else(|| "(no link returned)".to_string())
+}
+
+/// Shared by the tests of the jobs: a request on files in a temporary folder, and comparisons
+/// made by the compare stage from the shared results fixture.
+#[cfg(test)]
+mod fixtures {
+    use super::*;
+    use crate::model::fixtures::results_with;
+
+    pub fn request(file: &Path) -> Request {
+        Request {
+            file: file.to_path_buf(),
+            gate_report: file.with_extension("md"),
+            key: None,
+            repo: Some("acme/runtime".into()),
+            pr: None,
+            commit: None,
+            actions: ActionsEnv::default(),
+            // No variable of that name: a job that reaches for the token fails.
+            token_env: "WASMGATE_TEST_NO_SUCH_TOKEN".into(),
+            dry_run: true,
+            retry_delay: Duration::from_millis(1),
+        }
     }
-    if named.is_empty() {
-        named = categories
-            .iter()
-            .map(|c| format!("{c} (category)"))
-            .collect();
+
+    /// `base` against `head` on one hashing test, written to `dir`; `regressed` marks the
+    /// test and the gate as failed.
+    pub fn comparison_file(dir: &Path, regressed: bool) -> PathBuf {
+        let results = results_with(&[("hash", "base", Some(100)), ("hash", "head", Some(100))]);
+        let origin = dir.join("results.json");
+        let side =
+            |label| crate::compare::baseline::side_from_results(&results, Some(label), &origin);
+        let settings = crate::model::CompareSettings {
+            confidence: 0.99,
+            alpha: 0.01,
+            min_effect: 0.02,
+            fail_on: vec!["test".into()],
+        };
+        let mut comparison = crate::compare::compare(
+            &side("base").unwrap(),
+            &side("head").unwrap(),
+            &settings,
+            true,
+            None,
+        );
+        if regressed {
+            comparison.gate_failed = true;
+            comparison.tests[0].verdict = crate::model::Verdict::Regression;
+        }
+        let path = dir.join("gate.comparison.json");
+        crate::model::write_json(&path, &comparison).unwrap();
+        path
     }
-    let failed = comparison.tests_with(Verdict::Failed).count();
-    let runtime = &comparison.head.runtime.name;
-    let title = if named.is_empty() && failed > 0 {
-        format!("Benchmark failures on {runtime}: {failed} tests failed")
-    } else if named.is_empty() {
-        format!("Performance regression on {runtime}: overall slower")
-    } else {
-        format!(
-            "Performance regression on {runtime}: {} slower",
-            named.join(", ")
-        )
-    };
-    let range = commit_range(comparison.base.commit.as_deref(), target);
-    let compact = Presentation {
-        run_url: run_url.map(str::to_string),
-        compact: true,
-    };
-    let body = format!(
-        "{mark}\nThe nightly watch found a regression on `main`: {range}.\n\n{}",
-        markdown(comparison, &compact)?
-    );
-    Ok((title, fit_body(&body)))
-}
 
-/// "between `abc1234` (the baseline) and `def5678`", linked to GitHub's compare view.
-pub fn commit_range(base: Option<&str>, target: &Target) -> String {
-    let short = |c: &str| c.chars().take(12).collect::<String>();
-    match (base, target.commit.as_deref()) {
-        (Some(base), Some(head)) => format!(
-            "between `{}` (the baseline) and `{}` ([changes]({}/{}/{}/compare/{base}...{head}))",
-            short(base),
-            short(head),
-            target.server_url,
-            target.owner,
-            target.repo
-        ),
-        (None, Some(head)) => format!(
-            "at `{}` (the baseline's commit is not recorded)",
-            short(head)
-        ),
-        (Some(base), None) => format!("since `{}` (the baseline)", short(base)),
-        (None, None) => "(commits not recorded)".to_string(),
+    pub fn results_file(dir: &Path) -> PathBuf {
+        let path = dir.join("results.json");
+        let results = results_with(&[("hash", "wasmtime", Some(100))]);
+        crate::model::write_json(&path, &results).unwrap();
+        path
     }
-}
-
-/// Appends the full report to the job summary, shortened to GitHub's limit.
-pub fn write_step_summary(path: &Path, report: &str) -> Result<()> {
-    let text = if report.len() > SUMMARY_LIMIT {
-        cut_to_fit(report, SUMMARY_LIMIT / 4)
-    } else {
-        report.to_string()
-    };
-    append(path, &text).with_context(|| format!("writing the job summary {}", path.display()))
-}
-
-/// Step outputs: the verdict, the counts, and where the files are.
-pub fn step_outputs(comparison: &Comparison, files: &[(&str, &Path)]) -> Vec<(String, String)> {
-    let count = |verdict: Verdict| comparison.tests_with(verdict).count().to_string();
-    let mut outputs = vec![
-        (
-            "verdict".to_string(),
-            if comparison.gate_failed {
-                "fail"
-            } else {
-                "pass"
-            }
-            .to_string(),
-        ),
-        ("regressions".to_string(), count(Verdict::Regression)),
-        ("improvements".to_string(), count(Verdict::Improvement)),
-        ("failed".to_string(), count(Verdict::Failed)),
-    ];
-    for (name, path) in files {
-        outputs.push((name.to_string(), path.display().to_string()));
-    }
-    outputs
-}
-
-/// Appends `name=value` lines to `GITHUB_OUTPUT`.
-pub fn write_step_outputs(path: &Path, outputs: &[(String, String)]) -> Result<()> {
-    let text: String = outputs
-        .iter()
-        .map(|(name, value)| format!("{name}={value}\n"))
-        .collect();
-    append(path, &text).with_context(|| format!("writing the step outputs {}", path.display()))
-}
-
-fn append(path: &Path, text: &str) -> std::io::Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
-    file.write_all(text.as_bytes())
 }
 
 #[cfg(test)]
@@ -310,38 +278,35 @@ mod tests {
     }
 
     #[test]
-    fn the_event_names_the_pull_request() {
+    fn the_key_defaults_to_the_head_runtime_or_report() {
         let dir = tempfile::tempdir().unwrap();
-        for (event, expected) in [
-            (r#"{"pull_request": {"number": 7}}"#, Some(7)),
-            (
-                r#"{"workflow_run": {"pull_requests": [{"number": 9}]}}"#,
-                Some(9),
-            ),
-            (r#"{"workflow_run": {"pull_requests": []}}"#, None),
-        ] {
-            let path = dir.path().join("event.json");
-            std::fs::write(&path, event).unwrap();
-            let env = ActionsEnv {
-                repository: Some("o/r".into()),
-                event_path: Some(path.display().to_string()),
-                ..ActionsEnv::default()
-            };
-            assert_eq!(env.target(None, None, None).unwrap().pr, expected);
-            // A flag wins over the event.
-            assert_eq!(env.target(None, Some(3), None).unwrap().pr, Some(3));
-        }
+        let comparison = Published::read(&fixtures::comparison_file(dir.path(), false)).unwrap();
+        assert_eq!(comparison.key(None), "head");
+        assert_eq!(comparison.key(Some("nightly-x")), "nightly-x");
+        let report = Published::read(&fixtures::results_file(dir.path())).unwrap();
+        assert!(matches!(report, Published::Report(_)));
+        assert_eq!(report.key(None), "report");
     }
 
     #[test]
-    fn a_repository_must_be_owner_slash_name() {
-        let env = ActionsEnv::default();
-        let error = env.target(None, None, None).unwrap_err().to_string();
-        assert!(error.contains("--repo OWNER/NAME"), "{error}");
-        let error = env
-            .target(Some("lonely"), None, None)
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("OWNER/NAME"), "{error}");
+    fn the_summary_only_job_writes_the_summary_and_outputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let (summary, output) = (dir.path().join("summary.md"), dir.path().join("output"));
+        let mut request = fixtures::request(&fixtures::comparison_file(dir.path(), true));
+        request.actions.step_summary = Some(summary.display().to_string());
+        request.actions.output = Some(output.display().to_string());
+        summary_only(&request).unwrap();
+        assert!(
+            std::fs::read_to_string(&summary)
+                .unwrap()
+                .contains("1 regression")
+        );
+        let outputs = std::fs::read_to_string(&output).unwrap();
+        assert!(
+            outputs.starts_with("verdict=fail\nregressions=1\n"),
+            "{outputs}"
+        );
+        // No report beside the comparison: none named.
+        assert!(outputs.contains("comparison=") && !outputs.contains("report="));
     }
 }
