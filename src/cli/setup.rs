@@ -32,5 +32,8 @@ pub fn run(ctx: &Context, runtimes: &[String]) -> Result<u8> {
             runtime.info.name, runtime.info.version, runtime.info.path
         );
     }
-    Ok(0)
+    match provisioned.failure {
+        Some(failure) => Err(failure),
+        None => Ok(0),
+    }
 }

@@ -12,12 +12,15 @@ pub struct Provisioned {
     pub home: Home,
     /// The libsodium source, zig and wasm-opt.
     pub inputs: Inputs,
-    /// The runtimes, each shown to run a tiny WASI module.
+    /// The runtimes, each shown to run a tiny WASI module, in the order asked for.
     pub runtimes: Vec<Runtime>,
+    /// Why the next runtime could not be provisioned; those after it were not tried.
+    pub failure: Option<anyhow::Error>,
 }
 
 /// Installs the build's tools and the named runtimes (the configured `run.runtimes` when none
-/// is named), and runs each runtime once on a tiny module.
+/// is named), and runs each runtime once on a tiny module. The first runtime that fails stops
+/// the rest; those provisioned before it are returned with the failure, so all can be told.
 pub fn provision(loaded: &Loaded, names: &[String]) -> Result<Provisioned> {
     let home = Home::resolve(&loaded.config)?;
     let inputs = crate::build::prepare(&loaded.config, &home)?;
@@ -26,20 +29,30 @@ pub fn provision(loaded: &Loaded, names: &[String]) -> Result<Provisioned> {
     } else {
         names
     };
-    let runtimes = names
-        .iter()
-        .map(|name| {
-            let request: RuntimeRequest = name.parse().map_err(anyhow::Error::msg)?;
-            let runtime = resolve(loaded, &home, &request)?;
-            runtime.check_usable(&home)?;
-            Ok(runtime)
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let mut runtimes = Vec::new();
+    let mut failure = None;
+    for name in names {
+        match provision_one(loaded, &home, name) {
+            Ok(runtime) => runtimes.push(runtime),
+            Err(err) => {
+                failure = Some(err);
+                break;
+            }
+        }
+    }
     Ok(Provisioned {
         home,
         inputs,
         runtimes,
+        failure,
     })
+}
+
+fn provision_one(loaded: &Loaded, home: &Home, name: &str) -> Result<Runtime> {
+    let request: RuntimeRequest = name.parse().map_err(anyhow::Error::msg)?;
+    let runtime = resolve(loaded, home, &request)?;
+    runtime.check_usable(home)?;
+    Ok(runtime)
 }
 
 /// One configured runtime as this machine has it.
