@@ -448,14 +448,34 @@ fn first_line(message: &str) -> String {
     }
 }
 
-/// Checks that cannot be expressed in the types.
+/// Checks that cannot be expressed in the types, section by section.
 fn validate(config: &Config) -> Result<()> {
     if config.build.tiers.is_empty() || config.build.tiers.contains(&0) {
         bail!("field `build.tiers`: give at least one iteration count, each above 0");
     }
     check_run(&config.run, &Sources::run_fields())?;
     check_run(&config.gate_run(), &Sources::gate_fields())?;
-    let compare = &config.compare;
+    check_compare(&config.compare)?;
+    for name in &config.run.runtimes {
+        if !config.runtimes.contains_key(name) {
+            bail!(
+                "field `run.runtimes`: unknown runtime `{name}`; known: {}",
+                config
+                    .runtimes
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    for (name, runtime) in &config.runtimes {
+        check_runtime(name, runtime)?;
+    }
+    Ok(())
+}
+
+fn check_compare(compare: &CompareConfig) -> Result<()> {
     if !(0.5..1.0).contains(&compare.confidence) {
         bail!("field `compare.confidence`: give a level between 0.5 and 1, e.g. 0.99");
     }
@@ -475,49 +495,38 @@ fn validate(config: &Config) -> Result<()> {
             FAIL_ON.join(", ")
         );
     }
-    for name in &config.run.runtimes {
-        if !config.runtimes.contains_key(name) {
+    Ok(())
+}
+
+/// A runtime's templates use the placeholders its kind needs: `{module}` for a runtime that
+/// runs wasm, `{aot}` for one with an ahead-of-time step or for native code.
+fn check_runtime(name: &str, runtime: &RuntimeConfig) -> Result<()> {
+    if runtime.run.is_empty() || runtime.version.is_empty() {
+        bail!("field `runtimes.{name}`: `run` and `version` must not be empty");
+    }
+    let mentions = |template: &[String], what: &str| template.iter().any(|arg| arg.contains(what));
+    if runtime.native {
+        if runtime.aot.is_some() || !mentions(&runtime.run, "{aot}") {
             bail!(
-                "field `run.runtimes`: unknown runtime `{name}`; known: {}",
-                config
-                    .runtimes
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "field `runtimes.{name}`: a native runtime has no `aot` step and runs `{{aot}}`, the native build"
             );
         }
+        return Ok(());
     }
-    for (name, runtime) in &config.runtimes {
-        if runtime.run.is_empty() || runtime.version.is_empty() {
-            bail!("field `runtimes.{name}`: `run` and `version` must not be empty");
+    match &runtime.aot {
+        None if !mentions(&runtime.run, "{module}") => {
+            bail!("field `runtimes.{name}.run`: the command must contain `{{module}}`")
         }
-        let mentions =
-            |template: &[String], what: &str| template.iter().any(|arg| arg.contains(what));
-        if runtime.native {
-            if runtime.aot.is_some() || !mentions(&runtime.run, "{aot}") {
-                bail!(
-                    "field `runtimes.{name}`: a native runtime has no `aot` step and runs `{{aot}}`, the native build"
-                );
-            }
-            continue;
+        Some(aot) if !(mentions(aot, "{module}") && mentions(aot, "{aot}")) => {
+            bail!(
+                "field `runtimes.{name}.aot`: the command must contain `{{module}}` and `{{aot}}`"
+            )
         }
-        match &runtime.aot {
-            None if !mentions(&runtime.run, "{module}") => {
-                bail!("field `runtimes.{name}.run`: the command must contain `{{module}}`")
-            }
-            Some(aot) if !(mentions(aot, "{module}") && mentions(aot, "{aot}")) => {
-                bail!(
-                    "field `runtimes.{name}.aot`: the command must contain `{{module}}` and `{{aot}}`"
-                )
-            }
-            Some(_) if !mentions(&runtime.run, "{aot}") => {
-                bail!("field `runtimes.{name}.run`: with an `aot` step, run `{{aot}}`")
-            }
-            _ => {}
+        Some(_) if !mentions(&runtime.run, "{aot}") => {
+            bail!("field `runtimes.{name}.run`: with an `aot` step, run `{{aot}}`")
         }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// The iteration plan shipped with wasmgate (see `wasmgate calibrate`).
