@@ -67,18 +67,14 @@ pub struct Core<'a> {
 
 impl Core<'_> {
     /// The online cores nothing is measured on: where interrupts and other work should go.
-    fn spare(&self) -> String {
+    fn spare(&self) -> Option<String> {
         let online = (self.tree.read("/sys/devices/system/cpu/online"))
             .map(|t| CpuList::parse(&t).cores())
             .unwrap_or_default();
         let spare: Vec<usize> = (online.into_iter())
             .filter(|c| !self.measured.contains(c))
             .collect();
-        if spare.is_empty() {
-            "0".to_string()
-        } else {
-            format_cores(&spare)
-        }
+        (!spare.is_empty()).then(|| format_cores(&spare))
     }
 
     fn busy_text(&self, busy: &Busy) -> String {
@@ -119,10 +115,12 @@ pub fn isolation(at: &Core) -> EnvironmentCheck {
 
 pub fn irqs(at: &Core) -> EnvironmentCheck {
     let core = at.core;
-    let spare = at.spare();
-    let fix = format!(
-        "keep device interrupts off it: boot with `irqaffinity={spare}` (and stop irqbalance), or `echo {spare} > /proc/irq/N/smp_affinity_list` for each IRQ N"
-    );
+    let fix = match at.spare() {
+        Some(spare) => format!(
+            "keep device interrupts off it: boot with `irqaffinity={spare}` (and stop irqbalance), or `echo {spare} > /proc/irq/N/smp_affinity_list` for each IRQ N"
+        ),
+        None => "every online core is measured: leave one out for device interrupts and boot with `irqaffinity=` that core".to_string(),
+    };
     let fired = (at.observation.fired.as_ref()).map(|f| f.get(&core).cloned().unwrap_or_default());
     if let Some(fired) = fired.as_ref().filter(|f| !f.is_empty()) {
         let total: u64 = fired.iter().map(|f| f.count).sum();
@@ -185,7 +183,12 @@ pub fn smt(at: &Core) -> EnvironmentCheck {
                 "measure on one core of each sibling pair (`--cores {}`), {off}",
                 others.join(",")
             );
-            return warn(SMT, Some(core), format!("sibling {sibling} measured too"), fix);
+            return warn(
+                SMT,
+                Some(core),
+                format!("sibling {sibling} measured too"),
+                fix,
+            );
         }
         if let Some(busy) = at.observation.busy_on(sibling) {
             let found = format!("sibling {sibling} {}", at.busy_text(busy));

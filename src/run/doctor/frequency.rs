@@ -85,6 +85,10 @@ fn switch(value: &str, file: &str, off: &str, on: &str) -> EnvironmentCheck {
         let fix = format!("`echo {off} > {file}` {TUNE}");
         warn(TURBO, None, format!("on ({name} = {value})"), fix)
     } else {
-        unknown(TURBO, None, format!("{file} holds `{value}`, not {off} or {on}"))
+        unknown(
+            TURBO,
+            None,
+            format!("{file} holds `{value}`, not {off} or {on}"),
+        )
     }
 }

@@ -106,7 +106,10 @@ fn unknown(name: &str, core: Option<usize>, found: impl Into<String>) -> Environ
 
 /// One check as a row of `wasmgate doctor`: verdict, check, core, what was found, the fix.
 pub fn row(check: &EnvironmentCheck) -> String {
-    let core = check.core.map(|c| format!("core {c}")).unwrap_or("-".into());
+    let core = check
+        .core
+        .map(|c| format!("core {c}"))
+        .unwrap_or("-".into());
     let fix = check.fix.as_ref().map(|f| format!("  fix: {f}"));
     format!(
         "{:<7}  {:<10}  {:<7}  {}{}",
@@ -120,7 +123,10 @@ pub fn row(check: &EnvironmentCheck) -> String {
 
 /// One check in a sentence: "governor on core 1: powersave; fix: ...".
 pub fn sentence(check: &EnvironmentCheck) -> String {
-    let core = check.core.map(|c| format!(" on core {c}")).unwrap_or_default();
+    let core = check
+        .core
+        .map(|c| format!(" on core {c}"))
+        .unwrap_or_default();
     let fix = check.fix.as_ref().map(|f| format!("; fix: {f}"));
     let (name, found) = (&check.name, &check.found);
     format!("{name}{core}: {found}{}", fix.unwrap_or_default())
@@ -139,7 +145,10 @@ pub fn footer(environment: &Environment) -> String {
         let core = c.core.map(|c| format!(" on core {c}")).unwrap_or_default();
         format!("{} {}{core}", c.name, c.found)
     };
-    let warned: Vec<String> = environment.with_status(CheckStatus::Warn).map(short).collect();
+    let warned: Vec<String> = environment
+        .with_status(CheckStatus::Warn)
+        .map(short)
+        .collect();
     let unknown: Vec<&str> = (environment.with_status(CheckStatus::Unknown))
         .map(|c| c.name.as_str())
         .collect();

@@ -57,14 +57,18 @@ impl Observation {
     /// The core had other runnable tasks in most samples: one sighting may be a kernel
     /// thread passing through, most of them is work that will compete with a worker.
     pub fn busy_on(&self, core: usize) -> Option<&Busy> {
-        self.busy.get(&core).filter(|b| b.samples * 2 > self.samples)
+        self.busy
+            .get(&core)
+            .filter(|b| b.samples * 2 > self.samples)
     }
 }
 
 /// Looks at the tree `sampling.samples` times, `sampling.interval` apart; this process and
 /// its threads are left out.
 pub fn observe(tree: &Tree, sampling: Sampling) -> Observation {
-    let before = tree.read("/proc/interrupts").and_then(|t| Interrupts::parse(&t));
+    let before = tree
+        .read("/proc/interrupts")
+        .and_then(|t| Interrupts::parse(&t));
     let mut observation = Observation {
         samples: sampling.samples.max(1),
         span: sampling.span(),
@@ -84,7 +88,9 @@ pub fn observe(tree: &Tree, sampling: Sampling) -> Observation {
             busy.samples += 1;
         }
     }
-    let after = tree.read("/proc/interrupts").and_then(|t| Interrupts::parse(&t));
+    let after = tree
+        .read("/proc/interrupts")
+        .and_then(|t| Interrupts::parse(&t));
     observation.fired = before.zip(after).map(|(b, a)| b.fired_since(&a));
     observation
 }
@@ -94,13 +100,20 @@ fn runnable_tasks(tree: &Tree) -> (bool, BTreeMap<usize, Task>) {
     let own = u64::from(std::process::id());
     let mut readable = false;
     let mut runnable = BTreeMap::new();
-    for pid in tree.numbered_entries("/proc").into_iter().filter(|&p| p != own) {
+    for pid in tree
+        .numbered_entries("/proc")
+        .into_iter()
+        .filter(|&p| p != own)
+    {
         // A process's threads run on cores of their own; its stat shows the main thread only.
         let threads = tree.numbered_entries(&format!("/proc/{pid}/task"));
         let stats: Vec<String> = if threads.is_empty() {
             vec![format!("/proc/{pid}/stat")]
         } else {
-            (threads.iter().map(|tid| format!("/proc/{pid}/task/{tid}/stat"))).collect()
+            (threads
+                .iter()
+                .map(|tid| format!("/proc/{pid}/task/{tid}/stat")))
+            .collect()
         };
         for stat in stats.iter().filter_map(|file| tree.read(file)) {
             readable = true;
@@ -151,7 +164,10 @@ impl Interrupts {
                 .map_while(|w| w.parse().ok())
                 .collect();
             let device = (words.get(cpus.len()..)).and_then(|rest| rest.last());
-            counts.insert(irq.to_string(), (per_cpu, device.unwrap_or(&"").to_string()));
+            counts.insert(
+                irq.to_string(),
+                (per_cpu, device.unwrap_or(&"").to_string()),
+            );
         }
         Some(Interrupts {
             cpus,
@@ -163,7 +179,11 @@ impl Interrupts {
     fn fired_since(&self, later: &Interrupts) -> BTreeMap<usize, Vec<Fired>> {
         let mut fired: BTreeMap<usize, Vec<Fired>> = BTreeMap::new();
         for (irq, (after, device)) in &later.lines {
-            let before = self.lines.get(irq).map(|(c, _)| c.as_slice()).unwrap_or(&[]);
+            let before = self
+                .lines
+                .get(irq)
+                .map(|(c, _)| c.as_slice())
+                .unwrap_or(&[]);
             for (column, &count) in after.iter().enumerate() {
                 let grown = count.saturating_sub(before.get(column).copied().unwrap_or(0));
                 if let (true, Some(&core)) = (grown > 0, later.cpus.get(column)) {

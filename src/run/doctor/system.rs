@@ -12,7 +12,12 @@ pub const HYPERVISOR: &str = "hypervisor";
 pub const PINNING: &str = "pinning";
 
 pub fn checks(tree: &Tree, measured: usize) -> Vec<EnvironmentCheck> {
-    vec![aslr(tree), swap(tree), load(tree, measured), hypervisor(tree)]
+    vec![
+        aslr(tree),
+        swap(tree),
+        load(tree, measured),
+        hypervisor(tree),
+    ]
 }
 
 /// A run with pinning off: every other check of a core is moot.
@@ -54,7 +59,11 @@ fn swap(tree: &Tree) -> EnvironmentCheck {
         line.split_whitespace().nth(1)?.parse().ok()
     };
     let (Some(total), Some(free)) = (kib("SwapTotal:"), kib("SwapFree:")) else {
-        return unknown(SWAP, None, "cannot read SwapTotal and SwapFree in /proc/meminfo");
+        return unknown(
+            SWAP,
+            None,
+            "cannot read SwapTotal and SwapFree in /proc/meminfo",
+        );
     };
     match total.saturating_sub(free) {
         0 if total == 0 => ok(SWAP, None, "no swap"),

@@ -54,24 +54,48 @@ impl Fake {
 /// What is common to both runners: four cores, core 2 and 3 SMT siblings, one IRQ.
 fn machine(fake: &Fake) -> &Fake {
     fake.file("/sys/devices/system/cpu/online", "0-3\n")
-        .file("/sys/devices/system/cpu/cpu2/topology/thread_siblings_list", "2-3\n")
-        .file("/sys/devices/system/cpu/cpu3/topology/thread_siblings_list", "2-3\n")
-        .file("/proc/interrupts", "   CPU0 CPU1 CPU2 CPU3\n 24: 5 0 0 0 IO-APIC 5-edge ACPI\nLOC: 1 1 1 1 Local timer\n")
+        .file(
+            "/sys/devices/system/cpu/cpu2/topology/thread_siblings_list",
+            "2-3\n",
+        )
+        .file(
+            "/sys/devices/system/cpu/cpu3/topology/thread_siblings_list",
+            "2-3\n",
+        )
+        .file(
+            "/proc/interrupts",
+            "   CPU0 CPU1 CPU2 CPU3\n 24: 5 0 0 0 IO-APIC 5-edge ACPI\nLOC: 1 1 1 1 Local timer\n",
+        )
         .task(5_000_001, "sleeper", "S", 2)
 }
 
 fn tuned() -> Fake {
     let fake = Fake::new();
     machine(&fake)
-        .file("/proc/cmdline", "BOOT_IMAGE=/vmlinuz isolcpus=domain,managed_irq,2-3 nohz_full=2-3 irqaffinity=0-1\n")
+        .file(
+            "/proc/cmdline",
+            "BOOT_IMAGE=/vmlinuz isolcpus=domain,managed_irq,2-3 nohz_full=2-3 irqaffinity=0-1\n",
+        )
         .file("/sys/devices/system/cpu/isolated", "2-3\n")
         .file("/proc/irq/24/smp_affinity_list", "0-1\n")
-        .file("/sys/devices/system/cpu/cpu2/cpufreq/scaling_governor", "performance\n")
-        .file("/sys/devices/system/cpu/cpu2/cpufreq/scaling_min_freq", "3000000\n")
-        .file("/sys/devices/system/cpu/cpu2/cpufreq/scaling_max_freq", "3000000\n")
+        .file(
+            "/sys/devices/system/cpu/cpu2/cpufreq/scaling_governor",
+            "performance\n",
+        )
+        .file(
+            "/sys/devices/system/cpu/cpu2/cpufreq/scaling_min_freq",
+            "3000000\n",
+        )
+        .file(
+            "/sys/devices/system/cpu/cpu2/cpufreq/scaling_max_freq",
+            "3000000\n",
+        )
         .file("/sys/devices/system/cpu/intel_pstate/no_turbo", "1\n")
         .file("/proc/sys/kernel/randomize_va_space", "2\n")
-        .file("/proc/meminfo", "MemTotal: 8000000 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n")
+        .file(
+            "/proc/meminfo",
+            "MemTotal: 8000000 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n",
+        )
         .file("/proc/loadavg", "0.10 0.05 0.01 1/100 123\n")
         .file("/proc/cpuinfo", "processor\t: 0\nflags\t\t: fpu sse2 aes\n");
     fake
@@ -85,14 +109,29 @@ fn untuned() -> Fake {
         .file("/proc/irq/24/smp_affinity_list", "0-3\n")
         .task(5_000_002, "stress ng", "R", 2)
         .task(5_000_003, "cc1", "R", 3)
-        .file("/sys/devices/system/cpu/cpu2/cpufreq/scaling_governor", "powersave\n")
-        .file("/sys/devices/system/cpu/cpu2/cpufreq/scaling_min_freq", "800000\n")
-        .file("/sys/devices/system/cpu/cpu2/cpufreq/scaling_max_freq", "3600000\n")
+        .file(
+            "/sys/devices/system/cpu/cpu2/cpufreq/scaling_governor",
+            "powersave\n",
+        )
+        .file(
+            "/sys/devices/system/cpu/cpu2/cpufreq/scaling_min_freq",
+            "800000\n",
+        )
+        .file(
+            "/sys/devices/system/cpu/cpu2/cpufreq/scaling_max_freq",
+            "3600000\n",
+        )
         .file("/sys/devices/system/cpu/intel_pstate/no_turbo", "0\n")
         .file("/proc/sys/kernel/randomize_va_space", "0\n")
-        .file("/proc/meminfo", "SwapTotal: 2097152 kB\nSwapFree: 1048576 kB\n")
+        .file(
+            "/proc/meminfo",
+            "SwapTotal: 2097152 kB\nSwapFree: 1048576 kB\n",
+        )
         .file("/proc/loadavg", "4.50 3.00 2.00 5/300 999\n")
-        .file("/proc/cpuinfo", "processor\t: 0\nflags\t\t: fpu hypervisor sse2\n");
+        .file(
+            "/proc/cpuinfo",
+            "processor\t: 0\nflags\t\t: fpu hypervisor sse2\n",
+        );
     fake
 }
 
@@ -128,7 +167,10 @@ fn a_tuned_runner_is_all_ok() {
         assert_eq!(check.status, Ok, "{}", row(check));
         assert_eq!(check.fix, None);
     }
-    assert_eq!(find(&environment, "isolation").found, "isolated (isolcpus, nohz_full)");
+    assert_eq!(
+        find(&environment, "isolation").found,
+        "isolated (isolcpus, nohz_full)"
+    );
     assert_eq!(find(&environment, "smt").found, "sibling 3 isolated");
     assert_eq!(find(&environment, "frequency").found, "fixed at 3.00 GHz");
     assert_eq!(footer(&environment), "runner checked: all ok");
@@ -143,11 +185,21 @@ fn an_untuned_runner_warns_on_each_check_with_its_fix() {
         assert!(check.fix.is_some(), "{}", row(check));
     }
     let isolation = find(&environment, "isolation");
-    assert_eq!(isolation.found, "busy: stress ng (pid 5000002) runnable in 3 of 3 samples");
+    assert_eq!(
+        isolation.found,
+        "busy: stress ng (pid 5000002) runnable in 3 of 3 samples"
+    );
     assert!(fix(&environment, "isolation").contains("`isolcpus=2 nohz_full=2 rcu_nocbs=2`"));
-    assert_eq!(find(&environment, "irqs").found, "1 IRQs may be routed to it");
+    assert_eq!(
+        find(&environment, "irqs").found,
+        "1 IRQs may be routed to it"
+    );
     assert!(fix(&environment, "irqs").contains("`irqaffinity=0-1,3`"));
-    assert!(find(&environment, "smt").found.starts_with("sibling 3 busy: cc1"));
+    assert!(
+        find(&environment, "smt")
+            .found
+            .starts_with("sibling 3 busy: cc1")
+    );
     assert!(fix(&environment, "smt").contains("`isolcpus=2-3`"));
     let governor = "`echo performance > /sys/devices/system/cpu/cpu2/cpufreq/scaling_governor`";
     assert!(fix(&environment, "governor").starts_with(governor));
@@ -156,13 +208,18 @@ fn an_untuned_runner_warns_on_each_check_with_its_fix() {
     assert!(fix(&environment, "frequency").starts_with(min));
     let turbo = "`echo 1 > /sys/devices/system/cpu/intel_pstate/no_turbo`";
     assert!(fix(&environment, "turbo").starts_with(turbo));
-    assert!(fix(&environment, "aslr").starts_with("`echo 2 > /proc/sys/kernel/randomize_va_space`"));
+    assert!(
+        fix(&environment, "aslr").starts_with("`echo 2 > /proc/sys/kernel/randomize_va_space`")
+    );
     assert_eq!(find(&environment, "swap").found, "1024 MiB in use");
     assert_eq!(find(&environment, "load").found, "4.50 on 4 cores");
     assert!(fix(&environment, "load").contains("below 3"));
     assert_eq!(find(&environment, "hypervisor").found, "virtual machine");
     let line = footer(&environment);
-    assert!(line.starts_with("runner: 10 checks warn (isolation busy: stress ng"), "{line}");
+    assert!(
+        line.starts_with("runner: 10 checks warn (isolation busy: stress ng"),
+        "{line}"
+    );
     assert!(line.contains("governor powersave on core 2, "), "{line}");
     assert!(line.ends_with("; `wasmgate doctor` for details"), "{line}");
 }
@@ -179,7 +236,9 @@ fn a_container_without_sysfs_or_proc_is_all_unknown() {
         let root = fake.dir.path().to_string_lossy().to_string();
         assert!(!check.found.contains(&root), "{}", row(check));
     }
-    assert!(footer(&environment).starts_with("runner: no check warns, 10 unknown (isolation, irqs"));
+    assert!(
+        footer(&environment).starts_with("runner: no check warns, 10 unknown (isolation, irqs")
+    );
 }
 
 #[test]
@@ -220,7 +279,11 @@ fn a_busy_core_is_seen_through_proc_stat_and_its_threads() {
         "busy: noisy (pid 5000006) runnable in 3 of 3 samples"
     );
     let threaded = fake.examine(&[7]);
-    assert!(find(&threaded, "isolation").found.contains("worker thread (pid 5000003)"));
+    assert!(
+        find(&threaded, "isolation")
+            .found
+            .contains("worker thread (pid 5000003)")
+    );
 }
 
 #[test]
@@ -238,9 +301,18 @@ fn tune_then_reset_restores_the_runner_own_values() {
     let saved = fake.dir.path().join("cache/doctor/saved.json");
     let changes = tune::tune(&tree, &[2], &saved).unwrap();
     assert_eq!(changes.len(), 3, "{changes:?}");
-    assert_eq!(fake.read("/sys/devices/system/cpu/cpu2/cpufreq/scaling_governor"), "performance");
-    assert_eq!(fake.read("/sys/devices/system/cpu/cpu2/cpufreq/scaling_min_freq"), "3600000");
-    assert_eq!(fake.read("/sys/devices/system/cpu/intel_pstate/no_turbo"), "1");
+    assert_eq!(
+        fake.read("/sys/devices/system/cpu/cpu2/cpufreq/scaling_governor"),
+        "performance"
+    );
+    assert_eq!(
+        fake.read("/sys/devices/system/cpu/cpu2/cpufreq/scaling_min_freq"),
+        "3600000"
+    );
+    assert_eq!(
+        fake.read("/sys/devices/system/cpu/intel_pstate/no_turbo"),
+        "1"
+    );
     let environment = fake.examine(&[2]);
     for name in ["governor", "frequency", "turbo"] {
         assert_eq!(find(&environment, name).status, Ok, "{name}");
@@ -249,9 +321,18 @@ fn tune_then_reset_restores_the_runner_own_values() {
     assert!(tune::tune(&tree, &[2], &saved).unwrap().is_empty());
     let restored = tune::reset(&tree, &saved).unwrap();
     assert_eq!(restored.len(), 3);
-    assert_eq!(fake.read("/sys/devices/system/cpu/cpu2/cpufreq/scaling_governor"), "powersave");
-    assert_eq!(fake.read("/sys/devices/system/cpu/cpu2/cpufreq/scaling_min_freq"), "800000");
-    assert_eq!(fake.read("/sys/devices/system/cpu/intel_pstate/no_turbo"), "0");
+    assert_eq!(
+        fake.read("/sys/devices/system/cpu/cpu2/cpufreq/scaling_governor"),
+        "powersave"
+    );
+    assert_eq!(
+        fake.read("/sys/devices/system/cpu/cpu2/cpufreq/scaling_min_freq"),
+        "800000"
+    );
+    assert_eq!(
+        fake.read("/sys/devices/system/cpu/intel_pstate/no_turbo"),
+        "0"
+    );
     assert!(!saved.exists());
     let again = tune::reset(&tree, &saved).unwrap_err().to_string();
     assert!(again.starts_with("nothing to reset: "), "{again}");
@@ -264,9 +345,16 @@ fn tune_writes_nothing_where_nothing_is_exposed_and_reset_refuses_other_files() 
     let saved = fake.dir.path().join("saved.json");
     assert!(tune::tune(&tree, &[0], &saved).unwrap().is_empty());
     assert!(!saved.exists());
-    std::fs::write(&saved, r#"{"values": [{"file": "/etc/passwd", "value": "x"}]}"#).unwrap();
+    std::fs::write(
+        &saved,
+        r#"{"values": [{"file": "/etc/passwd", "value": "x"}]}"#,
+    )
+    .unwrap();
     let error = tune::reset(&tree, &saved).unwrap_err().to_string();
-    assert!(error.contains("field `values[0].file`: `/etc/passwd` is not a CPU setting"), "{error}");
+    assert!(
+        error.contains("field `values[0].file`: `/etc/passwd` is not a CPU setting"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -279,7 +367,10 @@ fn settings_that_differ_are_stated_and_observations_are_not() {
     assert!(setting_differences(&tuned, &busier).is_empty());
     let untuned = untuned().examine(&[2]);
     let differences = setting_differences(&untuned, &tuned);
-    assert_eq!(differences[0], "governor warn (powersave on core 2) vs ok (performance on core 2)");
+    assert_eq!(
+        differences[0],
+        "governor warn (powersave on core 2) vs ok (performance on core 2)"
+    );
     assert_eq!(differences.len(), 6, "{differences:?}");
     let container = Fake::new().examine(&[2]);
     assert!(setting_differences(&container, &tuned).is_empty());

@@ -51,8 +51,9 @@ impl Tree {
     }
 
     pub fn write(&self, file: &str, value: &str) -> Result<()> {
-        std::fs::write(self.path(file), format!("{value}\n"))
-            .with_context(|| format!("{file}: cannot write `{value}`; run as root, or check the file exists"))
+        std::fs::write(self.path(file), format!("{value}\n")).with_context(|| {
+            format!("{file}: cannot write `{value}`; run as root, or check the file exists")
+        })
     }
 }
 
@@ -76,7 +77,9 @@ impl CpuList {
     }
 
     pub fn contains(&self, core: usize) -> bool {
-        self.0.iter().any(|&(first, last)| first <= core && core <= last)
+        self.0
+            .iter()
+            .any(|&(first, last)| first <= core && core <= last)
     }
 
     pub fn cores(&self) -> Vec<usize> {
