@@ -6,6 +6,7 @@ mod build;
 mod calibrate;
 mod compare;
 mod config;
+mod doctor;
 mod gate;
 mod proof;
 mod publish;
@@ -74,6 +75,8 @@ pub enum Command {
     /// Show or write the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Check the runner for the cores a run pins to (isolation, SMT, frequency, load); --tune, --reset
+    Doctor(doctor::DoctorArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -183,5 +186,6 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Baseline(command) => baseline::run(&ctx, command),
         Command::Publish(args) => publish::run(&ctx, args),
         Command::Config(command) => config::run(&ctx, command),
+        Command::Doctor(args) => doctor::run(&ctx, args),
     }
 }

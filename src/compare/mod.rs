@@ -53,8 +53,36 @@ impl Side {
 }
 
 /// Refuses sides that were not measured alike, unless `allow_foreign`; returns the note the
-/// report must lead with when they differ and the user allowed it.
+/// report must lead with when they differ and the user allowed it, or when the runner was set
+/// up differently (governor, turbo, ...): that is stated, never refused, since a tuned runner
+/// is still the same machine.
 pub fn check_alike(base: &Side, head: &Side, allow_foreign: bool) -> Result<Option<String>> {
+    let foreign = check_same_machine_and_build(base, head, allow_foreign)?;
+    let settings = match (
+        &base.info.machine.environment,
+        &head.info.machine.environment,
+    ) {
+        (Some(b), Some(h)) => crate::run::doctor::setting_differences(b, h),
+        _ => Vec::new(),
+    };
+    let settings = (!settings.is_empty()).then(|| {
+        format!(
+            "{} was measured under other runner settings ({})",
+            base.info.origin,
+            settings.join("; ")
+        )
+    });
+    Ok(match (foreign, settings) {
+        (Some(foreign), Some(settings)) => Some(format!("{foreign}; {settings}")),
+        (foreign, settings) => foreign.or(settings),
+    })
+}
+
+fn check_same_machine_and_build(
+    base: &Side,
+    head: &Side,
+    allow_foreign: bool,
+) -> Result<Option<String>> {
     let mut differences = Vec::new();
     if base.info.suite_id != head.info.suite_id {
         differences.push(format!(
@@ -411,6 +439,52 @@ mod tests {
             classify(1.03, 0.97, 1.09, false, 0.02),
             Verdict::Inconclusive
         );
+    }
+
+    /// A side measured on the fixtures' machine with the governor the doctor found.
+    fn side_with_governor(origin: &str, status: crate::model::CheckStatus, found: &str) -> Side {
+        use crate::model::{Environment, EnvironmentCheck, fixtures};
+        let check = EnvironmentCheck {
+            name: "governor".into(),
+            core: Some(1),
+            status,
+            found: found.into(),
+            fix: None,
+        };
+        let machine = crate::model::Machine {
+            environment: Some(Environment {
+                checks: vec![check],
+            }),
+            ..fixtures::machine()
+        };
+        let suite = fixtures::manifest();
+        Side {
+            info: ComparedSide {
+                label: "wasmtime".into(),
+                runtime: fixtures::runtime("wasmtime"),
+                suite_id: suite.suite_id.clone(),
+                machine,
+                origin: origin.into(),
+                commit: None,
+            },
+            suite,
+            samples: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn other_runner_settings_are_stated_not_refused() {
+        use crate::model::CheckStatus::{Ok, Warn};
+        let base = side_with_governor("baseline.json", Warn, "powersave");
+        let head = side_with_governor("results.json", Ok, "performance");
+        let note = check_alike(&base, &head, false).unwrap();
+        assert_eq!(
+            note.as_deref(),
+            Some(
+                "baseline.json was measured under other runner settings (governor warn (powersave on core 1) vs ok (performance on core 1))"
+            )
+        );
+        assert_eq!(check_alike(&head, &head, false).unwrap(), None);
     }
 
     #[test]

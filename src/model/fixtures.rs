@@ -79,6 +79,7 @@ pub fn machine() -> Machine {
         kernel: "6.1".into(),
         pinned_cores: vec![],
         fingerprint: "0123456789abcdef".into(),
+        environment: None,
     }
 }
 

@@ -43,6 +43,9 @@ pub struct Summary {
     pub overall: CategoryRow,
     pub measures_nothing: Vec<String>,
     pub machine: Machine,
+    /// How the runner was set up, in one line, when the run recorded the doctor's checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runner: Option<String>,
     pub suite_id: String,
     pub source: String,
     pub toolchain: String,
@@ -160,6 +163,7 @@ pub fn summarize(results: &Results) -> Summary {
             .map(|t| t.name.clone())
             .collect(),
         machine: results.machine.clone(),
+        runner: (results.machine.environment.as_ref()).map(crate::run::doctor::footer),
         suite_id: suite.suite_id.clone(),
         source: format!(
             "libsodium {} ({})",
@@ -462,6 +466,37 @@ mod tests {
         assert_eq!(summary.fastest_to_native, Some(2.0));
         assert_eq!(summary.apart.len(), 1);
         assert!(summary.apart[0].1.contains("AES"));
+    }
+
+    #[test]
+    fn every_format_says_how_the_runner_was_set_up() {
+        use crate::model::{CheckStatus, Environment, EnvironmentCheck};
+        let mut results = results_with(&[("sign", "a", Some(100))]);
+        let line =
+            "runner: 1 check warns (governor powersave on core 1); `wasmgate doctor` for details";
+        for format in [Format::Terminal, Format::Markdown, Format::Html] {
+            let text = render_results(&results, format).unwrap();
+            assert!(!text.contains("runner"), "{format:?}: {text}");
+        }
+        results.machine.environment = Some(Environment {
+            checks: vec![EnvironmentCheck {
+                name: "governor".into(),
+                core: Some(1),
+                status: CheckStatus::Warn,
+                found: "powersave".into(),
+                fix: Some("echo performance > x".into()),
+            }],
+        });
+        assert_eq!(summarize(&results).runner.as_deref(), Some(line));
+        for format in [
+            Format::Terminal,
+            Format::Markdown,
+            Format::Html,
+            Format::Json,
+        ] {
+            let text = render_results(&results, format).unwrap();
+            assert!(text.contains(line), "{format:?}: {text}");
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub fn render(summary: &Summary) -> String {
         categories_table(summary),
         against_native(summary),
         runtimes(summary),
+        runner(summary),
         failures(summary),
         summary
             .then_now
@@ -98,6 +99,12 @@ fn runtimes(summary: &Summary) -> String {
     (summary.runtimes.iter())
         .map(|runtime| format!("{}: {} ({})\n", runtime.name, runtime.version, runtime.path))
         .collect()
+}
+
+fn runner(summary: &Summary) -> String {
+    (summary.runner.as_ref())
+        .map(|line| format!("{line}\n"))
+        .unwrap_or_default()
 }
 
 /// Every failure, per runtime and then one a line with its message.

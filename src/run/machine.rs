@@ -21,6 +21,7 @@ pub fn fingerprint(pinned_cores: Vec<usize>) -> Machine {
         kernel,
         pinned_cores,
         fingerprint,
+        environment: None,
     }
 }
 

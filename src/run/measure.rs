@@ -4,9 +4,9 @@
 
 use super::adapter::{RuntimeRequest, resolve};
 use super::scheduler::Schedule;
-use super::{STOP, Start, choose_cores, select_tests};
+use super::{STOP, Start, choose_cores, doctor, select_tests};
 use crate::config::{Loaded, RunConfig, TestFilter, parse_duration};
-use crate::model::{AotRecord, Results, Shard};
+use crate::model::{AotRecord, CheckStatus, Environment, Results, Shard};
 use crate::stats::stopping::Stopping;
 use crate::toolchain::Home;
 use anyhow::{Result, bail};
@@ -52,7 +52,8 @@ pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results
         .collect();
     report_aot(&aot);
     let schedule = schedule_for(request, config.compare.min_effect)?;
-    let mut start = start(request, &suite, &runtimes, &schedule, out)?;
+    let environment = check_runner(&schedule);
+    let mut start = start(request, &suite, &runtimes, &schedule, out, environment)?;
     start.results.aot.extend(aot);
     install_stop_handler();
     let schedule = Schedule {
@@ -129,20 +130,35 @@ fn schedule_for(request: &Request, min_effect: f64) -> Result<Schedule> {
     })
 }
 
+/// The doctor's quick look at the cores the run pins to: its warnings on stderr, one line
+/// each, and everything it found for the results.
+fn check_runner(schedule: &Schedule) -> Environment {
+    let pinned: Vec<usize> = schedule.cores.iter().flatten().copied().collect();
+    let environment = doctor::examine(&doctor::Probe::quick(), &pinned);
+    for check in environment.with_status(CheckStatus::Warn) {
+        eprintln!("doctor: warn {}", doctor::sentence(check));
+    }
+    environment
+}
+
 /// A fresh start, or the interrupted run of `out` picked up (with its own seed and shard).
+/// A resumed run keeps the environment its start recorded, if it recorded one.
 fn start(
     request: &Request,
     suite: &crate::build::Suite,
     runtimes: &[super::adapter::Runtime],
     schedule: &Schedule,
     out: &Path,
+    environment: Environment,
 ) -> Result<Start> {
     if !request.resume {
-        let mut start = Start::fresh(suite, runtimes, schedule);
+        let mut start = Start::fresh(suite, runtimes, schedule, Some(environment));
         start.results.shard = request.shard;
         return Ok(start);
     }
-    let start = Start::resume(out, suite, runtimes)?;
+    let mut start = Start::resume(out, suite, runtimes)?;
+    let recorded = &mut start.results.machine.environment;
+    recorded.get_or_insert(environment);
     if start.results.shard != request.shard {
         bail!(
             "{} was measured with --shard {}: resume it with the same shard",

@@ -3,6 +3,7 @@
 //! they come; the results file is written atomically at the end; `--resume` continues both.
 
 pub mod adapter;
+pub mod doctor;
 pub mod execute;
 pub mod executor;
 #[cfg(test)]
@@ -16,7 +17,7 @@ pub mod scheduler;
 
 use crate::build::Suite;
 use crate::config::TestFilter;
-use crate::model::{Results, SCHEMA_VERSION, TestModule};
+use crate::model::{Environment, Machine, Results, SCHEMA_VERSION, TestModule};
 use adapter::Runtime;
 use anyhow::{Result, bail};
 use executor::Executor;
@@ -89,13 +90,22 @@ pub struct Start {
 }
 
 impl Start {
-    pub fn fresh(suite: &Suite, runtimes: &[Runtime], schedule: &Schedule) -> Start {
+    /// `environment`: what the doctor found on the runner as the run starts, if it looked.
+    pub fn fresh(
+        suite: &Suite,
+        runtimes: &[Runtime],
+        schedule: &Schedule,
+        environment: Option<Environment>,
+    ) -> Start {
         let pinned: Vec<usize> = schedule.cores.iter().flatten().copied().collect();
         Start {
             results: Results {
                 schema_version: SCHEMA_VERSION,
                 suite: suite.manifest.clone(),
-                machine: machine::fingerprint(pinned),
+                machine: Machine {
+                    environment,
+                    ..machine::fingerprint(pinned)
+                },
                 runtimes: runtimes.iter().map(|r| r.info.clone()).collect(),
                 seed: schedule.seed,
                 started_at: crate::model::now_rfc3339(),
@@ -257,7 +267,7 @@ mod tests {
                 Step::Crash("not journaled")
             }
         });
-        let start = Start::fresh(&suite, &runtimes, &schedule);
+        let start = Start::fresh(&suite, &runtimes, &schedule, None);
         let results = run(&suite, &runtimes, &tests, &schedule, start, &out, &fake).unwrap();
         assert_eq!(results.samples.len(), 8);
         assert!(results.samples.iter().all(|s| s.ok_value() == Some(1000.0)));
