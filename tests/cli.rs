@@ -64,3 +64,33 @@ fn a_native_runtime_without_a_version_command_is_refused_at_load() {
         "{text}"
     );
 }
+
+#[test]
+fn doctor_reports_each_check_and_annotates_warnings_in_actions() {
+    let dir = tempdir();
+    // A machine whose core 0 runs the powersave governor, seen through a fake /sys.
+    let root = dir.join("root");
+    let cpufreq = root.join("sys/devices/system/cpu/cpu0/cpufreq");
+    std::fs::create_dir_all(&cpufreq).unwrap();
+    std::fs::write(cpufreq.join("scaling_governor"), "powersave\n").unwrap();
+    let root_arg = root.to_str().unwrap();
+    let output = run(wasmgate(&dir)
+        .args(["doctor", "--cores", "0", "--root", root_arg])
+        .env("GITHUB_ACTIONS", "true"));
+    assert_eq!(output.status.code(), Some(0), "warnings never fail doctor");
+    let text = stdout(&output);
+    let governor = text
+        .lines()
+        .find(|l| l.contains("governor"))
+        .expect("a governor line");
+    assert!(governor.starts_with("warn"), "{governor}");
+    assert!(governor.contains("performance"), "the fix: {governor}");
+    assert!(text.contains("::warning title=wasmgate doctor::"), "{text}");
+    // What cannot be read is unknown, never ok.
+    let swap = text
+        .lines()
+        .find(|l| l.contains("swap"))
+        .expect("a swap line");
+    assert!(swap.starts_with("unknown"), "{swap}");
+    assert!(text.lines().any(|l| l.starts_with("doctor: ")), "{text}");
+}
