@@ -94,3 +94,47 @@ fn doctor_reports_each_check_and_annotates_warnings_in_actions() {
     assert!(swap.starts_with("unknown"), "{swap}");
     assert!(text.lines().any(|l| l.starts_with("doctor: ")), "{text}");
 }
+
+#[test]
+fn numbers_and_lists_that_would_break_a_run_are_refused_first() {
+    let dir = tempdir();
+    let (_, text) = refused(
+        &dir,
+        &["run", "--runtime", "wasmtime", "--runtime", "wasmtime"],
+    );
+    assert!(
+        text.contains("the label `wasmtime` is given twice"),
+        "{text}"
+    );
+    let (_, text) = refused(&dir, &["run", "--budget", "100000h"]);
+    assert!(
+        text.contains("--budget: `100000h` is more than 30 days"),
+        "{text}"
+    );
+    let (_, text) = refused(&dir, &["run", "--precision", "NaN"]);
+    assert!(text.contains("--precision: give a fraction"), "{text}");
+    for (from, to, field) in [
+        (
+            "timeout_seconds: 120",
+            "timeout_seconds: 18446744073709551615",
+            "run.timeout_seconds",
+        ),
+        (
+            "  runtimes:\n  - wasmtime\n  - node\n",
+            "  runtimes: []\n",
+            "run.runtimes",
+        ),
+        (
+            "  - wasmtime\n  - node\n",
+            "  - node\n  - node\n",
+            "run.runtimes",
+        ),
+    ] {
+        let config = default_config(&dir);
+        assert!(config.contains(from), "{from}");
+        std::fs::write(dir.join("wasmgate.yml"), config.replacen(from, to, 1)).unwrap();
+        let (_, text) = refused(&dir, &["run"]);
+        assert!(text.contains(&format!("field `{field}`")), "{to}: {text}");
+        std::fs::remove_file(dir.join("wasmgate.yml")).unwrap();
+    }
+}

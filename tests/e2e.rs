@@ -348,47 +348,14 @@ fn a_tool_that_cannot_be_installed_says_so() {
 fn an_interrupted_run_keeps_what_it_measured() {
     built_suite();
     let dir = tempdir();
-    let out = dir.join("r.json");
-    let mut child = wasmgate(&dir)
-        .args([
-            "run",
-            "--runtime",
-            "wasmtime",
-            "--tests",
-            "hash,box,auth,kdf",
-            "--samples",
-            "50",
-            "--precision",
-            "0",
-            "--quiet",
-            "--out",
-        ])
-        .arg(&out)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let journal = journal_of(&out);
-    wait_for_samples(&journal, 3);
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
+    // Ctrl-C, a CI system's cancel (SIGTERM) and a closed terminal (SIGHUP) all stop it alike.
+    for signal in [
         nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
-    let results = read_json(&out);
-    assert_eq!(results["complete"], false);
-    let samples = results["samples"].as_array().unwrap();
-    assert!(
-        samples.len() >= 3 && samples.len() < 200,
-        "{}",
-        samples.len()
-    );
-    assert!(
-        samples.iter().all(|s| s["status"] == "ok"),
-        "no half-run sample is recorded"
-    );
-    assert!(!journal.exists());
+        nix::sys::signal::Signal::SIGTERM,
+        nix::sys::signal::Signal::SIGHUP,
+    ] {
+        stopped_by(&dir, signal);
+    }
 
     // A killed run (no chance to write the results) leaves its journal, which reports read.
     let out = dir.join("killed.json");
@@ -421,4 +388,45 @@ fn an_interrupted_run_keeps_what_it_measured() {
         "{}",
         stdout(&output)
     );
+}
+
+/// Starts a run, stops it with `signal` after a few samples, and checks what it kept.
+fn stopped_by(dir: &Path, signal: nix::sys::signal::Signal) {
+    let out = dir.join(format!("{signal}.json"));
+    let mut child = wasmgate(&dir)
+        .args([
+            "run",
+            "--runtime",
+            "wasmtime",
+            "--tests",
+            "hash,box,auth,kdf",
+            "--samples",
+            "50",
+            "--precision",
+            "0",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let journal = journal_of(&out);
+    wait_for_samples(&journal, 3);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{signal}");
+    let results = read_json(&out);
+    assert_eq!(results["complete"], false);
+    let samples = results["samples"].as_array().unwrap();
+    assert!(
+        samples.len() >= 3 && samples.len() < 200,
+        "{}",
+        samples.len()
+    );
+    assert!(
+        samples.iter().all(|s| s["status"] == "ok"),
+        "no half-run sample is recorded"
+    );
+    assert!(!journal.exists());
 }

@@ -272,6 +272,12 @@ impl Sources {
     }
 }
 
+/// The longest a sample may take before it is a timeout: beyond a day, a sample is a hang, and
+/// clocks and deadlines stay far from overflowing.
+const MAX_TIMEOUT_SECONDS: u64 = 86_400;
+/// The longest budget a run may be given, for the same reason.
+const MAX_BUDGET: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+
 /// The checks of a run's sampling settings: one path for the configuration's `run`, the gate's
 /// overlay of it and the command line's overrides, so a value is refused alike wherever it
 /// was given.
@@ -295,8 +301,15 @@ pub fn check_run(run: &RunConfig, sources: &Sources) -> Result<()> {
         );
     }
     if let Some(budget) = &run.budget {
-        parse_duration(budget)
+        let parsed = parse_duration(budget)
             .map_err(|e| anyhow::anyhow!("{}: {e}", sources.subject("budget")))?;
+        if parsed > MAX_BUDGET {
+            bail!(
+                "{}: `{budget}` is more than {} days; give a shorter bound, or none",
+                sources.subject("budget"),
+                MAX_BUDGET.as_secs() / 86_400
+            );
+        }
     }
     if let Some(core) = repeated_core(&run.cores) {
         bail!(
@@ -304,8 +317,11 @@ pub fn check_run(run: &RunConfig, sources: &Sources) -> Result<()> {
             sources.subject("cores")
         );
     }
-    if run.timeout_seconds == 0 {
-        bail!("{}: must be at least 1", sources.subject("timeout_seconds"));
+    if !(1..=MAX_TIMEOUT_SECONDS).contains(&run.timeout_seconds) {
+        bail!(
+            "{}: give 1 to {MAX_TIMEOUT_SECONDS} seconds (a day)",
+            sources.subject("timeout_seconds")
+        );
     }
     Ok(())
 }
@@ -357,8 +373,13 @@ impl RunOverrides {
 
 /// A core that appears more than once in a list of cores to pin to.
 pub fn repeated_core(cores: &[usize]) -> Option<usize> {
+    repeated(cores).copied()
+}
+
+/// The first item that appears more than once in a list.
+pub fn repeated<T: Ord>(items: &[T]) -> Option<&T> {
     let mut seen = std::collections::BTreeSet::new();
-    cores.iter().copied().find(|core| !seen.insert(*core))
+    items.iter().find(|item| !seen.insert(*item))
 }
 
 /// `wasmgate merge`: what shards must share to be combined.
@@ -456,6 +477,12 @@ fn validate(config: &Config) -> Result<()> {
     check_run(&config.run, &Sources::run_fields())?;
     check_run(&config.gate_run(), &Sources::gate_fields())?;
     check_compare(&config.compare)?;
+    if config.run.runtimes.is_empty() {
+        bail!("field `run.runtimes`: name at least one runtime to measure, e.g. [wasmtime]");
+    }
+    if let Some(twice) = repeated(&config.run.runtimes) {
+        bail!("field `run.runtimes`: `{twice}` is listed twice; each runtime is measured once");
+    }
     for name in &config.run.runtimes {
         if !config.runtimes.contains_key(name) {
             bail!(

@@ -35,6 +35,7 @@ pub struct Request {
 /// Everything between the configuration and a results file, written to `out`.
 pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results> {
     let config = &loaded.config;
+    check_labels(&request.runtimes)?;
     let home = Home::resolve(config)?;
     let (suite, _) = crate::build::build_configured(config, &home)?;
     let mut runtimes = resolve_all(loaded, &home, &request.runtimes)?;
@@ -91,6 +92,17 @@ fn resolve_all(
         requested
     };
     requests.iter().map(|r| resolve(loaded, home, r)).collect()
+}
+
+/// Two runtimes under one label would pool their samples: refused before anything is built.
+fn check_labels(requested: &[RuntimeRequest]) -> Result<()> {
+    let labels: Vec<&str> = requested.iter().map(|r| r.label.as_str()).collect();
+    if let Some(twice) = crate::config::repeated(&labels) {
+        bail!(
+            "--runtime: the label `{twice}` is given twice; two builds of one runtime need two labels, e.g. base@{twice}=PATH and head@{twice}=PATH"
+        );
+    }
+    Ok(())
 }
 
 /// The tests to time: the request's or the configured selection, then the shard's slice.
