@@ -393,7 +393,7 @@ fn an_interrupted_run_keeps_what_it_measured() {
 /// Starts a run, stops it with `signal` after a few samples, and checks what it kept.
 fn stopped_by(dir: &Path, signal: nix::sys::signal::Signal) {
     let out = dir.join(format!("{signal}.json"));
-    let mut child = wasmgate(&dir)
+    let mut child = wasmgate(dir)
         .args([
             "run",
             "--runtime",
