@@ -303,6 +303,7 @@ fn zig_build_with(
             .env("ZIG_GLOBAL_CACHE_DIR", home.dir("zig-cache/global"))
             .current_dir(&inputs.source.dir),
         "zig build",
+        crate::util::limits::STEP,
     );
     spinner.finish_and_clear();
     result?;
@@ -378,6 +379,7 @@ fn optimize_one(
                 .arg("-o")
                 .arg(&tmp),
             &format!("wasm-opt on {}", test.name),
+            crate::util::limits::STEP,
         )?;
         std::fs::rename(&tmp, &cached)?;
     }

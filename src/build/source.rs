@@ -97,10 +97,13 @@ fn fetch_crate(home: &Home, crate_name: &str, version: &str) -> Result<PathBuf> 
     std::fs::write(project.join("Cargo.toml"), manifest)?;
     std::fs::write(project.join("lib.rs"), "")?;
     eprintln!("wasmgate: fetching the source crate {crate_name} {version} with cargo");
-    let output = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--manifest-path"])
-        .arg(project.join("Cargo.toml"))
-        .output()?;
+    let output = crate::util::output_within(
+        Command::new(cargo)
+            .args(["metadata", "--format-version", "1", "--manifest-path"])
+            .arg(project.join("Cargo.toml")),
+        "cargo metadata (fetching the source crate)",
+        crate::util::limits::STEP,
+    )?;
     if !output.status.success() {
         bail!(
             "cargo could not fetch {crate_name} {version}: {}",
@@ -122,7 +125,13 @@ fn fetch_crate(home: &Home, crate_name: &str, version: &str) -> Result<PathBuf> 
 
 fn download(url: &str, to: &Path) -> Result<()> {
     eprintln!("wasmgate: downloading {url}");
-    let mut response = ureq::get(url)
+    // A stalled server fails the download instead of hanging the build.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(crate::util::limits::STEP))
+        .build()
+        .into();
+    let mut response = agent
+        .get(url)
         .call()
         .with_context(|| format!("cannot download {url} (source.url)"))?;
     let mut reader = response.body_mut().as_reader();
@@ -213,6 +222,7 @@ fn checkout_git(home: &Home, url: &str, rev: &str) -> Result<SourceTree> {
                 .arg(url)
                 .arg(&dir),
             "git clone (source.url)",
+            crate::util::limits::STEP,
         )?;
         run_checked(
             Command::new(&git)
@@ -220,13 +230,17 @@ fn checkout_git(home: &Home, url: &str, rev: &str) -> Result<SourceTree> {
                 .arg(&dir)
                 .args(["checkout", "--quiet", rev]),
             "git checkout (source.rev)",
+            crate::util::limits::STEP,
         )?;
     }
-    let output = Command::new(&git)
-        .arg("-C")
-        .arg(&dir)
-        .args(["rev-parse", "HEAD"])
-        .output()?;
+    let output = crate::util::output_within(
+        Command::new(&git)
+            .arg("-C")
+            .arg(&dir)
+            .args(["rev-parse", "HEAD"]),
+        "git rev-parse",
+        crate::util::limits::QUICK,
+    )?;
     let commit = String::from_utf8_lossy(&output.stdout).trim().to_string();
     let root = find_build_root(&dir)?;
     Ok(SourceTree {

@@ -180,9 +180,15 @@ fn compile_ahead(argv: &[String], module: &Path, product: &Path) -> Result<(), S
         std::process::id(),
         module.file_stem().unwrap_or_default().to_string_lossy()
     ));
-    let output = command_from(argv, module, Some(&staging))
-        .output()
-        .map_err(|e| format!("cannot start the ahead-of-time step: {e}"))?;
+    let output = crate::util::output_within(
+        &mut command_from(argv, module, Some(&staging)),
+        "the ahead-of-time step",
+        crate::util::limits::STEP,
+    )
+    .map_err(|e| {
+        let _ = std::fs::remove_file(&staging);
+        format!("{e:#}")
+    })?;
     if !output.status.success() || !staging.exists() {
         let _ = std::fs::remove_file(&staging);
         return Err(format!(

