@@ -201,6 +201,19 @@ async fn the_action_scripts_gate_and_comment() {
         &measure_inputs("gate", &runtimes, ("base", "head"), "20s"),
     );
     assert!(measured.status.success());
+    let titles = folds(&measured);
+    assert_eq!(titles.len(), 2, "{titles:?}");
+    assert!(titles[0].contains("build the suite"), "{titles:?}");
+    assert!(titles[1].starts_with("Measure"), "{titles:?}");
+    let after_folds = stdout(&measured)
+        .rsplit("::endgroup::")
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        !after_folds.trim().is_empty(),
+        "the gate's table follows the folds"
+    );
     let told = std::fs::read_to_string(&outputs).unwrap();
     assert!(
         told.lines().any(|l| l == "exit=0" || l == "exit=1"),
@@ -271,6 +284,9 @@ fn the_action_report_mode_writes_the_cross_runtime_report_with_trends() {
         &measure_inputs("report", "wasmtime\nnode", ("", ""), "10s"),
     );
     assert!(measured.status.success());
+    let titles = folds(&measured);
+    assert_eq!(titles.len(), 3, "{titles:?}");
+    assert!(titles[2].starts_with("Report"), "{titles:?}");
     let told = std::fs::read_to_string(&outputs).unwrap();
     assert!(told.lines().any(|l| l == "exit=0"), "{told}");
     assert!(told.contains("html="), "{told}");
@@ -283,6 +299,24 @@ fn the_action_report_mode_writes_the_cross_runtime_report_with_trends() {
     );
     let markdown = std::fs::read_to_string(dir.join("wasmgate-report.md")).unwrap();
     assert!(markdown.contains("### Trend of `wasmtime`"), "{markdown}");
+}
+
+/// The titles of the folds (`::group::` to `::endgroup::`) a script's output opens in GitHub's
+/// log, in order, checked to be balanced: GitHub has no nested folds, and one left open would
+/// swallow every later line of the step.
+fn folds(output: &std::process::Output) -> Vec<String> {
+    let mut titles = Vec::new();
+    let mut open: Option<String> = None;
+    for line in stdout(output).lines() {
+        if let Some(title) = line.strip_prefix("::group::") {
+            assert!(open.is_none(), "{title} opens inside {open:?}");
+            open = Some(title.to_string());
+        } else if line == "::endgroup::" {
+            titles.push(open.take().expect("an ::endgroup:: closes an open group"));
+        }
+    }
+    assert!(open.is_none(), "{open:?} is never closed");
+    titles
 }
 
 /// Runs one of the action's scripts in `dir` as GitHub would: the built wasmgate on PATH, the
