@@ -4,6 +4,41 @@
 # environment variables, never spliced into the script, so no input can inject shell code.
 set -uo pipefail
 
+# Folds a long step's output under a title in GitHub's log, and always closes the fold (GitHub
+# has no nested folds: one is open at a time). Returns the step's exit status.
+group() {
+  local title="$1" status=0
+  shift
+  echo "::group::$title"
+  "$@" || status=$?
+  echo "::endgroup::"
+  return "$status"
+}
+
+# Runs `wasmgate ARGS` (a gate) in two folds, the suite's setup and build and then the
+# measuring, and prints its table after them, where the log opens on it. The gate would build
+# the suite itself; building it first only lets that part fold apart, the gate finds it cached.
+measure() {
+  group "Set up zig, wasm-opt and libsodium; build the suite" wasmgate "${config[@]}" build || return 2
+  local table status=0
+  table="$(mktemp)" || return 2
+  echo "::group::Measure: install the runtimes and run them (budget $WG_BUDGET)"
+  wasmgate "$@" > "$table" || status=$?
+  echo "::endgroup::"
+  cat "$table"
+  rm -f "$table"
+  return "$status"
+}
+
+# The cross-runtime report in markdown and HTML, with the histories given as ARGS; both are
+# tried even when one fails.
+reports() {
+  local status=0
+  wasmgate report wasmgate-results.json --then-now "$@" --format markdown --out wasmgate-report.md || status=2
+  wasmgate report wasmgate-results.json --then-now "$@" --format html --out wasmgate-report.html || status=2
+  return "$status"
+}
+
 config=()
 if [ -n "$WG_CONFIG" ]; then config=(--config "$WG_CONFIG"); fi
 runtimes=()
@@ -25,7 +60,7 @@ case "$WG_MODE" in
     if [ -n "$WG_BASELINE" ]; then against=(--baseline "$WG_BASELINE");
     elif [ -n "$WG_BASE" ]; then against=(--base "$WG_BASE");
     else echo "::error::mode gate needs the base input (a runtime label) or a baseline file"; exit 2; fi
-    wasmgate "${config[@]}" gate "${runtimes[@]}" "${sampling[@]}" "${files[@]}" "${against[@]}" "${head[@]}" || status=$?
+    measure "${config[@]}" gate "${runtimes[@]}" "${sampling[@]}" "${files[@]}" "${against[@]}" "${head[@]}" || status=$?
     ;;
   nightly)
     baseline="$WG_BASELINE"
@@ -33,21 +68,21 @@ case "$WG_MODE" in
       if [ -z "$WG_HEAD" ]; then echo "::error::mode nightly needs the head input (the runtime's label) or a baseline file"; exit 2; fi
       baseline="$(wasmgate "${config[@]}" baseline path --runtime "$WG_HEAD" --runner "$WG_RUNNER" --dir "$WG_BASELINE_DIR")" || exit 2
     fi
-    wasmgate "${config[@]}" gate "${runtimes[@]}" "${sampling[@]}" "${files[@]}" --baseline "$baseline" "${head[@]}" || status=$?
+    measure "${config[@]}" gate "${runtimes[@]}" "${sampling[@]}" "${files[@]}" --baseline "$baseline" "${head[@]}" || status=$?
     if [ "$status" -le 1 ]; then
       wasmgate "${config[@]}" baseline history wasmgate-results.json "${label[@]}" \
         --runner "$WG_RUNNER" --dir "$WG_BASELINE_DIR" --comparison wasmgate-results.comparison.json || status=2
     fi
     ;;
   baseline-update)
-    wasmgate "${config[@]}" gate "${runtimes[@]}" "${sampling[@]}" "${files[@]}" || status=$?
+    measure "${config[@]}" gate "${runtimes[@]}" "${sampling[@]}" "${files[@]}" || status=$?
     if [ "$status" -eq 0 ]; then
       wasmgate "${config[@]}" baseline update wasmgate-results.json "${label[@]}" \
         --runner "$WG_RUNNER" --dir "$WG_BASELINE_DIR" || status=2
     fi
     ;;
   report)
-    wasmgate "${config[@]}" gate "${runtimes[@]}" "${sampling[@]}" "${files[@]}" || status=$?
+    measure "${config[@]}" gate "${runtimes[@]}" "${sampling[@]}" "${files[@]}" || status=$?
     if [ -f wasmgate-results.json ]; then
       # The cross-runtime report, beside the published 2023 results, with the trends of the
       # histories the nightly watch keeps for this runner's machine (when there are any).
@@ -56,8 +91,7 @@ case "$WG_MODE" in
       for history in "$(dirname "$baseline")"/*.history.jsonl; do
         if [ -f "$history" ]; then histories+=(--history "$history"); fi
       done
-      wasmgate report wasmgate-results.json --then-now "${histories[@]}" --format markdown --out wasmgate-report.md || status=2
-      wasmgate report wasmgate-results.json --then-now "${histories[@]}" --format html --out wasmgate-report.html || status=2
+      group "Report: markdown and HTML" reports "${histories[@]}" || status=2
       echo "html=$PWD/wasmgate-report.html" >> "$GITHUB_OUTPUT"
     fi
     if [ -f wasmgate-report.md ] && [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then

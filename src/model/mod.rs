@@ -457,13 +457,19 @@ fn strip_position(message: &str) -> &str {
 /// reader never sees half a file and an interrupted write leaves the old one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut file = tempfile::NamedTempFile::new_in(dir)
+    let mut file = tempfile::Builder::new()
+        // tempfile's own 0600 would keep results and reports from other users and a web
+        // server on the runner; this is what `File::create` gives, before the umask.
+        .permissions(std::fs::Permissions::from_mode(NEW_FILE_MODE))
+        .tempfile_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    keep_mode_of(path, file.as_file())?;
     file.write_all(bytes)?;
     file.as_file().sync_all()?;
     file.persist(path)
@@ -475,6 +481,49 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
     write_atomic(path, text.as_bytes())
+}
+
+/// The mode a new file is created with, less the process umask.
+const NEW_FILE_MODE: u32 = 0o666;
+
+/// A file being replaced passes its mode on: whoever made it private, or shared it with a
+/// group, meant the next version too. The umask applies only to new files, so this is set
+/// after creating the temporary file rather than asked for at its creation.
+fn keep_mode_of(path: &Path, replacement: &std::fs::File) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(existing) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    let mode = existing.permissions().mode() & 0o7777;
+    replacement
+        .set_permissions(std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("cannot give the new {} its mode", path.display()))
+}
+
+/// Modes of written files, for the tests of every stage that writes one.
+#[cfg(test)]
+pub mod file_mode {
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    /// What a new file's mode must be in this process: 0666 less the umask. The umask is read,
+    /// not set: setting it would race with the other tests' files.
+    pub fn new_file() -> u32 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let umask = status
+            .lines()
+            .find_map(|line| line.strip_prefix("Umask:"))
+            .expect("Linux reports the umask in /proc/self/status");
+        0o666 & !u32::from_str_radix(umask.trim(), 8).unwrap()
+    }
+
+    pub fn of(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    pub fn set(path: &Path, mode: u32) {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
 }
 
 /// The current time as RFC 3339, seconds precision.
@@ -533,5 +582,33 @@ mod tests {
         let back: Vec<u32> = read_json(&path).unwrap();
         assert_eq!(back, vec![4]);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_new_file_is_readable_as_the_umask_allows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.md");
+        write_atomic(&path, b"# report\n").unwrap();
+        // 0644 under the usual umask 022: what another user or a web server needs.
+        let expected = file_mode::new_file();
+        assert_eq!(file_mode::of(&path), expected, "{expected:o}");
+    }
+
+    #[test]
+    fn a_replaced_file_keeps_its_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.json");
+        write_json(&path, &vec![1]).unwrap();
+        file_mode::set(&path, 0o640);
+        write_json(&path, &vec![2]).unwrap();
+        assert_eq!(file_mode::of(&path), 0o640);
+        file_mode::set(&path, 0o660);
+        write_atomic(&path, b"[3]\n").unwrap();
+        assert_eq!(
+            file_mode::of(&path),
+            0o660,
+            "group-writable, which the umask would mask"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "[3]\n");
     }
 }

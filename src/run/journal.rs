@@ -67,3 +67,31 @@ pub fn read(path: &Path) -> Result<Results> {
     results.complete = false;
     Ok(results)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::file_mode;
+    use crate::model::fixtures::results_with;
+
+    #[test]
+    fn a_new_journal_is_readable_as_the_umask_allows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = path_for(&dir.path().join("results.json"));
+        Journal::create(&path, &results_with(&[])).unwrap();
+        assert_eq!(file_mode::of(&path), file_mode::new_file());
+    }
+
+    #[test]
+    fn a_journal_started_again_keeps_its_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = path_for(&dir.path().join("results.json"));
+        let header = results_with(&[("sign", "a", Some(1000))]);
+        Journal::create(&path, &header).unwrap();
+        file_mode::set(&path, 0o640);
+        let mut journal = Journal::create(&path, &header).unwrap();
+        journal.append(&header.samples[0]).unwrap();
+        assert_eq!(file_mode::of(&path), 0o640);
+        assert_eq!(read(&path).unwrap().samples.len(), 1);
+    }
+}

@@ -19,12 +19,21 @@ use crate::stats;
 use crate::stats::stopping::Stopping;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::{BTreeMap, VecDeque};
+use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 /// Failed samples after which a runtime does not run a test again.
 const FAILURES_TO_CLOSE: usize = 2;
+
+/// How often a log that is not a terminal gets a progress line: often enough that a CI job
+/// does not look hung, seldom enough that a ten-minute run stays a screenful.
+const LOG_EVERY: Duration = Duration::from_secs(30);
+
+/// How long the scheduler waits on the workers before it looks at the clock anyway, so a
+/// sample that lasts minutes does not hold the next progress line back.
+const LOG_WAKE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct Schedule {
@@ -35,6 +44,8 @@ pub struct Schedule {
     /// One worker per entry; `None` runs unpinned.
     pub cores: Vec<Option<usize>>,
     pub seed: u64,
+    /// The bar on a terminal, a line every `LOG_EVERY` in a log; `false` (`--quiet`) shows
+    /// neither.
     pub progress: bool,
 }
 
@@ -79,20 +90,45 @@ pub struct Scheduler<'a> {
 /// A sample as a worker hands it over: its (test, runtime) pair, core and outcome.
 type Measured = ((usize, usize), Option<usize>, Outcome);
 
+/// What the scheduler hears while a round runs; workers are numbered from 0.
+enum Event {
+    /// A worker started a sample of this (test, runtime) pair.
+    Started(usize, (usize, usize)),
+    /// A worker's sample ended.
+    Measured(usize, Measured),
+    /// No worker said anything for a while.
+    Quiet,
+}
+
 impl Scheduler<'_> {
     /// Runs rounds until done; every sample goes to `record` as it is measured. `earlier`
     /// holds the samples of a resumed run, which count towards every test's state.
     pub fn run(
         &self,
         earlier: &[Sample],
+        record: impl FnMut(Sample) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Ending> {
+        self.run_logging(earlier, record, self.progress_log())
+    }
+
+    /// `run`, with progress lines going to `log` (if any) rather than where `run` sends them.
+    fn run_logging(
+        &self,
+        earlier: &[Sample],
         mut record: impl FnMut(Sample) -> anyhow::Result<()>,
+        log: Option<ProgressLog>,
     ) -> anyhow::Result<Ending> {
         let started = Instant::now();
         let deadline = self.schedule.budget.map(|b| started + b);
         let mut states = self.initial_states(earlier);
         let mut order = earlier.iter().map(|s| s.order + 1).max().unwrap_or(0);
         let mut round = earlier.iter().map(|s| s.round + 1).max().unwrap_or(0);
-        let bar = self.progress_bar();
+        let wake = log.as_ref().map(|log| log.wake);
+        let mut shown = Shown {
+            bar: self.progress_bar(),
+            log,
+            in_flight: BTreeMap::new(),
+        };
         let ending = loop {
             let blocks = self.blocks(round, &states);
             if blocks.is_empty() {
@@ -100,27 +136,98 @@ impl Scheduler<'_> {
             }
             let open = blocks.len();
             let expected = expected_walls(&blocks, &states);
-            let outcome =
-                self.run_round(blocks, &expected, deadline, |(pair, core, outcome)| {
-                    let sample = self.sample(pair, core, outcome, round, order);
-                    order += 1;
-                    update(states.get_mut(&pair).expect("known pair"), &sample);
-                    bar.set_message(format!(
-                        "round {} · {open} tests open · {} on {}",
-                        round + 1,
-                        sample.test,
-                        sample.runtime
-                    ));
-                    bar.set_position(started.elapsed().as_secs());
-                    record(sample)
-                })?;
+            let outcome = self.run_round(blocks, &expected, deadline, wake, |event| {
+                if let Event::Started(worker, pair) = &event {
+                    shown.in_flight.insert(*worker, *pair);
+                }
+                let Event::Measured(worker, (pair, core, outcome)) = event else {
+                    self.log_progress(&mut shown, round, &expected, &states);
+                    return Ok(());
+                };
+                shown.in_flight.remove(&worker);
+                let sample = self.sample(pair, core, outcome, round, order);
+                order += 1;
+                update(states.get_mut(&pair).expect("known pair"), &sample);
+                shown.bar.set_message(format!(
+                    "round {} · {open} tests open · {} on {}",
+                    round + 1,
+                    sample.test,
+                    sample.runtime
+                ));
+                shown.bar.set_position(started.elapsed().as_secs());
+                record(sample)
+            })?;
+            shown.in_flight.clear();
             round += 1;
             if let Some(ending) = outcome {
                 break ending;
             }
         };
-        bar.finish_and_clear();
+        shown.bar.finish_and_clear();
         Ok(ending)
+    }
+
+    /// Writes a progress line to the log when one is due. `expected` holds the round's pairs.
+    fn log_progress(
+        &self,
+        shown: &mut Shown,
+        round: u32,
+        expected: &BTreeMap<(usize, usize), Duration>,
+        states: &BTreeMap<(usize, usize), PairState>,
+    ) {
+        let Shown { log, in_flight, .. } = shown;
+        let Some(log) = log else { return };
+        let Some(elapsed) = log.due() else { return };
+        let pairs: Vec<(usize, usize)> = expected.keys().copied().collect();
+        let mut open: Vec<usize> = pairs.iter().map(|(test, _)| *test).collect();
+        open.dedup();
+        let status = Status {
+            elapsed,
+            budget: self.schedule.budget,
+            round: round + 1,
+            open: open.len(),
+            in_flight: in_flight
+                .values()
+                .map(|(test, runtime)| {
+                    (
+                        self.tests[*test].name.as_str(),
+                        self.runtimes[*runtime].info.name.as_str(),
+                    )
+                })
+                .collect(),
+            left: self.time_left(&pairs, states),
+        };
+        log.write(&status);
+    }
+
+    /// The wall time the round's open pairs still need, at least (to the minimum of samples)
+    /// and at most (to the maximum), spread over the workers; `None` before any sample has a
+    /// wall time. A pair not yet sampled is taken to last as long as the average pair.
+    fn time_left(
+        &self,
+        pairs: &[(usize, usize)],
+        states: &BTreeMap<(usize, usize), PairState>,
+    ) -> Option<(Duration, Duration)> {
+        let medians: Vec<Option<f64>> = pairs
+            .iter()
+            .map(|pair| stats::median(&states[pair].wall_ms).filter(|ms| ms.is_finite()))
+            .collect();
+        let known: Vec<f64> = medians.iter().flatten().copied().collect();
+        if known.is_empty() {
+            return None;
+        }
+        let average = known.iter().sum::<f64>() / known.len() as f64;
+        let stopping = &self.schedule.stopping;
+        let (mut least_ms, mut most_ms) = (0.0, 0.0);
+        for (pair, median) in pairs.iter().zip(&medians) {
+            let taken = states[pair].taken();
+            let ms = median.unwrap_or(average).max(0.0);
+            least_ms += ms * (stopping.min_samples as usize).saturating_sub(taken) as f64;
+            most_ms += ms * (stopping.max_samples as usize).saturating_sub(taken) as f64;
+        }
+        let workers = self.schedule.cores.len().max(1) as f64;
+        let spread = |ms: f64| Duration::try_from_secs_f64(ms / 1000.0 / workers).ok();
+        Some((spread(least_ms)?, spread(most_ms)?))
     }
 
     /// The blocks of a round: each open test with its runtimes, both in a shuffled order.
@@ -217,7 +324,8 @@ impl Scheduler<'_> {
         blocks: Vec<Block>,
         expected: &BTreeMap<(usize, usize), Duration>,
         deadline: Option<Instant>,
-        mut on_sample: impl FnMut(Measured) -> anyhow::Result<()>,
+        wake: Option<Duration>,
+        mut on_event: impl FnMut(Event) -> anyhow::Result<()>,
     ) -> anyhow::Result<Option<Ending>> {
         let round = Round {
             queue: Mutex::new(VecDeque::from(blocks)),
@@ -227,13 +335,13 @@ impl Scheduler<'_> {
         };
         let (sender, receiver) = mpsc::channel();
         std::thread::scope(|scope| -> anyhow::Result<()> {
-            for core in &self.schedule.cores {
+            for (worker, core) in self.schedule.cores.iter().enumerate() {
                 let sender = sender.clone();
                 let round = &round;
-                scope.spawn(move || self.work(*core, round, &sender));
+                scope.spawn(move || self.work((worker, *core), round, &sender));
             }
             drop(sender);
-            receiver.into_iter().try_for_each(&mut on_sample)
+            listen(receiver, wake, &mut on_event)
         })?;
         if self.stop.load(Ordering::SeqCst) {
             Ok(Some(Ending::Interrupted))
@@ -246,7 +354,12 @@ impl Scheduler<'_> {
 
     /// One worker: takes blocks off the round's queue until it is empty, the run is stopped,
     /// or the receiving end is gone.
-    fn work(&self, core: Option<usize>, round: &Round, sender: &mpsc::Sender<Measured>) {
+    fn work(
+        &self,
+        (worker, core): (usize, Option<usize>),
+        round: &Round,
+        sender: &mpsc::Sender<Event>,
+    ) {
         let limits = Limits {
             core,
             timeout: self.schedule.timeout,
@@ -263,13 +376,20 @@ impl Scheduler<'_> {
                 if self.stop.load(Ordering::SeqCst) {
                     return;
                 }
+                if sender
+                    .send(Event::Started(worker, (test, runtime)))
+                    .is_err()
+                {
+                    return;
+                }
                 let (test_module, runtime_used) = (&self.tests[test], &self.runtimes[runtime]);
                 match self
                     .executor
                     .sample(self.suite, test_module, runtime_used, &limits)
                 {
                     Some(outcome) => {
-                        if sender.send(((test, runtime), core, outcome)).is_err() {
+                        let measured = ((test, runtime), core, outcome);
+                        if sender.send(Event::Measured(worker, measured)).is_err() {
                             return;
                         }
                     }
@@ -285,6 +405,19 @@ impl Scheduler<'_> {
                 }
             }
         }
+    }
+
+    /// Plain lines on stderr where the bar is not drawn: a log that is not a terminal.
+    fn progress_log(&self) -> Option<ProgressLog<'static>> {
+        let wanted = self.schedule.progress && !std::io::stderr().is_terminal();
+        wanted.then(|| {
+            ProgressLog::new(
+                LOG_EVERY,
+                LOG_WAKE,
+                Box::new(Instant::now),
+                Box::new(std::io::stderr()),
+            )
+        })
     }
 
     fn progress_bar(&self) -> ProgressBar {
@@ -303,6 +436,148 @@ impl Scheduler<'_> {
             ),
         }
     }
+}
+
+/// Hands each event of a round to `on_event` until the workers are done or it fails, which
+/// drops the receiver and so stops the workers. With `wake`, a quiet spell that long is an
+/// event too.
+fn listen(
+    receiver: mpsc::Receiver<Event>,
+    wake: Option<Duration>,
+    on_event: &mut impl FnMut(Event) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    loop {
+        let event = match wake {
+            Some(wake) => match receiver.recv_timeout(wake) {
+                Ok(event) => event,
+                Err(mpsc::RecvTimeoutError::Timeout) => Event::Quiet,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+            },
+            None => match receiver.recv() {
+                Ok(event) => event,
+                Err(mpsc::RecvError) => return Ok(()),
+            },
+        };
+        on_event(event)?;
+    }
+}
+
+/// What the run shows as it goes: the bar on a terminal, a line now and then in a log.
+struct Shown<'w> {
+    bar: ProgressBar,
+    log: Option<ProgressLog<'w>>,
+    /// The pair each busy worker is sampling, by worker.
+    in_flight: BTreeMap<usize, (usize, usize)>,
+}
+
+/// Progress as plain lines, for a log that is not a terminal (a CI log): there the bar is not
+/// drawn, and a run would say nothing between its start and its table. The clock and the
+/// writer are a test's to replace.
+struct ProgressLog<'w> {
+    every: Duration,
+    wake: Duration,
+    clock: Box<dyn Fn() -> Instant + 'w>,
+    out: Box<dyn Write + 'w>,
+    started: Instant,
+    last: Instant,
+}
+
+impl<'w> ProgressLog<'w> {
+    fn new(
+        every: Duration,
+        wake: Duration,
+        clock: Box<dyn Fn() -> Instant + 'w>,
+        out: Box<dyn Write + 'w>,
+    ) -> Self {
+        let now = clock();
+        ProgressLog {
+            every,
+            wake,
+            clock,
+            out,
+            started: now,
+            last: now,
+        }
+    }
+
+    /// The run's time so far, when a line is due.
+    fn due(&mut self) -> Option<Duration> {
+        let now = (self.clock)();
+        if now.saturating_duration_since(self.last) < self.every {
+            return None;
+        }
+        self.last = now;
+        Some(now.saturating_duration_since(self.started))
+    }
+
+    fn write(&mut self, status: &Status) {
+        // A log that cannot be written to is no reason to stop measuring.
+        let _ = writeln!(self.out, "wasmgate: {status}");
+        let _ = self.out.flush();
+    }
+}
+
+/// What a progress line says.
+struct Status<'s> {
+    elapsed: Duration,
+    budget: Option<Duration>,
+    /// Counted from 1, as the bar counts.
+    round: u32,
+    open: usize,
+    /// (test, runtime) of each sample being taken.
+    in_flight: Vec<(&'s str, &'s str)>,
+    /// What the open tests still need, at least and at most (`Scheduler::time_left`).
+    left: Option<(Duration, Duration)>,
+}
+
+impl std::fmt::Display for Status<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let elapsed = whole_seconds(self.elapsed);
+        match self.budget {
+            Some(budget) => write!(f, "{elapsed} / {} budget", whole_seconds(budget))?,
+            None => write!(f, "{elapsed} elapsed")?,
+        }
+        let tests = if self.open == 1 { "test" } else { "tests" };
+        write!(f, " · round {} · {} {tests} open · ", self.round, self.open)?;
+        if self.in_flight.is_empty() {
+            write!(f, "between samples")?;
+        } else {
+            let running: Vec<String> = self
+                .in_flight
+                .iter()
+                .map(|(test, runtime)| format!("{test} on {runtime}"))
+                .collect();
+            write!(f, "running {}", running.join(", "))?;
+        }
+        write!(f, " · {}", self.eta())
+    }
+}
+
+impl Status<'_> {
+    /// The time left: the estimate, cut to what the budget leaves, which is a hard bound.
+    fn eta(&self) -> String {
+        let budget_left = self.budget.map(|b| b.saturating_sub(self.elapsed));
+        match (self.left, budget_left) {
+            (None, None) => "ETA after the first samples".to_string(),
+            (None, Some(cap)) => format!("ETA at most {} (budget)", whole_seconds(cap)),
+            (Some((least, _)), Some(cap)) if least >= cap => {
+                format!("ETA {} (budget)", whole_seconds(cap))
+            }
+            (Some((least, most)), cap) => {
+                let most = cap.map_or(most, |cap| most.min(cap));
+                if whole_seconds(least) == whole_seconds(most) {
+                    format!("ETA {}", whole_seconds(least))
+                } else {
+                    format!("ETA {} to {}", whole_seconds(least), whole_seconds(most))
+                }
+            }
+        }
+    }
+}
+
+/// "1m 30s": a log line has no use for milliseconds.
+fn whole_seconds(duration: Duration) -> String {
+    humantime::format_duration(Duration::from_secs(duration.as_secs())).to_string()
 }
 
 /// What the workers of one round share.
@@ -396,21 +671,38 @@ mod tests {
             }
         }
 
-        fn run(&self, executor: &dyn Executor, earlier: &[Sample]) -> (Ending, Vec<Sample>) {
-            let scheduler = Scheduler {
+        fn scheduler<'b>(&'b self, executor: &'b dyn Executor) -> Scheduler<'b> {
+            Scheduler {
                 suite: &self.suite,
                 runtimes: &self.runtimes,
                 tests: &self.tests,
                 schedule: &self.schedule,
                 stop: &self.stop,
                 executor,
-            };
+            }
+        }
+
+        fn run(&self, executor: &dyn Executor, earlier: &[Sample]) -> (Ending, Vec<Sample>) {
+            self.run_logging(executor, earlier, None)
+        }
+
+        fn run_logging(
+            &self,
+            executor: &dyn Executor,
+            earlier: &[Sample],
+            log: Option<ProgressLog>,
+        ) -> (Ending, Vec<Sample>) {
             let mut samples = Vec::new();
-            let ending = scheduler
-                .run(earlier, |sample| {
-                    samples.push(sample);
-                    Ok(())
-                })
+            let ending = self
+                .scheduler(executor)
+                .run_logging(
+                    earlier,
+                    |sample| {
+                        samples.push(sample);
+                        Ok(())
+                    },
+                    log,
+                )
                 .unwrap();
             (ending, samples)
         }
@@ -632,5 +924,114 @@ mod tests {
         let samples = paired_run(1.1);
         assert_eq!(of(&samples, "sign", "a").len(), 12);
         assert_eq!(of(&samples, "sign", "b").len(), 12);
+    }
+
+    /// A clock that moves `step` on at every reading, from an arbitrary start.
+    fn ticking(step: Duration) -> Box<dyn Fn() -> Instant> {
+        let start = Instant::now();
+        let readings = std::cell::Cell::new(0);
+        Box::new(move || {
+            readings.set(readings.get() + 1);
+            start + step * readings.get()
+        })
+    }
+
+    #[test]
+    fn a_log_gets_a_progress_line_every_interval() {
+        let mut bench = Bench::new(&["sign", "hash"], &["a", "b"], exactly(2));
+        bench.schedule.budget = Some(Duration::from_secs(600));
+        // Each sample says it took 20 s; the clock moves 10 s each time a sample starts.
+        let fake = FakeExecutor::new(steady).pausing(Duration::ZERO, 20_000.0);
+        let mut out = Vec::new();
+        let wake = Duration::from_secs(3600);
+        let log = ProgressLog::new(
+            Duration::from_secs(30),
+            wake,
+            ticking(Duration::from_secs(10)),
+            Box::new(&mut out),
+        );
+        let (ending, samples) = bench.run_logging(&fake, &[], Some(log));
+        assert_eq!(ending, Ending::Finished);
+        assert_eq!(samples.len(), 8);
+        let running = |n: usize| format!("running {} on {}", samples[n].test, samples[n].runtime);
+        // At the 3rd start two samples of 20 s are in: 6 to go, on one worker; at the 6th, 3.
+        let expected = format!(
+            "wasmgate: 30s / 10m budget · round 1 · 2 tests open · {} · ETA 2m\n\
+             wasmgate: 1m / 10m budget · round 2 · 2 tests open · {} · ETA 1m\n",
+            running(2),
+            running(5)
+        );
+        assert_eq!(String::from_utf8(out).unwrap(), expected);
+    }
+
+    #[test]
+    fn a_long_sample_does_not_hold_the_line_back() {
+        let bench = Bench::new(&["sign"], &["a"], exactly(1));
+        let fake = FakeExecutor::new(steady).pausing(Duration::from_millis(100), 1.0);
+        let mut out = Vec::new();
+        let wake = Duration::from_millis(5);
+        let log = ProgressLog::new(
+            Duration::ZERO,
+            wake,
+            Box::new(Instant::now),
+            Box::new(&mut out),
+        );
+        bench.run_logging(&fake, &[], Some(log));
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines
+                .iter()
+                .all(|line| line.starts_with("wasmgate: 0s elapsed · round 1 · 1 test open · ")),
+            "{text}"
+        );
+        let while_running = lines
+            .iter()
+            .filter(|line| line.ends_with("running sign on a · ETA after the first samples"))
+            .count();
+        assert!(while_running >= 2, "at its start and while it runs: {text}");
+    }
+
+    #[test]
+    fn lines_go_to_a_stderr_that_is_no_terminal_unless_quiet() {
+        let mut bench = Bench::new(&["sign"], &["a"], exactly(1));
+        let fake = FakeExecutor::new(steady);
+        assert!(bench.scheduler(&fake).progress_log().is_none());
+        bench.schedule.progress = true;
+        let on_a_terminal = std::io::stderr().is_terminal();
+        assert_eq!(
+            bench.scheduler(&fake).progress_log().is_none(),
+            on_a_terminal
+        );
+    }
+
+    #[test]
+    fn the_eta_is_the_estimate_cut_to_the_budget() {
+        let minutes = |m: u64| Duration::from_secs(60 * m);
+        let status = |budget: Option<Duration>, left: Option<(Duration, Duration)>| Status {
+            elapsed: minutes(2),
+            budget,
+            round: 1,
+            open: 1,
+            in_flight: Vec::new(),
+            left,
+        };
+        let eta = |budget, left| status(budget, left).eta();
+        assert_eq!(eta(None, None), "ETA after the first samples");
+        assert_eq!(eta(Some(minutes(10)), None), "ETA at most 8m (budget)");
+        assert_eq!(eta(None, Some((minutes(1), minutes(3)))), "ETA 1m to 3m");
+        assert_eq!(
+            eta(Some(minutes(10)), Some((minutes(1), minutes(30)))),
+            "ETA 1m to 8m"
+        );
+        assert_eq!(
+            eta(Some(minutes(10)), Some((minutes(9), minutes(30)))),
+            "ETA 8m (budget)"
+        );
+        let line = status(None, None).to_string();
+        assert_eq!(
+            line,
+            "2m elapsed · round 1 · 1 test open · between samples · ETA after the first samples"
+        );
     }
 }
