@@ -19,6 +19,9 @@ group() {
 # measuring, and prints its table after them, where the log opens on it. The gate would build
 # the suite itself; building it first only lets that part fold apart, the gate finds it cached.
 measure() {
+  # The runner's checks first, outside any fold: their warnings are annotations on the run's
+  # page, and the lines stay in sight at the top of the log. They never fail the step.
+  wasmgate "${config[@]}" doctor "${doctor_cores[@]}" || true
   group "Set up zig, wasm-opt and libsodium; build the suite" wasmgate "${config[@]}" build || return 2
   local table status=0
   table="$(mktemp)" || return 2
@@ -47,7 +50,8 @@ while IFS= read -r line; do
   if [ -n "$line" ]; then runtimes+=(--runtime "$line"); fi
 done <<< "$WG_RUNTIMES"
 sampling=(--budget "$WG_BUDGET")
-if [ -n "$WG_CORES" ]; then sampling+=(--cores "$WG_CORES"); fi
+doctor_cores=()
+if [ -n "$WG_CORES" ]; then sampling+=(--cores "$WG_CORES"); doctor_cores=(--cores "$WG_CORES"); fi
 head=()
 label=()
 if [ -n "$WG_HEAD" ]; then head=(--head "$WG_HEAD"); label=(--runtime "$WG_HEAD"); fi

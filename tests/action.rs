@@ -233,6 +233,7 @@ async fn the_action_scripts_gate_and_comment() {
         &measure_inputs("gate", &runtimes, ("base", "head"), "20s"),
     );
     assert!(measured.status.success());
+    runner_checked_before_the_folds(&measured);
     let titles = folds(&measured);
     assert_eq!(titles.len(), 2, "{titles:?}");
     assert!(titles[0].contains("build the suite"), "{titles:?}");
@@ -333,6 +334,25 @@ fn the_action_report_mode_writes_the_cross_runtime_report_with_trends() {
     assert!(markdown.contains("### Trend of `wasmtime`"), "{markdown}");
 }
 
+/// The runner's checks come first, outside the folds, and each warning is also an annotation.
+fn runner_checked_before_the_folds(output: &std::process::Output) {
+    let text = stdout(output);
+    let before_folds = text.split("::group::").next().unwrap();
+    assert!(
+        before_folds.lines().any(|l| l.starts_with("doctor: ")),
+        "{before_folds}"
+    );
+    let warnings = before_folds
+        .lines()
+        .filter(|l| l.starts_with("warn "))
+        .count();
+    let annotations = before_folds
+        .lines()
+        .filter(|l| l.starts_with("::warning title=wasmgate doctor::"))
+        .count();
+    assert_eq!(warnings, annotations, "{before_folds}");
+}
+
 /// The titles of the folds (`::group::` to `::endgroup::`) a script's output opens in GitHub's
 /// log, in order, checked to be balanced: GitHub has no nested folds, and one left open would
 /// swallow every later line of the step.
@@ -367,6 +387,7 @@ fn action_step(dir: &Path, script: &str, env: &[(&str, &str)]) -> std::process::
         .arg(Path::new(ROOT).join("action").join(script))
         .env("PATH", &path)
         .env("WASMGATE_HOME", home())
+        .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_OUTPUT", dir.join("outputs.txt"))
         .env("GITHUB_STEP_SUMMARY", dir.join("summary.md"))
         .envs(env.iter().copied())

@@ -102,7 +102,7 @@ pub struct RunArgs {
     /// Seed of the shuffled order [default: from the clock]
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Hide the progress bar
+    /// Hide the progress bar and the progress lines of a CI log
     #[arg(long)]
     pub quiet: bool,
 }
