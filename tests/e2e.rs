@@ -430,3 +430,65 @@ fn stopped_by(dir: &Path, signal: nix::sys::signal::Signal) {
     );
     assert!(!journal.exists());
 }
+
+#[test]
+fn two_runs_never_share_a_results_file_and_take_turns_on_a_core() {
+    built_suite();
+    let dir = tempdir();
+    let out = dir.join("same.json");
+    let args = |out: &Path, samples: &str| {
+        let mut command = wasmgate(&dir);
+        command
+            .args(["run", "--runtime", "wasmtime", "--tests", "hash,box,auth"])
+            .args([
+                "--samples",
+                samples,
+                "--precision",
+                "0",
+                "--quiet",
+                "--cores",
+                "0",
+            ])
+            .arg("--out")
+            .arg(out)
+            .stderr(std::process::Stdio::piped());
+        command
+    };
+    let mut first = args(&out, "40").spawn().unwrap();
+    wait_for_samples(&journal_of(&out), 1);
+    // The same --out: refused at once, naming the holder; the first run's file is untouched.
+    let second = run(&mut args(&out, "1"));
+    assert_eq!(second.status.code(), Some(2));
+    let message = stderr(&second);
+    assert!(
+        message.contains(&format!(
+            "is in use by another wasmgate (pid {})",
+            first.id()
+        )),
+        "{message}"
+    );
+    // Another --out on the same core: it waits for the core and says so.
+    let other = dir.join("other.json");
+    let mut waiting = args(&other, "1").spawn().unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        !journal_of(&other).exists(),
+        "it measures nothing while core 0 is taken"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(first.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    assert_eq!(first.wait().unwrap().code(), Some(130));
+    let status = waiting.wait().unwrap();
+    let mut told = String::new();
+    std::io::Read::read_to_string(waiting.stderr.as_mut().unwrap(), &mut told).unwrap();
+    assert!(status.success(), "{told}");
+    assert!(
+        told.contains("waiting: core 0 is in use by another wasmgate"),
+        "{told}"
+    );
+    assert_eq!(read_json(&other)["complete"], true);
+    assert_eq!(read_json(&out)["complete"], false);
+}

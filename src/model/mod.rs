@@ -454,10 +454,13 @@ fn strip_position(message: &str) -> &str {
 }
 
 /// Writes a file atomically: a temporary file in the same directory, then a rename, so a
-/// reader never sees half a file and an interrupted write leaves the old one.
+/// reader never sees half a file and an interrupted write leaves the old one. A symbolic link
+/// is written through (its target is replaced, the link stays); anything that is not a
+/// regular file (a device, a FIFO, a folder) is refused, never renamed over.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
+    let path = &destination(path)?;
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -475,6 +478,60 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     file.persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// Checks early that `path` can be written by `write_atomic`, for a command that writes it only
+/// after long work; returns where the write will land.
+pub fn check_destination(path: &Path) -> Result<std::path::PathBuf> {
+    destination(path)
+}
+
+/// Where a write to `path` lands: the end of its chain of symbolic links, checked to be a
+/// regular file or nothing yet.
+fn destination(path: &Path) -> Result<std::path::PathBuf> {
+    let mut current = path.to_path_buf();
+    // As many links as the kernel follows before it gives up (ELOOP).
+    for _ in 0..40 {
+        let Ok(found) = std::fs::symlink_metadata(&current) else {
+            return Ok(current);
+        };
+        let kind = found.file_type();
+        if kind.is_file() {
+            return Ok(current);
+        }
+        if !kind.is_symlink() {
+            anyhow::bail!(
+                "{}: is {}, not a regular file; give the path of a file to write",
+                path.display(),
+                describe_kind(&kind)
+            );
+        }
+        let target = std::fs::read_link(&current)
+            .with_context(|| format!("cannot read the link {}", current.display()))?;
+        current = match current.parent() {
+            Some(parent) => parent.join(target),
+            None => target,
+        };
+    }
+    anyhow::bail!(
+        "{}: too many levels of symbolic links; give the path of a file to write",
+        path.display()
+    )
+}
+
+fn describe_kind(kind: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_dir() {
+        "a folder"
+    } else if kind.is_fifo() {
+        "a named pipe"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
+    }
 }
 
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
@@ -571,6 +628,51 @@ mod tests {
             .to_string();
         assert!(err.starts_with("r.json:1:"), "{err}");
         assert!(err.contains("field `version`"), "{err}");
+    }
+
+    #[test]
+    fn a_write_through_a_link_replaces_its_target_and_keeps_the_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("kept").join("results.json");
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(&target, "old").unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink("kept/results.json", &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
+    }
+
+    #[test]
+    fn devices_pipes_and_folders_are_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        for (path, kind) in [
+            (fifo.as_path(), "a named pipe"),
+            (Path::new("/dev/null"), "a device"),
+            (dir.path(), "a folder"),
+        ] {
+            let err = write_atomic(path, b"x").unwrap_err().to_string();
+            assert_eq!(
+                err,
+                format!(
+                    "{}: is {kind}, not a regular file; give the path of a file to write",
+                    path.display()
+                )
+            );
+        }
+        let kind = std::fs::symlink_metadata("/dev/null").unwrap().file_type();
+        assert!(std::os::unix::fs::FileTypeExt::is_char_device(&kind));
+        // A link to a device is refused too.
+        let link = dir.path().join("null.json");
+        std::os::unix::fs::symlink("/dev/null", &link).unwrap();
+        assert!(write_atomic(&link, b"x").is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::config::{Loaded, RunConfig, TestFilter, parse_duration};
 use crate::model::{AotRecord, CheckStatus, Environment, Results, Shard};
 use crate::stats::stopping::Stopping;
 use crate::toolchain::Home;
+use crate::util::lock::FileLock;
 use anyhow::{Result, bail};
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -36,6 +37,14 @@ pub struct Request {
 pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results> {
     let config = &loaded.config;
     check_labels(&request.runtimes)?;
+    // Refused now, not after the whole budget: a destination that cannot be written, or one
+    // another run is writing.
+    let destination = crate::model::check_destination(out)?;
+    let _writing = FileLock::acquire(
+        &lock_beside(&destination),
+        &out.display().to_string(),
+        "wait for that run to finish, or give another --out",
+    )?;
     let home = Home::resolve(config)?;
     let (suite, _) = crate::build::build_configured(config, &home)?;
     let mut runtimes = resolve_all(loaded, &home, &request.runtimes)?;
@@ -53,10 +62,11 @@ pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results
         .collect();
     report_aot(&aot);
     let schedule = schedule_for(request, config.compare.min_effect)?;
+    install_stop_handler();
+    let _measuring = lock_cores(&home, &schedule.cores)?;
     let environment = check_runner(&schedule);
     let mut start = start(request, &suite, &runtimes, &schedule, out, environment)?;
     start.results.aot.extend(aot);
-    install_stop_handler();
     let schedule = Schedule {
         seed: start.results.seed,
         ..schedule
@@ -70,6 +80,29 @@ pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results
         out,
         &super::executor::Processes,
     )
+}
+
+/// The lock that keeps two runs from writing one results file (and its journal).
+fn lock_beside(destination: &Path) -> std::path::PathBuf {
+    let mut name = destination.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    destination.with_file_name(name)
+}
+
+/// One run measures on a core at a time: two would slow each other's every sample. A run
+/// that finds its core taken waits for it, and says so.
+fn lock_cores(home: &Home, cores: &[Option<usize>]) -> Result<Vec<FileLock>> {
+    let mut held = Vec::new();
+    for core in cores.iter().flatten() {
+        let path = home.dir("locks").join(format!("core-{core}.lock"));
+        let what = format!("core {core}");
+        let tell = |who: &str| eprintln!("wasmgate: waiting: {who}");
+        match FileLock::wait_for(&path, &what, &STOP, tell)? {
+            Some(lock) => held.push(lock),
+            None => bail!("interrupted while waiting for core {core}; nothing was measured"),
+        }
+    }
+    Ok(held)
 }
 
 /// The requested runtimes, or the configured ones, found or installed.

@@ -1,6 +1,8 @@
 //! Small pieces every stage needs and none owns: hashing, running a command, counting cores,
 //! formatting a time. Nothing here knows the configuration or a stage.
 
+pub mod lock;
+
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use std::path::Path;

@@ -1,0 +1,166 @@
+//! Exclusive locks between wasmgate processes: on a results file (two runs writing one file
+//! would mix their samples) and on a measuring core (two runs on one core disturb each other's
+//! every sample). A lock is `flock` on a small file that names its holder; the kernel drops it
+//! when the holder exits, even by `kill -9`, so a crash never leaves a stale lock.
+
+use anyhow::{Context, Result, bail};
+use nix::fcntl::{Flock, FlockArg};
+use std::fs::File;
+use std::io::{Read, Seek, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// A lock held until dropped.
+#[derive(Debug)]
+pub struct FileLock {
+    path: PathBuf,
+    _held: Flock<File>,
+}
+
+impl FileLock {
+    /// Takes the lock at `path` (created if needed), or says who holds it: `what` names the
+    /// thing locked and `fix` what to do instead, for that one-line error.
+    pub fn acquire(path: &Path, what: &str, fix: &str) -> Result<FileLock> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        // A holder that was just releasing may have removed the file we opened: then the
+        // lock we got is on a file nobody else will find, so open the path again.
+        for _ in 0..8 {
+            let file = File::options()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)
+                .with_context(|| format!("cannot open the lock {}", path.display()))?;
+            let mut held = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(held) => held,
+                Err((mut file, _)) => bail!("{what} is in use by {}: {fix}", holder(&mut file)),
+            };
+            if still_at(path, &held) {
+                name_holder(&mut held);
+                return Ok(FileLock {
+                    path: path.to_path_buf(),
+                    _held: held,
+                });
+            }
+        }
+        bail!(
+            "cannot take the lock {}: it keeps being replaced",
+            path.display()
+        )
+    }
+}
+
+impl FileLock {
+    /// Takes the lock at `path`, waiting while another process holds it; `waiting` is told
+    /// once who that is. `None` when `stop` is raised first.
+    pub fn wait_for(
+        path: &Path,
+        what: &str,
+        stop: &std::sync::atomic::AtomicBool,
+        waiting: impl FnOnce(&str),
+    ) -> Result<Option<FileLock>> {
+        let mut waiting = Some(waiting);
+        loop {
+            match FileLock::acquire(path, what, "waiting") {
+                Ok(lock) => return Ok(Some(lock)),
+                Err(busy) if busy.to_string().ends_with(": waiting") => {
+                    if let Some(tell) = waiting.take() {
+                        tell(busy.to_string().trim_end_matches(": waiting"));
+                    }
+                }
+                Err(other) => return Err(other),
+            }
+            if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                return Ok(None);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        // Removed while still held, so the next process creates a fresh file; `acquire`
+        // notices if it locked the removed one.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn still_at(path: &Path, held: &File) -> bool {
+    match (std::fs::metadata(path), held.metadata()) {
+        (Ok(now), Ok(ours)) => now.ino() == ours.ino() && now.dev() == ours.dev(),
+        _ => false,
+    }
+}
+
+/// Writes this process's id into the lock, for the error the next process gives.
+fn name_holder(file: &mut File) {
+    let _ = file.set_len(0);
+    let _ = file.rewind();
+    let _ = write!(file, "{}", std::process::id());
+    let _ = file.sync_all();
+}
+
+fn holder(file: &mut File) -> String {
+    let mut text = String::new();
+    let _ = file.read_to_string(&mut text);
+    match text.trim().parse::<u32>() {
+        Ok(pid) => format!("another wasmgate (pid {pid})"),
+        Err(_) => "another wasmgate".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_is_refused_with_the_first_ones_pid_until_it_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json.lock");
+        let first = FileLock::acquire(&path, "r.json", "use another --out").unwrap();
+        let err = FileLock::acquire(&path, "r.json", "use another --out")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            format!(
+                "r.json is in use by another wasmgate (pid {}): use another --out",
+                std::process::id()
+            )
+        );
+        drop(first);
+        assert!(!path.exists());
+        FileLock::acquire(&path, "r.json", "use another --out").unwrap();
+    }
+
+    #[test]
+    fn a_waiter_gets_the_lock_when_the_holder_lets_go_or_gives_up_on_stop() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("core-1.lock");
+        let first = FileLock::acquire(&path, "core 1", "wait").unwrap();
+        let stop = AtomicBool::new(false);
+        let mut told = String::new();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                drop(first);
+            });
+            let got = FileLock::wait_for(&path, "core 1", &stop, |who| told = who.to_string());
+            assert!(got.unwrap().is_some());
+        });
+        assert!(
+            told.starts_with("core 1 is in use by another wasmgate (pid"),
+            "{told}"
+        );
+        let _held = FileLock::acquire(&path, "core 1", "wait").unwrap();
+        stop.store(true, Ordering::SeqCst);
+        let gave_up = FileLock::wait_for(&path, "core 1", &stop, |_| {}).unwrap();
+        assert!(gave_up.is_none());
+    }
+}
