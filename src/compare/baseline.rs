@@ -268,8 +268,42 @@ pub fn read_history(path: &Path) -> Result<Vec<HistoryEntry>> {
     Ok(entries)
 }
 
+/// Cuts a last line without its newline (a write that was interrupted) off the history, after
+/// copying the file as it was to `HISTORY.torn`.
+fn cut_torn_tail(path: &Path) -> Result<()> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Ok(());
+    };
+    if bytes.is_empty() || bytes.ends_with(b"\n") {
+        return Ok(());
+    }
+    let kept = bytes
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |at| at + 1);
+    let mut backup = path.as_os_str().to_os_string();
+    backup.push(".torn");
+    let backup = PathBuf::from(backup);
+    crate::model::write_atomic(&backup, &bytes)?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|file| file.set_len(kept as u64))
+        .with_context(|| format!("cannot cut the torn last line of {}", path.display()))?;
+    eprintln!(
+        "wasmgate: {}: cut a torn last line ({} bytes) before appending; the file as it was is in {}",
+        path.display(),
+        bytes.len() - kept,
+        backup.display()
+    );
+    Ok(())
+}
+
 /// Appends one line; the history is never rewritten, so a crash can at worst tear its last line.
+/// A torn last line is cut off first (the file kept whole beside it), or the new line would be
+/// glued to it and the history refused for good.
 fn append_history(path: &Path, entry: &HistoryEntry) -> Result<()> {
+    cut_torn_tail(path)?;
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -278,4 +312,51 @@ fn append_history(path: &Path, entry: &HistoryEntry) -> Result<()> {
     writeln!(file, "{}", serde_json::to_string(entry)?)?;
     file.sync_all()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(date: &str) -> HistoryEntry {
+        HistoryEntry {
+            date: date.to_string(),
+            commit: None,
+            runtime_version: "1.0".to_string(),
+            suite_id: "abc".to_string(),
+            tests: BTreeMap::new(),
+            regressions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_torn_last_line_is_cut_before_the_next_append_and_kept_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wasmtime.history.jsonl");
+        append_history(&path, &entry("night 1")).unwrap();
+        append_history(&path, &entry("night 2")).unwrap();
+        let whole = std::fs::read_to_string(&path).unwrap();
+        // A crash in the middle of night 3's line.
+        let torn = format!("{whole}{{\"date\":\"night 3\",\"comm");
+        std::fs::write(&path, &torn).unwrap();
+        assert_eq!(read_history(&path).unwrap().len(), 2);
+        append_history(&path, &entry("night 4")).unwrap();
+        let dates: Vec<String> = read_history(&path)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.date)
+            .collect();
+        assert_eq!(dates, ["night 1", "night 2", "night 4"]);
+        let backup = dir.path().join("wasmtime.history.jsonl.torn");
+        assert_eq!(std::fs::read_to_string(backup).unwrap(), torn);
+    }
+
+    #[test]
+    fn a_history_of_one_torn_line_starts_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.jsonl");
+        std::fs::write(&path, "{\"da").unwrap();
+        append_history(&path, &entry("night 1")).unwrap();
+        assert_eq!(read_history(&path).unwrap().len(), 1);
+    }
 }
