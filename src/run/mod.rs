@@ -125,7 +125,7 @@ impl Start {
     pub fn resume(out: &Path, suite: &Suite, runtimes: &[Runtime]) -> Result<Start> {
         let journal = journal::path_for(out);
         let results = if journal.exists() {
-            journal::read(&journal)?
+            read_results(&journal)?
         } else if out.exists() {
             let results = read_results(out)?;
             if results.complete {
@@ -215,16 +215,75 @@ pub fn run(
 pub fn read_results(path: &Path) -> Result<Results> {
     // The journal of an interrupted run is named by its extension; anything else is a results
     // file, pretty-printed or not.
-    if path.extension().is_some_and(|e| e == journal::EXTENSION) {
-        return journal::read(path);
-    }
-    let results: Results = crate::model::read_json(path)?;
+    let results: Results = if path.extension().is_some_and(|e| e == journal::EXTENSION) {
+        journal::read(path)?
+    } else {
+        crate::model::read_json(path)?
+    };
     crate::model::check_schema(
         results.schema_version,
         path,
         "rerun `wasmgate run` with this version",
     )?;
+    check_consistent(&results, path)?;
     Ok(results)
+}
+
+/// The largest time per iteration a sample may hold: a million seconds. Anything above is a
+/// damaged or edited file, and would swamp every ratio it enters.
+const MAX_VALUE_PS: u64 = 1_000_000 * 1_000_000_000_000;
+
+/// Refuses results whose samples do not belong to them: a test or runtime the file does not
+/// declare, a (test, runtime, round) measured twice, a value no module can print.
+fn check_consistent(results: &Results, path: &Path) -> Result<()> {
+    let damaged = |index: usize, what: String| {
+        anyhow::anyhow!(
+            "{}: samples[{index}]: {what}; the file was edited or damaged: measure again",
+            path.display()
+        )
+    };
+    if let Some(twice) =
+        crate::config::repeated(&results.runtimes.iter().map(|r| &r.name).collect::<Vec<_>>())
+    {
+        bail!(
+            "{}: runtimes: `{twice}` is declared twice; the file was edited or damaged: measure again",
+            path.display()
+        );
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (index, sample) in results.samples.iter().enumerate() {
+        if results.suite.test(&sample.test).is_none() {
+            return Err(damaged(
+                index,
+                format!("test `{}` is not in its suite", sample.test),
+            ));
+        }
+        if !results.runtimes.iter().any(|r| r.name == sample.runtime) {
+            return Err(damaged(
+                index,
+                format!("runtime `{}` is not among its runtimes", sample.runtime),
+            ));
+        }
+        if !seen.insert((&sample.test, &sample.runtime, sample.round)) {
+            return Err(damaged(
+                index,
+                format!(
+                    "`{}` on `{}` in round {} is there twice",
+                    sample.test, sample.runtime, sample.round
+                ),
+            ));
+        }
+        if sample.value_ps.is_some_and(|v| v == 0 || v > MAX_VALUE_PS) {
+            return Err(damaged(
+                index,
+                format!(
+                    "value_ps {} is not a time per iteration a module prints",
+                    sample.value_ps.unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -281,5 +340,67 @@ mod tests {
             !journal.exists(),
             "the journal goes once the results are written"
         );
+    }
+}
+
+#[cfg(test)]
+mod consistency_tests {
+    use super::*;
+    use crate::model::fixtures::results_with;
+
+    fn refused(edit: impl FnOnce(&mut Results)) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        let mut results = results_with(&[("sign", "a", Some(100)), ("sign", "b", Some(200))]);
+        edit(&mut results);
+        crate::model::write_json(&path, &results).unwrap();
+        read_results(&path)
+            .unwrap_err()
+            .to_string()
+            .replace(&path.display().to_string(), "r.json")
+    }
+
+    #[test]
+    fn samples_that_do_not_belong_to_their_file_are_refused_in_one_line() {
+        let fix = "the file was edited or damaged: measure again";
+        let err = refused(|r| r.samples[1].test = "nosuch".into());
+        assert_eq!(
+            err,
+            format!("r.json: samples[1]: test `nosuch` is not in its suite; {fix}")
+        );
+        let err = refused(|r| r.samples[0].runtime = "c".into());
+        assert_eq!(
+            err,
+            format!("r.json: samples[0]: runtime `c` is not among its runtimes; {fix}")
+        );
+        let err = refused(|r| {
+            let copy = r.samples[0].clone();
+            r.samples.push(copy)
+        });
+        assert_eq!(
+            err,
+            format!("r.json: samples[2]: `sign` on `a` in round 0 is there twice; {fix}")
+        );
+        let err = refused(|r| r.samples[0].value_ps = Some(u64::MAX));
+        assert!(
+            err.starts_with("r.json: samples[0]: value_ps 18446744073709551615"),
+            "{err}"
+        );
+        let err = refused(|r| r.runtimes.push(r.runtimes[0].clone()));
+        assert_eq!(
+            err,
+            format!("r.json: runtimes: `a` is declared twice; {fix}")
+        );
+    }
+
+    #[test]
+    fn a_journal_of_another_schema_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal_path = journal::path_for(&dir.path().join("r.json"));
+        let mut results = results_with(&[("sign", "a", Some(100))]);
+        results.schema_version = 99;
+        journal::Journal::create(&journal_path, &results).unwrap();
+        let err = read_results(&journal_path).unwrap_err().to_string();
+        assert!(err.contains("schema_version 99"), "{err}");
     }
 }
