@@ -168,6 +168,39 @@ fn baselines_are_stored_and_foreign_ones_refused() {
         "{message}"
     );
     assert_eq!(message.trim().lines().count(), 1, "{message}");
+    // It names what differs, not two descriptions of machines.
+    assert!(message.contains(" vs Other CPU)"), "{message}");
+
+    // A gate against a foreign baseline is refused before it measures anything.
+    let mut foreign_baseline = read_json(Path::new(&stored));
+    foreign_baseline["machine"]["fingerprint"] = "0000000000000000".into();
+    foreign_baseline["machine"]["cpu_model"] = "Other CPU".into();
+    let foreign_baseline_path = dir.join("foreign-baseline.json");
+    std::fs::write(
+        &foreign_baseline_path,
+        serde_json::to_string(&foreign_baseline).unwrap(),
+    )
+    .unwrap();
+    let gate_out = dir.join("never.json");
+    let output = run(wasmgate(&dir)
+        .args([
+            "gate",
+            "--runtime",
+            "wasmtime",
+            "--tests",
+            "hash",
+            "--baseline",
+        ])
+        .arg(&foreign_baseline_path)
+        .arg("--out")
+        .arg(&gate_out));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("another machine"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!gate_out.exists() && !journal_of(&gate_out).exists());
 
     // Another wasm build too, allowed: the report says so first.
     foreign["suite"]["suite_id"] = "ffffffffffffffff".into();

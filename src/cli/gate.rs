@@ -40,6 +40,9 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<u8> {
         &args.sampling,
         (&defaults, crate::config::Sources::gate_fields()),
     )?;
+    if let Some(baseline) = &args.against.baseline {
+        crate::compare::judge::check_baseline_first(baseline, config, args.against.allow_foreign)?;
+    }
     let results = crate::run::measure::measure(&ctx.loaded, &request, &results_path)?;
     if !results.complete {
         eprintln!("interrupted; results so far in {}", results_path.display());

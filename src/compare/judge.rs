@@ -21,6 +21,25 @@ pub struct Against {
     pub allow_foreign: bool,
 }
 
+/// A gate against a stored baseline checks it before measuring for the whole budget: readable,
+/// of the suite this configuration builds, and measured on this machine unless allowed.
+pub fn check_baseline_first(
+    path: &Path,
+    config: &crate::config::Config,
+    allow_foreign: bool,
+) -> Result<()> {
+    let base = side_from_baseline(path)?;
+    let home = crate::toolchain::Home::resolve(config)?;
+    let (suite, _) = crate::build::build_configured(config, &home)?;
+    let machine = crate::run::machine::fingerprint(Vec::new());
+    super::check_same_machine_and_build(
+        &base.info,
+        (&suite.manifest.suite_id, &machine),
+        allow_foreign,
+    )?;
+    Ok(())
+}
+
 /// The comparison of a results file's head with its base or a baseline.
 pub fn judge(results_path: &Path, against: &Against, config: &CompareConfig) -> Result<Comparison> {
     let results = crate::run::read_results(results_path)?;

@@ -57,7 +57,11 @@ impl Side {
 /// up differently (governor, turbo, ...): that is stated, never refused, since a tuned runner
 /// is still the same machine.
 pub fn check_alike(base: &Side, head: &Side, allow_foreign: bool) -> Result<Option<String>> {
-    let foreign = check_same_machine_and_build(base, head, allow_foreign)?;
+    let foreign = check_same_machine_and_build(
+        &base.info,
+        (&head.info.suite_id, &head.info.machine),
+        allow_foreign,
+    )?;
     let settings = match (
         &base.info.machine.environment,
         &head.info.machine.environment,
@@ -78,23 +82,24 @@ pub fn check_alike(base: &Side, head: &Side, allow_foreign: bool) -> Result<Opti
     })
 }
 
-fn check_same_machine_and_build(
-    base: &Side,
-    head: &Side,
+/// Refuses a base measured on another build of the suite or another machine than the head's
+/// (`head`: its suite id and machine), unless allowed; then returns the note that says so.
+pub fn check_same_machine_and_build(
+    base: &ComparedSide,
+    (head_suite_id, head_machine): (&str, &crate::model::Machine),
     allow_foreign: bool,
 ) -> Result<Option<String>> {
     let mut differences = Vec::new();
-    if base.info.suite_id != head.info.suite_id {
+    if base.suite_id != head_suite_id {
         differences.push(format!(
-            "another wasm build (suite {} vs {})",
-            base.info.suite_id, head.info.suite_id
+            "another wasm build (suite {} vs {head_suite_id})",
+            base.suite_id
         ));
     }
-    if base.info.machine.fingerprint != head.info.machine.fingerprint {
+    if base.machine.fingerprint != head_machine.fingerprint {
         differences.push(format!(
-            "another machine ({} vs {})",
-            describe_machine(&base.info.machine),
-            describe_machine(&head.info.machine)
+            "another machine ({})",
+            machine_differences(&base.machine, head_machine)
         ));
     }
     if differences.is_empty() {
@@ -102,7 +107,7 @@ fn check_same_machine_and_build(
     }
     let note = format!(
         "{} was measured on {}",
-        base.info.origin,
+        base.origin,
         differences.join(" and ")
     );
     if !allow_foreign {
@@ -113,11 +118,31 @@ fn check_same_machine_and_build(
     Ok(Some(note))
 }
 
-fn describe_machine(machine: &crate::model::Machine) -> String {
-    format!(
-        "{}, {} cores, {}",
-        machine.cpu_model, machine.logical_cores, machine.os
-    )
+/// What sets two machines apart, field by field: two identical descriptions would say nothing.
+fn machine_differences(base: &crate::model::Machine, head: &crate::model::Machine) -> String {
+    let fields = [
+        ("CPU", &base.cpu_model, &head.cpu_model),
+        ("arch", &base.arch, &head.arch),
+        ("OS", &base.os, &head.os),
+    ];
+    let mut differences: Vec<String> = fields
+        .iter()
+        .filter(|(_, b, h)| b != h)
+        .map(|(what, b, h)| format!("{what} {b} vs {h}"))
+        .collect();
+    if base.logical_cores != head.logical_cores {
+        differences.push(format!(
+            "{} vs {} cores",
+            base.logical_cores, head.logical_cores
+        ));
+    }
+    if differences.is_empty() {
+        differences.push(format!(
+            "fingerprint {} vs {}, with the same CPU, cores and OS: recorded by another wasmgate version?",
+            base.fingerprint, head.fingerprint
+        ));
+    }
+    differences.join(", ")
 }
 
 pub fn settings(config: &CompareConfig) -> CompareSettings {
