@@ -1,8 +1,9 @@
 //! `wasmgate publish` against a local server that plays GitHub's REST API: the sticky comment
 //! (created once, then updated, found across pages), an oversized report, retries on server
 //! errors and rate limits, the fork refusal, the nightly issue's life, the job summary and step
-//! outputs, and the token never showing in any output. The comparisons come from real wasmtime
-//! samples.
+//! outputs, and the token never showing in any output (not even when the server echoes it, or
+//! the API's URL holds credentials); a server that refuses connections or never answers. The
+//! comparisons come from real wasmtime samples.
 // A test that cannot set up fails: unwrapping is how it says so.
 #![allow(clippy::unwrap_used)]
 
@@ -10,7 +11,7 @@ mod common;
 mod fake_github;
 
 use common::*;
-use fake_github::{FakeGitHub, OWNER, REPO};
+use fake_github::{Failure, FakeGitHub, OWNER, REPO};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 use wiremock::ResponseTemplate;
@@ -405,4 +406,139 @@ async fn a_results_file_is_posted_as_its_report() {
     let watch = publish(&server.uri(), &dir, &[results, "--issue"], &[]);
     assert_eq!(watch.status.code(), Some(2));
     assert!(stderr(&watch).contains("needs a comparison"));
+}
+
+/// A password put in `GITHUB_API_URL`: like the token, it must never be printed.
+const PASSWORD: &str = "hunter2hunter2";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_echoing_the_request_headers_is_printed_without_the_token() {
+    let (server, github) = FakeGitHub::start(100).await;
+    let dir = tempdir();
+    let slow = path(&comparisons().slow);
+    // Retried (a 500), then final (a 422): both messages repeat the Authorization header.
+    github.fail_next_with(Failure::EchoHeaders(500));
+    github.fail_next_with(Failure::EchoHeaders(422));
+    let output = publish(&server.uri(), &dir, &[slow, "--pr", "5"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("server error 500") && err.contains("retrying"),
+        "{err}"
+    );
+    assert!(err.contains("HTTP 422 (Validation Failed"), "{err}");
+    assert!(err.contains("authorization: ***"), "{err}");
+    // The echo was real: the server did receive the token.
+    assert!(github.requests()[0].1.as_deref().unwrap().ends_with(TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_is_previewed_or_posted_is_redacted_too() {
+    let (server, github) = FakeGitHub::start(100).await;
+    let dir = tempdir();
+    let slow = path(&comparisons().slow);
+    // The key is user text that lands in the body: here, carelessly, the token itself.
+    let args = [slow, "--pr", "6", "--key", TOKEN];
+    let dry = publish(
+        &server.uri(),
+        &dir,
+        &[&args[..], &["--dry-run"]].concat(),
+        &[],
+    );
+    assert!(dry.status.success());
+    assert!(stdout(&dry).contains("<!-- wasmgate:comment:*** -->"));
+    let posted = publish(&server.uri(), &dir, &args, &[]);
+    assert!(posted.status.success());
+    let body = &github.comments_on(6)[0].body;
+    assert!(body.starts_with("<!-- wasmgate:comment:*** -->") && !body.contains(TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_api_url_is_named_without_its_credentials() {
+    let dir = tempdir();
+    let url = format!("http://octo:{PASSWORD}@exa mple.invalid/");
+    let output = publish(
+        "unused",
+        &dir,
+        &[path(&comparisons().slow), "--pr", "5"],
+        &[("GITHUB_API_URL", &url)],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("GITHUB_API_URL `http://***@exa mple.invalid/`"),
+        "{err}"
+    );
+    assert!(!err.contains(PASSWORD), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_connection_names_the_url_and_is_retried() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempdir();
+    let url = format!("http://octo:{PASSWORD}@127.0.0.1:{port}");
+    let output = publish(
+        "unused",
+        &dir,
+        &[path(&comparisons().slow), "--pr", "5"],
+        &[("GITHUB_API_URL", &url)],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    let named = format!(
+        "cannot reach http://***@127.0.0.1:{port}/repos/acme/runtime/issues/5/comments: connection refused"
+    );
+    assert!(err.contains(&named), "{err}");
+    assert_eq!(err.matches("retrying in").count(), 4, "{err}");
+    assert!(
+        !err.contains(PASSWORD) && !err.contains("client error"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_times_out_and_is_retried() {
+    let (server, github) = FakeGitHub::start(100).await;
+    let dir = tempdir();
+    let slow = path(&comparisons().slow);
+    let quick = ["--timeout-ms", "300"];
+    // Two silences, then answers: the listing is tried again and the comment posted.
+    github.fail_next_with(Failure::Hang);
+    github.fail_next_with(Failure::Hang);
+    let output = publish(
+        &server.uri(),
+        &dir,
+        &[&[slow, "--pr", "8"][..], &quick].concat(),
+        &[],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("no answer: timed out after 0.3 s; retrying"),
+        "{err}"
+    );
+    assert_eq!(github.comments_on(8).len(), 1);
+
+    for _ in 0..5 {
+        github.fail_next_with(Failure::Hang);
+    }
+    let output = publish(
+        &server.uri(),
+        &dir,
+        &[&[slow, "--pr", "9"][..], &quick].concat(),
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    let named = format!(
+        "error: GitHub: listing: cannot reach {}/repos/acme/runtime/issues/9/comments: no answer: timed out after 0.3 s",
+        server.uri()
+    );
+    assert!(err.contains(&named), "{err}");
+    assert!(github.comments_on(9).is_empty());
 }

@@ -3,9 +3,8 @@
 //! GitHub Actions.
 
 use super::Context;
-use crate::publish::{ActionsEnv, Request, comment, nightly};
+use crate::publish::{ActionsEnv, Job, Request};
 use anyhow::Result;
-use std::fmt::Display;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -42,19 +41,25 @@ pub struct PublishArgs {
     /// First wait before retrying a failed call, in milliseconds (doubles each time)
     #[arg(long, default_value_t = 1000, hide = true)]
     pub retry_delay_ms: u64,
+    /// How long one call may wait for GitHub's answer, in milliseconds
+    #[arg(long, default_value_t = crate::publish::DEFAULT_TIMEOUT.as_millis() as u64, hide = true)]
+    pub timeout_ms: u64,
 }
 
 pub fn run(ctx: &Context, args: PublishArgs) -> Result<u8> {
-    let (issue, no_comment) = (args.issue, args.no_comment);
-    let request = request(ctx, args);
-    if issue {
-        let outcome = nightly::watch(&request)?;
-        tell(&outcome, outcome.is_preview());
-    } else if no_comment {
-        crate::publish::summary_only(&request)?;
+    let job = if args.issue {
+        Job::Issue
+    } else if args.no_comment {
+        Job::SummaryOnly
     } else {
-        let outcome = comment::publish(&request)?;
-        tell(&outcome, outcome.is_preview());
+        Job::Comment
+    };
+    let request = request(ctx, args);
+    // A dry run's preview is the command's output; what was done is said beside the logs.
+    match crate::publish::run(&request, job)? {
+        Some(said) if said.preview => println!("{}", said.text),
+        Some(said) => eprintln!("{}", said.text),
+        None => {}
     }
     Ok(0)
 }
@@ -75,14 +80,6 @@ fn request(ctx: &Context, args: PublishArgs) -> Request {
         token_env: args.token_env,
         dry_run: args.dry_run,
         retry_delay: Duration::from_millis(args.retry_delay_ms),
-    }
-}
-
-/// A dry run's preview is the command's output; what was done is said beside the logs.
-fn tell(outcome: &impl Display, preview: bool) {
-    if preview {
-        println!("{outcome}");
-    } else {
-        eprintln!("{outcome}");
+        timeout: Duration::from_millis(args.timeout_ms),
     }
 }

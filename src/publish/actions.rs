@@ -116,14 +116,15 @@ impl ActionsEnv {
         append(Path::new(path), &text).with_context(|| format!("writing the job summary {path}"))
     }
 
-    /// Appends `name=value` lines to `GITHUB_OUTPUT`.
+    /// Appends the outputs to `GITHUB_OUTPUT`, each as GitHub reads it back whole (see
+    /// `output_entry`).
     pub fn write_outputs(&self, outputs: &[(String, String)]) -> Result<()> {
         let Some(path) = &self.output else {
             return Ok(());
         };
         let text: String = outputs
             .iter()
-            .map(|(name, value)| format!("{name}={value}\n"))
+            .map(|(name, value)| output_entry(name, value))
             .collect();
         append(Path::new(path), &text).with_context(|| format!("writing the step outputs {path}"))
     }
@@ -157,6 +158,23 @@ fn file_outputs(files: &[(&str, &Path)]) -> Vec<(String, String)> {
         .iter()
         .map(|(name, path)| (name.to_string(), path.display().to_string()))
         .collect()
+}
+
+/// One output in `GITHUB_OUTPUT`'s format: `name=value` on one line; a value with a line
+/// break (a file name may hold one) in GitHub's multi-line form, `name<<DELIMITER`, the value,
+/// `DELIMITER`, so that its lines cannot be read as outputs of their own. The delimiter is
+/// random and absent from the value, so the value cannot end the block early either.
+fn output_entry(name: &str, value: &str) -> String {
+    if !value.contains(['\n', '\r']) {
+        return format!("{name}={value}\n");
+    }
+    let delimiter = loop {
+        let candidate = format!("ghadelimiter_{:016x}", fastrand::u64(..));
+        if !value.contains(&candidate) {
+            break candidate;
+        }
+    };
+    format!("{name}<<{delimiter}\n{value}\n{delimiter}\n")
 }
 
 fn append(path: &Path, text: &str) -> std::io::Result<()> {
@@ -214,6 +232,67 @@ mod tests {
             .unwrap();
         env.write_file_outputs(&[("results", Path::new("r.json"))])
             .unwrap();
+    }
+
+    /// Reads `GITHUB_OUTPUT` as the runner does: line by line (`\r\n`, `\r` and `\n` each end
+    /// a line), `name=value` lines and `name<<DELIMITER` blocks whose lines are joined by
+    /// `\n`.
+    fn read_as_github_does(text: &str) -> Vec<(String, String)> {
+        let mut outputs = Vec::new();
+        let unified = text.replace("\r\n", "\n").replace('\r', "\n");
+        let mut lines = unified.split('\n');
+        while let Some(line) = lines.next() {
+            let heredoc = line.find("<<");
+            if heredoc.is_some_and(|h| line.find('=').is_none_or(|e| h < e)) {
+                let (name, delimiter) = line.split_once("<<").unwrap();
+                let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delimiter).collect();
+                outputs.push((name.to_string(), value.join("\n")));
+            } else if let Some((name, value)) = line.split_once('=') {
+                outputs.push((name.to_string(), value.to_string()));
+            }
+        }
+        outputs
+    }
+
+    #[test]
+    fn a_file_name_with_a_line_break_stays_one_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("output");
+        let env = ActionsEnv {
+            output: Some(output.display().to_string()),
+            ..ActionsEnv::default()
+        };
+        let evil = "dir/x\nverdict=pass\nregressions=0.json";
+        let carriage = "dir/y\rverdict=pass.json";
+        env.write_outputs(&[("verdict".into(), "fail".into())])
+            .unwrap();
+        env.write_file_outputs(&[
+            ("comparison", Path::new(evil)),
+            ("report", Path::new(carriage)),
+        ])
+        .unwrap();
+        let text = std::fs::read_to_string(&output).unwrap();
+        // The runner reads a lone `\r` as a line break too: the value comes back with `\n`,
+        // but still as one output.
+        let expected = [
+            ("verdict", "fail"),
+            ("comparison", evil),
+            ("report", "dir/y\nverdict=pass.json"),
+        ]
+        .map(|(n, v)| (n.to_string(), v.to_string()));
+        assert_eq!(read_as_github_does(&text), expected, "{text}");
+        assert!(
+            text.starts_with("verdict=fail\ncomparison<<ghadelimiter_"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_delimiter_never_occurs_in_the_value() {
+        let entry = output_entry("x", "a\nb");
+        let delimiter = entry.lines().next().unwrap().trim_start_matches("x<<");
+        assert!(!"a\nb".contains(delimiter));
+        assert_eq!(entry, format!("x<<{delimiter}\na\nb\n{delimiter}\n"));
     }
 
     #[test]

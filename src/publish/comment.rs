@@ -1,7 +1,7 @@
 //! The sticky pull-request comment: one per pull request and key, found by its hidden marker
 //! and updated on every push, never duplicated.
 
-use super::{BODY_LIMIT, Published, Request, Target, fit_body, link, marker};
+use super::{BODY_LIMIT, Published, Redactor, Request, Target, fit_body, link, marker};
 use crate::model::Comparison;
 use crate::report::comparison::{Presentation, markdown};
 use anyhow::Result;
@@ -68,9 +68,10 @@ impl fmt::Display for Outcome {
 
 /// The comment job: the job summary and step outputs, then the sticky comment on the pull
 /// request (a comparison's report, or a results file's under its own key).
-pub fn publish(request: &Request) -> Result<Outcome> {
+/// Reached through `super::run`, which redacts what it says.
+pub(super) fn publish(request: &Request, redactor: &Redactor) -> Result<Outcome> {
     let published = Published::read(&request.file)?;
-    published.write_actions_files(request)?;
+    published.write_actions_files(request, redactor)?;
     let target = request.target()?;
     let mark = marker("comment", &published.key(request.key.as_deref()));
     let body = match &published {
@@ -79,11 +80,17 @@ pub fn publish(request: &Request) -> Result<Outcome> {
         }
         Published::Report(report) => fit_body(&format!("{mark}\n{report}")),
     };
-    post(request, &target, &mark, body)
+    post(request, &target, &mark, body, redactor)
 }
 
 /// Finds the marked comment and updates it, or creates one.
-fn post(request: &Request, target: &Target, mark: &str, body: String) -> Result<Outcome> {
+fn post(
+    request: &Request,
+    target: &Target,
+    mark: &str,
+    body: String,
+    redactor: &Redactor,
+) -> Result<Outcome> {
     let Some(pr) = target.pr else {
         return Ok(Outcome::NoPullRequest);
     };
@@ -91,7 +98,7 @@ fn post(request: &Request, target: &Target, mark: &str, body: String) -> Result<
     if request.dry_run {
         return Ok(Outcome::Preview { place, body });
     }
-    let github = request.connect(target)?;
+    let github = request.connect(target, redactor)?;
     let found = github.find_comment(pr, mark)?.map(|comment| comment.id);
     let step = next_step(found);
     let posted = match step {
@@ -166,7 +173,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut request = fixtures::request(&fixtures::comparison_file(dir.path(), true));
         request.pr = Some(12);
-        let outcome = publish(&request).unwrap();
+        let outcome = publish(&request, &Redactor::default()).unwrap();
         assert!(outcome.is_preview());
         let Outcome::Preview { place, body } = &outcome else {
             panic!("{outcome:?}");
@@ -189,7 +196,10 @@ mod tests {
         let mut request = fixtures::request(&fixtures::comparison_file(dir.path(), false));
         // Not a dry run, and no token: reaching for GitHub would fail.
         request.dry_run = false;
-        assert_eq!(publish(&request).unwrap(), Outcome::NoPullRequest);
+        assert_eq!(
+            publish(&request, &Redactor::default()).unwrap(),
+            Outcome::NoPullRequest
+        );
     }
 
     #[test]
@@ -198,7 +208,9 @@ mod tests {
         let mut request = fixtures::request(&fixtures::comparison_file(dir.path(), false));
         request.dry_run = false;
         request.pr = Some(3);
-        let error = publish(&request).unwrap_err().to_string();
+        let error = publish(&request, &Redactor::default())
+            .unwrap_err()
+            .to_string();
         assert!(
             error.starts_with("no token: set WASMGATE_TEST_NO_SUCH_TOKEN"),
             "{error}"
@@ -210,7 +222,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut request = fixtures::request(&fixtures::results_file(dir.path()));
         request.pr = Some(4);
-        let Outcome::Preview { body, .. } = publish(&request).unwrap() else {
+        let Outcome::Preview { body, .. } = publish(&request, &Redactor::default()).unwrap() else {
             panic!("a dry run previews");
         };
         assert!(

@@ -1,14 +1,17 @@
 //! Publishing a comparison where a runtime's maintainers read it: the sticky pull-request
 //! comment (`comment`), the nightly-watch issue on `main` (`nightly`), the job summary and the
 //! step outputs of GitHub Actions (`actions`). The GitHub side is in `github`; these modules
-//! decide what is said and where. Each job is one stage function that takes a `Request`.
+//! decide what is said and where. Each job is one stage function that takes a `Request`, and
+//! `run` is the one way out of the stage: its errors and what it says pass the `Redactor`.
 
 pub mod actions;
 pub mod comment;
 pub mod github;
 pub mod nightly;
+pub mod redact;
 
 pub use actions::ActionsEnv;
+pub use redact::Redactor;
 
 use crate::model::Comparison;
 use crate::report::comparison::{Presentation, markdown};
@@ -45,7 +48,12 @@ pub struct Request {
     pub dry_run: bool,
     /// First wait before retrying a failed call; doubles each time.
     pub retry_delay: Duration,
+    /// How long one call may wait for the connection or for the server's answer.
+    pub timeout: Duration,
 }
+
+/// The timeout of one call unless a request says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Request {
     fn target(&self) -> Result<Target> {
@@ -57,19 +65,81 @@ impl Request {
         self.actions.run_url()
     }
 
-    /// The GitHub client, made only once there is something to send.
-    fn connect(&self, target: &Target) -> Result<GitHub> {
-        let Some(token) = std::env::var(&self.token_env)
+    /// The token, read from its variable only when it is needed.
+    fn token(&self) -> Option<String> {
+        std::env::var(&self.token_env)
             .ok()
             .filter(|t| !t.is_empty())
-        else {
+    }
+
+    /// Knows the token and the credentials the environment's URLs may hold.
+    pub fn redactor(&self) -> Redactor {
+        let urls: Vec<&str> = [&self.actions.api_url, &self.actions.server_url]
+            .into_iter()
+            .filter_map(Option::as_deref)
+            .collect();
+        Redactor::new(self.token().as_deref(), &urls)
+    }
+
+    /// The GitHub client, made only once there is something to send.
+    fn connect(&self, target: &Target, redactor: &Redactor) -> Result<GitHub> {
+        let Some(token) = self.token() else {
             bail!(
                 "no token: set {} (in a workflow: `env: {}: ${{{{ github.token }}}}`), or use --dry-run",
                 self.token_env,
                 self.token_env
             );
         };
-        GitHub::new(target.clone(), token, self.retry_delay)
+        let settings = github::Settings {
+            backoff: self.retry_delay,
+            timeout: self.timeout,
+            redactor: redactor.clone(),
+        };
+        GitHub::new(target.clone(), token, settings)
+    }
+}
+
+/// The job the command asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    /// The sticky pull-request comment (with the job summary and step outputs).
+    Comment,
+    /// The nightly-watch issue (with the job summary and step outputs).
+    Issue,
+    /// The job summary and step outputs only.
+    SummaryOnly,
+}
+
+/// What a job has to say, redacted: a preview is the command's product (standard output),
+/// anything else a log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Said {
+    pub text: String,
+    pub preview: bool,
+}
+
+/// Runs one job. Its error and what it says leave the stage here, through the redactor, so
+/// no server echo, URL or published text can carry a credential to the output.
+pub fn run(request: &Request, job: Job) -> Result<Option<Said>> {
+    let redactor = request.redactor();
+    let said = match job {
+        Job::Comment => {
+            comment::publish(request, &redactor).map(|o| Some(said(&o, o.is_preview())))
+        }
+        Job::Issue => nightly::watch(request, &redactor).map(|o| Some(said(&o, o.is_preview()))),
+        Job::SummaryOnly => summary_only(request, &redactor).map(|()| None),
+    }
+    .map_err(|e| redactor.error(e))?;
+    Ok(said.map(|s| Said {
+        text: redactor.redact(&s.text),
+        ..s
+    }))
+}
+
+fn said(outcome: &impl std::fmt::Display, preview: bool) -> Said {
+    Said {
+        text: outcome.to_string(),
+        preview,
     }
 }
 
@@ -131,12 +201,13 @@ impl Published {
         given.unwrap_or(default).to_string()
     }
 
-    /// The job summary gets the full report; the step outputs the verdict and the files.
-    fn write_actions_files(&self, request: &Request) -> Result<()> {
+    /// The job summary gets the full report (redacted, as all the stage's text is); the step
+    /// outputs the verdict and the files.
+    fn write_actions_files(&self, request: &Request, redactor: &Redactor) -> Result<()> {
         let actions = &request.actions;
         let comparison = match self {
             Published::Report(report) => {
-                actions.write_summary(|| Ok(report.clone()))?;
+                actions.write_summary(|| Ok(redactor.redact(report)))?;
                 return actions.write_file_outputs(&[("results", &request.file)]);
             }
             Published::Comparison(comparison) => comparison,
@@ -146,7 +217,7 @@ impl Published {
                 run_url: request.run_url(),
                 compact: false,
             };
-            markdown(comparison, &presentation)
+            markdown(comparison, &presentation).map(|text| redactor.redact(&text))
         })?;
         let mut files = vec![("comparison", request.file.as_path())];
         if request.gate_report.exists() {
@@ -157,8 +228,8 @@ impl Published {
 }
 
 /// The job without a comment (`--no-comment`): the job summary and the step outputs only.
-pub fn summary_only(request: &Request) -> Result<()> {
-    Published::read(&request.file)?.write_actions_files(request)
+fn summary_only(request: &Request, redactor: &Redactor) -> Result<()> {
+    Published::read(&request.file)?.write_actions_files(request, redactor)
 }
 
 /// The hidden line that marks wasmgate's comment or issue, so later runs find and update it.
@@ -223,6 +294,7 @@ mod fixtures {
             token_env: "WASMGATE_TEST_NO_SUCH_TOKEN".into(),
             dry_run: true,
             retry_delay: Duration::from_millis(1),
+            timeout: DEFAULT_TIMEOUT,
         }
     }
 
@@ -268,6 +340,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn what_leaves_the_stage_is_redacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut request = fixtures::request(&fixtures::comparison_file(dir.path(), true));
+        request.pr = Some(2);
+        request.key = Some("https://u:p4ssw0rd@ghe.example".into());
+        let said = run(&request, Job::Comment).unwrap().unwrap();
+        assert!(said.preview);
+        assert!(
+            said.text
+                .contains("wasmgate:comment:https://***@ghe.example")
+        );
+        assert!(!said.text.contains("p4ssw0rd"), "{}", said.text);
+        // An error leaves the same way.
+        request.file = dir.path().join("no token 0123456789abcdef0123.json");
+        let error = run(&request, Job::SummaryOnly).unwrap_err().to_string();
+        assert!(error.contains("no token ***"), "{error}");
+    }
+
+    #[test]
     fn cutting_keeps_whole_lines_and_says_so() {
         let text = "line one\n".repeat(100);
         let cut = cut_to_fit(&text, 400);
@@ -295,7 +386,7 @@ mod tests {
         let mut request = fixtures::request(&fixtures::comparison_file(dir.path(), true));
         request.actions.step_summary = Some(summary.display().to_string());
         request.actions.output = Some(output.display().to_string());
-        summary_only(&request).unwrap();
+        summary_only(&request, &Redactor::default()).unwrap();
         assert!(
             std::fs::read_to_string(&summary)
                 .unwrap()

@@ -1,7 +1,7 @@
 //! The nightly watch on `main`: a regression opens one marked issue (or updates the open one);
 //! the first night without one comments on that issue and closes it.
 
-use super::{Published, Request, Target, fit_body, link, marker, short_commit};
+use super::{Published, Redactor, Request, Target, fit_body, link, marker, short_commit};
 use crate::model::{Comparison, Verdict};
 use crate::report::comparison::{Presentation, headline, markdown};
 use anyhow::{Result, bail};
@@ -118,7 +118,8 @@ impl fmt::Display for Outcome {
 
 /// The nightly job: the job summary and step outputs, then the issue's lifecycle. It needs a
 /// comparison: a results file has no verdict to watch.
-pub fn watch(request: &Request) -> Result<Outcome> {
+/// Reached through `super::run`, which redacts what it says.
+pub(super) fn watch(request: &Request, redactor: &Redactor) -> Result<Outcome> {
     let published = Published::read(&request.file)?;
     let Published::Comparison(comparison) = &published else {
         bail!(
@@ -126,7 +127,7 @@ pub fn watch(request: &Request) -> Result<Outcome> {
             request.file.display()
         );
     };
-    published.write_actions_files(request)?;
+    published.write_actions_files(request, redactor)?;
     let target = request.target()?;
     let key = published.key(request.key.as_deref());
     let mark = marker("nightly", &key);
@@ -135,7 +136,7 @@ pub fn watch(request: &Request) -> Result<Outcome> {
     if request.dry_run {
         return Ok(Outcome::Preview { repo, tonight });
     }
-    let github = request.connect(&target)?;
+    let github = request.connect(&target, redactor)?;
     let open_issue = github.find_open_issue(&mark)?.map(|issue| issue.number);
     match next_step(tonight, open_issue) {
         Step::Open { title, body } => {
@@ -332,7 +333,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut request = fixtures::request(&fixtures::comparison_file(dir.path(), true));
         request.commit = Some("0123456789abcdef0123".into());
-        let outcome = watch(&request).unwrap();
+        let outcome = watch(&request, &Redactor::default()).unwrap();
         assert!(outcome.is_preview());
         let Outcome::Preview {
             tonight: Tonight::Regressed { title, body },
@@ -365,7 +366,7 @@ mod tests {
         let Outcome::Preview {
             tonight: Tonight::Clean { note },
             ..
-        } = watch(&request).unwrap()
+        } = watch(&request, &Redactor::default()).unwrap()
         else {
             panic!("a clean night's dry run previews the note");
         };
@@ -389,7 +390,9 @@ mod tests {
         let summary = dir.path().join("summary.md");
         let mut request = fixtures::request(&fixtures::results_file(dir.path()));
         request.actions.step_summary = Some(summary.display().to_string());
-        let error = watch(&request).unwrap_err().to_string();
+        let error = watch(&request, &Redactor::default())
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("needs a comparison"), "{error}");
         assert!(!summary.exists());
     }

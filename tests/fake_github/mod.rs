@@ -1,11 +1,14 @@
 //! A local HTTP server that answers like GitHub's REST API for the calls wasmgate makes: issue
 //! comments and issues of one repository, paginated with `Link` headers as GitHub does, with a
-//! queue of canned failures (server errors, rate limits, refusals) served before the real
-//! answers. It records every request, so tests can count calls and check the token was sent.
+//! queue of canned failures (server errors, rate limits, refusals, an error that echoes the
+//! request's headers as careless servers do, an answer that never comes) served before the
+//! real answers. It records every request, so tests can count calls and check the token was
+//! sent.
 #![allow(dead_code)]
 
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::any};
 
 pub const OWNER: &str = "acme";
@@ -27,12 +30,23 @@ pub struct Issue {
     pub pull_request: bool,
 }
 
+/// A failure served instead of the real answer.
+#[derive(Debug)]
+pub enum Failure {
+    Canned(ResponseTemplate),
+    /// An error of this status whose message repeats the request's headers, Authorization
+    /// included.
+    EchoHeaders(u16),
+    /// No answer for an hour: the connection is accepted and left silent.
+    Hang,
+}
+
 #[derive(Debug, Default)]
 pub struct State {
     pub comments: Vec<Comment>,
     pub issues: Vec<Issue>,
     /// Served, in order, before any real answer.
-    pub failures: Vec<ResponseTemplate>,
+    pub failures: Vec<Failure>,
     /// Method, path and query, and the Authorization header of every request.
     pub requests: Vec<(String, Option<String>)>,
     next_id: u64,
@@ -91,7 +105,11 @@ impl FakeGitHub {
     }
 
     pub fn fail_next(&self, response: ResponseTemplate) {
-        self.state.lock().unwrap().failures.push(response);
+        self.fail_next_with(Failure::Canned(response));
+    }
+
+    pub fn fail_next_with(&self, failure: Failure) {
+        self.state.lock().unwrap().failures.push(failure);
     }
 
     pub fn comments_on(&self, issue: u64) -> Vec<Comment> {
@@ -195,6 +213,20 @@ fn query(request: &Request, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// An error whose message and details repeat every header the request carried, as a
+/// debugging proxy or a careless server may.
+fn echo_headers(status: u16, request: &Request) -> ResponseTemplate {
+    let headers: Vec<String> = request
+        .headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap_or("?")))
+        .collect();
+    ResponseTemplate::new(status).set_body_json(json!({
+        "message": format!("Validation Failed; request was {}", headers.join("; ")),
+        "errors": [{"resource": "Request", "code": "custom", "message": headers.join("\n")}],
+    }))
+}
+
 fn not_found() -> ResponseTemplate {
     ResponseTemplate::new(404).set_body_json(json!({
         "message": "Not Found",
@@ -218,7 +250,11 @@ impl Respond for FakeGitHub {
         };
         state.requests.push((described, auth));
         if !state.failures.is_empty() {
-            return state.failures.remove(0);
+            return match state.failures.remove(0) {
+                Failure::Canned(response) => response,
+                Failure::EchoHeaders(status) => echo_headers(status, request),
+                Failure::Hang => ResponseTemplate::new(200).set_delay(Duration::from_secs(3600)),
+            };
         }
         let base = self.base.lock().unwrap().clone();
         let prefix = format!("/repos/{OWNER}/{REPO}/issues");
