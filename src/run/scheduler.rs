@@ -5,7 +5,9 @@
 //! drift; the shuffles keep any order effect from favouring one runtime.
 //!
 //! Whether a test wants another round is the rule of `stopping`, on the samples so far. A runtime that fails a test
-//! twice leaves that test's blocks: a crash is a result, not noise to average away.
+//! twice leaves that test's blocks: a crash is a result, not noise to average away. A sample
+//! disturbed by another process on its core is neither a value nor a failure: the test stays
+//! open and the next round measures the pair again, up to `max_samples` disturbed samples.
 //!
 //! The scheduler decides what runs when; an `Executor` takes each sample, so the scheduler
 //! can be tested without processes.
@@ -14,6 +16,7 @@ use super::adapter::Runtime;
 use super::execute::Outcome;
 use super::executor::{Executor, Limits};
 use crate::build::Suite;
+use crate::config::DisturbanceConfig;
 use crate::model::{Sample, TestModule};
 use crate::stats;
 use crate::stats::stopping::Stopping;
@@ -36,6 +39,8 @@ pub struct Schedule {
     pub cores: Vec<Option<usize>>,
     pub seed: u64,
     pub progress: bool,
+    /// When a sample counts as disturbed, and so is measured again.
+    pub disturbance: DisturbanceConfig,
 }
 
 /// The samples so far of one (test, runtime) pair.
@@ -44,12 +49,21 @@ struct PairState {
     /// Successful values by round.
     values: BTreeMap<u32, f64>,
     failures: usize,
+    /// Samples another process on the core disturbed: neither a value nor a failure, so the
+    /// test stays open and the next round measures the pair again.
+    disturbed: usize,
     wall_ms: Vec<f64>,
 }
 
 impl PairState {
     fn taken(&self) -> usize {
         self.values.len() + self.failures
+    }
+
+    /// Whether the pair measures no more: it failed too often, or was disturbed `cap` times
+    /// (a core that is never quiet would otherwise keep the test open until the budget ends).
+    fn closed(&self, disturbed_cap: usize) -> bool {
+        self.failures >= FAILURES_TO_CLOSE || self.disturbed >= disturbed_cap
     }
 }
 
@@ -102,9 +116,11 @@ impl Scheduler<'_> {
             let expected = expected_walls(&blocks, &states);
             let outcome =
                 self.run_round(blocks, &expected, deadline, |(pair, core, outcome)| {
-                    let sample = self.sample(pair, core, outcome, round, order);
+                    let mut sample = self.sample(pair, core, outcome, round, order);
                     order += 1;
-                    update(states.get_mut(&pair).expect("known pair"), &sample);
+                    let state = states.get_mut(&pair).expect("known pair");
+                    update(state, &sample);
+                    self.say_if_closed_by_disturbance(state, &mut sample);
                     bar.set_message(format!(
                         "round {} · {open} tests open · {} on {}",
                         round + 1,
@@ -158,6 +174,26 @@ impl Scheduler<'_> {
             exit_code: outcome.exit_code,
             core,
             message: outcome.message,
+            cpu_ms: outcome.usage.cpu_ms,
+            run_delay_ms: outcome.usage.run_delay_ms,
+            preemptions: outcome.usage.preemptions,
+        }
+    }
+
+    /// Samples of a pair that may be disturbed before it measures no more: as many as it may
+    /// take at most, so a test on a busy core still ends, within the budget.
+    fn disturbed_cap(&self) -> usize {
+        self.schedule.stopping.max_samples as usize
+    }
+
+    /// The disturbed sample that closes its pair says so, for the results and the report.
+    fn say_if_closed_by_disturbance(&self, state: &PairState, sample: &mut Sample) {
+        if sample.disturbed() && state.disturbed == self.disturbed_cap() {
+            let figures = sample.message.take().unwrap_or_default();
+            sample.message = Some(format!(
+                "{figures}; {} disturbed samples: this runtime measures the test no more",
+                state.disturbed
+            ));
         }
     }
 
@@ -191,7 +227,7 @@ impl Scheduler<'_> {
         states: &BTreeMap<(usize, usize), PairState>,
     ) -> Option<Vec<usize>> {
         let usable: Vec<usize> = (0..self.runtimes.len())
-            .filter(|r| states[&(test, *r)].failures < FAILURES_TO_CLOSE)
+            .filter(|r| !states[&(test, *r)].closed(self.disturbed_cap()))
             .collect();
         let taken = usable.iter().map(|r| states[&(test, *r)].taken()).min()?;
         let values = |r: usize| &states[&(test, r)].values;
@@ -252,6 +288,7 @@ impl Scheduler<'_> {
             timeout: self.schedule.timeout,
             abandon_at: round.deadline,
             stop: self.stop,
+            disturbance: self.schedule.disturbance,
         };
         while let Some((test, runtimes)) = round.next_block() {
             // A block runs whole or not at all: half a block has no pairs.
@@ -360,6 +397,7 @@ fn update(state: &mut PairState, sample: &Sample) {
         Some(value) => {
             state.values.insert(sample.round, value);
         }
+        None if sample.disturbed() => state.disturbed += 1,
         None => state.failures += 1,
     }
     state.wall_ms.push(sample.wall_ms);
