@@ -636,6 +636,68 @@ mod tests {
         assert_eq!(of(&samples, "hash", "b").len(), 1);
     }
 
+    #[test]
+    fn a_disturbed_pair_is_measured_again_and_the_new_pair_is_used() {
+        let bench = Bench::new(&["sign", "hash"], &["a", "b"], exactly(3));
+        // b's first sign sample had its core taken away: its value is slowed, not measured.
+        let fake = FakeExecutor::new(|test, runtime, nth| match (test, runtime, nth) {
+            ("sign", "b", 0) => Step::Disturbed(5000),
+            _ => Step::Value(1000),
+        });
+        let (ending, samples) = bench.run(&fake, &[]);
+        assert_eq!(ending, Ending::Finished);
+        let disturbed = of(&samples, "sign", "b");
+        assert_eq!(disturbed.len(), 4, "three values and the disturbed one");
+        assert_eq!(disturbed[0].status, SampleStatus::Disturbed);
+        assert_eq!(disturbed[0].value_ps, Some(5000), "kept for the record");
+        assert_eq!(disturbed[0].run_delay_ms, Some(0.4));
+        let message = disturbed[0].message.as_deref().unwrap();
+        assert!(message.contains("waited for its core"), "{message}");
+        assert!(disturbed[1..].iter().all(|s| s.status == SampleStatus::Ok));
+        // a ran a fourth round with b; round 0's a is left unpaired, so three pairs remain,
+        // none with the disturbed value.
+        let a = of(&samples, "sign", "a");
+        assert_eq!(a.len(), 4);
+        let by_round = |side: &[&Sample]| -> BTreeMap<u32, f64> {
+            side.iter()
+                .filter_map(|s| Some((s.round, s.ok_value()?)))
+                .collect()
+        };
+        let pairs = stats::pair_by_round(&by_round(&a), &by_round(&disturbed));
+        assert_eq!(pairs, vec![(1000.0, 1000.0); 3]);
+        assert_eq!(of(&samples, "hash", "a").len(), 3, "other tests unaffected");
+    }
+
+    #[test]
+    fn a_pair_always_disturbed_closes_at_the_cap_and_says_why() {
+        let bench = Bench::new(&["sign"], &["a", "b"], exactly(3));
+        let fake = FakeExecutor::new(|_, runtime, _| match runtime {
+            "b" => Step::Disturbed(1000),
+            _ => Step::Value(1000),
+        });
+        let (ending, samples) = bench.run(&fake, &[]);
+        assert_eq!(ending, Ending::Finished);
+        let b = of(&samples, "sign", "b");
+        assert_eq!(b.len(), 3, "max_samples disturbed samples, then no more");
+        assert!(b.iter().all(|s| s.status == SampleStatus::Disturbed));
+        let last = b[2].message.as_deref().unwrap();
+        assert!(last.contains("3 disturbed samples"), "{last}");
+        assert!(last.contains("measures the test no more"), "{last}");
+        // a goes on alone to its own three values, as after a failure.
+        let a = of(&samples, "sign", "a");
+        assert_eq!(a.iter().filter(|s| s.ok_value().is_some()).count(), 3);
+    }
+
+    #[test]
+    fn with_detection_off_a_disturbed_sample_is_a_value() {
+        let mut bench = Bench::new(&["sign"], &["a"], exactly(2));
+        bench.schedule.disturbance.enabled = false;
+        let fake = FakeExecutor::new(|_, _, _| Step::Disturbed(1000));
+        let (_, samples) = bench.run(&fake, &[]);
+        assert_eq!(samples.len(), 2);
+        assert!(samples.iter().all(|s| s.status == SampleStatus::Ok));
+    }
+
     /// Sign on runtimes a and b, 6 to 12 samples, to 1 %: b's values are a's times `ratio`,
     /// with a wobble of a few per mille.
     fn paired_run(ratio: f64) -> Vec<Sample> {
