@@ -7,8 +7,7 @@ pub mod judge;
 use crate::config::CompareConfig;
 use crate::model::{
     CompareSettings, ComparedSide, Comparison, Disturbance, GroupComparison, Manifest,
-    SCHEMA_VERSION, Sample,
-    TestComparison, Verdict,
+    SCHEMA_VERSION, Sample, TestComparison, Verdict,
 };
 use crate::stats::{self, NoEstimate, RatioEstimate};
 use anyhow::{Result, bail};
@@ -183,18 +182,7 @@ pub fn compare(
             }
         }
     }
-    let disturbance = Disturbance::of(
-        [base, head]
-            .iter()
-            .flat_map(|side| &side.samples)
-            .filter(|s| rows.iter().any(|row| row.test == s.test)),
-    );
-    for row in &mut rows {
-        let busy = disturbance.runner_too_busy() || 2 * disturbed(row) > samples_of(row);
-        if row.verdict == Verdict::Inconclusive && busy {
-            row.note = Some(busy_note(row));
-        }
-    }
+    let disturbance = note_busy_runner(&mut rows, base, head);
 
     let mut by_category: BTreeMap<&str, Vec<&TestComparison>> = BTreeMap::new();
     for row in &rows {
@@ -235,6 +223,24 @@ pub fn compare(
     }
 }
 
+/// Counts the disturbed samples of the compared tests; when most of the run's, or of a test's,
+/// were disturbed, its inconclusive tests say the runner was too busy, not too noisy.
+fn note_busy_runner(rows: &mut [TestComparison], base: &Side, head: &Side) -> Disturbance {
+    let disturbance = Disturbance::of(
+        [base, head]
+            .iter()
+            .flat_map(|side| &side.samples)
+            .filter(|s| rows.iter().any(|row| row.test == s.test)),
+    );
+    for row in rows {
+        let busy = disturbance.runner_too_busy() || 2 * disturbed(row) > samples_of(row);
+        if row.verdict == Verdict::Inconclusive && busy {
+            row.note = Some(busy_note(row));
+        }
+    }
+    disturbance
+}
+
 /// Disturbed samples of a test, both sides.
 fn disturbed(row: &TestComparison) -> usize {
     row.base_disturbed + row.head_disturbed
@@ -245,10 +251,13 @@ fn samples_of(row: &TestComparison) -> usize {
     row.base_samples + row.head_samples + disturbed(row)
 }
 
+/// How the note of a test made inconclusive by other processes begins.
+pub const RUNNER_TOO_BUSY: &str = "runner too busy";
+
 /// Why a test is inconclusive when other processes held its core.
 fn busy_note(row: &TestComparison) -> String {
     format!(
-        "runner too busy: {} of its {} samples were disturbed by another process on their core; run on a quieter runner",
+        "{RUNNER_TOO_BUSY}: {} of its {} samples were disturbed by another process on their core; run on a quieter runner",
         disturbed(row),
         samples_of(row)
     )
@@ -535,6 +544,73 @@ mod tests {
         }
     }
 
+    /// A side of 12 rounds of sign at 1000 ps; the rounds in `disturbed` were disturbed (their
+    /// value slowed to 5000 ps).
+    fn side_of_sign(label: &str, disturbed: std::ops::Range<u32>) -> Side {
+        use crate::model::fixtures;
+        let mut side = side_with_governor("results.json", crate::model::CheckStatus::Ok, "ok");
+        side.info.label = label.into();
+        side.samples = (0..12)
+            .map(|round| {
+                let sample = if disturbed.contains(&round) {
+                    fixtures::disturbed_sample("sign", label, round.into(), 5000)
+                } else {
+                    fixtures::sample("sign", label, round.into(), Some(1000))
+                };
+                Sample { round, ..sample }
+            })
+            .collect();
+        side
+    }
+
+    #[test]
+    fn disturbed_samples_are_neither_values_nor_failures() {
+        let (base, head) = (side_of_sign("a", 0..0), side_of_sign("b", 0..2));
+        let comparison = compare(&base, &head, &settings(), true, None);
+        let sign = &comparison.tests[0];
+        assert_eq!(sign.verdict, Verdict::Unchanged, "{sign:?}");
+        assert_eq!((sign.base_samples, sign.head_samples), (12, 10));
+        assert_eq!((sign.base_disturbed, sign.head_disturbed), (0, 2));
+        assert_eq!(
+            sign.head_median_ps,
+            Some(1000.0),
+            "the slowed values left out"
+        );
+        assert_eq!(
+            comparison.disturbance,
+            Disturbance {
+                samples: 24,
+                disturbed: 2
+            }
+        );
+        assert!(!comparison.gate_failed, "{:?}", comparison.gate_reasons);
+    }
+
+    #[test]
+    fn a_runner_too_busy_is_said_and_fails_the_gate() {
+        // Every head sample and half the base's disturbed: 18 of 24.
+        let (base, head) = (side_of_sign("a", 0..6), side_of_sign("b", 0..12));
+        let comparison = compare(&base, &head, &settings(), true, None);
+        let sign = &comparison.tests[0];
+        assert_eq!(
+            sign.verdict,
+            Verdict::Inconclusive,
+            "not a failure: {sign:?}"
+        );
+        let note = sign.note.as_deref().unwrap();
+        assert!(
+            note.starts_with("runner too busy: 18 of its 24 samples"),
+            "{note}"
+        );
+        assert!(comparison.disturbance.runner_too_busy());
+        assert!(comparison.gate_failed);
+        let reason = &comparison.gate_reasons[0];
+        assert!(
+            reason.starts_with("the runner was too busy: 18 of 24 samples (75 %)"),
+            "{reason}"
+        );
+    }
+
     #[test]
     fn other_runner_settings_are_stated_not_refused() {
         use crate::model::CheckStatus::{Ok, Warn};
@@ -577,13 +653,8 @@ mod tests {
             ci_high: None,
             verdict: Verdict::Unchanged,
         };
-        let (failed, reasons) = gate_rule(
-            &[row],
-            &[],
-            &overall,
-            &settings(),
-            Disturbance::default(),
-        );
+        let (failed, reasons) =
+            gate_rule(&[row], &[], &overall, &settings(), Disturbance::default());
         assert!(failed);
         assert_eq!(
             reasons,

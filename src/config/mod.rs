@@ -790,7 +790,9 @@ mod tests {
         assert_eq!(config.run.disturbance, DisturbanceConfig::default());
         // A configuration written before the block existed reads with the built-in one.
         let start = DEFAULT_YAML.find("  # Another process").unwrap();
-        let end = DEFAULT_YAML.find("    max_preemptions_per_second: 100\n").unwrap();
+        let end = DEFAULT_YAML
+            .find("    max_preemptions_per_second: 100\n")
+            .unwrap();
         let without = format!(
             "{}{}",
             &DEFAULT_YAML[..start],

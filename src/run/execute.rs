@@ -238,7 +238,7 @@ pub fn flag_disturbance(mut outcome: Outcome, rule: &DisturbanceConfig) -> Outco
 fn disturbance(outcome: &Outcome, rule: &DisturbanceConfig) -> Option<String> {
     let wall_ms = outcome.wall_ms;
     // A wall time of zero (or one that is not a number) gives no share to judge by.
-    if !(wall_ms > 0.0) {
+    if wall_ms.is_nan() || wall_ms <= 0.0 {
         return None;
     }
     let mut reasons = Vec::new();
@@ -270,12 +270,7 @@ fn disturbance(outcome: &Outcome, rule: &DisturbanceConfig) -> Option<String> {
 }
 
 /// Turns a finished process into a sample: a number, or a failure that says why.
-pub fn judge(
-    status: ExitStatus,
-    stdout: &str,
-    stderr: &str,
-    wall_ms: f64,
-) -> Outcome {
+pub fn judge(status: ExitStatus, stdout: &str, stderr: &str, wall_ms: f64) -> Outcome {
     use std::os::unix::process::ExitStatusExt;
     let exit_code = status.code();
     if !status.success() {
@@ -547,7 +542,10 @@ mod tests {
         assert!(message.contains("400 ms of its 1000 ms (40 %"), "{message}");
         let preempted = flag_disturbance(with_usage(500.0, 0.0, 300), &rule);
         let message = preempted.message.unwrap();
-        assert!(message.contains("preempted 300 times (600 a second"), "{message}");
+        assert!(
+            message.contains("preempted 300 times (600 a second"),
+            "{message}"
+        );
         let off = DisturbanceConfig {
             enabled: false,
             ..rule
@@ -623,7 +621,10 @@ mod tests {
             let _hog = Hog::on(hogged);
             measured_on(hogged)
         };
-        eprintln!("hog on the core: {shared:?}, waiting {:.2}", wait_share(&shared));
+        eprintln!(
+            "hog on the core: {shared:?}, waiting {:.2}",
+            wait_share(&shared)
+        );
         // The hog and the sample share the core about half and half.
         assert!(wait_share(&shared) > 0.3, "{shared:?}");
         assert_eq!(shared.status, SampleStatus::Disturbed, "{shared:?}");
