@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn compare_exit_codes_follow_the_verdict() {
-    let dir = tempdir();
+    let dir = tempdir_without_disturbance_detection();
     let results = aa_run(&dir, "hash,box", 10);
 
     // Identical samples: unchanged, exit 0.
@@ -79,7 +79,7 @@ fn compare_exit_codes_follow_the_verdict() {
 
 #[test]
 fn baselines_are_stored_and_foreign_ones_refused() {
-    let dir = tempdir();
+    let dir = tempdir_without_disturbance_detection();
     let results = aa_run(&dir, "auth", 8);
     let head_only = dir.join("head.json");
     with_head_scaled(&results, 1.0, &head_only);
@@ -227,7 +227,7 @@ fn baselines_are_stored_and_foreign_ones_refused() {
 #[test]
 fn a_killed_run_resumes_without_losing_or_repeating_samples() {
     built_suite();
-    let dir = tempdir();
+    let dir = tempdir_without_disturbance_detection();
     let out = dir.join("r.json");
     let args = [
         "run",
@@ -290,7 +290,7 @@ fn a_killed_run_resumes_without_losing_or_repeating_samples() {
 #[test]
 fn sampling_stops_at_the_precision_the_maximum_or_the_budget() {
     built_suite();
-    let dir = tempdir();
+    let dir = tempdir_without_disturbance_detection();
     let count = |out: &Path| read_json(out)["samples"].as_array().unwrap().len();
 
     // A loose precision is met as soon as the median has an interval (8 samples at 95 %).
@@ -378,7 +378,7 @@ fn sampling_stops_at_the_precision_the_maximum_or_the_budget() {
 fn shards_measure_disjoint_slices_that_merge_into_one_run() {
     built_suite();
     let wasmtime = wasmtime_path();
-    let dir = tempdir();
+    let dir = tempdir_without_disturbance_detection();
     // "" is the unsharded run.
     let shard = |k: &str| {
         let out = dir.join(format!("shard{}.json", k.replace('/', "of")));

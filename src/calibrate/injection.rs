@@ -484,6 +484,9 @@ fn sample(test: &str, runtime: &str, round: u32, value: u64) -> Sample {
         exit_code: Some(0),
         core: None,
         message: None,
+        cpu_ms: None,
+        run_delay_ms: None,
+        preemptions: None,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::{Context, RunArgs, SamplingArgs};
 use crate::config::{RunConfig, Sources};
-use crate::model::{Results, SampleStatus};
+use crate::model::Results;
 use crate::run::adapter::RuntimeRequest;
 use crate::run::measure::{Request, measure};
 use anyhow::Result;
@@ -61,18 +61,18 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
 }
 
 fn print_outcome(results: &Results, out: &Path) {
-    let failed = results
-        .samples
-        .iter()
-        .filter(|s| s.status != SampleStatus::Ok)
-        .count();
+    let failed = results.samples.iter().filter(|s| s.failed()).count();
+    let disturbed = match results.samples.iter().filter(|s| s.disturbed()).count() {
+        0 => String::new(),
+        n => format!(", {n} disturbed and measured again"),
+    };
     let ending = match (results.complete, results.budget_spent) {
         (false, _) => ", run interrupted (continue it with --resume),",
         (true, true) => ", budget spent,",
         (true, false) => "",
     };
     eprintln!(
-        "{} samples ({failed} failed){ending} written to {}",
+        "{} samples ({failed} failed{disturbed}){ending} written to {}",
         results.samples.len(),
         out.display()
     );

@@ -6,8 +6,8 @@ pub mod judge;
 
 use crate::config::CompareConfig;
 use crate::model::{
-    CompareSettings, ComparedSide, Comparison, GroupComparison, Manifest, SCHEMA_VERSION, Sample,
-    TestComparison, Verdict,
+    CompareSettings, ComparedSide, Comparison, Disturbance, GroupComparison, Manifest,
+    SCHEMA_VERSION, Sample, TestComparison, Verdict,
 };
 use crate::stats::{self, NoEstimate, RatioEstimate};
 use anyhow::{Result, bail};
@@ -21,22 +21,34 @@ pub struct Side {
     pub samples: Vec<Sample>,
 }
 
+/// What one side measured of a test.
+#[derive(Debug, Default)]
+struct Taken {
+    /// The successful values.
+    values: Vec<f64>,
+    /// Samples that failed the test (crash, wrong output, timeout).
+    failed: usize,
+    /// The first failure's message.
+    message: Option<String>,
+    /// Samples another process on the core disturbed: measured again, neither a value nor a
+    /// failure.
+    disturbed: usize,
+}
+
 impl Side {
-    /// Successful values of a test, and how many samples failed.
-    fn values(&self, test: &str) -> (Vec<f64>, usize, Option<String>) {
-        let mut values = Vec::new();
-        let mut failed = 0;
-        let mut message = None;
+    fn values(&self, test: &str) -> Taken {
+        let mut taken = Taken::default();
         for sample in self.samples.iter().filter(|s| s.test == test) {
-            match sample.ok_value() {
-                Some(value) => values.push(value),
-                None => {
-                    failed += 1;
-                    message = message.or_else(|| sample.message.clone());
-                }
+            if let Some(value) = sample.ok_value() {
+                taken.values.push(value);
+            } else if sample.disturbed() {
+                taken.disturbed += 1;
+            } else {
+                taken.failed += 1;
+                taken.message = taken.message.or_else(|| sample.message.clone());
             }
         }
-        (values, failed, message)
+        taken
     }
 
     /// `(self, other)` values of a test measured in the same round, both successful.
@@ -195,6 +207,7 @@ pub fn compare(
             }
         }
     }
+    let disturbance = note_busy_runner(&mut rows, base, head);
 
     let mut by_category: BTreeMap<&str, Vec<&TestComparison>> = BTreeMap::new();
     for row in &rows {
@@ -217,7 +230,8 @@ pub fn compare(
         group_confidence,
         settings,
     );
-    let (gate_failed, gate_reasons) = gate_rule(&rows, &categories, &overall, settings);
+    let (gate_failed, gate_reasons) =
+        gate_rule(&rows, &categories, &overall, settings, disturbance);
     Comparison {
         schema_version: SCHEMA_VERSION,
         base: base.info.clone(),
@@ -230,7 +244,48 @@ pub fn compare(
         overall,
         gate_failed,
         gate_reasons,
+        disturbance,
     }
+}
+
+/// Counts the disturbed samples of the compared tests; when most of the run's, or of a test's,
+/// were disturbed, its inconclusive tests say the runner was too busy, not too noisy.
+fn note_busy_runner(rows: &mut [TestComparison], base: &Side, head: &Side) -> Disturbance {
+    let disturbance = Disturbance::of(
+        [base, head]
+            .iter()
+            .flat_map(|side| &side.samples)
+            .filter(|s| rows.iter().any(|row| row.test == s.test)),
+    );
+    for row in rows {
+        let busy = disturbance.runner_too_busy() || 2 * disturbed(row) > samples_of(row);
+        if row.verdict == Verdict::Inconclusive && busy {
+            row.note = Some(busy_note(row));
+        }
+    }
+    disturbance
+}
+
+/// Disturbed samples of a test, both sides.
+fn disturbed(row: &TestComparison) -> usize {
+    row.base_disturbed + row.head_disturbed
+}
+
+/// Every sample of a test, both sides: values, failures and disturbed ones.
+fn samples_of(row: &TestComparison) -> usize {
+    row.base_samples + row.head_samples + disturbed(row)
+}
+
+/// How the note of a test made inconclusive by other processes begins.
+pub const RUNNER_TOO_BUSY: &str = "runner too busy";
+
+/// Why a test is inconclusive when other processes held its core.
+fn busy_note(row: &TestComparison) -> String {
+    format!(
+        "{RUNNER_TOO_BUSY}: {} of its {} samples were disturbed by another process on their core; run on a quieter runner",
+        disturbed(row),
+        samples_of(row)
+    )
 }
 
 fn compare_test(
@@ -241,15 +296,16 @@ fn compare_test(
     settings: &CompareSettings,
     paired: bool,
 ) -> (TestComparison, Option<RatioEstimate>) {
-    let (base_values, base_failed, base_message) = base.values(test);
-    let (head_values, head_failed, head_message) = head.values(test);
+    let base_taken = base.values(test);
+    let head_taken = head.values(test);
+    let (base_values, head_values) = (&base_taken.values, &head_taken.values);
     let mut row = TestComparison {
         test: test.to_string(),
         category: category.to_string(),
         base_samples: base_values.len(),
         head_samples: head_values.len(),
-        base_median_ps: stats::median(&base_values),
-        head_median_ps: stats::median(&head_values),
+        base_median_ps: stats::median(base_values),
+        head_median_ps: stats::median(head_values),
         ratio: None,
         ci_low: None,
         ci_high: None,
@@ -257,13 +313,15 @@ fn compare_test(
         q_value: None,
         verdict: Verdict::Inconclusive,
         note: None,
+        base_disturbed: base_taken.disturbed,
+        head_disturbed: head_taken.disturbed,
     };
     // Correctness before speed: a side that failed the test fails the comparison.
-    if head_failed > 0 || base_failed > 0 {
-        let (side, message) = if head_failed > 0 {
-            (&head.info.label, head_message)
+    if head_taken.failed > 0 || base_taken.failed > 0 {
+        let (side, message) = if head_taken.failed > 0 {
+            (&head.info.label, head_taken.message)
         } else {
-            (&base.info.label, base_message)
+            (&base.info.label, base_taken.message)
         };
         row.verdict = Verdict::Failed;
         row.note = Some(format!(
@@ -274,10 +332,16 @@ fn compare_test(
     let result = if paired {
         stats::compare_paired(&base.pairs_with(head, test), settings.confidence)
     } else {
-        stats::compare_samples(&base_values, &head_values, settings.confidence)
+        stats::compare_samples(base_values, head_values, settings.confidence)
     };
     let estimate = match result {
         Ok(estimate) => estimate,
+        // Every sample of a side was disturbed (and the cap closed the test): the runner was
+        // too busy to tell, which is no failure of the test.
+        Err(NoEstimate::Empty) if row.verdict != Verdict::Failed && disturbed(&row) > 0 => {
+            row.note = Some(busy_note(&row));
+            return (row, None);
+        }
         Err(why) => {
             row.verdict = Verdict::Failed;
             row.note = row.note.or(Some(match why {
@@ -383,7 +447,12 @@ fn gate_rule(
     categories: &[GroupComparison],
     overall: &GroupComparison,
     settings: &CompareSettings,
+    disturbance: Disturbance,
 ) -> (bool, Vec<String>) {
+    // A runner too busy to measure on is said in the headline and on every inconclusive test,
+    // but it fails nothing: a red check (or a nightly issue) that names no slower test would be
+    // the false alarm that costs a gate its users' trust.
+    let _ = disturbance;
     let mut reasons = Vec::new();
     let on = |what: &str| settings.fail_on.iter().any(|f| f == what);
     if on("test") {
@@ -497,6 +566,68 @@ mod tests {
         }
     }
 
+    /// A side of 12 rounds of sign at 1000 ps; the rounds in `disturbed` were disturbed (their
+    /// value slowed to 5000 ps).
+    fn side_of_sign(label: &str, disturbed: std::ops::Range<u32>) -> Side {
+        use crate::model::fixtures;
+        let mut side = side_with_governor("results.json", crate::model::CheckStatus::Ok, "ok");
+        side.info.label = label.into();
+        side.samples = (0..12)
+            .map(|round| {
+                let sample = if disturbed.contains(&round) {
+                    fixtures::disturbed_sample("sign", label, round.into(), 5000)
+                } else {
+                    fixtures::sample("sign", label, round.into(), Some(1000))
+                };
+                Sample { round, ..sample }
+            })
+            .collect();
+        side
+    }
+
+    #[test]
+    fn disturbed_samples_are_neither_values_nor_failures() {
+        let (base, head) = (side_of_sign("a", 0..0), side_of_sign("b", 0..2));
+        let comparison = compare(&base, &head, &settings(), true, None);
+        let sign = &comparison.tests[0];
+        assert_eq!(sign.verdict, Verdict::Unchanged, "{sign:?}");
+        assert_eq!((sign.base_samples, sign.head_samples), (12, 10));
+        assert_eq!((sign.base_disturbed, sign.head_disturbed), (0, 2));
+        assert_eq!(
+            sign.head_median_ps,
+            Some(1000.0),
+            "the slowed values left out"
+        );
+        assert_eq!(
+            comparison.disturbance,
+            Disturbance {
+                samples: 24,
+                disturbed: 2
+            }
+        );
+        assert!(!comparison.gate_failed, "{:?}", comparison.gate_reasons);
+    }
+
+    #[test]
+    fn a_runner_too_busy_is_said_and_fails_nothing() {
+        // Every head sample and half the base's disturbed: 18 of 24.
+        let (base, head) = (side_of_sign("a", 0..6), side_of_sign("b", 0..12));
+        let comparison = compare(&base, &head, &settings(), true, None);
+        let sign = &comparison.tests[0];
+        assert_eq!(
+            sign.verdict,
+            Verdict::Inconclusive,
+            "not a failure: {sign:?}"
+        );
+        let note = sign.note.as_deref().unwrap();
+        assert!(
+            note.starts_with("runner too busy: 18 of its 24 samples"),
+            "{note}"
+        );
+        assert!(comparison.disturbance.runner_too_busy());
+        assert!(!comparison.gate_failed, "{:?}", comparison.gate_reasons);
+    }
+
     #[test]
     fn other_runner_settings_are_stated_not_refused() {
         use crate::model::CheckStatus::{Ok, Warn};
@@ -528,6 +659,8 @@ mod tests {
             q_value: Some(1e-4),
             verdict: Verdict::Regression,
             note: None,
+            base_disturbed: 0,
+            head_disturbed: 0,
         };
         let overall = GroupComparison {
             name: "overall".into(),
@@ -537,7 +670,8 @@ mod tests {
             ci_high: None,
             verdict: Verdict::Unchanged,
         };
-        let (failed, reasons) = gate_rule(&[row], &[], &overall, &settings());
+        let (failed, reasons) =
+            gate_rule(&[row], &[], &overall, &settings(), Disturbance::default());
         assert!(failed);
         assert_eq!(
             reasons,

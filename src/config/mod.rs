@@ -153,6 +153,37 @@ pub struct RunConfig {
     pub timeout_seconds: u64,
     pub pin: bool,
     pub cores: Vec<usize>,
+    /// When a sample counts as disturbed by another process on its core. Absent from
+    /// configurations written before it: the built-in thresholds then apply.
+    #[serde(default)]
+    pub disturbance: DisturbanceConfig,
+}
+
+/// A sample whose process waited for its core longer than `max_wait_share` of its wall time,
+/// or was preempted more often than `max_preemptions_per_second`, shared its core with
+/// another process: its value is slowed by an amount nobody knows, so it is measured again.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisturbanceConfig {
+    /// Off: every sample counts as measured (for comparing with detection on).
+    pub enabled: bool,
+    /// Time spent runnable but waiting for the core, as a share of the sample's wall time.
+    pub max_wait_share: f64,
+    /// Involuntary context switches per second of wall time. A backstop, set high: a runtime's
+    /// own threads, pinned to the same core, preempt each other too (wasmtime 15 to 40 times a
+    /// process), while a hog sharing the core shows mostly as waiting (60 a second here).
+    pub max_preemptions_per_second: f64,
+}
+
+impl Default for DisturbanceConfig {
+    /// The thresholds of the built-in configuration (`default.yml`, checked by a test).
+    fn default() -> DisturbanceConfig {
+        DisturbanceConfig {
+            enabled: true,
+            max_wait_share: 0.05,
+            max_preemptions_per_second: 1000.0,
+        }
+    }
 }
 
 /// A runtime adapter as data: how to obtain it, run a module and read its version.
@@ -321,6 +352,24 @@ pub fn check_run(run: &RunConfig, sources: &Sources) -> Result<()> {
         bail!(
             "{}: give 1 to {MAX_TIMEOUT_SECONDS} seconds (a day)",
             sources.subject("timeout_seconds")
+        );
+    }
+    check_disturbance(&run.disturbance, sources)
+}
+
+fn check_disturbance(disturbance: &DisturbanceConfig, sources: &Sources) -> Result<()> {
+    let share = disturbance.max_wait_share;
+    if !(share > 0.0 && share < 1.0) {
+        bail!(
+            "{}: give a fraction of the wall time, e.g. 0.05 for 5 %",
+            sources.subject("disturbance.max_wait_share")
+        );
+    }
+    let rate = disturbance.max_preemptions_per_second;
+    if !(rate > 0.0 && rate.is_finite()) {
+        bail!(
+            "{}: give a positive number of preemptions per second, e.g. 1000",
+            sources.subject("disturbance.max_preemptions_per_second")
         );
     }
     Ok(())
@@ -762,6 +811,39 @@ mod tests {
         };
         let run = many.apply(&config.run, Sources::run_fields()).unwrap();
         assert_eq!((run.samples, run.max_samples), (50, 50));
+    }
+
+    #[test]
+    fn disturbance_defaults_to_the_shipped_thresholds_and_refuses_bad_ones() {
+        let config = parse(DEFAULT_YAML, "default").unwrap();
+        assert_eq!(config.run.disturbance, DisturbanceConfig::default());
+        // A configuration written before the block existed reads with the built-in one.
+        let start = DEFAULT_YAML.find("  # Another process").unwrap();
+        let end = DEFAULT_YAML
+            .find("    max_preemptions_per_second: 1000\n")
+            .unwrap();
+        let without = format!(
+            "{}{}",
+            &DEFAULT_YAML[..start],
+            &DEFAULT_YAML[end + "    max_preemptions_per_second: 1000\n".len()..]
+        );
+        let older = parse(&without, "old.yml").unwrap();
+        assert_eq!(older.run.disturbance, DisturbanceConfig::default());
+        let text = DEFAULT_YAML.replace("max_wait_share: 0.05", "max_wait_share: 5");
+        let err = parse(&text, "d.yml").unwrap_err().to_string();
+        assert!(
+            err.contains("field `run.disturbance.max_wait_share`: give a fraction"),
+            "{err}"
+        );
+        let text = DEFAULT_YAML.replace(
+            "max_preemptions_per_second: 1000",
+            "max_preemptions_per_second: 0",
+        );
+        let err = parse(&text, "d.yml").unwrap_err().to_string();
+        assert!(
+            err.contains("run.disturbance.max_preemptions_per_second"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -112,5 +112,19 @@ pub fn sample(test: &str, runtime: &str, order: u64, value: Option<u64>) -> Samp
         exit_code: Some(if value.is_some() { 0 } else { 1 }),
         core: None,
         message: value.is_none().then(|| "exit status 1: trap".to_string()),
+        cpu_ms: None,
+        run_delay_ms: None,
+        preemptions: None,
+    }
+}
+
+/// A sample with this value that another process on its core disturbed (waited 40 %).
+pub fn disturbed_sample(test: &str, runtime: &str, order: u64, value: u64) -> Sample {
+    Sample {
+        status: SampleStatus::Disturbed,
+        exit_code: Some(0),
+        message: Some("disturbed: waited for its core 40 % of its 1 ms".to_string()),
+        run_delay_ms: Some(0.4),
+        ..sample(test, runtime, order, Some(value))
     }
 }

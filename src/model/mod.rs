@@ -175,6 +175,10 @@ pub enum SampleStatus {
     Failed,
     /// The process was killed after the configured timeout.
     Timeout,
+    /// The module printed a number, but another process held its core for part of the run
+    /// (see `run.disturbance`): the value is kept for the record, left out of every statistic,
+    /// and the sample is measured again.
+    Disturbed,
 }
 
 /// One process run of one module on one runtime.
@@ -193,17 +197,40 @@ pub struct Sample {
     pub wall_ms: f64,
     pub exit_code: Option<i32>,
     pub core: Option<usize>,
-    /// Why a sample failed: the runtime's stderr (shortened) or what was wrong with stdout.
+    /// Why a sample failed: the runtime's stderr (shortened) or what was wrong with stdout;
+    /// for a disturbed sample, the figures that marked it.
     pub message: Option<String>,
+    /// User plus system CPU time of the process, in milliseconds. The three figures of the
+    /// kernel's accounting are absent from files written before they were recorded, and where
+    /// the kernel does not tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ms: Option<f64>,
+    /// Time the process was runnable but waiting for its core, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_delay_ms: Option<f64>,
+    /// Involuntary context switches: how often the kernel gave the core to another task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preemptions: Option<u64>,
 }
 
 impl Sample {
     /// What the sample measured, when it succeeded: the one test every reader of samples makes.
+    /// A disturbed sample's value is not a measurement of the module alone, so it is `None`.
     pub fn ok_value(&self) -> Option<f64> {
         match (self.status, self.value_ps) {
             (SampleStatus::Ok, Some(value)) => Some(value as f64),
             _ => None,
         }
+    }
+
+    /// Whether the sample failed the test (crash, wrong output, timeout); a disturbed sample
+    /// did not: it was measured again.
+    pub fn failed(&self) -> bool {
+        matches!(self.status, SampleStatus::Failed | SampleStatus::Timeout)
+    }
+
+    pub fn disturbed(&self) -> bool {
+        self.status == SampleStatus::Disturbed
     }
 }
 
@@ -334,6 +361,16 @@ pub struct TestComparison {
     pub verdict: Verdict,
     /// Why the verdict is failed or inconclusive, when there is more to say.
     pub note: Option<String>,
+    /// Samples of each side marked disturbed and measured again (absent: none, or a
+    /// comparison written before they were counted).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub base_disturbed: usize,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub head_disturbed: usize,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -372,6 +409,44 @@ pub struct Comparison {
     /// Whether the gate rule failed, and why.
     pub gate_failed: bool,
     pub gate_reasons: Vec<String>,
+    /// The samples of the compared tests on both sides, and how many of them were disturbed
+    /// by another process on their core (and measured again).
+    #[serde(default)]
+    pub disturbance: Disturbance,
+}
+
+/// How many of a run's samples were disturbed: the report's line about a busy runner.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Disturbance {
+    pub samples: usize,
+    pub disturbed: usize,
+}
+
+impl Disturbance {
+    pub fn of<'s>(samples: impl IntoIterator<Item = &'s Sample>) -> Disturbance {
+        samples
+            .into_iter()
+            .fold(Disturbance::default(), |count, sample| Disturbance {
+                samples: count.samples + 1,
+                disturbed: count.disturbed + usize::from(sample.disturbed()),
+            })
+    }
+
+    /// Most samples were disturbed: the runner was too busy to measure on, whatever the
+    /// verdicts say.
+    pub fn runner_too_busy(&self) -> bool {
+        self.disturbed * 2 > self.samples
+    }
+
+    /// "12 of 40 samples (30 %) were disturbed by another process on their core".
+    pub fn sentence(&self) -> String {
+        format!(
+            "{} of {} samples ({:.0} %) were disturbed by another process on their core and measured again",
+            self.disturbed,
+            self.samples,
+            100.0 * self.disturbed as f64 / self.samples.max(1) as f64
+        )
+    }
 }
 
 impl Comparison {

@@ -1,7 +1,7 @@
 //! A comparison as a terminal table or markdown: the headline verdict first, then the tests that
 //! changed, the categories, and everything else folded away.
 
-use crate::compare::percent_change;
+use crate::compare::{RUNNER_TOO_BUSY, percent_change};
 use crate::model::{Comparison, GroupComparison, TestComparison, Verdict};
 use anyhow::Result;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
@@ -15,6 +15,10 @@ const TEMPLATE: &str = include_str!("templates/comparison.md.j2");
 #[derive(Serialize)]
 struct View<'a> {
     headline: String,
+    /// The line at the top when most samples were disturbed.
+    busy: Option<String>,
+    /// How many samples were disturbed and measured again, when any were.
+    disturbed: Option<String>,
     foreign: Option<&'a str>,
     base: &'a crate::model::ComparedSide,
     head: &'a crate::model::ComparedSide,
@@ -67,6 +71,9 @@ pub fn headline(comparison: &Comparison) -> String {
             parts.push(format!("{n} {}", if n == 1 { one } else { many }));
         }
     }
+    if comparison.disturbance.runner_too_busy() {
+        parts.insert(0, RUNNER_TOO_BUSY.to_string());
+    }
     let o = &comparison.overall;
     format!(
         "{} — overall {}",
@@ -87,14 +94,24 @@ fn verdict_word(verdict: Verdict) -> &'static str {
 
 fn test_row(t: &TestComparison) -> Row {
     let ps = |v: Option<f64>| v.map(super::format_ps).unwrap_or_else(|| "–".into());
+    let busy = t.verdict == Verdict::Inconclusive
+        && (t.note.as_deref()).is_some_and(|n| n.starts_with(RUNNER_TOO_BUSY));
+    let disturbed = t.base_disturbed + t.head_disturbed;
     Row {
         name: t.test.clone(),
         category: t.category.clone(),
-        verdict: verdict_word(t.verdict),
+        verdict: if busy {
+            "inconclusive: runner too busy"
+        } else {
+            verdict_word(t.verdict)
+        },
         change: percent_change(t.ratio, t.ci_low, t.ci_high),
         base: ps(t.base_median_ps),
         head: ps(t.head_median_ps),
-        samples: format!("{}/{}", t.base_samples, t.head_samples),
+        samples: match disturbed {
+            0 => format!("{}/{}", t.base_samples, t.head_samples),
+            n => format!("{}/{} (+{n} disturbed)", t.base_samples, t.head_samples),
+        },
         q: t.q_value
             .map(|q| format!("{q:.2e}"))
             .unwrap_or_else(|| "–".into()),
@@ -131,8 +148,11 @@ fn view<'a>(comparison: &'a Comparison, presentation: &'a Presentation) -> View<
         });
         rows.into_iter().map(test_row).collect()
     };
+    let disturbance = &comparison.disturbance;
     View {
         headline: headline(comparison),
+        busy: crate::report::busy_line(*disturbance),
+        disturbed: (disturbance.disturbed > 0).then(|| disturbance.sentence()),
         foreign: comparison.foreign.as_deref(),
         base: &comparison.base,
         head: &comparison.head,
@@ -163,6 +183,9 @@ pub fn terminal(comparison: &Comparison) -> String {
     let mut out = String::new();
     if let Some(foreign) = v.foreign {
         out.push_str(&format!("WARNING: foreign baseline: {foreign}\n"));
+    }
+    if let Some(busy) = &v.busy {
+        out.push_str(&format!("WARNING: {busy}.\n"));
     }
     out.push_str(&format!(
         "{}: {} ({}) vs {}: {} ({})\n{}\n",
@@ -203,6 +226,9 @@ pub fn terminal(comparison: &Comparison) -> String {
         groups.add_row([&row.name, row.verdict, &row.change, &row.samples].map(|s| s.to_string()));
     }
     out.push_str(&format!("{groups}\n"));
+    if let Some(disturbed) = &v.disturbed {
+        out.push_str(&format!("{disturbed}.\n"));
+    }
     if v.gate_failed {
         out.push_str(&format!(
             "gate: FAILED\n  {}\n",

@@ -16,7 +16,7 @@ pub mod trends;
 pub use comparison::Presentation;
 pub use render::{Format, render_comparison, render_results, render_summary};
 
-use crate::model::{Machine, Results, RuntimeInfo};
+use crate::model::{Disturbance, Machine, Results, RuntimeInfo};
 use crate::stats;
 use crate::util::format_ps;
 use serde::Serialize;
@@ -51,6 +51,11 @@ pub struct Summary {
     pub toolchain: String,
     pub complete: bool,
     pub samples: usize,
+    /// How many samples another process on their core disturbed (each measured again).
+    pub disturbance: Disturbance,
+    /// The line at the top of every format when most samples were disturbed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub busy: Option<String>,
     /// Per runtime that failed any test: its label and the tests it failed.
     pub failed_by_runtime: Vec<(String, Vec<String>)>,
     /// When the report is made of several results files: what differs between them.
@@ -78,6 +83,10 @@ pub struct Cell {
     pub spread_pct: Option<f64>,
     pub ok: usize,
     pub failed: usize,
+    /// Samples disturbed by another process on their core and measured again: neither
+    /// values nor failures.
+    #[serde(default)]
+    pub disturbed: usize,
     /// This runtime's median over the fastest runtime's median for the test.
     pub ratio_to_fastest: Option<f64>,
     /// Median-normalized, as the article does: this runtime's median over the median of the
@@ -122,7 +131,10 @@ pub fn summarize(results: &Results) -> Summary {
             .iter()
             .map(|rt| cell_for(results, &test.name, rt))
             .collect();
-        if cells.iter().all(|c| c.ok == 0 && c.failed == 0) {
+        if cells
+            .iter()
+            .all(|c| c.ok == 0 && c.failed == 0 && c.disturbed == 0)
+        {
             continue; // not run
         }
         rows.push(TestRow {
@@ -177,11 +189,24 @@ pub fn summarize(results: &Results) -> Summary {
         ),
         complete: results.complete,
         samples: results.samples.len(),
+        disturbance: Disturbance::of(&results.samples),
+        busy: busy_line(Disturbance::of(&results.samples)),
         failed_by_runtime,
         differences: Vec::new(),
         then_now: None,
         trends: Vec::new(),
     }
+}
+
+/// "The runner was too busy: …", when most samples were disturbed: the figures below are
+/// what the few undisturbed samples say.
+pub fn busy_line(disturbance: Disturbance) -> Option<String> {
+    disturbance.runner_too_busy().then(|| {
+        format!(
+            "The runner was too busy to measure on: {}; run on a quieter runner",
+            disturbance.sentence()
+        )
+    })
 }
 
 fn failed_by_runtime(rows: &[TestRow], runtimes: &[RuntimeInfo]) -> Vec<(String, Vec<String>)> {
@@ -259,6 +284,7 @@ fn cell_for(results: &Results, test: &str, runtime: &str) -> Cell {
                 values.push(value);
                 cell.ok += 1;
             }
+            None if sample.disturbed() => cell.disturbed += 1,
             None => {
                 cell.failed += 1;
                 if cell.failure.is_none() {

@@ -90,6 +90,97 @@ mod tests {
         )
     }
 
+    /// sign on a and b, three rounds; the samples at `disturbed` orders were disturbed.
+    fn disturbed_results(disturbed: &[u64]) -> crate::model::Results {
+        let mut results = results_with(&[
+            ("sign", "a", Some(100)),
+            ("sign", "b", Some(100)),
+            ("sign", "a", Some(100)),
+            ("sign", "b", Some(100)),
+            ("sign", "a", Some(100)),
+            ("sign", "b", Some(100)),
+        ]);
+        for sample in &mut results.samples {
+            sample.round = sample.order as u32 / 2;
+            if disturbed.contains(&sample.order) {
+                let (test, runtime) = (sample.test.clone(), sample.runtime.clone());
+                let disturbed = crate::model::fixtures::disturbed_sample;
+                *sample = crate::model::Sample {
+                    round: sample.round,
+                    ..disturbed(&test, &runtime, sample.order, 300)
+                };
+            }
+        }
+        results
+    }
+
+    #[test]
+    fn every_format_counts_disturbed_samples_and_says_when_the_runner_was_too_busy() {
+        let few = render_results(&disturbed_results(&[1]), Format::Markdown).unwrap();
+        assert!(
+            few.contains("6 samples (1 disturbed by another process on their core"),
+            "{few}"
+        );
+        assert!(!few.contains("too busy"), "{few}");
+        let terminal = render_results(&disturbed_results(&[1]), Format::Terminal).unwrap();
+        assert!(
+            terminal.contains("NOTE: 1 of 6 samples (17 %)"),
+            "{terminal}"
+        );
+        assert!(!terminal.contains("failed"), "not a failure: {terminal}");
+        let busy = disturbed_results(&[0, 1, 2, 3]);
+        for format in [Format::Terminal, Format::Markdown, Format::Html] {
+            let text = render_results(&busy, format).unwrap();
+            assert!(
+                text.contains("The runner was too busy to measure on: 4 of 6 samples"),
+                "{format:?}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_comparison_on_a_busy_runner_says_so_at_the_top() {
+        let results = disturbed_results(&[0, 1, 2, 3]);
+        let origin = std::path::Path::new("r.json");
+        let side =
+            |label| crate::compare::baseline::side_from_results(&results, Some(label), origin);
+        let settings = crate::model::CompareSettings {
+            confidence: 0.99,
+            alpha: 0.01,
+            min_effect: 0.02,
+            fail_on: vec!["test".into()],
+        };
+        let comparison = crate::compare::compare(
+            &side("a").unwrap(),
+            &side("b").unwrap(),
+            &settings,
+            true,
+            None,
+        );
+        let presentation = Presentation::default();
+        let markdown = render_comparison(&comparison, Format::Markdown, &presentation).unwrap();
+        let top = markdown.lines().next().unwrap();
+        assert!(top.contains("The runner was too busy"), "{markdown}");
+        assert!(
+            markdown.contains("wasmgate: runner too busy · 0 regressions"),
+            "{markdown}"
+        );
+        assert!(
+            markdown.contains("inconclusive: runner too busy"),
+            "{markdown}"
+        );
+        assert!(markdown.contains("1/1 (+4 disturbed)"), "{markdown}");
+        let terminal = render_comparison(&comparison, Format::Terminal, &presentation).unwrap();
+        assert!(
+            terminal.starts_with("WARNING: The runner was too busy"),
+            "{terminal}"
+        );
+        assert!(
+            !terminal.contains("gate: FAILED"),
+            "busy is no failure: {terminal}"
+        );
+    }
+
     #[test]
     fn a_comparison_carries_its_schema_version_and_refuses_html() {
         let presentation = Presentation::default();

@@ -33,6 +33,13 @@ fn headline(summary: &Summary) -> String {
 
 fn notes(summary: &Summary) -> String {
     let mut out = String::new();
+    match &summary.busy {
+        Some(busy) => out.push_str(&format!("NOTE: {busy}.\n")),
+        None if summary.disturbance.disturbed > 0 => {
+            out.push_str(&format!("NOTE: {}.\n", summary.disturbance.sentence()));
+        }
+        None => {}
+    }
     if !summary.complete {
         out.push_str("NOTE: the run was interrupted; these are the samples measured until then.\n");
     }

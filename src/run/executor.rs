@@ -3,8 +3,9 @@
 //! through a scripted fake, so its budget, failure and resume paths run in milliseconds.
 
 use super::adapter::Runtime;
-use super::execute::{Outcome, run_once};
+use super::execute::{Outcome, flag_disturbance, run_once};
 use crate::build::Suite;
+use crate::config::DisturbanceConfig;
 use crate::model::TestModule;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -20,6 +21,8 @@ pub struct Limits<'a> {
     pub abandon_at: Option<Instant>,
     /// Raised by Ctrl-C or SIGTERM.
     pub stop: &'a AtomicBool,
+    /// When a sample counts as disturbed by another process on its core.
+    pub disturbance: DisturbanceConfig,
 }
 
 /// Takes samples. `Sync`: the scheduler's workers share one.
@@ -48,13 +51,14 @@ impl Executor for Processes {
         runtime: &Runtime,
         limits: &Limits,
     ) -> Option<Outcome> {
-        run_once(
+        let outcome = run_once(
             runtime.command(&suite.module_path(test)),
             limits.core,
             limits.timeout,
             limits.abandon_at,
             limits.stop,
-        )
+        )?;
+        Some(flag_disturbance(outcome, &limits.disturbance))
     }
 }
 
@@ -70,6 +74,7 @@ mod tests {
             timeout: Duration::from_secs(10),
             abandon_at: None,
             stop,
+            disturbance: DisturbanceConfig::default(),
         }
     }
 

@@ -3,7 +3,7 @@
 //! without processes. Outcomes go through `execute::judge`, as a real process's would.
 
 use super::adapter::Runtime;
-use super::execute::{Outcome, judge, timed_out};
+use super::execute::{Outcome, Usage, flag_disturbance, judge, timed_out};
 use super::executor::{Executor, Limits};
 use crate::build::Suite;
 use crate::model::TestModule;
@@ -24,7 +24,13 @@ pub enum Step {
     Hang,
     /// Ctrl-C arrives while this sample runs.
     Interrupt,
+    /// Prints this many picoseconds per iteration, but waited for its core 40 % of its wall
+    /// time: disturbed, when the schedule's detection is on.
+    Disturbed(u64),
 }
+
+/// The share of its wall time a `Step::Disturbed` sample waits for its core.
+pub const DISTURBED_WAIT_SHARE: f64 = 0.4;
 
 /// Runs `script(test, runtime, n)` for the `n`th sample (from 0) of each (test, runtime).
 pub struct FakeExecutor<S> {
@@ -83,6 +89,16 @@ impl<S: Fn(&str, &str, usize) -> Step + Sync> FakeExecutor<S> {
             Step::Interrupt => {
                 limits.stop.store(true, Ordering::SeqCst);
                 None
+            }
+            Step::Disturbed(ps) => {
+                let mut outcome = judge(exited(0), &format!("{ps}\n"), "", self.wall_ms);
+                outcome.usage = Usage {
+                    cpu_ms: Some(self.wall_ms * (1.0 - DISTURBED_WAIT_SHARE)),
+                    run_delay_ms: Some(self.wall_ms * DISTURBED_WAIT_SHARE),
+                    preemptions: Some(0),
+                };
+                // The same decision a real process's sample goes through.
+                Some(flag_disturbance(outcome, &limits.disturbance))
             }
         }
     }
@@ -144,6 +160,7 @@ pub fn schedule(stopping: crate::stats::stopping::Stopping) -> super::scheduler:
         cores: vec![None],
         seed: 7,
         progress: false,
+        disturbance: crate::config::DisturbanceConfig::default(),
     }
 }
 

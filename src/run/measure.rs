@@ -172,6 +172,7 @@ fn schedule_for(request: &Request, min_effect: f64) -> Result<Schedule> {
         cores: choose_cores(sampling.pin, &sampling.cores, &request.cores_origin)?,
         seed: request.seed.unwrap_or_else(clock_seed),
         progress: request.progress,
+        disturbance: sampling.disturbance,
     })
 }
 

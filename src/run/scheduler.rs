@@ -5,7 +5,9 @@
 //! drift; the shuffles keep any order effect from favouring one runtime.
 //!
 //! Whether a test wants another round is the rule of `stopping`, on the samples so far. A runtime that fails a test
-//! twice leaves that test's blocks: a crash is a result, not noise to average away.
+//! twice leaves that test's blocks: a crash is a result, not noise to average away. A sample
+//! disturbed by another process on its core is neither a value nor a failure: the test stays
+//! open and the next round measures the pair again, up to `max_samples` disturbed samples.
 //!
 //! The scheduler decides what runs when; an `Executor` takes each sample, so the scheduler
 //! can be tested without processes.
@@ -14,6 +16,7 @@ use super::adapter::Runtime;
 use super::execute::Outcome;
 use super::executor::{Executor, Limits};
 use crate::build::Suite;
+use crate::config::DisturbanceConfig;
 use crate::model::{Sample, TestModule};
 use crate::stats;
 use crate::stats::stopping::Stopping;
@@ -47,6 +50,8 @@ pub struct Schedule {
     /// The bar on a terminal, a line every `LOG_EVERY` in a log; `false` (`--quiet`) shows
     /// neither.
     pub progress: bool,
+    /// When a sample counts as disturbed, and so is measured again.
+    pub disturbance: DisturbanceConfig,
 }
 
 /// The samples so far of one (test, runtime) pair.
@@ -55,12 +60,21 @@ struct PairState {
     /// Successful values by round.
     values: BTreeMap<u32, f64>,
     failures: usize,
+    /// Samples another process on the core disturbed: neither a value nor a failure, so the
+    /// test stays open and the next round measures the pair again.
+    disturbed: usize,
     wall_ms: Vec<f64>,
 }
 
 impl PairState {
     fn taken(&self) -> usize {
         self.values.len() + self.failures
+    }
+
+    /// Whether the pair measures no more: it failed too often, or was disturbed `cap` times
+    /// (a core that is never quiet would otherwise keep the test open until the budget ends).
+    fn closed(&self, disturbed_cap: usize) -> bool {
+        self.failures >= FAILURES_TO_CLOSE || self.disturbed >= disturbed_cap
     }
 }
 
@@ -145,9 +159,11 @@ impl Scheduler<'_> {
                     return Ok(());
                 };
                 shown.in_flight.remove(&worker);
-                let sample = self.sample(pair, core, outcome, round, order);
+                let mut sample = self.sample(pair, core, outcome, round, order);
                 order += 1;
-                update(states.get_mut(&pair).expect("known pair"), &sample);
+                let state = states.get_mut(&pair).expect("known pair");
+                update(state, &sample);
+                self.say_if_closed_by_disturbance(state, &mut sample);
                 shown.bar.set_message(format!(
                     "round {} · {open} tests open · {} on {}",
                     round + 1,
@@ -265,6 +281,26 @@ impl Scheduler<'_> {
             exit_code: outcome.exit_code,
             core,
             message: outcome.message,
+            cpu_ms: outcome.usage.cpu_ms,
+            run_delay_ms: outcome.usage.run_delay_ms,
+            preemptions: outcome.usage.preemptions,
+        }
+    }
+
+    /// Samples of a pair that may be disturbed before it measures no more: as many as it may
+    /// take at most, so a test on a busy core still ends, within the budget.
+    fn disturbed_cap(&self) -> usize {
+        self.schedule.stopping.max_samples as usize
+    }
+
+    /// The disturbed sample that closes its pair says so, for the results and the report.
+    fn say_if_closed_by_disturbance(&self, state: &PairState, sample: &mut Sample) {
+        if sample.disturbed() && state.disturbed == self.disturbed_cap() {
+            let figures = sample.message.take().unwrap_or_default();
+            sample.message = Some(format!(
+                "{figures}; {} disturbed samples: this runtime measures the test no more",
+                state.disturbed
+            ));
         }
     }
 
@@ -298,7 +334,7 @@ impl Scheduler<'_> {
         states: &BTreeMap<(usize, usize), PairState>,
     ) -> Option<Vec<usize>> {
         let usable: Vec<usize> = (0..self.runtimes.len())
-            .filter(|r| states[&(test, *r)].failures < FAILURES_TO_CLOSE)
+            .filter(|r| !states[&(test, *r)].closed(self.disturbed_cap()))
             .collect();
         let taken = usable.iter().map(|r| states[&(test, *r)].taken()).min()?;
         let values = |r: usize| &states[&(test, r)].values;
@@ -365,6 +401,7 @@ impl Scheduler<'_> {
             timeout: self.schedule.timeout,
             abandon_at: round.deadline,
             stop: self.stop,
+            disturbance: self.schedule.disturbance,
         };
         while let Some((test, runtimes)) = round.next_block() {
             // A block runs whole or not at all: half a block has no pairs.
@@ -635,6 +672,7 @@ fn update(state: &mut PairState, sample: &Sample) {
         Some(value) => {
             state.values.insert(sample.round, value);
         }
+        None if sample.disturbed() => state.disturbed += 1,
         None => state.failures += 1,
     }
     state.wall_ms.push(sample.wall_ms);
@@ -888,6 +926,68 @@ mod tests {
             "the one in flight is lost"
         );
         assert_eq!(of(&samples, "hash", "b").len(), 1);
+    }
+
+    #[test]
+    fn a_disturbed_pair_is_measured_again_and_the_new_pair_is_used() {
+        let bench = Bench::new(&["sign", "hash"], &["a", "b"], exactly(3));
+        // b's first sign sample had its core taken away: its value is slowed, not measured.
+        let fake = FakeExecutor::new(|test, runtime, nth| match (test, runtime, nth) {
+            ("sign", "b", 0) => Step::Disturbed(5000),
+            _ => Step::Value(1000),
+        });
+        let (ending, samples) = bench.run(&fake, &[]);
+        assert_eq!(ending, Ending::Finished);
+        let disturbed = of(&samples, "sign", "b");
+        assert_eq!(disturbed.len(), 4, "three values and the disturbed one");
+        assert_eq!(disturbed[0].status, SampleStatus::Disturbed);
+        assert_eq!(disturbed[0].value_ps, Some(5000), "kept for the record");
+        assert_eq!(disturbed[0].run_delay_ms, Some(0.4));
+        let message = disturbed[0].message.as_deref().unwrap();
+        assert!(message.contains("waited for its core"), "{message}");
+        assert!(disturbed[1..].iter().all(|s| s.status == SampleStatus::Ok));
+        // a ran a fourth round with b; round 0's a is left unpaired, so three pairs remain,
+        // none with the disturbed value.
+        let a = of(&samples, "sign", "a");
+        assert_eq!(a.len(), 4);
+        let by_round = |side: &[&Sample]| -> BTreeMap<u32, f64> {
+            side.iter()
+                .filter_map(|s| Some((s.round, s.ok_value()?)))
+                .collect()
+        };
+        let pairs = stats::pair_by_round(&by_round(&a), &by_round(&disturbed));
+        assert_eq!(pairs, vec![(1000.0, 1000.0); 3]);
+        assert_eq!(of(&samples, "hash", "a").len(), 3, "other tests unaffected");
+    }
+
+    #[test]
+    fn a_pair_always_disturbed_closes_at_the_cap_and_says_why() {
+        let bench = Bench::new(&["sign"], &["a", "b"], exactly(3));
+        let fake = FakeExecutor::new(|_, runtime, _| match runtime {
+            "b" => Step::Disturbed(1000),
+            _ => Step::Value(1000),
+        });
+        let (ending, samples) = bench.run(&fake, &[]);
+        assert_eq!(ending, Ending::Finished);
+        let b = of(&samples, "sign", "b");
+        assert_eq!(b.len(), 3, "max_samples disturbed samples, then no more");
+        assert!(b.iter().all(|s| s.status == SampleStatus::Disturbed));
+        let last = b[2].message.as_deref().unwrap();
+        assert!(last.contains("3 disturbed samples"), "{last}");
+        assert!(last.contains("measures the test no more"), "{last}");
+        // a goes on alone to its own three values, as after a failure.
+        let a = of(&samples, "sign", "a");
+        assert_eq!(a.iter().filter(|s| s.ok_value().is_some()).count(), 3);
+    }
+
+    #[test]
+    fn with_detection_off_a_disturbed_sample_is_a_value() {
+        let mut bench = Bench::new(&["sign"], &["a"], exactly(2));
+        bench.schedule.disturbance.enabled = false;
+        let fake = FakeExecutor::new(|_, _, _| Step::Disturbed(1000));
+        let (_, samples) = bench.run(&fake, &[]);
+        assert_eq!(samples.len(), 2);
+        assert!(samples.iter().all(|s| s.status == SampleStatus::Ok));
     }
 
     /// Sign on runtimes a and b, 6 to 12 samples, to 1 %: b's values are a's times `ratio`,

@@ -58,6 +58,23 @@ pub fn tempdir() -> PathBuf {
     tempfile::tempdir().unwrap().keep()
 }
 
+/// A temporary directory whose wasmgate.yml is the default with disturbance detection off. The
+/// tests of a file run side by side, each pinned to the machine's last core, so their samples
+/// disturb each other by design; a test that counts the samples it planned wants them all.
+/// (Detection itself is tested in the unit tests, with a hog on a core.)
+pub fn tempdir_without_disturbance_detection() -> PathBuf {
+    let dir = tempdir();
+    let config = default_config(&dir);
+    let off = config.replacen(
+        "  disturbance:\n    enabled: true\n",
+        "  disturbance:\n    enabled: false\n",
+        1,
+    );
+    assert_ne!(off, config, "the default turns detection on");
+    std::fs::write(dir.join("wasmgate.yml"), off).unwrap();
+    dir
+}
+
 pub fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
