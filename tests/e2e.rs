@@ -59,7 +59,8 @@ fn build_is_cached_and_manifest_hashes_match_the_modules() {
 #[test]
 fn run_on_wasmtime_and_node_records_positive_samples_and_reports() {
     built_suite();
-    let dir = tempdir();
+    // Counts the samples it planned: none may be measured again (see the helper).
+    let dir = tempdir_without_disturbance_detection();
     let out = dir.join("results.json");
     let output = run(wasmgate(&dir)
         .args([
@@ -140,7 +141,8 @@ fn run_on_wasmtime_and_node_records_positive_samples_and_reports() {
 #[test]
 fn gate_runs_the_chain_and_writes_both_reports() {
     built_suite();
-    let dir = tempdir();
+    // Counts the samples it planned: none may be measured again (see the helper).
+    let dir = tempdir_without_disturbance_detection();
     let output = run(wasmgate(&dir).args([
         "gate",
         "--tests",
@@ -347,7 +349,8 @@ fn a_tool_that_cannot_be_installed_says_so() {
 #[test]
 fn an_interrupted_run_keeps_what_it_measured() {
     built_suite();
-    let dir = tempdir();
+    // Counts the samples it planned: none may be measured again (see the helper).
+    let dir = tempdir_without_disturbance_detection();
     // Ctrl-C, a CI system's cancel (SIGTERM) and a closed terminal (SIGHUP) all stop it alike.
     for signal in [
         nix::sys::signal::Signal::SIGINT,
