@@ -63,7 +63,7 @@ pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results
     report_aot(&aot);
     let schedule = schedule_for(request, config.compare.min_effect)?;
     install_stop_handler();
-    let _measuring = lock_cores(&home, &schedule.cores)?;
+    let _measuring = lock_cores(&schedule.cores)?;
     let environment = check_runner(&schedule);
     let mut start = start(request, &suite, &runtimes, &schedule, out, environment)?;
     start.results.aot.extend(aot);
@@ -91,10 +91,13 @@ fn lock_beside(destination: &Path) -> std::path::PathBuf {
 
 /// One run measures on a core at a time: two would slow each other's every sample. A run
 /// that finds its core taken waits for it, and says so.
-fn lock_cores(home: &Home, cores: &[Option<usize>]) -> Result<Vec<FileLock>> {
+fn lock_cores(cores: &[Option<usize>]) -> Result<Vec<FileLock>> {
     let mut held = Vec::new();
     for core in cores.iter().flatten() {
-        let path = home.dir("locks").join(format!("core-{core}.lock"));
+        // Machine-wide, not in the cache: two runs with two caches still share the cores.
+        let path = std::env::temp_dir()
+            .join("wasmgate-locks")
+            .join(format!("core-{core}.lock"));
         let what = format!("core {core}");
         let tell = |who: &str| eprintln!("wasmgate: waiting: {who}");
         match FileLock::wait_for(&path, &what, &STOP, tell)? {
