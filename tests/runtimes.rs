@@ -10,7 +10,8 @@ use common::*;
 #[test]
 fn registry_runtimes_run_real_modules_and_agree_with_wasmtime() {
     built_suite();
-    let dir = tempdir();
+    // Counts one sample per pair: a disturbed sample would re-measure its test's whole block.
+    let dir = tempdir_without_disturbance_detection();
     let runtimes = [
         "wasmtime",
         "bun",

@@ -62,5 +62,14 @@ pub fn judge(results_path: &Path, against: &Against, config: &CompareConfig) -> 
     // Two runtimes of one run were measured round by round, back to back: compare them in
     // pairs, which cancels the machine's drift. A baseline comes from another run.
     let paired = baseline.is_none();
-    Ok(compare(&base, &head, &settings(config), paired, foreign))
+    let comparison = compare(&base, &head, &settings(config), paired, foreign);
+    if comparison.tests.is_empty() {
+        bail!(
+            "{}: `{}` and `{}` measured no test in common: measure the tests the base has (--tests)",
+            results_path.display(),
+            base.info.label,
+            head.info.label
+        );
+    }
+    Ok(comparison)
 }

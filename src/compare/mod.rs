@@ -6,7 +6,7 @@ pub mod judge;
 
 use crate::config::CompareConfig;
 use crate::model::{
-    CompareSettings, ComparedSide, Comparison, Disturbance, GroupComparison, Manifest,
+    CompareSettings, ComparedSide, Comparison, Disturbance, GroupComparison, Manifest, NotCompared,
     SCHEMA_VERSION, Sample, TestComparison, Verdict,
 };
 use crate::stats::{self, NoEstimate, RatioEstimate};
@@ -175,15 +175,7 @@ pub fn compare(
     paired: bool,
     foreign: Option<String>,
 ) -> Comparison {
-    let tests: Vec<&crate::model::TestModule> = head
-        .suite
-        .tests
-        .iter()
-        .filter(|t| {
-            head.samples.iter().any(|s| s.test == t.name)
-                || base.samples.iter().any(|s| s.test == t.name)
-        })
-        .collect();
+    let (tests, not_compared) = tests_both_measured(base, head);
     let mut rows = Vec::new();
     let mut estimates: Vec<Option<RatioEstimate>> = Vec::new();
     for test in &tests {
@@ -245,7 +237,27 @@ pub fn compare(
         gate_failed,
         gate_reasons,
         disturbance,
+        not_compared,
     }
+}
+
+/// The tests both sides measured, and those only one side did (not compared).
+fn tests_both_measured<'s>(
+    base: &Side,
+    head: &'s Side,
+) -> (Vec<&'s crate::model::TestModule>, NotCompared) {
+    let measured = |side: &Side, test: &str| side.samples.iter().any(|s| s.test == test);
+    let mut not_compared = NotCompared::default();
+    let mut tests = Vec::new();
+    for test in &head.suite.tests {
+        match (measured(base, &test.name), measured(head, &test.name)) {
+            (true, true) => tests.push(test),
+            (true, false) => not_compared.base_only.push(test.name.clone()),
+            (false, true) => not_compared.head_only.push(test.name.clone()),
+            (false, false) => {}
+        }
+    }
+    (tests, not_compared)
 }
 
 /// Counts the disturbed samples of the compared tests; when most of the run's, or of a test's,
@@ -606,6 +618,27 @@ mod tests {
             }
         );
         assert!(!comparison.gate_failed, "{:?}", comparison.gate_reasons);
+    }
+
+    #[test]
+    fn tests_only_one_side_measured_are_named_not_failed() {
+        use crate::model::fixtures;
+        // A baseline of sign and hash; a run of sign and hash2 (say, a test added since).
+        let (mut base, mut head) = (side_of_sign("a", 0..0), side_of_sign("b", 0..0));
+        base.samples
+            .extend((0..12).map(|r| fixtures::sample("hash", "a", r, Some(500))));
+        head.samples
+            .extend((0..12).map(|r| fixtures::sample("hash2", "b", r, Some(500))));
+        let comparison = compare(&base, &head, &settings(), false, None);
+        let compared: Vec<&str> = comparison.tests.iter().map(|t| t.test.as_str()).collect();
+        assert_eq!(compared, ["sign"]);
+        assert_eq!(comparison.not_compared.base_only, ["hash"]);
+        assert_eq!(comparison.not_compared.head_only, ["hash2"]);
+        assert!(!comparison.gate_failed, "{:?}", comparison.gate_reasons);
+        assert_eq!(
+            comparison.not_compared.sentence("a", "b").as_deref(),
+            Some("not compared: 1 test only a measured (hash); 1 test only b measured (hash2)")
+        );
     }
 
     #[test]

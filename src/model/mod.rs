@@ -413,6 +413,39 @@ pub struct Comparison {
     /// by another process on their core (and measured again).
     #[serde(default)]
     pub disturbance: Disturbance,
+    /// Tests only one side measured, left out of the comparison.
+    #[serde(default)]
+    pub not_compared: NotCompared,
+}
+
+/// Tests one side measured and the other did not: a run of a few tests against a fuller
+/// baseline, or a baseline stored before a test existed. Neither side failed them, so they are
+/// left out of the verdicts, and the reports name them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NotCompared {
+    pub base_only: Vec<String>,
+    pub head_only: Vec<String>,
+}
+
+impl NotCompared {
+    /// "not compared: 2 tests only the base measured (box, sign)"; `None` when none were.
+    pub fn sentence(&self, base: &str, head: &str) -> Option<String> {
+        let part = |tests: &[String], side: &str| {
+            (!tests.is_empty()).then(|| {
+                let noun = if tests.len() == 1 { "test" } else { "tests" };
+                format!(
+                    "{} {noun} only {side} measured ({})",
+                    tests.len(),
+                    tests.join(", ")
+                )
+            })
+        };
+        let parts: Vec<String> = [part(&self.base_only, base), part(&self.head_only, head)]
+            .into_iter()
+            .flatten()
+            .collect();
+        (!parts.is_empty()).then(|| format!("not compared: {}", parts.join("; ")))
+    }
 }
 
 /// How many of a run's samples were disturbed: the report's line about a busy runner.

@@ -19,6 +19,8 @@ struct View<'a> {
     busy: Option<String>,
     /// How many samples were disturbed and measured again, when any were.
     disturbed: Option<String>,
+    /// The tests only one side measured, when there are any.
+    not_compared: Option<String>,
     foreign: Option<&'a str>,
     base: &'a crate::model::ComparedSide,
     head: &'a crate::model::ComparedSide,
@@ -153,6 +155,9 @@ fn view<'a>(comparison: &'a Comparison, presentation: &'a Presentation) -> View<
         headline: headline(comparison),
         busy: crate::report::busy_line(*disturbance),
         disturbed: (disturbance.disturbed > 0).then(|| disturbance.sentence()),
+        not_compared: comparison
+            .not_compared
+            .sentence(&comparison.base.label, &comparison.head.label),
         foreign: comparison.foreign.as_deref(),
         base: &comparison.base,
         head: &comparison.head,
@@ -226,8 +231,8 @@ pub fn terminal(comparison: &Comparison) -> String {
         groups.add_row([&row.name, row.verdict, &row.change, &row.samples].map(|s| s.to_string()));
     }
     out.push_str(&format!("{groups}\n"));
-    if let Some(disturbed) = &v.disturbed {
-        out.push_str(&format!("{disturbed}.\n"));
+    for line in [&v.disturbed, &v.not_compared].into_iter().flatten() {
+        out.push_str(&format!("{line}.\n"));
     }
     if v.gate_failed {
         out.push_str(&format!(

@@ -1,0 +1,202 @@
+//! A sample's process tree: every process the runtime started, found once the runtime exits and
+//! ended, so that nothing it leaves behind outlives its sample, holds its output open, or keeps
+//! computing on the core the next sample measures on.
+//!
+//! Two marks find the tree. The process group each sample starts in holds what a shell's
+//! `cmd &` starts. An environment variable unique to the sample is inherited by every
+//! descendant, so it also finds one that left the group (`setsid`, a double fork, a daemon
+//! that closed its output): everything but a process that also cleared its environment, which
+//! only a cgroup could hold (see docs/reliability.md).
+
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The variable that marks a sample's processes; its value is the sample's mark.
+pub const MARK_VARIABLE: &str = "WASMGATE_SAMPLE";
+
+/// How often the tree is looked for again while its processes die: a killed process stays
+/// visible (running) for a moment before it is gone or a zombie.
+const PASSES: usize = 40;
+const BETWEEN_PASSES: Duration = Duration::from_millis(5);
+
+/// A mark unique to one sample of this wasmgate process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mark(String);
+
+/// A process of the tree that was still alive after the runtime exited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Survivor {
+    pub pid: i32,
+    /// Its command name, as the kernel keeps it (`comm`).
+    pub name: String,
+}
+
+impl Mark {
+    pub fn new() -> Mark {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let serial = NEXT.fetch_add(1, Ordering::Relaxed);
+        // Fixed width: every sample's environment has the same size, so the mark cannot
+        // shift a runtime's memory layout from one sample to the next.
+        Mark(format!("{:010}-{serial:012}", std::process::id()))
+    }
+
+    /// Starts the command with this mark in its environment.
+    pub fn apply(&self, command: &mut Command) {
+        command.env(MARK_VARIABLE, &self.0);
+    }
+
+    /// Ends every process of the sample still alive (the group `group` and every process with
+    /// the mark), and returns the ones it found, each once.
+    pub fn end_tree(&self, group: Pid) -> Vec<Survivor> {
+        let mut found: BTreeMap<i32, String> = BTreeMap::new();
+        for _ in 0..PASSES {
+            let alive = self.alive(group);
+            if alive.is_empty() {
+                break;
+            }
+            let _ = killpg(group, Signal::SIGKILL);
+            for survivor in alive {
+                let _ = kill(Pid::from_raw(survivor.pid), Signal::SIGKILL);
+                found.entry(survivor.pid).or_insert(survivor.name);
+            }
+            std::thread::sleep(BETWEEN_PASSES);
+        }
+        found
+            .into_iter()
+            .map(|(pid, name)| Survivor { pid, name })
+            .collect()
+    }
+
+    /// The processes of the sample that are alive (zombies are gone but for their exit
+    /// status, which their parent or init collects).
+    fn alive(&self, group: Pid) -> Vec<Survivor> {
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        let own = std::process::id() as i32;
+        entries
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| *pid != own)
+            .filter_map(|pid| {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+                let (name, state, pgrp) = parse_stat(&stat)?;
+                let member = pgrp == group.as_raw() || self.marks(pid);
+                (member && !matches!(state, 'Z' | 'X')).then_some(Survivor { pid, name })
+            })
+            .collect()
+    }
+
+    /// Whether the process's environment holds this mark (unreadable: another user's).
+    fn marks(&self, pid: i32) -> bool {
+        let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            return false;
+        };
+        let entry = format!("{MARK_VARIABLE}={}", self.0);
+        environ.split(|b| *b == 0).any(|e| e == entry.as_bytes())
+    }
+}
+
+/// `(comm, state, process group)` from `/proc/PID/stat`; the name is in parentheses and may
+/// itself hold spaces and parentheses, so the fields are read after the last `)`.
+fn parse_stat(stat: &str) -> Option<(String, char, i32)> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let name = stat.get(open + 1..close)?.to_string();
+    let mut fields = stat.get(close + 1..)?.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let _parent = fields.next()?;
+    let group = fields.next()?.parse().ok()?;
+    Some((name, state, group))
+}
+
+/// "sleep (pid 123), sh (pid 124)", at most a few named.
+pub fn describe(survivors: &[Survivor]) -> String {
+    const NAMED: usize = 3;
+    let mut named: Vec<String> = survivors
+        .iter()
+        .take(NAMED)
+        .map(|s| format!("{} (pid {})", s.name, s.pid))
+        .collect();
+    if survivors.len() > NAMED {
+        named.push(format!("{} more", survivors.len() - NAMED));
+    }
+    named.join(", ")
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::os::unix::process::CommandExt;
+
+    #[test]
+    fn the_name_may_hold_spaces_and_parentheses() {
+        let stat = "4242 (a (b) c) S 1 4240 4240 0 -1 4194560";
+        assert_eq!(parse_stat(stat), Some(("a (b) c".into(), 'S', 4240)));
+        assert_eq!(parse_stat("4242 garbage"), None);
+    }
+
+    /// After `cmd &` in a script: waits until the child runs `sleep` (not the shell or
+    /// `setsid` before their exec), with its pid in `$pid`.
+    pub(crate) const WAIT_FOR_SLEEP: &str =
+        "pid=$!; while [ \"$(cat /proc/$pid/comm 2>/dev/null)\" != sleep ]; do :; done";
+
+    fn alive(pid: i32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| parse_stat(&stat))
+            .is_some_and(|(_, state, _)| !matches!(state, 'Z' | 'X'))
+    }
+
+    /// Starts `script` in its own group with `mark`; returns the pid the script prints, once it
+    /// printed it and exited.
+    fn left_behind_by(script: &str, mark: &Mark) -> (Pid, i32) {
+        let mut command = Command::new("sh");
+        command.args(["-c", script]).process_group(0);
+        mark.apply(&mut command);
+        let child = command
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let group = Pid::from_raw(child.id() as i32);
+        let output = child.wait_with_output().unwrap();
+        let pid = String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .unwrap();
+        (group, pid)
+    }
+
+    #[test]
+    fn a_background_child_and_a_detached_one_are_found_and_ended() {
+        for leave in [
+            "sleep 40 >/dev/null &",
+            "setsid sleep 40 >/dev/null 2>&1 < /dev/null &",
+        ] {
+            let script = format!("{leave} {WAIT_FOR_SLEEP}; echo $pid");
+            let script = script.as_str();
+            let mark = Mark::new();
+            let (group, pid) = left_behind_by(script, &mark);
+            assert!(alive(pid), "{script}: the child runs on");
+            let survivors = mark.end_tree(group);
+            assert_eq!(survivors.len(), 1, "{script}: {survivors:?}");
+            assert_eq!(
+                (survivors[0].pid, survivors[0].name.as_str()),
+                (pid, "sleep")
+            );
+            assert!(!alive(pid), "{script}: ended");
+            assert_eq!(mark.end_tree(group), Vec::new(), "nothing left");
+        }
+    }
+
+    #[test]
+    fn marks_are_unique_and_of_one_length() {
+        let (a, b) = (Mark::new(), Mark::new());
+        assert_ne!(a, b);
+        assert_eq!(a.0.len(), b.0.len());
+    }
+}
