@@ -3,6 +3,7 @@
 
 #[cfg(test)]
 pub mod fixtures;
+pub mod nightly;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
