@@ -111,6 +111,11 @@ fn numbers_and_lists_that_would_break_a_run_are_refused_first() {
         text.contains("--budget: `100000h` is more than 30 days"),
         "{text}"
     );
+    let (_, text) = refused(&dir, &["run", "--out", "-"]);
+    assert!(
+        text.contains("--out -: a run's results need a file"),
+        "{text}"
+    );
     let (_, text) = refused(&dir, &["run", "--precision", "NaN"]);
     assert!(text.contains("--precision: give a fraction"), "{text}");
     for (from, to, field) in [

@@ -569,6 +569,12 @@ fn strip_position(message: &str) -> &str {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
+    if is_standard_output(path) {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(bytes)?;
+        stdout.flush()?;
+        return Ok(());
+    }
     let path = &destination(path)?;
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -592,7 +598,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Checks early that `path` can be written by `write_atomic`, for a command that writes it only
 /// after long work; returns where the write will land.
 pub fn check_destination(path: &Path) -> Result<std::path::PathBuf> {
+    if is_standard_output(path) {
+        return Ok(path.to_path_buf());
+    }
     destination(path)
+}
+
+/// `-` as a file to write: standard output, as in most command-line tools.
+pub fn is_standard_output(path: &Path) -> bool {
+    path.as_os_str() == "-"
 }
 
 /// Where a write to `path` lands: the end of its chain of symbolic links, checked to be a
@@ -782,6 +796,19 @@ mod tests {
         let link = dir.path().join("null.json");
         std::os::unix::fs::symlink("/dev/null", &link).unwrap();
         assert!(write_atomic(&link, b"x").is_err());
+    }
+
+    #[test]
+    fn a_dash_is_standard_output_and_never_a_file() {
+        let dash = Path::new("-");
+        assert!(is_standard_output(dash));
+        assert!(
+            !is_standard_output(Path::new("./-")),
+            "a file named - stays reachable"
+        );
+        assert_eq!(check_destination(dash).unwrap(), dash);
+        write_atomic(dash, b"").unwrap();
+        assert!(!dash.exists(), "no file named - in the working directory");
     }
 
     #[test]

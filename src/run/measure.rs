@@ -39,6 +39,11 @@ pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results
     check_labels(&request.runtimes)?;
     // Refused now, not after the whole budget: a destination that cannot be written, or one
     // another run is writing.
+    if crate::model::is_standard_output(out) {
+        anyhow::bail!(
+            "--out -: a run's results need a file, with the journal beside it that keeps every sample if the run is stopped; give a file and print it with `wasmgate report FILE --format json`"
+        );
+    }
     let destination = crate::model::check_destination(out)?;
     let _writing = FileLock::acquire(
         &lock_beside(&destination),
