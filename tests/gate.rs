@@ -48,9 +48,18 @@ fn compare_exit_codes_follow_the_verdict() {
     assert!(markdown.contains("+10.0 %"), "{markdown}");
     assert!(markdown.contains("test hash is +10.0 %"), "{markdown}");
 
-    // 10 % faster: improvements never fail the gate.
+    // 10 % faster: improvements never fail the gate. `--out -`: the comparison's JSON alone
+    // on standard output, the table to the file asked for.
     let faster = dir.join("faster.json");
     with_head_scaled(&results, 1.0 / 1.10, &faster);
+    let output = run(wasmgate(&dir)
+        .arg("compare")
+        .arg(&faster)
+        .args(["--base", "a", "--head", "b", "--out", "-"]));
+    assert_eq!(output.status.code(), Some(0));
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(printed["tests"].as_array().unwrap().len(), 2);
+    assert!(!dir.join("-").exists());
     let output = run(wasmgate(&dir)
         .arg("compare")
         .arg(&faster)

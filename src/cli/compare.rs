@@ -61,6 +61,13 @@ pub struct CompareArgs {
 }
 
 pub fn run(ctx: &Context, args: CompareArgs) -> Result<u8> {
+    let json_to_stdout = args
+        .out
+        .as_deref()
+        .is_some_and(crate::model::is_standard_output);
+    if json_to_stdout && args.report.as_deref() == Some(Path::new("-")) {
+        anyhow::bail!("--out - and --report -: only one of them can go to standard output");
+    }
     let comparison = judge(ctx, &args.results, &args.against)?;
     if let Some(out) = &args.out {
         crate::model::write_json(out, &comparison)?;
@@ -68,6 +75,8 @@ pub fn run(ctx: &Context, args: CompareArgs) -> Result<u8> {
     let text = render(&comparison, args.format)?;
     match &args.report {
         Some(path) => crate::model::write_atomic(path, text.as_bytes())?,
+        // The JSON asked for on standard output stays parseable.
+        None if json_to_stdout => {}
         None => print!("{text}"),
     }
     Ok(if comparison.gate_failed {

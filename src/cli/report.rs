@@ -41,7 +41,9 @@ pub fn run(args: ReportArgs) -> Result<u8> {
     match &args.out {
         Some(path) => {
             crate::model::write_atomic(path, text.as_bytes())?;
-            eprintln!("wrote {}", path.display());
+            if !crate::model::is_standard_output(path) {
+                eprintln!("wrote {}", path.display());
+            }
         }
         None => print!("{text}"),
     }
