@@ -80,6 +80,8 @@ pub fn calibrate(loaded: &Loaded, request: &PlanRequest) -> Result<Calibrated> {
         core: crate::run::choose_cores(config.run.pin, &config.run.cores, &loaded.origin())?[0],
         timeout: Duration::from_secs(config.run.timeout_seconds),
     };
+    // Its probes are samples like any other: another run on the core would skew the plan.
+    let _core = crate::run::measure::lock_cores(&[probe.core])?;
     let calibrated = probe.settle(&config.build.tiers, target_seconds)?;
     let yaml = crate::config::plan_to_yaml(&calibrated.plan)?;
     crate::model::write_atomic(&request.out, yaml.as_bytes())?;

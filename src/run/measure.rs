@@ -96,7 +96,7 @@ fn lock_beside(destination: &Path) -> std::path::PathBuf {
 
 /// One run measures on a core at a time: two would slow each other's every sample. A run
 /// that finds its core taken waits for it, and says so.
-fn lock_cores(cores: &[Option<usize>]) -> Result<Vec<FileLock>> {
+pub fn lock_cores(cores: &[Option<usize>]) -> Result<Vec<FileLock>> {
     let mut held = Vec::new();
     for core in cores.iter().flatten() {
         // Machine-wide, not in the cache: two runs with two caches still share the cores.
