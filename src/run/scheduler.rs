@@ -347,7 +347,13 @@ impl Scheduler<'_> {
                     .iter()
                     .map(|&other| stats::pair_by_round(values(first), values(other)))
                     .collect();
-                stopping.pairs_want_more(taken, &paired)
+                // A round in which one side was disturbed gives no pair, though the other
+                // side's value counts as taken: count the pairs (and the rounds a failure
+                // took, which no re-measurement mends), so the lost pairs are measured again
+                // instead of the test ending short of them.
+                let pairs = paired.iter().map(Vec::len).min().unwrap_or(0);
+                let failures = usable.iter().map(|r| states[&(test, *r)].failures).max();
+                stopping.pairs_want_more(pairs + failures.unwrap_or(0), &paired)
             }
             None => false,
         };
@@ -958,6 +964,28 @@ mod tests {
         let pairs = stats::pair_by_round(&by_round(&a), &by_round(&disturbed));
         assert_eq!(pairs, vec![(1000.0, 1000.0); 3]);
         assert_eq!(of(&samples, "hash", "a").len(), 3, "other tests unaffected");
+    }
+
+    #[test]
+    fn rounds_disturbed_on_either_side_are_made_up_in_pairs() {
+        let bench = Bench::new(&["sign"], &["a", "b"], exactly(3));
+        // a disturbed in round 0, b in round 1: two rounds give no pair, though each side
+        // has a value there. Counting values, the test would end after round 3 with 2 pairs.
+        let fake = FakeExecutor::new(|_, runtime, nth| match (runtime, nth) {
+            ("a", 0) | ("b", 1) => Step::Disturbed(5000),
+            _ => Step::Value(1000),
+        });
+        let (ending, samples) = bench.run(&fake, &[]);
+        assert_eq!(ending, Ending::Finished);
+        let by_round = |runtime: &str| -> BTreeMap<u32, f64> {
+            of(&samples, "sign", runtime)
+                .iter()
+                .filter_map(|s| Some((s.round, s.ok_value()?)))
+                .collect()
+        };
+        let pairs = stats::pair_by_round(&by_round("a"), &by_round("b"));
+        assert_eq!(pairs.len(), 3, "{samples:?}");
+        assert_eq!(of(&samples, "sign", "a").len(), 5, "rounds 0 to 4");
     }
 
     #[test]
