@@ -91,6 +91,7 @@ pub fn bisect(
         good: good.clone(),
         steps: Vec::new(),
         regressed: Vec::new(),
+        range: Vec::new(),
         measuring: Duration::ZERO,
         steps_left: search::planned_steps(commits.len()),
         tell,
@@ -126,6 +127,8 @@ struct Bisector<'a> {
     steps: Vec<BisectStep>,
     /// The tests bad regressed on: what every later step measures.
     regressed: Vec<String>,
+    /// The range's effects (bad against good), once measured: the scale of a later step's.
+    range: Vec<TestEffect>,
     /// Time spent measuring so far.
     measuring: Duration,
     /// Steps still planned, for the budget's shares.
@@ -171,6 +174,7 @@ impl Bisector<'_> {
             });
         }
         let whole = search::log_ratio(&last, &self.regressed);
+        self.range = last;
         let mut stopped = None;
         let found = search::search(commits.len(), |number, index, attempt| {
             let pair = Pair {
@@ -333,6 +337,11 @@ impl Bisector<'_> {
         };
         let mut sampling = self.request.measure.sampling.clone();
         sampling.budget = Some(format!("{}ms", budget.as_millis()));
+        if attempt == Attempt::Doubled {
+            // A step left inconclusive by its sample cap, not its budget, would stay so with
+            // twice the time alone: the repeat may take twice the samples too.
+            sampling.max_samples = sampling.max_samples.saturating_mul(2);
+        }
         let request = Request {
             runtimes: vec![
                 runtime(&base_label, base_path),
@@ -380,7 +389,7 @@ impl Bisector<'_> {
             budget_seconds: budget.as_secs_f64(),
             results: out.display().to_string(),
             log_ratio: search::log_ratio(&effects, &searched),
-            verdict: search::verdict_of(&effects, &searched),
+            verdict: search::verdict_of(&effects, &searched, &self.range),
             effects,
         })
     }

@@ -73,19 +73,38 @@ pub fn step_budget(remaining: Duration, steps_left: usize) -> Duration {
 }
 
 /// A step's verdict on its head commit, from the tests being searched for: slower on any of
-/// them is bad; unchanged (or faster) on all of them is good; anything else is not known yet.
-pub fn verdict_of(effects: &[TestEffect], tests: &[String]) -> StepVerdict {
+/// them is bad; unchanged (or faster) on all of them is good, and so is an interval that stays
+/// below half of the range's effect on that test (`range`: bad against good): the gate's
+/// "unchanged" asks for an interval within its minimum effect, which a busy machine may not
+/// give, while a commit whose whole interval is under half of a +60 % jump plainly does not
+/// have it. Half is the same line the spread of an effect is drawn at. Anything else is not
+/// known yet.
+pub fn verdict_of(effects: &[TestEffect], tests: &[String], range: &[TestEffect]) -> StepVerdict {
     let searched: Vec<&TestEffect> = effects.iter().filter(|e| tests.contains(&e.test)).collect();
+    let settled = |e: &&TestEffect| {
+        matches!(e.verdict, Verdict::Unchanged | Verdict::Improvement) || below_half(e, range)
+    };
     if searched.iter().any(|e| e.verdict == Verdict::Regression) {
         StepVerdict::Bad
-    } else if !searched.is_empty()
-        && searched
-            .iter()
-            .all(|e| matches!(e.verdict, Verdict::Unchanged | Verdict::Improvement))
-    {
+    } else if !searched.is_empty() && searched.iter().all(settled) {
         StepVerdict::Good
     } else {
         StepVerdict::Inconclusive
+    }
+}
+
+/// Whether a test's interval lies wholly below half of the range's effect on it (in log ratio).
+fn below_half(effect: &TestEffect, range: &[TestEffect]) -> bool {
+    if effect.verdict == Verdict::Failed {
+        return false;
+    }
+    let whole = range
+        .iter()
+        .find(|r| r.test == effect.test && r.verdict == Verdict::Regression)
+        .and_then(|r| r.ratio);
+    match (whole, effect.ci_high) {
+        (Some(whole), Some(high)) if whole > 1.0 && high > 0.0 => high.ln() < 0.5 * whole.ln(),
+        _ => false,
     }
 }
 
@@ -197,19 +216,44 @@ mod tests {
             effect("a", 1.3, Verdict::Regression),
             effect("b", 1.0, Verdict::Inconclusive),
         ];
-        assert_eq!(verdict_of(&bad, &tests), StepVerdict::Bad);
+        assert_eq!(verdict_of(&bad, &tests, &[]), StepVerdict::Bad);
         let good = [
             effect("a", 1.0, Verdict::Unchanged),
             effect("b", 0.9, Verdict::Improvement),
             effect("other", 2.0, Verdict::Regression),
         ];
-        assert_eq!(verdict_of(&good, &tests), StepVerdict::Good);
+        assert_eq!(verdict_of(&good, &tests, &[]), StepVerdict::Good);
         let unknown = [
             effect("a", 1.0, Verdict::Unchanged),
             effect("b", 1.1, Verdict::Failed),
         ];
-        assert_eq!(verdict_of(&unknown, &tests), StepVerdict::Inconclusive);
-        assert_eq!(verdict_of(&[], &tests), StepVerdict::Inconclusive);
+        assert_eq!(verdict_of(&unknown, &tests, &[]), StepVerdict::Inconclusive);
+        assert_eq!(verdict_of(&[], &tests, &[]), StepVerdict::Inconclusive);
+    }
+
+    #[test]
+    fn an_interval_under_half_of_the_range_effect_is_good() {
+        let tests = ["a".to_string()];
+        let range = [effect("a", 1.6, Verdict::Regression)];
+        let noisy = |high: f64| TestEffect {
+            ci_low: Some(0.98),
+            ci_high: Some(high),
+            ..effect("a", 1.01, Verdict::Inconclusive)
+        };
+        // Half of +60 % in log ratio is about +26.5 %.
+        assert_eq!(
+            verdict_of(&[noisy(1.03)], &tests, &range),
+            StepVerdict::Good
+        );
+        assert_eq!(
+            verdict_of(&[noisy(1.3)], &tests, &range),
+            StepVerdict::Inconclusive
+        );
+        assert_eq!(
+            verdict_of(&[noisy(1.03)], &tests, &[]),
+            StepVerdict::Inconclusive,
+            "without a range, only the gate's verdicts count"
+        );
     }
 
     #[test]
