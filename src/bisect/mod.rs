@@ -67,7 +67,13 @@ pub fn bisect(
     let repo = git::Repo::open(&request.repo)?;
     let good = repo.commit(&request.good, "--good")?;
     let bad = repo.commit(&request.bad, "--bad")?;
-    if !repo.is_ancestor(&good, &bad)? || good.sha == bad.sha {
+    if good.sha == bad.sha {
+        bail!(
+            "--good and --bad are the same commit {}; give an older good commit",
+            good.short
+        );
+    }
+    if !repo.is_ancestor(&good, &bad)? {
         bail!(
             "--good {} is not an ancestor of --bad {} in {}; give an older good commit",
             good.short,
