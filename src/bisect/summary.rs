@@ -48,13 +48,19 @@ fn step_line(step: &BisectStep) -> String {
         .filter(|e| step.kind != StepKind::Range || e.verdict != crate::model::Verdict::Unchanged)
         .take(8)
         .map(|e| {
+            // A good step on a test the gate leaves inconclusive: its interval stayed under
+            // half of the range's effect.
+            let verdict = match (step.verdict, e.verdict) {
+                (StepVerdict::Good, crate::model::Verdict::Inconclusive) => {
+                    "under half of the range's effect".to_string()
+                }
+                (_, verdict) => format!("{verdict:?}").to_lowercase(),
+            };
             format!(
-                "{} {} ({:?})",
+                "{} {} ({verdict})",
                 e.test,
-                percent_change(e.ratio, e.ci_low, e.ci_high),
-                e.verdict
+                percent_change(e.ratio, e.ci_low, e.ci_high)
             )
-            .to_lowercase()
         })
         .collect();
     let hidden = step.effects.len().saturating_sub(shown.len());
@@ -120,5 +126,115 @@ fn answer(record: &BisectRecord) -> String {
             }
             line
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Verdict;
+    use crate::model::bisect::{BuildCounts, CommitRef, TestEffect};
+
+    fn commit(short: &str, subject: &str) -> CommitRef {
+        CommitRef {
+            sha: format!("{short}000"),
+            short: short.to_string(),
+            subject: subject.to_string(),
+        }
+    }
+
+    fn step(number: usize, kind: StepKind, ratio: f64, verdict: Verdict) -> BisectStep {
+        BisectStep {
+            number,
+            attempt: 1,
+            kind,
+            base: commit("aaa1111", "good"),
+            head: commit("bbb2222", "mid"),
+            budget_seconds: 10.0,
+            results: "bisect.step.json".to_string(),
+            effects: vec![TestEffect {
+                test: "stream".to_string(),
+                ratio: Some(ratio),
+                ci_low: Some(ratio - 0.01),
+                ci_high: Some(ratio + 0.01),
+                verdict,
+                note: None,
+            }],
+            log_ratio: Some(f64::ln(ratio)),
+            verdict: match verdict {
+                Verdict::Regression => StepVerdict::Bad,
+                Verdict::Unchanged => StepVerdict::Good,
+                _ => StepVerdict::Inconclusive,
+            },
+        }
+    }
+
+    fn record(steps: Vec<BisectStep>, outcome: BisectOutcome) -> BisectRecord {
+        BisectRecord {
+            schema_version: 1,
+            repo: "repo".to_string(),
+            repo_identity: "id".to_string(),
+            good: commit("aaa1111", "good"),
+            bad: commit("ccc3333", "bad"),
+            commits: 16,
+            build_command: "cp rt {out}".to_string(),
+            adapter: "wasmtime".to_string(),
+            tests: vec!["stream".to_string()],
+            regressed: vec!["stream".to_string()],
+            budget_seconds: 60.0,
+            steps,
+            outcome,
+            builds: BuildCounts {
+                made: 3,
+                cached: 2,
+                seconds: 1.0,
+            },
+            wall_seconds: 42.0,
+        }
+    }
+
+    #[test]
+    fn an_inconclusive_step_says_where_and_what_to_do() {
+        let text = render(&record(
+            vec![
+                step(0, StepKind::Range, 1.6, Verdict::Regression),
+                step(1, StepKind::Search, 1.05, Verdict::Inconclusive),
+            ],
+            BisectOutcome::Inconclusive {
+                step: 1,
+                commit: commit("bbb2222", "mid"),
+                why: "too noisy to tell, even with a doubled budget".to_string(),
+            },
+        ));
+        assert!(
+            text.contains(
+                "range: bbb2222 against aaa1111: bad: stream +60.0 % ± 1.0 % (regression)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("step 1 inconclusive at bbb2222 (mid): too noisy to tell, even with a doubled budget; run again with a larger --budget"),
+            "{text}"
+        );
+        assert!(text.contains("builds: 3 made, 2 cached"), "{text}");
+    }
+
+    #[test]
+    fn a_culprit_with_little_of_the_effect_is_called_spread() {
+        let found = BisectOutcome::Found {
+            first_bad: commit("bbb2222", "Use the single-pass allocator"),
+            parent: commit("aaa1111", "good"),
+            share: Some(0.3),
+            spread: true,
+        };
+        let text = render(&record(Vec::new(), found));
+        assert!(
+            text.contains("first bad commit: bbb2222 Use the single-pass allocator (on stream)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("the change is spread over several commits: against its parent, bbb2222 has 30 % of the whole effect"),
+            "{text}"
+        );
     }
 }
