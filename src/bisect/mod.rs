@@ -183,6 +183,10 @@ impl Bisector<'_> {
         self.range = last;
         let mut stopped = None;
         let found = search::search(commits.len(), |number, index, attempt| {
+            // Out of budget: the search ends here, inconclusive.
+            if stopped.is_some() {
+                return Ok(StepVerdict::Inconclusive);
+            }
             let pair = Pair {
                 number,
                 kind: StepKind::Search,
@@ -255,10 +259,22 @@ impl Bisector<'_> {
     }
 
     fn inconclusive(&self, step: usize, commit: &CommitRef) -> BisectOutcome {
+        // A test that failed (a crash of that build, say) is no noise: say which and why.
+        let failed = (self.steps.last().into_iter())
+            .flat_map(|s| &s.effects)
+            .find(|e| e.verdict == crate::model::Verdict::Failed);
+        let why = match failed {
+            Some(e) => format!(
+                "test {} failed: {}",
+                e.test,
+                e.note.as_deref().unwrap_or("no usable sample")
+            ),
+            None => "too noisy to tell, even with a doubled budget".to_string(),
+        };
         BisectOutcome::Inconclusive {
             step,
             commit: commit.clone(),
-            why: "too noisy to tell, even with a doubled budget".to_string(),
+            why,
         }
     }
 
