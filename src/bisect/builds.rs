@@ -198,4 +198,33 @@ mod tests {
         );
         assert!(told[0].starts_with("building aaa"), "{told:?}");
     }
+
+    #[test]
+    fn two_bisects_wanting_one_commit_make_one_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home {
+            root: dir.path().to_path_buf(),
+        };
+        let count = dir.path().join("count");
+        let command = format!(
+            "echo built >> {} && sleep 0.5 && echo '#!/bin/sh' > {{out}}",
+            count.display()
+        );
+        let counts: Vec<BuildCounts> = std::thread::scope(|scope| {
+            let both: Vec<_> = (0..2)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut builds = Builds::new(&home, dir.path(), "id", &command, "rt");
+                        assert!(builds.get(&commit("dddd"), &mut |_| {}).unwrap().is_file());
+                        builds.counts
+                    })
+                })
+                .collect();
+            both.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert_eq!(std::fs::read_to_string(&count).unwrap(), "built\n");
+        let made: usize = counts.iter().map(|c| c.made).sum();
+        let cached: usize = counts.iter().map(|c| c.cached).sum();
+        assert_eq!((made, cached), (1, 1));
+    }
 }
