@@ -13,6 +13,9 @@ use std::path::PathBuf;
 pub const EXIT_INCONCLUSIVE: u8 = 1;
 
 #[derive(clap::Args, Debug)]
+#[command(mut_arg("budget", |arg| arg.help(
+    "Bound on the measuring of the whole bisect, shared by its steps (builds not counted), e.g. 30m [default: gate.budget]"
+)))]
 pub struct BisectArgs {
     /// The runtime's git repository
     #[arg(long)]
@@ -33,8 +36,7 @@ pub struct BisectArgs {
     /// Only these tests (comma-separated) [default: the configured tests]
     #[arg(long, value_delimiter = ',')]
     pub tests: Vec<String>,
-    /// Samples and cores of each step; --budget bounds the measuring of the whole bisect
-    /// [default: gate.budget]
+    /// Samples and cores of each step
     #[command(flatten)]
     pub sampling: super::SamplingArgs,
     /// The record of the bisect; each step's results are written beside it
