@@ -226,8 +226,8 @@ impl Bisector<'_> {
             0 => self.good.clone(),
             _ => commits[first_bad - 1].clone(),
         };
-        // Against good, the parent of the first commit was measured already by the search
-        // (or the range): the last step of that commit is the confirmation.
+        // When the parent is good itself, the search (or the range) measured the first bad
+        // commit against it already: that step is the confirmation.
         let measured = (parent.sha == self.good.sha)
             .then(|| self.steps.iter().rev().find(|s| s.head.sha == culprit.sha))
             .flatten()
@@ -242,8 +242,11 @@ impl Bisector<'_> {
                     head: &culprit,
                 };
                 let tests = self.regressed.clone();
-                self.step(&pair, &tests, None)?;
-                self.steps.last().and_then(|s| s.log_ratio)
+                // Out of budget, the share stays unknown: the culprit is found all the same.
+                match self.step(&pair, &tests, None)? {
+                    Some(_) => self.steps.last().and_then(|s| s.log_ratio),
+                    None => None,
+                }
             }
         };
         let share = match (whole, culprit_log) {
