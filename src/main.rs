@@ -1,6 +1,7 @@
 //! wasmgate: builds libsodium's benchmarks for WebAssembly, runs them on runtimes, reports.
 //! `main` only parses the command line and turns errors into one line and an exit code.
 
+mod bisect;
 mod build;
 mod calibrate;
 mod cli;

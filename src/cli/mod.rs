@@ -2,6 +2,7 @@
 //! flags into the plain values of the stage it drives and hands over.
 
 mod baseline;
+mod bisect;
 mod build;
 mod calibrate;
 mod compare;
@@ -75,6 +76,8 @@ pub enum Command {
     /// Show or write the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Find the first commit of a runtime's repository that made it slower (builds cached)
+    Bisect(bisect::BisectArgs),
     /// Check the runner for the cores a run pins to (isolation, SMT, frequency, load); --tune, --reset
     Doctor(doctor::DoctorArgs),
 }
@@ -187,5 +190,6 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Publish(args) => publish::run(&ctx, args),
         Command::Config(command) => config::run(&ctx, command),
         Command::Doctor(args) => doctor::run(&ctx, args),
+        Command::Bisect(args) => bisect::run(&ctx, args),
     }
 }

@@ -1,6 +1,7 @@
 //! The shared data model: what one stage writes and the next one reads, as versioned JSON.
 //! Serde types only; no stage logic lives here.
 
+pub mod bisect;
 #[cfg(test)]
 pub mod fixtures;
 pub mod nightly;

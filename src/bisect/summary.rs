@@ -1,0 +1,240 @@
+//! The terminal summary of a bisect record: each step's effect, then the answer in one line.
+
+use crate::compare::percent_change;
+use crate::model::bisect::{BisectOutcome, BisectRecord, BisectStep, StepKind, StepVerdict};
+use std::fmt::Write;
+
+/// The summary, several lines ending with a newline.
+pub fn render(record: &BisectRecord) -> String {
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "bisect: {} commits after good {} up to bad {} ({} adapter)",
+        record.commits, record.good.short, record.bad.short, record.adapter
+    );
+    for step in &record.steps {
+        let _ = writeln!(text, "{}", step_line(step));
+    }
+    let _ = writeln!(text, "{}", answer(record));
+    let builds = &record.builds;
+    let _ = writeln!(
+        text,
+        "builds: {} made, {} cached ({:.0} s building); {} paired runs in {:.0} s",
+        builds.made,
+        builds.cached,
+        builds.seconds,
+        record.steps.len(),
+        record.wall_seconds
+    );
+    text
+}
+
+fn step_line(step: &BisectStep) -> String {
+    let name = match step.kind {
+        StepKind::Range => "range".to_string(),
+        StepKind::Search => format!("step {}", step.number),
+        StepKind::Confirm => "confirm".to_string(),
+    };
+    let repeat = if step.attempt > 1 { " (repeat)" } else { "" };
+    let verdict = match step.verdict {
+        StepVerdict::Bad => "bad",
+        StepVerdict::Good => "good",
+        StepVerdict::Inconclusive => "inconclusive",
+    };
+    // The range measures every test; its line shows the ones that changed, or a count.
+    let shown: Vec<String> = step
+        .effects
+        .iter()
+        .filter(|e| step.kind != StepKind::Range || e.verdict != crate::model::Verdict::Unchanged)
+        .take(8)
+        .map(|e| {
+            // A good step on a test the gate leaves inconclusive: its interval stayed under
+            // half of the range's effect.
+            let verdict = match (step.verdict, e.verdict) {
+                (StepVerdict::Good, crate::model::Verdict::Inconclusive) => {
+                    "under half of the range's effect".to_string()
+                }
+                (_, verdict) => format!("{verdict:?}").to_lowercase(),
+            };
+            format!(
+                "{} {} ({verdict})",
+                e.test,
+                percent_change(e.ratio, e.ci_low, e.ci_high)
+            )
+        })
+        .collect();
+    let hidden = step.effects.len().saturating_sub(shown.len());
+    let more = match hidden {
+        0 => String::new(),
+        n => format!(", {n} more"),
+    };
+    format!(
+        "{name}{repeat}: {} against {}: {verdict}: {}{more}",
+        step.head.short,
+        step.base.short,
+        shown.join(", ")
+    )
+}
+
+fn answer(record: &BisectRecord) -> String {
+    match &record.outcome {
+        BisectOutcome::NoRegression => {
+            let tests: Vec<&str> = match record.steps.last() {
+                Some(step) => step.effects.iter().map(|e| e.test.as_str()).collect(),
+                None => Vec::new(),
+            };
+            format!(
+                "no regression between good {} and bad {} on these tests: {}",
+                record.good.short,
+                record.bad.short,
+                tests.join(", ")
+            )
+        }
+        BisectOutcome::Inconclusive { step, commit, why } => format!(
+            "step {step} inconclusive at {} ({}): {why}; run again with a larger --budget",
+            commit.short, commit.subject
+        ),
+        BisectOutcome::Found {
+            first_bad,
+            share,
+            spread,
+            ..
+        } => {
+            let mut line = format!(
+                "first bad commit: {} {} (on {})",
+                first_bad.short,
+                first_bad.subject,
+                record.regressed.join(", ")
+            );
+            match (share, spread) {
+                (Some(share), true) => {
+                    let _ = write!(
+                        line,
+                        "\nthe change is spread over several commits: against its parent, {} has {:.0} % of the whole effect (in log ratio)",
+                        first_bad.short,
+                        share * 100.0
+                    );
+                }
+                (Some(share), false) => {
+                    let _ = write!(
+                        line,
+                        "\nagainst its parent it has {:.0} % of the whole effect (in log ratio)",
+                        share * 100.0
+                    );
+                }
+                (None, _) => {}
+            }
+            line
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Verdict;
+    use crate::model::bisect::{BuildCounts, CommitRef, TestEffect};
+
+    fn commit(short: &str, subject: &str) -> CommitRef {
+        CommitRef {
+            sha: format!("{short}000"),
+            short: short.to_string(),
+            subject: subject.to_string(),
+        }
+    }
+
+    fn step(number: usize, kind: StepKind, ratio: f64, verdict: Verdict) -> BisectStep {
+        BisectStep {
+            number,
+            attempt: 1,
+            kind,
+            base: commit("aaa1111", "good"),
+            head: commit("bbb2222", "mid"),
+            budget_seconds: 10.0,
+            results: "bisect.step.json".to_string(),
+            effects: vec![TestEffect {
+                test: "stream".to_string(),
+                ratio: Some(ratio),
+                ci_low: Some(ratio - 0.01),
+                ci_high: Some(ratio + 0.01),
+                verdict,
+                note: None,
+            }],
+            log_ratio: Some(f64::ln(ratio)),
+            verdict: match verdict {
+                Verdict::Regression => StepVerdict::Bad,
+                Verdict::Unchanged => StepVerdict::Good,
+                _ => StepVerdict::Inconclusive,
+            },
+        }
+    }
+
+    fn record(steps: Vec<BisectStep>, outcome: BisectOutcome) -> BisectRecord {
+        BisectRecord {
+            schema_version: 1,
+            repo: "repo".to_string(),
+            repo_identity: "id".to_string(),
+            good: commit("aaa1111", "good"),
+            bad: commit("ccc3333", "bad"),
+            commits: 16,
+            build_command: "cp rt {out}".to_string(),
+            adapter: "wasmtime".to_string(),
+            tests: vec!["stream".to_string()],
+            regressed: vec!["stream".to_string()],
+            budget_seconds: 60.0,
+            steps,
+            outcome,
+            builds: BuildCounts {
+                made: 3,
+                cached: 2,
+                seconds: 1.0,
+            },
+            wall_seconds: 42.0,
+        }
+    }
+
+    #[test]
+    fn an_inconclusive_step_says_where_and_what_to_do() {
+        let text = render(&record(
+            vec![
+                step(0, StepKind::Range, 1.6, Verdict::Regression),
+                step(1, StepKind::Search, 1.05, Verdict::Inconclusive),
+            ],
+            BisectOutcome::Inconclusive {
+                step: 1,
+                commit: commit("bbb2222", "mid"),
+                why: "too noisy to tell, even with a doubled budget".to_string(),
+            },
+        ));
+        assert!(
+            text.contains(
+                "range: bbb2222 against aaa1111: bad: stream +60.0 % ± 1.0 % (regression)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("step 1 inconclusive at bbb2222 (mid): too noisy to tell, even with a doubled budget; run again with a larger --budget"),
+            "{text}"
+        );
+        assert!(text.contains("builds: 3 made, 2 cached"), "{text}");
+    }
+
+    #[test]
+    fn a_culprit_with_little_of_the_effect_is_called_spread() {
+        let found = BisectOutcome::Found {
+            first_bad: commit("bbb2222", "Use the single-pass allocator"),
+            parent: commit("aaa1111", "good"),
+            share: Some(0.3),
+            spread: true,
+        };
+        let text = render(&record(Vec::new(), found));
+        assert!(
+            text.contains("first bad commit: bbb2222 Use the single-pass allocator (on stream)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("the change is spread over several commits: against its parent, bbb2222 has 30 % of the whole effect"),
+            "{text}"
+        );
+    }
+}
