@@ -7,6 +7,7 @@ mod cli;
 mod compare;
 mod config;
 mod model;
+mod nightly;
 mod publish;
 mod report;
 mod run;
