@@ -661,7 +661,13 @@ pub fn copy_atomic(from: &Path, to: &Path) -> Result<()> {
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
     file.as_file()
         .set_permissions(std::fs::Permissions::from_mode(mode))
-        .with_context(|| format!("cannot give {} the mode of {}", to.display(), from.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot give {} the mode of {}",
+                to.display(),
+                from.display()
+            )
+        })?;
     file.write_all(&bytes)?;
     file.as_file().sync_all()?;
     file.persist(to)
