@@ -164,7 +164,10 @@ mod tests {
         // serde_json may round the last bit of a float it reads back.
         let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
         for back in read {
-            assert_eq!((&back.commit, &back.machine), (&night.commit, &night.machine));
+            assert_eq!(
+                (&back.commit, &back.machine),
+                (&night.commit, &night.machine)
+            );
             let (link, written) = (&back.links[0], &night.links[0]);
             assert_eq!(link.against, written.against);
             assert!(close(link.overall.ratio, written.overall.ratio));
