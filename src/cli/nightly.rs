@@ -8,6 +8,10 @@ use crate::report::Format;
 use anyhow::Result;
 use std::path::PathBuf;
 
+/// Exit code of a night whose commit the last kept night measured already: nothing new to
+/// measure, which a scheduled job may take as a quiet night.
+pub const EXIT_ALREADY_MEASURED: u8 = 3;
+
 #[derive(clap::Args, Debug)]
 pub struct NightlyArgs {
     /// The runtime of the configuration whose commands run every night's binary, e.g. wasmtime
@@ -61,6 +65,10 @@ pub fn run(ctx: &Context, args: NightlyArgs) -> Result<u8> {
     let outcome = crate::nightly::run(&ctx.loaded, &request)?;
     let report_path = PathBuf::from(format!("{}.report.md", request.prefix.display()));
     match &outcome {
+        Outcome::AlreadyMeasured(said) => {
+            eprintln!("wasmgate: {said}");
+            Ok(EXIT_ALREADY_MEASURED)
+        }
         Outcome::Interrupted { results } => {
             eprintln!(
                 "interrupted; nothing recorded or kept; results so far in {}",

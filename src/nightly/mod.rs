@@ -9,6 +9,7 @@ pub mod night;
 use crate::compare::judge::{Against, judge};
 use crate::config::Loaded;
 use crate::model::Comparison;
+use crate::model::nightly::NIGHTS_BACK;
 use crate::run::adapter::RuntimeRequest;
 use anyhow::{Context, Result, bail};
 use kept::{Link, TONIGHT};
@@ -70,6 +71,8 @@ pub struct LinkOutcome {
 /// How the night went.
 #[derive(Debug, Clone)]
 pub enum Outcome {
+    /// Tonight's commit is the last kept night's (nothing merged since): nothing measured.
+    AlreadyMeasured(String),
     /// Stopped by a signal: nothing recorded or kept; the results so far are in the file.
     Interrupted { results: PathBuf },
     /// Nothing kept to compare with: tonight was measured alone, recorded and kept.
@@ -127,7 +130,9 @@ pub fn runtimes(adapter: &str, binary: &Path, links: &[Link]) -> Vec<RuntimeRequ
 /// The night: measured, compared, recorded and kept.
 pub fn run(loaded: &Loaded, request: &Request) -> Result<Outcome> {
     let before = kept::read(&request.kept)?;
-    kept::refuse_repeat(&request.kept, &before, &request.commit, request.force)?;
+    if let Some(said) = kept::repeated(&request.kept, &before, &request.commit, request.force) {
+        return Ok(Outcome::AlreadyMeasured(said));
+    }
     let before = kept::without_repeat(before, &request.commit);
     if !request.binary.is_file() {
         bail!(
@@ -195,6 +200,15 @@ fn compare_links(
     config: &crate::config::CompareConfig,
 ) -> Result<Vec<LinkOutcome>> {
     let results_path = request.results_path();
+    // A longer link not measured tonight must not leave an earlier night's comparison behind,
+    // where a publishing step looking for the links would take it for tonight's.
+    for nights_back in NIGHTS_BACK {
+        let stale = request.comparison_path(false, nights_back);
+        if stale.exists() {
+            std::fs::remove_file(&stale)
+                .with_context(|| format!("cannot remove the stale {}", stale.display()))?;
+        }
+    }
     let mut compared = Vec::new();
     for (index, link) in links.iter().enumerate() {
         let against = Against {
