@@ -42,6 +42,24 @@ reports() {
   return "$status"
 }
 
+# The differential nightly: tonight's binary against the kept builds of earlier nights, in one
+# paired run. A build it measured goes into the kept-builds folder, which the next step saves
+# (output kept); a commit measured already (exit 3: nothing merged since) is a quiet night.
+nightly() {
+  if [ -z "$WG_BINARY" ] || [ -z "$WG_ADAPTER" ]; then
+    echo "::error::mode nightly with kept-builds needs the binary input (tonight's runtime) and the adapter input (e.g. wasmtime)"
+    return 2
+  fi
+  local status=0
+  measure "${config[@]}" nightly --adapter "$WG_ADAPTER" --binary "$WG_BINARY" --commit "$WG_COMMIT" \
+    --kept "$WG_KEPT_BUILDS" --runner "$WG_RUNNER" "${sampling[@]}" --out wasmgate-nightly || status=$?
+  case "$status" in
+    0|1) echo "kept=true" >> "$GITHUB_OUTPUT" ;;
+    3) echo "::notice::wasmgate: $WG_COMMIT was measured last night already; nothing to do"; status=0 ;;
+  esac
+  return "$status"
+}
+
 config=()
 if [ -n "$WG_CONFIG" ]; then config=(--config "$WG_CONFIG"); fi
 runtimes=()
@@ -67,15 +85,20 @@ case "$WG_MODE" in
     measure "${config[@]}" gate "${runtimes[@]}" "${sampling[@]}" "${files[@]}" "${against[@]}" "${head[@]}" || status=$?
     ;;
   nightly)
-    baseline="$WG_BASELINE"
-    if [ -z "$baseline" ]; then
-      if [ -z "$WG_HEAD" ]; then echo "::error::mode nightly needs the head input (the runtime's label) or a baseline file"; exit 2; fi
-      baseline="$(wasmgate "${config[@]}" baseline path --runtime "$WG_HEAD" --runner "$WG_RUNNER" --dir "$WG_BASELINE_DIR")" || exit 2
-    fi
-    measure "${config[@]}" gate "${runtimes[@]}" "${sampling[@]}" "${files[@]}" --baseline "$baseline" "${head[@]}" || status=$?
-    if [ "$status" -le 1 ]; then
-      wasmgate "${config[@]}" baseline history wasmgate-results.json "${label[@]}" \
-        --runner "$WG_RUNNER" --dir "$WG_BASELINE_DIR" --comparison wasmgate-results.comparison.json || status=2
+    if [ -n "$WG_KEPT_BUILDS" ]; then
+      nightly || status=$?
+    else
+      # The stored-baseline nightly, for a runtime whose binaries cannot be kept.
+      baseline="$WG_BASELINE"
+      if [ -z "$baseline" ]; then
+        if [ -z "$WG_HEAD" ]; then echo "::error::mode nightly needs kept-builds (with binary and adapter), the head input (the runtime's label) or a baseline file"; exit 2; fi
+        baseline="$(wasmgate "${config[@]}" baseline path --runtime "$WG_HEAD" --runner "$WG_RUNNER" --dir "$WG_BASELINE_DIR")" || exit 2
+      fi
+      measure "${config[@]}" gate "${runtimes[@]}" "${sampling[@]}" "${files[@]}" --baseline "$baseline" "${head[@]}" || status=$?
+      if [ "$status" -le 1 ]; then
+        wasmgate "${config[@]}" baseline history wasmgate-results.json "${label[@]}" \
+          --runner "$WG_RUNNER" --dir "$WG_BASELINE_DIR" --comparison wasmgate-results.comparison.json || status=2
+      fi
     fi
     ;;
   baseline-update)

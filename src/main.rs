@@ -8,6 +8,7 @@ mod cli;
 mod compare;
 mod config;
 mod model;
+mod nightly;
 mod publish;
 mod report;
 mod run;

@@ -267,6 +267,8 @@ async fn the_action_scripts_gate_and_comment() {
             ("WG_CONFIG", ""),
             ("WG_COMPARISON", "wasmgate-results.comparison.json"),
             ("WG_PR", ""),
+            ("WG_KEPT_BUILDS", ""),
+            ("WG_BUILD_COMMAND", ""),
             ("GITHUB_TOKEN", token),
             ("GITHUB_API_URL", &server.uri()),
             ("GITHUB_REPOSITORY", &format!("{OWNER}/{REPO}")),
@@ -332,6 +334,53 @@ fn the_action_report_mode_writes_the_cross_runtime_report_with_trends() {
     );
     let markdown = std::fs::read_to_string(dir.join("wasmgate-report.md")).unwrap();
     assert!(markdown.contains("### Trend of `wasmtime`"), "{markdown}");
+}
+
+/// Mode nightly with kept-builds: the first night keeps its build (output kept, for the cache
+/// step), the second is compared with it in one paired run and gives the comparison to the
+/// publishing step, and a commit measured already is a quiet night.
+#[test]
+fn the_action_nightly_mode_keeps_builds_and_compares_with_them() {
+    built_suite();
+    let dir = tempdir_without_disturbance_detection();
+    let wasmtime = wasmtime_path();
+    let night = |commit: &str| {
+        let outputs = dir.join("outputs.txt");
+        let _ = std::fs::remove_file(&outputs);
+        let mut inputs = measure_inputs("nightly", "", ("", ""), "10s");
+        inputs.retain(|(name, _)| {
+            ![
+                "WG_KEPT_BUILDS",
+                "WG_BINARY",
+                "WG_ADAPTER",
+                "WG_COMMIT",
+                "WG_CONFIG",
+            ]
+            .contains(name)
+        });
+        inputs.extend([
+            ("WG_KEPT_BUILDS", "kept"),
+            ("WG_BINARY", wasmtime.as_str()),
+            ("WG_ADAPTER", "wasmtime"),
+            ("WG_COMMIT", commit),
+            ("WG_CONFIG", "wasmgate.yml"),
+        ]);
+        let measured = action_step(&dir, "measure.sh", &inputs);
+        assert!(measured.status.success());
+        (measured, std::fs::read_to_string(&outputs).unwrap())
+    };
+    let (_, told) = night("aaaa");
+    assert!(told.lines().any(|l| l == "exit=0"), "{told}");
+    assert!(told.lines().any(|l| l == "kept=true"), "{told}");
+    assert!(!told.contains("comparison="), "{told}");
+    let (_, told) = night("bbbb");
+    assert!(told.lines().any(|l| l == "kept=true"), "{told}");
+    assert!(told.contains("comparison="), "{told}");
+    assert!(dir.join("wasmgate-nightly.comparison.json").exists());
+    let (measured, told) = night("bbbb");
+    assert!(told.lines().any(|l| l == "exit=0"), "{told}");
+    assert!(!told.contains("kept=true"), "{told}");
+    assert!(stdout(&measured).contains("::notice::wasmgate: bbbb was measured last night already"));
 }
 
 /// The runner's checks come first, outside the folds, and each warning is also an annotation.
@@ -421,5 +470,9 @@ fn measure_inputs<'a>(
         ("WG_BUDGET", budget),
         ("WG_CORES", ""),
         ("WG_COMPARISON", ""),
+        ("WG_KEPT_BUILDS", ""),
+        ("WG_BINARY", ""),
+        ("WG_ADAPTER", ""),
+        ("WG_COMMIT", ""),
     ]
 }

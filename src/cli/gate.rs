@@ -74,7 +74,7 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<u8> {
 }
 
 /// Says where the files are: on stderr, and as step outputs in GitHub Actions.
-fn tell_files(files: &[(&str, &Path)]) -> Result<()> {
+pub(super) fn tell_files(files: &[(&str, &Path)]) -> Result<()> {
     let told: Vec<String> = files
         .iter()
         .map(|(name, path)| format!("{name}: {}", path.display()))

@@ -9,6 +9,7 @@ mod compare;
 mod config;
 mod doctor;
 mod gate;
+mod nightly;
 mod proof;
 mod publish;
 mod report;
@@ -71,6 +72,9 @@ pub enum Command {
     Calibrate(calibrate::CalibrateArgs),
     /// Setup, build, run and report in one step, on the configured runtimes
     Gate(gate::GateArgs),
+    /// Tonight's runtime build against the kept builds of 1, 2, 4 and 8 nights back, in one
+    /// paired run; records the night and keeps the build; exit 1 on a regression since last night
+    Nightly(nightly::NightlyArgs),
     /// Post the comparison as a sticky pull-request comment, or keep the nightly-watch issue
     Publish(publish::PublishArgs),
     /// Show or write the configuration
@@ -185,6 +189,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Merge { shards, out } => run::merge(&ctx, &shards, &out),
         Command::Calibrate(args) => calibrate::run(&ctx, args),
         Command::Gate(args) => gate::run(&ctx, args),
+        Command::Nightly(args) => nightly::run(&ctx, args),
         Command::Compare(args) => compare::run(&ctx, args),
         Command::Baseline(command) => baseline::run(&ctx, command),
         Command::Publish(args) => publish::run(&ctx, args),

@@ -25,6 +25,14 @@ pub struct PublishArgs {
     /// Nightly watch: open (or update) an issue on a regression, close it when it is gone
     #[arg(long)]
     pub issue: bool,
+    /// With --issue: the nightly's longer links (PREFIX.t-N.comparison.json, comma-separated);
+    /// one that regressed while the first file did not opens the issue as a slow drift
+    #[arg(long, value_delimiter = ',', value_name = "FILE")]
+    pub drift: Vec<PathBuf>,
+    /// With --issue: the command that builds the runtime at a commit, shown in the issue's
+    /// `wasmgate bisect` command [default: a placeholder to fill in]
+    #[arg(long, value_name = "COMMAND")]
+    pub bisect_build: Option<String>,
     /// Tells this gate's comment or issue from others' in the same repository
     /// [default: the head runtime's name]
     #[arg(long)]
@@ -76,6 +84,8 @@ fn request(ctx: &Context, args: PublishArgs) -> Request {
         repo: args.repo,
         pr: args.pr,
         commit: args.commit,
+        drift: args.drift,
+        bisect_build: args.bisect_build,
         actions: ActionsEnv::from_env(),
         token_env: args.token_env,
         dry_run: args.dry_run,

@@ -250,16 +250,25 @@ pub fn summarize(baseline: &Baseline) -> HistoryEntry {
 /// Reads a history file, one night a line. A torn last line (a crash while appending) is
 /// skipped; any other line that does not parse is an error naming it.
 pub fn read_history(path: &Path) -> Result<Vec<HistoryEntry>> {
+    read_lines(
+        path,
+        "history files are written by `wasmgate baseline update` and `baseline history`",
+    )
+}
+
+/// Reads a file of JSON lines (a history of any kind), skipping a torn last line; `writer`
+/// ends the error on a line that does not parse, naming what writes such files.
+pub fn read_lines<T: serde::de::DeserializeOwned>(path: &Path, writer: &str) -> Result<Vec<T>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the history {}", path.display()))?;
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let mut entries = Vec::new();
     for (number, line) in lines.iter().enumerate() {
-        match serde_json::from_str::<HistoryEntry>(line) {
+        match serde_json::from_str::<T>(line) {
             Ok(entry) => entries.push(entry),
             Err(_) if number + 1 == lines.len() && !text.ends_with('\n') => {}
             Err(error) => anyhow::bail!(
-                "{}: line {}: not a history entry ({error}); history files are written by `wasmgate baseline update` and `baseline history`",
+                "{}: line {}: not a history entry ({error}); {writer}",
                 path.display(),
                 number + 1
             ),
@@ -303,6 +312,11 @@ fn cut_torn_tail(path: &Path) -> Result<()> {
 /// A torn last line is cut off first (the file kept whole beside it), or the new line would be
 /// glued to it and the history refused for good.
 fn append_history(path: &Path, entry: &HistoryEntry) -> Result<()> {
+    append_line(path, entry)
+}
+
+/// Appends one JSON line to a history of any kind, as `append_history` does.
+pub fn append_line<T: serde::Serialize>(path: &Path, entry: &T) -> Result<()> {
     cut_torn_tail(path)?;
     let mut file = std::fs::OpenOptions::new()
         .create(true)

@@ -658,6 +658,38 @@ fn describe_kind(kind: &std::fs::FileType) -> &'static str {
     }
 }
 
+/// Copies a file atomically, with the source's mode (a kept runtime binary stays executable):
+/// a crash leaves the old destination or the whole copy, never a part.
+pub fn copy_atomic(from: &Path, to: &Path) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let bytes = std::fs::read(from).with_context(|| format!("cannot read {}", from.display()))?;
+    let mode = std::fs::metadata(from)?.permissions().mode() & 0o7777;
+    let to = &destination(to)?;
+    let dir = match to.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut file = tempfile::Builder::new()
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    file.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))
+        .with_context(|| {
+            format!(
+                "cannot give {} the mode of {}",
+                to.display(),
+                from.display()
+            )
+        })?;
+    file.write_all(&bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(to)
+        .with_context(|| format!("cannot write {}", to.display()))?;
+    Ok(())
+}
+
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');

@@ -2,9 +2,6 @@
 //! run, against the builds of earlier nights (a skip list: 1, 2, 4 and 8 nights back), and the
 //! builds kept for the nights to come.
 
-// The nightly command that writes these lands next; until then nothing reads them.
-#![allow(dead_code)]
-
 use super::Verdict;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

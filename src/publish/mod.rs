@@ -40,6 +40,13 @@ pub struct Request {
     pub pr: Option<u64>,
     /// The commit measured, over the environment's.
     pub commit: Option<String>,
+    /// The nightly watch's longer links (`wasmgate nightly` writes them beside the nearest
+    /// night's comparison): one the gate rule fails while the nearest passes is a slow drift,
+    /// and opens the issue too.
+    pub drift: Vec<PathBuf>,
+    /// The command that builds the runtime at a commit, for the issue's bisect command; without
+    /// it the command shows a placeholder.
+    pub bisect_build: Option<String>,
     pub actions: ActionsEnv,
     /// The environment variable that holds the token. The token itself is read only when a
     /// call is made, so that a request (which is logged and debugged) never holds it.
@@ -289,6 +296,8 @@ mod fixtures {
             repo: Some("acme/runtime".into()),
             pr: None,
             commit: None,
+            drift: Vec::new(),
+            bisect_build: None,
             actions: ActionsEnv::default(),
             // No variable of that name: a job that reaches for the token fails.
             token_env: "WASMGATE_TEST_NO_SUCH_TOKEN".into(),

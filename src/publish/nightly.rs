@@ -116,6 +116,25 @@ impl fmt::Display for Outcome {
     }
 }
 
+/// What the watch judges tonight: the comparison with the nearest night (or the baseline),
+/// the nightly's longer links, and the command that builds the runtime, for bisecting.
+struct Watched<'a> {
+    comparison: &'a Comparison,
+    drift: &'a [Comparison],
+    build: Option<&'a str>,
+}
+
+/// Reads a comparison the watch needs; a results file has no verdict to watch.
+fn read_comparison(path: &std::path::Path) -> Result<Comparison> {
+    match Published::read(path)? {
+        Published::Comparison(comparison) => Ok(*comparison),
+        Published::Report(_) => bail!(
+            "{}: the nightly watch needs a comparison (wasmgate nightly or wasmgate gate --baseline FILE writes one), not a results file",
+            path.display()
+        ),
+    }
+}
+
 /// The nightly job: the job summary and step outputs, then the issue's lifecycle. It needs a
 /// comparison: a results file has no verdict to watch.
 /// Reached through `super::run`, which redacts what it says.
@@ -123,15 +142,30 @@ pub(super) fn watch(request: &Request, redactor: &Redactor) -> Result<Outcome> {
     let published = Published::read(&request.file)?;
     let Published::Comparison(comparison) = &published else {
         bail!(
-            "{}: the nightly watch needs a comparison (wasmgate gate --baseline FILE writes one), not a results file",
+            "{}: the nightly watch needs a comparison (wasmgate nightly or wasmgate gate --baseline FILE writes one), not a results file",
             request.file.display()
         );
     };
+    // Every file is read before anything is written, so a wrong one changes nothing.
+    let drift: Vec<Comparison> = request
+        .drift
+        .iter()
+        .map(|path| read_comparison(path))
+        .collect::<Result<_>>()?;
     published.write_actions_files(request, redactor)?;
-    let target = request.target()?;
+    let mut target = request.target()?;
+    // The differential nightly records tonight's commit in its comparison.
+    if target.commit.is_none() {
+        target.commit = comparison.head.commit.clone();
+    }
     let key = published.key(request.key.as_deref());
     let mark = marker("nightly", &key);
-    let tonight = tonight(comparison, &target, request.run_url().as_deref(), &key)?;
+    let watched = Watched {
+        comparison,
+        drift: &drift,
+        build: request.bisect_build.as_deref(),
+    };
+    let tonight = tonight(&watched, &target, request.run_url().as_deref(), &key)?;
     let repo = target.repository();
     if request.dry_run {
         return Ok(Outcome::Preview { repo, tonight });
@@ -168,16 +202,30 @@ pub(super) fn watch(request: &Request, redactor: &Redactor) -> Result<Outcome> {
     }
 }
 
-/// The issue's text on a failed gate, or the closing note on a passed one.
+/// The issue's text on a failed gate (or a slow drift on a longer link), or the closing note
+/// on a night without either.
 fn tonight(
-    comparison: &Comparison,
+    watched: &Watched,
     target: &Target,
     run_url: Option<&str>,
     key: &str,
 ) -> Result<Tonight> {
+    let mark = marker("nightly", key);
+    let comparison = watched.comparison;
     if comparison.gate_failed {
-        let mark = marker("nightly", key);
         let (title, body) = issue_text(comparison, target, run_url, &mark)?;
+        let body = fit_body(&format!(
+            "{body}{}",
+            bisect_section(comparison, target, watched.build)
+        ));
+        return Ok(Tonight::Regressed { title, body });
+    }
+    if let Some(drifted) = watched.drift.iter().find(|c| c.gate_failed) {
+        let (title, body) = drift_text(drifted, target, run_url, &mark)?;
+        let body = fit_body(&format!(
+            "{body}{}",
+            bisect_section(drifted, target, watched.build)
+        ));
         return Ok(Tonight::Regressed { title, body });
     }
     let note = resolved_note(comparison, target.commit.as_deref(), run_url, key);
@@ -207,7 +255,8 @@ fn resolved_note(
 }
 
 /// The nightly-watch issue: title and body naming the regressed tests and categories, their
-/// effect with its interval, and the commit range between the baseline and today's run.
+/// effect with its interval, and the commit range between the baseline (or the earlier
+/// night) and today's run.
 pub fn issue_text(
     comparison: &Comparison,
     target: &Target,
@@ -215,7 +264,11 @@ pub fn issue_text(
     mark: &str,
 ) -> Result<(String, String)> {
     let title = issue_title(comparison);
-    let range = commit_range(comparison.base.commit.as_deref(), target);
+    let range = commit_range(
+        comparison.base.commit.as_deref(),
+        &base_name(comparison),
+        target,
+    );
     let compact = Presentation {
         run_url: run_url.map(str::to_string),
         compact: true,
@@ -225,6 +278,75 @@ pub fn issue_text(
         markdown(comparison, &compact)?
     );
     Ok((title, fit_body(&body)))
+}
+
+/// A slow drift: tonight passes against last night, but fails against a night further back.
+fn drift_text(
+    comparison: &Comparison,
+    target: &Target,
+    run_url: Option<&str>,
+    mark: &str,
+) -> Result<(String, String)> {
+    let base = base_name(comparison);
+    let title = issue_title(comparison).replacen("Performance regression on", "Slow drift on", 1)
+        + &format!(" than {base}");
+    let range = commit_range(comparison.base.commit.as_deref(), &base, target);
+    let compact = Presentation {
+        run_url: run_url.map(str::to_string),
+        compact: true,
+    };
+    let body = format!(
+        "{mark}\nThe nightly watch found a slow drift on `main`: no night fails the gate against the night before, but tonight is slower than {base}, {range}.\n\n{}",
+        markdown(comparison, &compact)?
+    );
+    Ok((title, fit_body(&body)))
+}
+
+/// What the base of a comparison is, in the issue's words: the nightly labels earlier nights
+/// `t-N` (N nights back); anything else is a stored baseline or a named runtime.
+fn base_name(comparison: &Comparison) -> String {
+    let nights_back = comparison
+        .base
+        .label
+        .strip_prefix("t-")
+        .and_then(|n| n.parse::<u32>().ok())
+        .filter(|_| comparison.paired);
+    match nights_back {
+        Some(1) => "last night".to_string(),
+        Some(n) => format!("{n} nights back"),
+        None if !comparison.paired => "the baseline".to_string(),
+        None => format!("`{}`", comparison.base.label),
+    }
+}
+
+/// The one command that finds the commit to blame between the base's commit (good) and
+/// tonight's (bad), on the tests that regressed; empty when either commit is unknown.
+fn bisect_section(comparison: &Comparison, target: &Target, build: Option<&str>) -> String {
+    let (Some(good), Some(bad)) = (comparison.base.commit.as_deref(), target.commit.as_deref())
+    else {
+        return String::new();
+    };
+    let mut tests: Vec<&str> = comparison
+        .tests_with(Verdict::Regression)
+        .map(|t| t.test.as_str())
+        .collect();
+    // A category or the whole can regress with no single test called: bisect them all.
+    if tests.is_empty() {
+        tests = comparison.tests.iter().map(|t| t.test.as_str()).collect();
+    }
+    let build = build.unwrap_or("<the command that builds the runtime binary>");
+    format!(
+        "\n\n### Bisect\n\nIn a checkout of the runtime, this finds the first commit that made it slower, measuring each midpoint against `{}` in one paired run:\n\n```sh\nwasmgate bisect --repo . --good {good} --bad {bad} --build {} --adapter {} --tests {}\n```\n",
+        short_commit(good),
+        shell_quote(build),
+        comparison.head.runtime.adapter,
+        tests.join(",")
+    )
+}
+
+/// One shell word: single-quoted, with any single quote closed, escaped and reopened.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// Names up to three regressed tests (else the regressed categories), or says the tests
@@ -260,21 +382,22 @@ fn issue_title(comparison: &Comparison) -> String {
     }
 }
 
-/// "between `abc1234` (the baseline) and `def5678`", linked to GitHub's compare view.
-pub fn commit_range(base: Option<&str>, target: &Target) -> String {
+/// "between `abc1234` (the baseline) and `def5678`", linked to GitHub's compare view; the base
+/// named (`the baseline`, `last night`, `4 nights back`).
+pub fn commit_range(base: Option<&str>, name: &str, target: &Target) -> String {
     match (base, target.commit.as_deref()) {
         (Some(base), Some(head)) => format!(
-            "between `{}` (the baseline) and `{}` ([changes]({}/{}/compare/{base}...{head}))",
+            "between `{}` ({name}) and `{}` ([changes]({}/{}/compare/{base}...{head}))",
             short_commit(base),
             short_commit(head),
             target.server_url,
             target.repository()
         ),
         (None, Some(head)) => format!(
-            "at `{}` (the baseline's commit is not recorded)",
+            "at `{}` ({name}: its commit is not recorded)",
             short_commit(head)
         ),
-        (Some(base), None) => format!("since `{}` (the baseline)", short_commit(base)),
+        (Some(base), None) => format!("since `{}` ({name})", short_commit(base)),
         (None, None) => "(commits not recorded)".to_string(),
     }
 }
@@ -404,10 +527,134 @@ mod tests {
         let mut target = request.target().unwrap();
         target.commit = Some("def5678".into());
         assert_eq!(
-            commit_range(Some("abc1234"), &target),
+            commit_range(Some("abc1234"), "the baseline", &target),
             "between `abc1234` (the baseline) and `def5678` ([changes](https://github.com/acme/runtime/compare/abc1234...def5678))"
         );
         target.commit = None;
-        assert_eq!(commit_range(None, &target), "(commits not recorded)");
+        assert_eq!(
+            commit_range(None, "the baseline", &target),
+            "(commits not recorded)"
+        );
+    }
+
+    /// A nightly link's comparison, as `wasmgate nightly` writes it: tonight (`t-0`, commit
+    /// `bbbb…`) against the night `nights_back` nights back (commit `aaaaN…`).
+    fn link_file(dir: &std::path::Path, nights_back: u32, regressed: bool) -> std::path::PathBuf {
+        let written = fixtures::comparison_file(dir, regressed);
+        let mut comparison: Comparison = crate::model::read_json(&written).unwrap();
+        comparison.base.label = format!("t-{nights_back}");
+        comparison.base.commit = Some(format!("aaaa{nights_back}aaaaaaaaaaaaaaa"));
+        comparison.head.label = "t-0".into();
+        comparison.head.commit = Some("bbbbbbbbbbbbbbbb".into());
+        comparison.head.runtime.adapter = "wasmtime".into();
+        let path = dir.join(format!("nightly.t-{nights_back}.comparison.json"));
+        crate::model::write_json(&path, &comparison).unwrap();
+        path
+    }
+
+    fn preview(request: &Request) -> (String, String) {
+        match watch(request, &Redactor::default()).unwrap() {
+            Outcome::Preview {
+                tonight: Tonight::Regressed { title, body },
+                ..
+            } => (title, body),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_nightly_regression_names_last_nights_range_and_the_bisect_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut request = fixtures::request(&link_file(dir.path(), 1, true));
+        request.bisect_build = Some("cargo build --release -p wasmtime-cli".into());
+        let (title, body) = preview(&request);
+        assert_eq!(title, "Performance regression on head: `hash` slower");
+        // Tonight's commit comes from the comparison when neither --commit nor GITHUB_SHA says.
+        assert!(
+            body.contains(
+                "The nightly watch found a regression on `main`: between `aaaa1aaaaaaa` (last night) and `bbbbbbbbbbbb` ([changes](https://github.com/acme/runtime/compare/aaaa1aaaaaaaaaaaaaaa...bbbbbbbbbbbbbbbb))."
+            ),
+            "{body}"
+        );
+        assert!(body.contains("\n### Bisect\n"), "{body}");
+        assert!(
+            body.contains(
+                "\n```sh\nwasmgate bisect --repo . --good aaaa1aaaaaaaaaaaaaaa --bad bbbbbbbbbbbbbbbb --build 'cargo build --release -p wasmtime-cli' --adapter wasmtime --tests hash\n```\n"
+            ),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn the_bisect_command_has_a_placeholder_without_a_build_command_and_quotes_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut request = fixtures::request(&link_file(dir.path(), 1, true));
+        let (_, body) = preview(&request);
+        assert!(
+            body.contains(" --build '<the command that builds the runtime binary>' "),
+            "{body}"
+        );
+        request.bisect_build = Some("make RUNTIME='fast'".into());
+        let (_, body) = preview(&request);
+        assert!(
+            body.contains(r#" --build 'make RUNTIME='\''fast'\''' "#),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn a_longer_link_that_regressed_while_last_night_did_not_is_a_slow_drift() {
+        let dir = tempfile::tempdir().unwrap();
+        let nearest = link_file(dir.path(), 1, false);
+        let unchanged = link_file(dir.path(), 2, false);
+        let drifted = link_file(dir.path(), 4, true);
+        let mut request = fixtures::request(&nearest);
+        request.drift = vec![unchanged.clone(), drifted];
+        let (title, body) = preview(&request);
+        assert_eq!(
+            title,
+            "Slow drift on head: `hash` slower than 4 nights back"
+        );
+        assert!(
+            body.contains(
+                "but tonight is slower than 4 nights back, between `aaaa4aaaaaaa` (4 nights back) and `bbbbbbbbbbbb`"
+            ),
+            "{body}"
+        );
+        assert!(
+            body.contains("--good aaaa4aaaaaaaaaaaaaaa --bad bbbbbbbbbbbbbbbb"),
+            "{body}"
+        );
+
+        // No link regressed: the night is clean.
+        request.drift = vec![unchanged];
+        let outcome = watch(&request, &Redactor::default()).unwrap();
+        assert!(
+            matches!(
+                outcome,
+                Outcome::Preview {
+                    tonight: Tonight::Clean { .. },
+                    ..
+                }
+            ),
+            "{outcome:?}"
+        );
+    }
+
+    #[test]
+    fn a_drift_file_that_is_not_a_comparison_is_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let summary = dir.path().join("summary.md");
+        let mut request = fixtures::request(&link_file(dir.path(), 1, false));
+        request.drift = vec![fixtures::results_file(dir.path())];
+        request.actions.step_summary = Some(summary.display().to_string());
+        let error = watch(&request, &Redactor::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("results.json: the nightly watch needs a comparison"),
+            "{error}"
+        );
+        assert!(!summary.exists());
     }
 }

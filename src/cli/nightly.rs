@@ -1,0 +1,172 @@
+//! `wasmgate nightly`: tonight's runtime build against the kept builds of earlier nights, in
+//! one paired run; exits 1 when the nearest night's link fails the gate rule.
+
+use super::Context;
+use crate::config::Sources;
+use crate::nightly::{LinkOutcome, Outcome, Request};
+use crate::report::Format;
+use anyhow::Result;
+use std::path::PathBuf;
+
+/// Exit code of a night whose commit the last kept night measured already: nothing new to
+/// measure, which a scheduled job may take as a quiet night.
+pub const EXIT_ALREADY_MEASURED: u8 = 3;
+
+#[derive(clap::Args, Debug)]
+pub struct NightlyArgs {
+    /// The runtime of the configuration whose commands run every night's binary, e.g. wasmtime
+    #[arg(long, value_name = "NAME")]
+    pub adapter: String,
+    /// Tonight's runtime binary
+    #[arg(long, value_name = "PATH")]
+    pub binary: PathBuf,
+    /// The commit tonight's binary was built from [default: GITHUB_SHA]
+    #[arg(long, env = "GITHUB_SHA", value_name = "SHA")]
+    pub commit: String,
+    /// The kept-builds folder: earlier nights' binaries, nights.json and nightly.history.jsonl
+    #[arg(long, value_name = "DIR")]
+    pub kept: PathBuf,
+    /// This runner's label, recorded with the night
+    #[arg(long, default_value = "ci")]
+    pub runner: String,
+    #[command(flatten)]
+    pub sampling: super::SamplingArgs,
+    /// Only these tests (comma-separated)
+    #[arg(long, value_delimiter = ',')]
+    pub tests: Vec<String>,
+    /// Prefix of the files written: PREFIX.results.json, PREFIX.comparison.json (last night),
+    /// PREFIX.t-N.comparison.json (N nights back), PREFIX.report.md
+    #[arg(long, default_value = "nightly", value_name = "PREFIX")]
+    pub out: PathBuf,
+    /// Measure a commit the last kept night already measured (it replaces that night)
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(ctx: &Context, args: NightlyArgs) -> Result<u8> {
+    let defaults = ctx.loaded.config.gate_run();
+    let measure = super::run::request(
+        ctx,
+        &[],
+        &args.tests,
+        &args.sampling,
+        (&defaults, Sources::gate_fields()),
+    )?;
+    let request = Request {
+        adapter: args.adapter,
+        binary: args.binary,
+        commit: args.commit,
+        kept: args.kept,
+        runner: args.runner,
+        prefix: args.out,
+        force: args.force,
+        measure,
+    };
+    let outcome = crate::nightly::run(&ctx.loaded, &request)?;
+    let report_path = PathBuf::from(format!("{}.report.md", request.prefix.display()));
+    match &outcome {
+        Outcome::AlreadyMeasured(said) => {
+            eprintln!("wasmgate: {said}");
+            Ok(EXIT_ALREADY_MEASURED)
+        }
+        Outcome::Interrupted { results } => {
+            eprintln!(
+                "interrupted; nothing recorded or kept; results so far in {}",
+                results.display()
+            );
+            Ok(super::run::EXIT_INTERRUPTED)
+        }
+        Outcome::First {
+            results,
+            history,
+            kept,
+        } => {
+            println!("first night: nothing to compare with; kept for tomorrow");
+            eprintln!("{}", kept_line(&request, kept));
+            super::gate::tell_files(&[("results", results), ("history", history)])?;
+            Ok(0)
+        }
+        Outcome::Compared {
+            results,
+            links,
+            history,
+            kept,
+        } => {
+            let nearest = &links[0];
+            print!(
+                "{}",
+                super::compare::render(&nearest.comparison, Format::Terminal)?
+            );
+            let lines = link_lines(links, &outcome.drift());
+            println!("{}", lines.join("\n"));
+            eprintln!("{}", kept_line(&request, kept));
+            let markdown = report(nearest, &lines)?;
+            crate::model::write_atomic(&report_path, markdown.as_bytes())?;
+            super::gate::tell_files(&[
+                ("results", results),
+                ("report", &report_path),
+                ("comparison", &nearest.path),
+                ("history", history),
+            ])?;
+            Ok(if nearest.comparison.gate_failed {
+                super::compare::EXIT_REGRESSION
+            } else {
+                0
+            })
+        }
+    }
+}
+
+/// Where tonight's build went, and what was pruned.
+fn kept_line(request: &Request, kept: &crate::nightly::kept::Kept) -> String {
+    let pruned = match kept.pruned.len() {
+        0 => String::new(),
+        n => format!("; pruned {n} no later night links to"),
+    };
+    format!(
+        "kept tonight's build ({}) in {}: {} builds kept{pruned}",
+        crate::nightly::kept::short(&request.commit),
+        request.kept.display(),
+        kept.index.builds.len()
+    )
+}
+
+/// One line per link: how much slower or faster tonight is overall than that night, and
+/// whether the gate rule fails on it; a failing longer link under a passing nearest one is
+/// named a slow drift.
+fn link_lines(links: &[LinkOutcome], drift: &[&LinkOutcome]) -> Vec<String> {
+    links
+        .iter()
+        .map(|link| {
+            let c = &link.comparison;
+            let overall = crate::compare::percent_change(
+                c.overall.ratio,
+                c.overall.ci_low,
+                c.overall.ci_high,
+            );
+            let verdict = if drift.iter().any(|d| d.nights_back == link.nights_back) {
+                "regressed: a slow drift (last night's link passes)"
+            } else if c.gate_failed {
+                "regressed"
+            } else {
+                "passes"
+            };
+            format!(
+                "t-{} (`{}`): overall {overall}; {verdict} · {}",
+                link.nights_back,
+                crate::nightly::kept::short(c.base.commit.as_deref().unwrap_or("?")),
+                link.path.display()
+            )
+        })
+        .collect()
+}
+
+/// The markdown report: every link in a line, then the nearest night's comparison.
+fn report(nearest: &LinkOutcome, lines: &[String]) -> Result<String> {
+    let list: Vec<String> = lines.iter().map(|l| format!("- {l}")).collect();
+    Ok(format!(
+        "## Tonight against earlier nights\n\n{}\n\n{}",
+        list.join("\n"),
+        super::compare::render(&nearest.comparison, Format::Markdown)?
+    ))
+}

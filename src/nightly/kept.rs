@@ -1,0 +1,326 @@
+//! The kept-builds folder: earlier nights' runtime binaries under `builds/`, their index
+//! `nights.json` (oldest night first), and which of them tonight is measured against.
+
+use crate::model::SCHEMA_VERSION;
+use crate::model::nightly::{KeptBuild, KeptBuilds, NIGHTS_BACK};
+use anyhow::Result;
+use std::path::{Path, PathBuf};
+
+/// The index of the kept builds, in the kept-builds folder.
+pub const INDEX: &str = "nights.json";
+
+/// Tonight's label in the run; an earlier night's is `t-N`, N nights back.
+pub const TONIGHT: &str = "t-0";
+
+/// The runtime label of the night `nights_back` nights before tonight.
+pub fn label(nights_back: u32) -> String {
+    format!("t-{nights_back}")
+}
+
+/// The first 12 characters of a commit, as the records and messages show it.
+pub fn short(commit: &str) -> String {
+    commit.chars().take(12).collect()
+}
+
+/// The index of `dir`; an empty one when the folder or its index does not exist yet (the
+/// first night).
+pub fn read(dir: &Path) -> Result<KeptBuilds> {
+    let path = dir.join(INDEX);
+    if !path.exists() {
+        return Ok(KeptBuilds {
+            schema_version: SCHEMA_VERSION,
+            builds: Vec::new(),
+        });
+    }
+    let kept: KeptBuilds = crate::model::read_json(&path)?;
+    crate::model::check_schema(
+        kept.schema_version,
+        &path,
+        "move the folder aside and start the kept builds over (the first night keeps itself)",
+    )?;
+    Ok(kept)
+}
+
+/// An earlier night tonight is measured against: its build, checked, and where it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    pub nights_back: u32,
+    pub build: KeptBuild,
+    pub path: PathBuf,
+}
+
+impl Link {
+    pub fn label(&self) -> String {
+        label(self.nights_back)
+    }
+}
+
+/// The kept builds 1, 2, 4 and 8 nights back that exist, nearest first. A build whose binary
+/// is gone or whose sha256 no longer matches the index is left out, with a warning line: a
+/// binary changed since it was measured would make the link a lie.
+pub fn choose_links(dir: &Path, kept: &KeptBuilds) -> (Vec<Link>, Vec<String>) {
+    let mut links = Vec::new();
+    let mut warnings = Vec::new();
+    for nights_back in NIGHTS_BACK {
+        let Some(index) = kept.builds.len().checked_sub(nights_back as usize) else {
+            continue;
+        };
+        let build = &kept.builds[index];
+        let path = dir.join(&build.binary);
+        let problem = match crate::util::sha256_file(&path) {
+            Ok(sha256) if sha256 == build.sha256 => None,
+            Ok(_) => Some("its sha256 no longer matches the one in nights.json"),
+            Err(_) => Some("it cannot be read"),
+        };
+        match problem {
+            None => links.push(Link {
+                nights_back,
+                build: build.clone(),
+                path,
+            }),
+            Some(why) => warnings.push(format!(
+                "{}: the build of {nights_back} nights back (commit {}) is left out: {why}",
+                path.display(),
+                short(&build.commit)
+            )),
+        }
+    }
+    (links, warnings)
+}
+
+/// A night whose commit is the last kept one's was measured already: the one line that says
+/// so, unless forced.
+pub fn repeated(dir: &Path, kept: &KeptBuilds, commit: &str, force: bool) -> Option<String> {
+    match kept.builds.last() {
+        Some(last) if last.commit == commit && !force => Some(format!(
+            "--commit {}: already measured on {} (the last night in {}); pass --force to measure it again",
+            short(commit),
+            last.date,
+            dir.join(INDEX).display()
+        )),
+        _ => None,
+    }
+}
+
+/// With `--force`, a repeated night replaces its earlier self rather than being compared
+/// with it.
+pub fn without_repeat(mut kept: KeptBuilds, commit: &str) -> KeptBuilds {
+    while kept.builds.last().is_some_and(|last| last.commit == commit) {
+        kept.builds.pop();
+    }
+    kept
+}
+
+/// Splits the builds into those a later night can still link to and those it never will:
+/// the next night looks at most `max(NIGHTS_BACK)` nights back, and every night after it
+/// less far into what is kept now.
+pub fn prune(builds: Vec<KeptBuild>) -> (Vec<KeptBuild>, Vec<KeptBuild>) {
+    let furthest = NIGHTS_BACK.iter().copied().max().unwrap_or(1) as usize;
+    let mut kept = builds;
+    let keep_from = kept.len().saturating_sub(furthest);
+    let pruned: Vec<KeptBuild> = kept.drain(..keep_from).collect();
+    (kept, pruned)
+}
+
+/// Where tonight's binary is kept, relative to the folder: by commit, so two nights never
+/// share a file.
+fn kept_name(commit: &str, binary: &Path) -> String {
+    let safe = |text: &str| -> String {
+        text.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let file = binary
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "runtime".to_string());
+    format!("builds/{}-{}", safe(&short(commit)), safe(&file))
+}
+
+/// Tonight's build: what was kept and what was pruned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kept {
+    pub index: KeptBuilds,
+    pub pruned: Vec<KeptBuild>,
+}
+
+/// Keeps tonight's binary for the nights to come: copied into the folder (atomically), added
+/// to the index, and the builds no later night links to pruned (their files removed).
+pub fn keep(
+    dir: &Path,
+    mut kept: KeptBuilds,
+    (binary, sha256): (&Path, &str),
+    commit: &str,
+) -> Result<Kept> {
+    let name = kept_name(commit, binary);
+    crate::model::copy_atomic(binary, &dir.join(&name))?;
+    kept.builds.push(KeptBuild {
+        commit: commit.to_string(),
+        date: crate::model::now_rfc3339(),
+        binary: name,
+        sha256: sha256.to_string(),
+    });
+    let (builds, pruned) = prune(kept.builds);
+    let index = KeptBuilds {
+        schema_version: SCHEMA_VERSION,
+        builds,
+    };
+    crate::model::write_json(&dir.join(INDEX), &index)?;
+    // The index no longer names them: a file left behind is only space, so a failure to
+    // remove one is a warning.
+    for build in &pruned {
+        let still_used = index.builds.iter().any(|b| b.binary == build.binary);
+        let path = dir.join(&build.binary);
+        if !still_used && let Err(error) = std::fs::remove_file(&path) {
+            eprintln!(
+                "wasmgate: {}: pruned from {INDEX} but not removed ({error}); delete it by hand",
+                path.display()
+            );
+        }
+    }
+    Ok(Kept { index, pruned })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(dir: &Path, night: usize) -> KeptBuild {
+        let binary = format!("builds/night-{night}");
+        let path = dir.join(&binary);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, format!("runtime of night {night}")).unwrap();
+        KeptBuild {
+            commit: format!("commit{night}"),
+            date: format!("night {night}"),
+            sha256: crate::util::sha256_file(&path).unwrap(),
+            binary,
+        }
+    }
+
+    fn kept(dir: &Path, nights: usize) -> KeptBuilds {
+        KeptBuilds {
+            schema_version: SCHEMA_VERSION,
+            builds: (1..=nights).map(|n| build(dir, n)).collect(),
+        }
+    }
+
+    fn backs(links: &[Link]) -> Vec<(u32, String)> {
+        links
+            .iter()
+            .map(|l| (l.nights_back, l.build.commit.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn tonight_links_to_1_2_4_and_8_nights_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (links, warnings) = choose_links(dir.path(), &kept(dir.path(), 10));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(
+            backs(&links),
+            [
+                (1, "commit10".to_string()),
+                (2, "commit9".to_string()),
+                (4, "commit7".to_string()),
+                (8, "commit3".to_string())
+            ]
+        );
+        assert_eq!(links[0].label(), "t-1");
+        assert_eq!(links[0].path, dir.path().join("builds/night-10"));
+    }
+
+    #[test]
+    fn fewer_kept_nights_give_fewer_links_and_none_on_the_first_night() {
+        let dir = tempfile::tempdir().unwrap();
+        let (links, _) = choose_links(dir.path(), &kept(dir.path(), 3));
+        assert_eq!(
+            backs(&links),
+            [(1, "commit3".to_string()), (2, "commit2".to_string())]
+        );
+        let (links, warnings) = choose_links(dir.path(), &kept(dir.path(), 0));
+        assert!(links.is_empty() && warnings.is_empty());
+    }
+
+    #[test]
+    fn a_build_whose_sha256_changed_is_left_out_with_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = kept(dir.path(), 4);
+        std::fs::write(dir.path().join("builds/night-3"), "rebuilt since").unwrap();
+        std::fs::remove_file(dir.path().join("builds/night-1")).unwrap();
+        let (links, warnings) = choose_links(dir.path(), &index);
+        assert_eq!(backs(&links), [(1, "commit4".to_string())]);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].ends_with(
+                "night-3: the build of 2 nights back (commit commit3) is left out: its sha256 no longer matches the one in nights.json"
+            ),
+            "{warnings:?}"
+        );
+        assert!(warnings[1].contains("4 nights back"), "{warnings:?}");
+    }
+
+    #[test]
+    fn a_repeated_commit_is_refused_unless_forced() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = kept(dir.path(), 2);
+        let said = repeated(dir.path(), &index, "commit2", false).unwrap();
+        assert!(
+            said.starts_with("--commit commit2: already measured on night 2 (the last night in "),
+            "{said}"
+        );
+        assert!(said.ends_with("nights.json); pass --force to measure it again"));
+        assert!(!said.contains('\n'));
+        assert_eq!(repeated(dir.path(), &index, "commit2", true), None);
+        assert_eq!(repeated(dir.path(), &index, "commit1", false), None);
+        assert_eq!(without_repeat(index.clone(), "commit2").builds.len(), 1);
+        assert_eq!(without_repeat(index, "commit9").builds.len(), 2);
+    }
+
+    #[test]
+    fn pruning_keeps_the_builds_the_next_nights_can_link_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let (kept, pruned) = prune(kept(dir.path(), 11).builds);
+        assert_eq!(kept.len(), 8);
+        assert_eq!(kept[0].commit, "commit4");
+        let pruned: Vec<&str> = pruned.iter().map(|b| b.commit.as_str()).collect();
+        assert_eq!(pruned, ["commit1", "commit2", "commit3"]);
+        let (kept, pruned) = prune(self::kept(dir.path(), 5).builds);
+        assert_eq!((kept.len(), pruned.len()), (5, 0));
+    }
+
+    #[test]
+    fn keeping_tonight_copies_the_binary_executable_and_prunes_the_oldest() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("kept");
+        let index = kept(&folder, 8);
+        let binary = dir.path().join("wasmtime");
+        std::fs::write(&binary, "tonight's runtime").unwrap();
+        crate::model::file_mode::set(&binary, 0o755);
+        let sha256 = crate::util::sha256_file(&binary).unwrap();
+        let kept = keep(&folder, index, (&binary, &sha256), "0123456789abcdef").unwrap();
+        let copy = folder.join("builds/0123456789ab-wasmtime");
+        assert_eq!(std::fs::read_to_string(&copy).unwrap(), "tonight's runtime");
+        assert_eq!(
+            std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777,
+            0o755
+        );
+        assert_eq!(kept.pruned.len(), 1);
+        assert!(!folder.join("builds/night-1").exists());
+        assert!(folder.join("builds/night-2").exists());
+        let written = read(&folder).unwrap();
+        assert_eq!(written, kept.index);
+        assert_eq!(written.builds.len(), 8);
+        assert_eq!(written.builds[7].sha256, sha256);
+        let (links, warnings) = choose_links(&folder, &written);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(links[0].build.commit, "0123456789abcdef");
+    }
+}
