@@ -1,7 +1,9 @@
 //! `wasmgate report RESULTS...`: results as a table, a markdown or HTML report, or JSON; with
 //! the published 2023 results beside them and the trends of baseline histories, if asked.
 
-use crate::report::{Format, combine, published, render_summary, summarize, trends};
+use crate::report::{
+    Format, Summary, chained, combine, published, render_summary, summarize, trends,
+};
 use anyhow::{Result, bail};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -24,6 +26,10 @@ pub struct ReportArgs {
     /// repeat for several runtimes
     #[arg(long = "history", value_name = "FILE")]
     pub histories: Vec<PathBuf>,
+    /// A differential nightly's history (nightly.history.jsonl, a night a line with its paired
+    /// links to earlier nights) to chart as chained trends; repeat for several runtimes
+    #[arg(long = "nightly-history", value_name = "FILE")]
+    pub nightly_histories: Vec<PathBuf>,
 }
 
 pub fn run(args: ReportArgs) -> Result<u8> {
@@ -37,6 +43,7 @@ pub fn run(args: ReportArgs) -> Result<u8> {
         summary.then_now = Some(published::then_now(&summary)?);
     }
     summary.trends = read_trends(&args.histories)?;
+    read_nightly(&args.nightly_histories, &mut summary)?;
     let text = render_summary(&summary, args.format)?;
     match &args.out {
         Some(path) => {
@@ -59,4 +66,27 @@ fn read_trends(paths: &[PathBuf]) -> Result<Vec<trends::Trend>> {
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(trends::trends(&histories))
+}
+
+fn read_nightly(paths: &[PathBuf], summary: &mut Summary) -> Result<()> {
+    for path in paths {
+        let nights = chained::read_nightly_history(path)?;
+        if nights.iter().all(|n| n.links.is_empty()) {
+            bail!(
+                "{}: the nightly history has no links to earlier nights yet; it grows a night at a time with `wasmgate nightly`",
+                path.display()
+            );
+        }
+        let label = chained::label_of(path, &nights);
+        let found = chained::chained(&label, &nights);
+        chained::merge(&mut summary.trends, found.trends);
+        summary
+            .test_trends
+            .extend(chained::regressed_tests(&found.tests));
+        let many = paths.len() > 1;
+        summary.trend_notes.extend(
+            (found.notes.into_iter()).map(|n| if many { format!("{label}: {n}") } else { n }),
+        );
+    }
+    Ok(())
 }
