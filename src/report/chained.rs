@@ -89,6 +89,16 @@ struct History<'a> {
 /// The chained trends of a nightly history, labelled (the runtime the history is of).
 pub fn chained(label: &str, nights: &[Night]) -> Chained {
     let (placed, mut notes) = place(nights);
+    // Said so a reader looking for a step there finds why there is none.
+    for pair in nights.windows(2) {
+        let (before, after) = (&pair[0], &pair[1]);
+        if (&before.runner, &before.machine) != (&after.runner, &after.machine) {
+            notes.push(format!(
+                "the runner changed on {} ({} `{}` to {} `{}`): each link is measured on one runner, so the chained levels carry no step for it",
+                after.date, before.runner, before.machine, after.runner, after.machine
+            ));
+        }
+    }
     let mut categories = BTreeSet::new();
     let mut tests = BTreeSet::new();
     for p in &placed {
@@ -518,6 +528,13 @@ mod tests {
         &trend.series[0].points
     }
 
+    /// The notes other than the simulated month's change of runner.
+    fn own_notes(found: &Chained) -> Vec<&String> {
+        (found.notes.iter())
+            .filter(|n| !n.starts_with("the runner changed"))
+            .collect()
+    }
+
     fn marked(points: &[Point]) -> Vec<(String, Vec<String>)> {
         (points.iter())
             .filter(|p| !p.regressions.is_empty())
@@ -528,7 +545,13 @@ mod tests {
     #[test]
     fn a_month_shows_the_step_in_sign_and_not_the_new_runner() {
         let found = chained("wasmtime", &month(1));
-        assert_eq!(found.notes, Vec::<String>::new());
+        assert_eq!(
+            found.notes,
+            [format!(
+                "the runner changed on {} (bench-1 `f00d1111` to bench-2 `f00d2222`): each link is measured on one runner, so the chained levels carry no step for it",
+                date(NEW_RUNNER_NIGHT)
+            )]
+        );
         assert_eq!(found.trends[0].category, OVERALL);
         let signature = series(&found.trends, "signature");
         assert_eq!(signature.len(), NIGHTS);
@@ -612,8 +635,9 @@ mod tests {
         assert_eq!(overall[25].interval, None);
         assert!(overall[24].segment == 0 && overall[26].segment == 1);
         // Said once, for overall, not again for every category and test.
-        assert_eq!(found.notes.len(), 1, "{:?}", found.notes);
-        assert!(found.notes[0].starts_with("overall: a new chain starts on 2026-11-26"));
+        let notes = own_notes(&found);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].starts_with("overall: a new chain starts on 2026-11-26"));
         let table =
             super::super::trends::compact(&found.trends, 8, super::super::trends::Markup::Plain);
         assert!(
@@ -634,12 +658,13 @@ mod tests {
             .unwrap();
         link.tests.get_mut("hash").unwrap().ratio *= 1.3;
         let found = chained("wasmtime", &nights);
-        assert_eq!(found.notes.len(), 1, "{:?}", found.notes);
+        let notes = own_notes(&found);
+        assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(
-            found.notes[0]
+            notes[0]
                 .starts_with("hash: 2026-11-23 against 2026-11-15 (8 nights back) measured 1.3"),
             "{}",
-            found.notes[0]
+            notes[0]
         );
         // Left out, it moves nothing.
         let hash = series(&found.tests, "hash");
