@@ -291,7 +291,7 @@ impl Cholesky {
                 let dot: f64 = (start..j).map(|k| lower[i][k] * lower[j][k]).sum();
                 let value = a[i][j] - dot;
                 if i == j {
-                    if !(value > 0.0) {
+                    if value.is_nan() || value <= 0.0 {
                         return None;
                     }
                     lower[i][i] = value.sqrt();
