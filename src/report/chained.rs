@@ -344,18 +344,20 @@ pub fn label_of(path: &Path, nights: &[Night]) -> String {
 }
 
 /// Puts the chained trends beside other trends: a category charted by both gets both series.
-pub fn merge(into: &mut Vec<Trend>, more: Vec<Trend>) {
+pub fn merge(into: &mut Vec<Trend>, mut more: Vec<Trend>) {
+    // Tables find a series by its label: two of one runtime must differ, in every category
+    // alike, so one history keeps one label.
+    let taken: BTreeSet<String> = (into.iter())
+        .flat_map(|t| t.series.iter().map(|s| s.label.clone()))
+        .collect();
+    for series in more.iter_mut().flat_map(|t| t.series.iter_mut()) {
+        if taken.contains(&series.label) {
+            series.label = format!("{} (chained)", series.label);
+        }
+    }
     for trend in more {
         match into.iter_mut().find(|t| t.category == trend.category) {
-            Some(existing) => {
-                for mut series in trend.series {
-                    // Tables find a series by its label: two of one runtime must differ.
-                    if existing.series.iter().any(|s| s.label == series.label) {
-                        series.label = format!("{} (chained)", series.label);
-                    }
-                    existing.series.push(series);
-                }
-            }
+            Some(existing) => existing.series.extend(trend.series),
             None => into.push(trend),
         }
     }
@@ -722,10 +724,14 @@ mod tests {
     #[test]
     fn chained_trends_join_median_trends_of_the_same_runtime_apart() {
         let mut into = chained("wasmtime", &month(7)).trends;
+        // The other history lacks a category: its series of the rest is labelled alike.
+        into.retain(|t| t.category != "box");
         let more = chained("wasmtime", &month(8)).trends;
-        let categories = into.len();
+        let categories = more.len();
         merge(&mut into, more);
         assert_eq!(into.len(), categories);
+        let boxes = into.iter().find(|t| t.category == "box").unwrap();
+        assert_eq!(boxes.series[0].label, "wasmtime (chained)");
         assert_eq!(into[0].category, OVERALL);
         let labels: Vec<&str> = into[0].series.iter().map(|s| s.label.as_str()).collect();
         assert_eq!(labels, ["wasmtime", "wasmtime (chained)"]);
