@@ -53,11 +53,22 @@ fn trend_svg(trend: &Trend) -> String {
                     (p.date.clone(), p.value, note)
                 })
                 .collect(),
+            breaks: (series.points.iter().enumerate())
+                .filter(|(_, p)| p.starts_chain)
+                .map(|(i, _)| i)
+                .collect(),
         })
         .collect();
-    line_chart(
-        &format!("{}: time relative to the first night", trend.category),
-        &lines,
-        "× first night (lower is faster)",
-    )
+    let chained = trend.series.iter().any(|s| s.chained);
+    let (title, axis) = match chained {
+        true => (
+            "time relative to the first night of its chain",
+            "× first night, chained (lower is faster)",
+        ),
+        false => (
+            "time relative to the first night",
+            "× first night (lower is faster)",
+        ),
+    };
+    line_chart(&format!("{}: {title}", trend.category), &lines, axis)
 }

@@ -3,6 +3,7 @@
 //! overall: geometric means and medians) -> one file per format.
 
 mod apart;
+pub mod chained;
 pub mod combine;
 pub mod comparison;
 pub mod html;
@@ -64,6 +65,10 @@ pub struct Summary {
     pub then_now: Option<published::ThenNow>,
     /// Performance over nights, from baseline history files, when given.
     pub trends: Vec<trends::Trend>,
+    /// From nightly histories: the trend of each test a link called a regression.
+    pub test_trends: Vec<trends::Trend>,
+    /// What a reader of the trends must know: where a chain breaks, links left out of it.
+    pub trend_notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -195,6 +200,8 @@ pub fn summarize(results: &Results) -> Summary {
         differences: Vec::new(),
         then_now: None,
         trends: Vec::new(),
+        test_trends: Vec::new(),
+        trend_notes: Vec::new(),
     }
 }
 

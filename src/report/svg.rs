@@ -71,6 +71,9 @@ pub struct Line<'a> {
     pub label: &'a str,
     /// (x label, value, note shown on a marked point).
     pub points: Vec<(String, f64, Option<String>)>,
+    /// Indices of points that start a new part of a chained trend: the line is not drawn
+    /// into them, since nothing measured the step between the parts.
+    pub breaks: Vec<usize>,
 }
 
 /// Where a trend chart's values land: the plot area inside the margins, and the value range
@@ -181,17 +184,35 @@ fn night_labels(svg: &mut String, plot: &Plot, lines: &[Line]) {
     }
 }
 
-/// The `n`-th series: its polyline, a dot per night (a diamond where marked) and its label.
+/// The `n`-th series: its polyline (one per part, where a chained trend breaks), a dot per
+/// night (a diamond where marked) and its label.
 fn draw_line(svg: &mut String, plot: &Plot, n: usize, line: &Line) {
-    let path: Vec<String> = (line.points.iter().enumerate())
-        .map(|(i, p)| format!("{:.1},{:.1}", plot.x_of(i), plot.y_of(p.1)))
-        .collect();
-    let _ = write!(
-        svg,
-        "<polyline class=\"trend\" points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>",
-        path.join(" "),
-        color(n)
-    );
+    let mut parts: Vec<Vec<String>> = vec![Vec::new()];
+    for (i, p) in line.points.iter().enumerate() {
+        if line.breaks.contains(&i) && parts.last().is_some_and(|part| !part.is_empty()) {
+            parts.push(Vec::new());
+        }
+        if let Some(part) = parts.last_mut() {
+            part.push(format!("{:.1},{:.1}", plot.x_of(i), plot.y_of(p.1)));
+        }
+    }
+    for part in parts.iter().filter(|part| !part.is_empty()) {
+        let _ = write!(
+            svg,
+            "<polyline class=\"trend\" points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>",
+            part.join(" "),
+            color(n)
+        );
+    }
+    for i in &line.breaks {
+        let x = plot.x_of(*i) - plot.width / plot.nights.max(1) as f64 / 2.0;
+        let _ = write!(
+            svg,
+            "<line class=\"chain-break\" x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#999\" stroke-dasharray=\"2 3\"><title>a new chain starts: no link to an earlier night</title></line>",
+            plot.top,
+            plot.top + plot.height
+        );
+    }
     for (i, (x_label, value, note)) in line.points.iter().enumerate() {
         let (x, y) = (plot.x_of(i), plot.y_of(*value));
         let _ = match note {
@@ -267,10 +288,25 @@ mod tests {
                 ("d1".into(), 1.0, None),
                 ("d2".into(), 1.1, Some("sign regressed".into())),
             ],
+            breaks: Vec::new(),
         };
         let svg = line_chart("t", &[line], "y");
         assert_eq!(svg.matches("class=\"regression\"").count(), 1);
         assert_eq!(svg.matches("<circle").count(), 1);
         assert!(svg.contains("sign regressed"));
+    }
+
+    #[test]
+    fn a_chain_break_is_a_gap_not_a_line() {
+        let points = (0..5).map(|i| (format!("d{i}"), 1.0, None)).collect();
+        let line = Line {
+            label: "wasmtime",
+            points,
+            breaks: vec![3],
+        };
+        let svg = line_chart("t", &[line], "y");
+        assert_eq!(svg.matches("class=\"trend\"").count(), 2);
+        assert_eq!(svg.matches("class=\"chain-break\"").count(), 1);
+        assert_eq!(svg.matches("<circle").count(), 5);
     }
 }

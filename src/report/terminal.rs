@@ -165,13 +165,20 @@ fn trend_tables(summary: &Summary) -> String {
             for (category, cells) in &compact.rows {
                 table.add_row(std::iter::once(category.clone()).chain(cells.clone()));
             }
+            let method = match compact.chained {
+                true => "chained from the nightly's paired links, relative to the first night of the chain; lower is faster; ⚠ marks the regressions a link called",
+                false => "each night's median per test over the first night's, geometric mean per category; lower is faster; ⚠ marks the regressions the nightly watch called",
+            };
             format!(
-                "trend of {}, the last {} nights (each night's median per test over the first night's, geometric mean per category; lower is faster; ⚠ marks the regressions the nightly watch called):\n{table}\n",
+                "trend of {}, the last {} nights ({method}):\n{table}\n",
                 compact.label,
                 compact.nights.len()
             )
         })
-        .collect()
+        .collect::<String>()
+        + &(summary.trend_notes.iter())
+            .map(|note| format!("- {note}\n"))
+            .collect::<String>()
 }
 
 fn then_now_table(then_now: &ThenNow) -> String {

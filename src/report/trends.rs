@@ -19,6 +19,10 @@ pub struct Series {
     /// The runtime the history belongs to (its baseline's label).
     pub label: String,
     pub points: Vec<Point>,
+    /// Levels chained from the differential nightly's paired links (`chained.rs`), rather
+    /// than each night's stored median over the first night's.
+    #[serde(default)]
+    pub chained: bool,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -32,6 +36,16 @@ pub struct Point {
     pub tests: usize,
     /// The category's tests the nightly watch called regressions that night.
     pub regressions: Vec<String>,
+    /// The part of a chained trend the night belongs to: a night with no link to any earlier
+    /// one starts a new part, relative to itself, and a chart leaves a gap before it.
+    #[serde(default)]
+    pub segment: usize,
+    /// This night starts a new part of the chain (not the first part).
+    #[serde(default)]
+    pub starts_chain: bool,
+    /// A chained level's confidence interval, when the links give one.
+    #[serde(default)]
+    pub interval: Option<[f64; 2]>,
 }
 
 pub const OVERALL: &str = "overall";
@@ -57,6 +71,7 @@ pub fn trends(histories: &[(String, Vec<HistoryEntry>)]) -> Vec<Trend> {
                 .map(|(label, entries)| Series {
                     label: label.clone(),
                     points: points(entries, category),
+                    chained: false,
                 })
                 .filter(|series| !series.points.is_empty())
                 .collect(),
@@ -89,6 +104,9 @@ fn points(entries: &[HistoryEntry], category: &str) -> Vec<Point> {
                     .filter(|test| in_category(test, category))
                     .cloned()
                     .collect(),
+                segment: 0,
+                starts_chain: false,
+                interval: None,
             })
         })
         .collect()
@@ -98,6 +116,8 @@ fn points(entries: &[HistoryEntry], category: &str) -> Vec<Point> {
 #[derive(Debug, Clone, Serialize)]
 pub struct Compact {
     pub label: String,
+    /// Chained from nightly links rather than stored medians.
+    pub chained: bool,
     /// Column headings: the date, and the commit's first 7 characters.
     pub nights: Vec<String>,
     /// (category, one cell per night: the value, marked when a regression was called).
@@ -121,6 +141,7 @@ pub fn compact(trends: &[Trend], last: usize, markup: Markup) -> Vec<Compact> {
             let nights = &series.points[series.points.len().saturating_sub(last)..];
             Compact {
                 label: series.label.clone(),
+                chained: series.chained,
                 nights: (nights.iter())
                     .map(|night| night_heading(night, markup))
                     .collect(),
@@ -147,6 +168,15 @@ fn compact_row(
 }
 
 fn night_cell(point: Option<&Point>, markup: Markup) -> String {
+    let cell = value_cell(point, markup);
+    match point {
+        // The level restarts at 1 there: say so, or it reads as a measured change.
+        Some(p) if p.starts_chain => format!("{cell} (new chain)"),
+        _ => cell,
+    }
+}
+
+fn value_cell(point: Option<&Point>, markup: Markup) -> String {
     match (point, markup) {
         (None, _) => "–".to_string(),
         (Some(p), _) if p.regressions.is_empty() => format!("{:.3}", p.value),

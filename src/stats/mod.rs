@@ -1,6 +1,7 @@
 //! Distribution-free statistics for timing samples (see docs/statistics.md for the method and
 //! its references). Timings are compared on a log scale, so a change is a ratio.
 
+pub mod chain;
 pub mod stopping;
 
 use statrs::distribution::{ContinuousCDF, Normal};
