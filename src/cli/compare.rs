@@ -93,9 +93,13 @@ pub fn judge(ctx: &Context, results_path: &Path, against: &Against) -> Result<Co
 
 /// The comparison in a format; markdown links the CI run that measured it, when there is one.
 pub fn render(comparison: &Comparison, format: Format) -> Result<String> {
-    let presentation = crate::report::Presentation {
+    crate::report::render_comparison(comparison, format, &presentation())
+}
+
+/// How a comparison is dressed here: linked to the CI run that measured it, when there is one.
+pub fn presentation() -> crate::report::Presentation {
+    crate::report::Presentation {
         run_url: crate::publish::ActionsEnv::from_env().run_url(),
         compact: false,
-    };
-    crate::report::render_comparison(comparison, format, &presentation)
+    }
 }

@@ -3,7 +3,7 @@
 
 use super::Context;
 use crate::config::Sources;
-use crate::nightly::{LinkOutcome, Outcome, Request};
+use crate::nightly::{Outcome, Request};
 use crate::report::Format;
 use anyhow::Result;
 use std::path::PathBuf;
@@ -97,10 +97,11 @@ pub fn run(ctx: &Context, args: NightlyArgs) -> Result<u8> {
                 "{}",
                 super::compare::render(&nearest.comparison, Format::Terminal)?
             );
-            let lines = link_lines(links, &outcome.drift());
+            let lines = crate::report::nightly::link_lines(links, &outcome.drift());
             println!("{}", lines.join("\n"));
             eprintln!("{}", kept_line(&request, kept));
-            let markdown = report(nearest, &lines)?;
+            let markdown =
+                crate::report::nightly::markdown(nearest, &lines, &super::compare::presentation())?;
             crate::model::write_atomic(&report_path, markdown.as_bytes())?;
             super::gate::tell_files(&[
                 ("results", results),
@@ -129,44 +130,4 @@ fn kept_line(request: &Request, kept: &crate::nightly::kept::Kept) -> String {
         request.kept.display(),
         kept.index.builds.len()
     )
-}
-
-/// One line per link: how much slower or faster tonight is overall than that night, and
-/// whether the gate rule fails on it; a failing longer link under a passing nearest one is
-/// named a slow drift.
-fn link_lines(links: &[LinkOutcome], drift: &[&LinkOutcome]) -> Vec<String> {
-    links
-        .iter()
-        .map(|link| {
-            let c = &link.comparison;
-            let overall = crate::compare::percent_change(
-                c.overall.ratio,
-                c.overall.ci_low,
-                c.overall.ci_high,
-            );
-            let verdict = if drift.iter().any(|d| d.nights_back == link.nights_back) {
-                "regressed: a slow drift (last night's link passes)"
-            } else if c.gate_failed {
-                "regressed"
-            } else {
-                "passes"
-            };
-            format!(
-                "t-{} (`{}`): overall {overall}; {verdict} · {}",
-                link.nights_back,
-                crate::nightly::kept::short(c.base.commit.as_deref().unwrap_or("?")),
-                link.path.display()
-            )
-        })
-        .collect()
-}
-
-/// The markdown report: every link in a line, then the nearest night's comparison.
-fn report(nearest: &LinkOutcome, lines: &[String]) -> Result<String> {
-    let list: Vec<String> = lines.iter().map(|l| format!("- {l}")).collect();
-    Ok(format!(
-        "## Tonight against earlier nights\n\n{}\n\n{}",
-        list.join("\n"),
-        super::compare::render(&nearest.comparison, Format::Markdown)?
-    ))
 }
