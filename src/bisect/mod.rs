@@ -43,10 +43,13 @@ pub struct BisectRequest {
     pub measure: Request,
 }
 
-/// The tests to bisect on when none are given: every test of the configuration. The nightly's
-/// history knows better (the tests it found regressed); this is where that will be read.
-pub fn default_tests(config: &Config) -> Vec<String> {
-    config.tests.include.clone()
+/// The tests to bisect on when none are given: those the last night of the nightly's
+/// kept-builds folder called regressions, when given; else every test of the configuration.
+pub fn default_tests(config: &Config, nightly: Option<&std::path::Path>) -> Result<Vec<String>> {
+    match nightly {
+        Some(dir) => crate::nightly::night::last_regressions(dir),
+        None => Ok(config.tests.include.clone()),
+    }
 }
 
 /// Finds the first bad commit, writes the record to `request.out` and returns it. `tell` hears

@@ -33,9 +33,13 @@ pub struct BisectArgs {
     /// The configured adapter that runs the built runtime, e.g. wasmtime
     #[arg(long, value_name = "NAME")]
     pub adapter: String,
-    /// Only these tests (comma-separated) [default: the configured tests]
+    /// Only these tests (comma-separated) [default: those --nightly's last night called
+    /// regressions, or the configured tests]
     #[arg(long, value_delimiter = ',')]
     pub tests: Vec<String>,
+    /// The nightly's kept-builds folder, whose last night names the tests to bisect on
+    #[arg(long, value_name = "DIR")]
+    pub nightly: Option<PathBuf>,
     /// Samples and cores of each step
     #[command(flatten)]
     pub sampling: super::SamplingArgs,
@@ -47,7 +51,7 @@ pub struct BisectArgs {
 pub fn run(ctx: &Context, args: BisectArgs) -> Result<u8> {
     let config = &ctx.loaded.config;
     let tests = match args.tests.is_empty() {
-        true => default_tests(config),
+        true => default_tests(config, args.nightly.as_deref())?,
         false => args.tests.clone(),
     };
     let defaults = config.gate_run();

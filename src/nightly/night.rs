@@ -86,11 +86,37 @@ pub fn append(dir: &Path, night: &Night) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// The nights of a history, oldest first. (Only the tests read it back so far; the trends
-/// will.)
-#[cfg(test)]
+/// The nights of a history, oldest first.
 pub fn read_history(path: &Path) -> Result<Vec<Night>> {
     crate::compare::baseline::read_lines(path, "it is written by `wasmgate nightly`")
+}
+
+/// The tests the last night of the kept-builds folder `dir` called regressions, on any of its
+/// links: what a bisect of that night's range measures.
+pub fn last_regressions(dir: &Path) -> Result<Vec<String>> {
+    let path = dir.join(HISTORY);
+    let nights = read_history(&path)?;
+    let Some(last) = nights.last() else {
+        anyhow::bail!(
+            "{}: no night recorded yet; name the tests with --tests",
+            path.display()
+        );
+    };
+    let regressed: std::collections::BTreeSet<&String> = last
+        .links
+        .iter()
+        .flat_map(|link| &link.tests)
+        .filter(|(_, ratio)| ratio.verdict == crate::model::Verdict::Regression)
+        .map(|(test, _)| test)
+        .collect();
+    if regressed.is_empty() {
+        anyhow::bail!(
+            "{}: the last night ({}) called no test a regression; name the tests with --tests",
+            path.display(),
+            super::kept::short(&last.commit)
+        );
+    }
+    Ok(regressed.into_iter().cloned().collect())
 }
 
 #[cfg(test)]
@@ -173,6 +199,32 @@ mod tests {
             assert!(close(link.overall.ratio, written.overall.ratio));
             assert!(close(link.tests["hash"].ratio, written.tests["hash"].ratio));
         }
+    }
+
+    #[test]
+    fn a_bisect_takes_the_tests_the_last_night_called_regressions() {
+        let dir = tempfile::tempdir().unwrap();
+        let results = fixtures::results_with(&[("hash", "t-0", Some(1))]);
+        let refused = last_regressions(dir.path()).unwrap_err().to_string();
+        assert!(refused.contains("cannot read the history"), "{refused}");
+        let regressed = link_of(&comparison(200), 1).unwrap();
+        let quiet = link_of(&comparison(0), 1).unwrap();
+        append(
+            dir.path(),
+            &night(&results, "t-0", ("ci", "aaaa1111"), vec![regressed]),
+        )
+        .unwrap();
+        assert_eq!(last_regressions(dir.path()).unwrap(), ["hash"]);
+        append(
+            dir.path(),
+            &night(&results, "t-0", ("ci", "bbbb2222"), vec![quiet]),
+        )
+        .unwrap();
+        let refused = last_regressions(dir.path()).unwrap_err().to_string();
+        assert!(
+            refused.contains("the last night (bbbb222") && refused.contains("--tests"),
+            "{refused}"
+        );
     }
 
     #[test]
