@@ -569,13 +569,24 @@ fn strip_position(message: &str) -> &str {
 /// regular file (a device, a FIFO, a folder) is refused, never renamed over.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
     if is_standard_output(path) {
         let mut stdout = std::io::stdout().lock();
         stdout.write_all(bytes)?;
         stdout.flush()?;
         return Ok(());
     }
+    replace_atomically(path, bytes, |file, path| keep_mode_of(path, file))
+}
+
+/// The one way a file is replaced: a temporary file beside its destination (the end of its
+/// links), given its mode by `set_mode`, written, synced, then renamed over it.
+fn replace_atomically(
+    path: &Path,
+    bytes: &[u8],
+    set_mode: impl FnOnce(&std::fs::File, &Path) -> Result<()>,
+) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
     let path = &destination(path)?;
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -588,7 +599,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .permissions(std::fs::Permissions::from_mode(NEW_FILE_MODE))
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    keep_mode_of(path, file.as_file())?;
+    set_mode(file.as_file(), path)?;
     file.write_all(bytes)?;
     file.as_file().sync_all()?;
     file.persist(path)
@@ -661,33 +672,19 @@ fn describe_kind(kind: &std::fs::FileType) -> &'static str {
 /// Copies a file atomically, with the source's mode (a kept runtime binary stays executable):
 /// a crash leaves the old destination or the whole copy, never a part.
 pub fn copy_atomic(from: &Path, to: &Path) -> Result<()> {
-    use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
     let bytes = std::fs::read(from).with_context(|| format!("cannot read {}", from.display()))?;
     let mode = std::fs::metadata(from)?.permissions().mode() & 0o7777;
-    let to = &destination(to)?;
-    let dir = match to.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut file = tempfile::Builder::new()
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    file.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))
-        .with_context(|| {
-            format!(
-                "cannot give {} the mode of {}",
-                to.display(),
-                from.display()
-            )
-        })?;
-    file.write_all(&bytes)?;
-    file.as_file().sync_all()?;
-    file.persist(to)
-        .with_context(|| format!("cannot write {}", to.display()))?;
-    Ok(())
+    replace_atomically(to, &bytes, |file, to| {
+        file.set_permissions(std::fs::Permissions::from_mode(mode))
+            .with_context(|| {
+                format!(
+                    "cannot give {} the mode of {}",
+                    to.display(),
+                    from.display()
+                )
+            })
+    })
 }
 
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
