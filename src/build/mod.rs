@@ -1,12 +1,13 @@
-//! Build stage: libsodium source -> `zig build` (one build per iteration count in the plan)
-//! -> `wasm-opt` on every module -> a suite directory with `manifest.json`.
+//! Build stage: libsodium source -> `zig build` (one build per iteration count the plan uses,
+//! not per configured tier) -> `wasm-opt` on every module -> a suite directory with
+//! `manifest.json`.
 //! Everything is cached by its inputs, so a build with nothing changed does no work.
 
 pub mod categories;
 pub mod source;
 
 use crate::config::Config;
-use crate::model::{Manifest, Plan, SCHEMA_VERSION, TestModule, ToolInfo};
+use crate::model::{Manifest, Plan, PlanUsed, SCHEMA_VERSION, TestModule, ToolInfo};
 use crate::toolchain::{Home, Tool, ensure_tool};
 use crate::util::{available_cores, run_checked, sha256_file, short_hash};
 use anyhow::{Context, Result, bail};
@@ -85,27 +86,28 @@ pub fn prepare(config: &Config, home: &Home) -> Result<Inputs> {
     })
 }
 
-/// Builds (or finds in the cache) the suite for a plan.
 /// Builds (or finds) the suite of the configured plan: what run, gate and calibrate measure.
+/// A `build.plan: runner` must have been resolved by the calibrate stage first (it needs the
+/// reference runtime and, the first time, a calibration, both above this stage).
 pub fn build_configured(config: &Config, home: &Home) -> Result<(Suite, BuildOutcome)> {
     let plan = crate::config::load_plan(config)?;
-    build(config, home, &plan)
-}
-
-pub fn build(config: &Config, home: &Home, plan: &Plan) -> Result<(Suite, BuildOutcome)> {
+    let used = crate::config::plan_used(config, &plan);
     let inputs = prepare(config, home)?;
-    build_with(&inputs, home, plan, config.build.jobs)
+    build_with(&inputs, home, &plan, Some(used), config.build.jobs)
 }
 
+/// Builds (or finds) the suite of `plan`; `used`, when given, is recorded in its manifest
+/// (a calibration's probes record nothing: they are not a plan anyone measures with).
 pub fn build_with(
     inputs: &Inputs,
     home: &Home,
     plan: &Plan,
+    used: Option<PlanUsed>,
     jobs: usize,
 ) -> Result<(Suite, BuildOutcome)> {
     let tests = list_tests(&inputs.source.dir)?;
     let wanted = plan_tests(&tests, plan);
-    let key = suite_key(inputs, &wanted);
+    let key = suite_key(inputs, &wanted, used.as_ref());
     let suite_dir = home.dir("suites").join(&key);
     if suite_dir.join("manifest.json").exists() {
         if let Ok(suite) = Suite::open(&suite_dir) {
@@ -144,6 +146,7 @@ pub fn build_with(
             flags: inputs.wasm_opt_flags.clone(),
         },
         tests: modules,
+        plan: used,
     };
     crate::model::write_json(&staging.path().join("manifest.json"), &manifest)?;
     let staged = staging.keep();
@@ -197,8 +200,9 @@ pub fn list_tests(source_dir: &Path) -> Result<Vec<String>> {
     Ok(tests)
 }
 
-/// The cache key of a suite: every input that changes the modules.
-fn suite_key(inputs: &Inputs, wanted: &[Wanted]) -> String {
+/// The cache key of a suite: every input that changes the modules, and the plan's record,
+/// so a suite found in the cache says which plan it was built from.
+fn suite_key(inputs: &Inputs, wanted: &[Wanted], used: Option<&PlanUsed>) -> String {
     let mut text = format!(
         "schema {SCHEMA_VERSION}\nsource {}\nzig {} {:?}\nwasm-opt {} {:?}\n",
         inputs.source.info.sha256,
@@ -207,6 +211,12 @@ fn suite_key(inputs: &Inputs, wanted: &[Wanted]) -> String {
         inputs.wasm_opt.version,
         inputs.wasm_opt_flags
     );
+    if let Some(used) = used {
+        text.push_str(&format!(
+            "plan {:?} {} {}\n",
+            used.source, used.calibrated_on, used.target_seconds
+        ));
+    }
     for test in wanted {
         text.push_str(&format!(
             "{} {} {} {}\n",

@@ -75,7 +75,7 @@ pub fn run(ctx: &Context, args: BisectArgs) -> Result<u8> {
         out: args.out,
         measure,
     };
-    let record = bisect(&ctx.loaded, &request, &mut |line| {
+    let record = bisect(&ctx.with_plan()?, &request, &mut |line| {
         eprintln!("bisect: {line}")
     })?;
     print!("{}", crate::bisect::summary::render(&record));

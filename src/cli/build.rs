@@ -7,7 +7,8 @@ use std::time::Instant;
 
 pub fn run(ctx: &Context) -> Result<u8> {
     let started = Instant::now();
-    let (suite, outcome) = crate::build::build_configured(&ctx.loaded.config, &ctx.home()?)?;
+    let loaded = ctx.with_plan()?;
+    let (suite, outcome) = crate::build::build_configured(&loaded.config, &ctx.home()?)?;
     let timed = suite
         .manifest
         .tests
@@ -27,5 +28,13 @@ pub fn run(ctx: &Context) -> Result<u8> {
         suite.dir.display(),
         started.elapsed().as_secs_f64()
     );
+    if let Some(plan) = &suite.manifest.plan {
+        println!(
+            "plan: {} ({}, {} s a sample)",
+            plan.source.describe(),
+            plan.calibrated_on,
+            plan.target_seconds
+        );
+    }
     Ok(0)
 }

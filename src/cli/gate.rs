@@ -40,10 +40,12 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<u8> {
         &args.sampling,
         (&defaults, crate::config::Sources::gate_fields()),
     )?;
+    let loaded = ctx.with_plan()?;
     if let Some(baseline) = &args.against.baseline {
+        let config = &loaded.config;
         crate::compare::judge::check_baseline_first(baseline, config, args.against.allow_foreign)?;
     }
-    let results = crate::run::measure::measure(&ctx.loaded, &request, &results_path)?;
+    let results = crate::run::measure::measure(&loaded, &request, &results_path)?;
     if !results.complete {
         eprintln!("interrupted; results so far in {}", results_path.display());
         return Ok(super::run::EXIT_INTERRUPTED);

@@ -168,6 +168,13 @@ impl Context {
     pub fn home(&self) -> Result<Home> {
         Home::resolve(&self.loaded.config)
     }
+
+    /// The configuration for a command that builds the suite: `build.plan: runner` resolved to
+    /// the plan calibrated on this machine (calibrated first when there is none yet). Called
+    /// after the command's flags are checked, so a typo never waits for a calibration.
+    pub fn with_plan(&self) -> Result<Loaded> {
+        crate::calibrate::runner::resolve_plan(&self.loaded)
+    }
 }
 
 /// Runs the command; returns the process exit code.

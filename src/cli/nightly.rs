@@ -62,7 +62,7 @@ pub fn run(ctx: &Context, args: NightlyArgs) -> Result<u8> {
         force: args.force,
         measure,
     };
-    let outcome = crate::nightly::run(&ctx.loaded, &request)?;
+    let outcome = crate::nightly::run(&ctx.with_plan()?, &request)?;
     let report_path = PathBuf::from(format!("{}.report.md", request.prefix.display()));
     match &outcome {
         Outcome::AlreadyMeasured(said) => {

@@ -57,7 +57,7 @@ pub fn run(ctx: &Context, check: Check) -> Result<u8> {
                 measure,
                 out,
             };
-            print_aa(&aa(&ctx.loaded, request)?);
+            print_aa(&aa(&ctx.with_plan()?, request)?);
         }
         Check::Inject {
             results,

@@ -51,7 +51,7 @@ pub fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
         shard: args.shard,
         ..request(ctx, &args.runtimes, &args.tests, &args.sampling, defaults)?
     };
-    let results = measure(&ctx.loaded, &request, &args.out)?;
+    let results = measure(&ctx.with_plan()?, &request, &args.out)?;
     print_outcome(&results, &args.out);
     Ok(if results.complete {
         0

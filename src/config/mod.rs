@@ -127,8 +127,76 @@ pub enum Install {
 #[serde(deny_unknown_fields)]
 pub struct BuildConfig {
     pub tiers: Vec<u64>,
-    pub plan: Option<PathBuf>,
+    #[serde(default)]
+    pub plan: PlanChoice,
+    /// What a plan calibrated on the runner is calibrated on. Absent from configurations
+    /// written before it: wasmtime and 0.1 s, what the shipped plan was calibrated with.
+    #[serde(default)]
+    pub calibration: CalibrationConfig,
     pub jobs: usize,
+}
+
+/// The value of `build.plan` that asks for the plan calibrated on this machine.
+pub const RUNNER_PLAN: &str = "runner";
+
+/// Which iteration plan a suite is built from: `build.plan` as null, a file, or `runner`.
+/// In YAML it stays a plain optional string, so existing configurations read unchanged.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(from = "Option<PathBuf>", into = "Option<PathBuf>")]
+pub enum PlanChoice {
+    /// null: the plan shipped with wasmgate.
+    #[default]
+    Shipped,
+    /// A plan file written by `wasmgate calibrate --out FILE`.
+    File(PathBuf),
+    /// `runner`: the plan calibrated on this machine and cached; the calibrate stage resolves
+    /// it (`calibrate::runner::resolve_plan`) before anything is built.
+    Runner,
+    /// `runner`, resolved: the cached plan's file. Only the calibrate stage makes this value;
+    /// it reads back as `runner`.
+    RunnerCached(PathBuf),
+}
+
+impl From<Option<PathBuf>> for PlanChoice {
+    fn from(value: Option<PathBuf>) -> PlanChoice {
+        match value {
+            None => PlanChoice::Shipped,
+            // A file really named `runner` is still reachable as `./runner`.
+            Some(path) if path.as_os_str() == RUNNER_PLAN => PlanChoice::Runner,
+            Some(path) => PlanChoice::File(path),
+        }
+    }
+}
+
+impl From<PlanChoice> for Option<PathBuf> {
+    fn from(choice: PlanChoice) -> Option<PathBuf> {
+        match choice {
+            PlanChoice::Shipped => None,
+            PlanChoice::File(path) => Some(path),
+            PlanChoice::Runner | PlanChoice::RunnerCached(_) => Some(PathBuf::from(RUNNER_PLAN)),
+        }
+    }
+}
+
+/// The reference runtime and target of a calibrated plan (`build.calibration`): the defaults
+/// of `wasmgate calibrate`, and the settings of the plan `build.plan: runner` calibrates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationConfig {
+    /// A runtime under `runtimes:`.
+    pub runtime: String,
+    /// Target duration of one sample, in seconds.
+    pub target_seconds: f64,
+}
+
+impl Default for CalibrationConfig {
+    /// What the shipped plan was calibrated with (`default.yml`, checked by a test).
+    fn default() -> CalibrationConfig {
+        CalibrationConfig {
+            runtime: "wasmtime".to_string(),
+            target_seconds: 0.1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -520,9 +588,7 @@ fn first_line(message: &str) -> String {
 
 /// Checks that cannot be expressed in the types, section by section.
 fn validate(config: &Config) -> Result<()> {
-    if config.build.tiers.is_empty() || config.build.tiers.contains(&0) {
-        bail!("field `build.tiers`: give at least one iteration count, each above 0");
-    }
+    check_build(config)?;
     check_run(&config.run, &Sources::run_fields())?;
     check_run(&config.gate_run(), &Sources::gate_fields())?;
     check_compare(&config.compare)?;
@@ -547,6 +613,38 @@ fn validate(config: &Config) -> Result<()> {
     }
     for (name, runtime) in &config.runtimes {
         check_runtime(name, runtime)?;
+    }
+    Ok(())
+}
+
+fn check_build(config: &Config) -> Result<()> {
+    let tiers = &config.build.tiers;
+    // Increasing and unique: the tiers are a scale the plan is chosen on, and a repeated or
+    // misplaced count is a typo worth a word rather than a silent fix.
+    if tiers.is_empty() || tiers.contains(&0) || tiers.windows(2).any(|w| w[0] >= w[1]) {
+        bail!(
+            "field `build.tiers`: give iteration counts above 0, increasing, each once, e.g. [1, 2, 5, 10, 20, 50]"
+        );
+    }
+    check_target_seconds(
+        config.build.calibration.target_seconds,
+        "field `build.calibration.target_seconds`",
+    )?;
+    let runtime = &config.build.calibration.runtime;
+    if !config.runtimes.contains_key(runtime) {
+        bail!(
+            "field `build.calibration.runtime`: unknown runtime `{runtime}`; name one under `runtimes:`, e.g. wasmtime"
+        );
+    }
+    Ok(())
+}
+
+/// The target duration of one calibrated sample, as `subject` (a field or a flag) gave it.
+pub fn check_target_seconds(seconds: f64, subject: &str) -> Result<()> {
+    // Below a millisecond the modules' microsecond clock dominates; above a minute a sample
+    // is a timeout waiting to happen.
+    if !(0.001..=60.0).contains(&seconds) {
+        bail!("{subject}: give seconds between 0.001 and 60, e.g. 0.1");
     }
     Ok(())
 }
@@ -611,12 +709,44 @@ pub const DEFAULT_PLAN_YAML: &str = include_str!("plan.yml");
 /// Loads the iteration plan the configuration names, else the shipped one.
 pub fn load_plan(config: &Config) -> Result<crate::model::Plan> {
     match &config.build.plan {
-        Some(path) => {
+        PlanChoice::Shipped => parse_plan(DEFAULT_PLAN_YAML, "the built-in plan"),
+        PlanChoice::File(path) | PlanChoice::RunnerCached(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the plan {} (build.plan)", path.display()))?;
-            parse_yaml(&text, &path.display().to_string())
+            parse_plan(&text, &path.display().to_string())
         }
-        None => parse_yaml(DEFAULT_PLAN_YAML, "the built-in plan"),
+        PlanChoice::Runner => bail!(
+            "field `build.plan`: `runner` was not resolved before building; this command cannot calibrate a plan: run `wasmgate calibrate --for-runner` first, or set build.plan to null or a file"
+        ),
+    }
+}
+
+/// A plan file read and checked. Its counts need not be among `build.tiers`: a plan written
+/// with other tiers (or by hand) still builds.
+pub fn parse_plan(text: &str, origin: &str) -> Result<crate::model::Plan> {
+    let plan: crate::model::Plan = parse_yaml(text, origin)?;
+    if plan.default_iterations == 0 {
+        bail!("{origin}: field `default_iterations`: give a count above 0, e.g. 10");
+    }
+    if let Some((test, _)) = plan.iterations.iter().find(|(_, count)| **count == 0) {
+        bail!(
+            "{origin}: field `iterations.{test}`: give a count above 0 (a test that measures nothing goes under `measures_nothing`)"
+        );
+    }
+    Ok(plan)
+}
+
+/// What the suite's manifest records about the plan it was built from.
+pub fn plan_used(config: &Config, plan: &crate::model::Plan) -> crate::model::PlanUsed {
+    let source = match &config.build.plan {
+        PlanChoice::Shipped => crate::model::PlanSource::Shipped,
+        PlanChoice::File(_) => crate::model::PlanSource::File,
+        PlanChoice::Runner | PlanChoice::RunnerCached(_) => crate::model::PlanSource::Runner,
+    };
+    crate::model::PlanUsed {
+        source,
+        calibrated_on: plan.calibrated_on.clone(),
+        target_seconds: plan.target_seconds,
     }
 }
 
@@ -852,6 +982,105 @@ mod tests {
         let err = parse(&text, "g.yml").unwrap_err().to_string();
         assert!(
             err.contains("field `run.max_samples`") && err.contains("gate.samples (60)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn tiers_must_be_positive_increasing_and_listed_once() {
+        let tiers = "  tiers: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000,\n          100000, 200000, 500000, 1000000]\n";
+        assert!(DEFAULT_YAML.contains(tiers), "the default tiers changed");
+        let config = parse(DEFAULT_YAML, "default").unwrap();
+        assert_eq!(config.build.tiers.len(), 19);
+        for bad in ["[]", "[0, 1, 2]", "[1, 5, 2]", "[1, 2, 2, 5]"] {
+            let text = DEFAULT_YAML.replace(tiers, &format!("  tiers: {bad}\n"));
+            let err = parse(&text, "t.yml").unwrap_err().to_string();
+            assert!(
+                err.starts_with("t.yml: field `build.tiers`: give iteration counts above 0"),
+                "{bad}: {err}"
+            );
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+    }
+
+    #[test]
+    fn build_plan_reads_null_a_file_or_runner_and_shows_back_the_same() {
+        let config = parse(DEFAULT_YAML, "default").unwrap();
+        assert_eq!(config.build.plan, PlanChoice::Shipped);
+        assert_eq!(config.build.calibration, CalibrationConfig::default());
+        for (value, choice) in [
+            ("runner", PlanChoice::Runner),
+            (
+                "my-plan.yml",
+                PlanChoice::File(PathBuf::from("my-plan.yml")),
+            ),
+            ("./runner", PlanChoice::File(PathBuf::from("./runner"))),
+        ] {
+            let text = DEFAULT_YAML.replace("  plan: null\n", &format!("  plan: {value}\n"));
+            let config = parse(&text, "p.yml").unwrap();
+            assert_eq!(config.build.plan, choice);
+            let again = parse(&to_yaml(&config).unwrap(), "shown").unwrap();
+            assert_eq!(again.build.plan, choice);
+        }
+        // Resolved, it still shows as `runner`, and building before resolving says what to do.
+        let mut config = config;
+        config.build.plan = PlanChoice::RunnerCached(PathBuf::from("/cache/plans/x.yml"));
+        assert!(to_yaml(&config).unwrap().contains("plan: runner\n"));
+        config.build.plan = PlanChoice::Runner;
+        let err = load_plan(&config).unwrap_err().to_string();
+        assert!(err.contains("wasmgate calibrate --for-runner"), "{err}");
+        // A configuration written before `build.calibration` reads with the shipped settings.
+        let start = DEFAULT_YAML
+            .find("  # What `wasmgate calibrate` and")
+            .unwrap();
+        let end = DEFAULT_YAML.find("    target_seconds: 0.1\n").unwrap();
+        let older = format!(
+            "{}{}",
+            &DEFAULT_YAML[..start],
+            &DEFAULT_YAML[end + "    target_seconds: 0.1\n".len()..]
+        );
+        let older = parse(&older, "old.yml").unwrap();
+        assert_eq!(older.build.calibration, CalibrationConfig::default());
+    }
+
+    #[test]
+    fn the_calibration_settings_are_checked() {
+        let text = DEFAULT_YAML.replace("    runtime: wasmtime\n", "    runtime: wasmfoo\n");
+        let err = parse(&text, "c.yml").unwrap_err().to_string();
+        assert!(
+            err.starts_with("c.yml: field `build.calibration.runtime`: unknown runtime `wasmfoo`"),
+            "{err}"
+        );
+        let text = DEFAULT_YAML.replace("    target_seconds: 0.1\n", "    target_seconds: 0\n");
+        let err = parse(&text, "c.yml").unwrap_err().to_string();
+        assert!(
+            err.contains("field `build.calibration.target_seconds`: give seconds"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_plan_on_the_new_tiers_is_accepted_and_a_zero_count_refused() {
+        let shipped = parse_plan(DEFAULT_PLAN_YAML, "shipped").unwrap();
+        assert!(!shipped.iterations.is_empty());
+        let text = "calibrated_on: wasmtime on a CPU\ntarget_seconds: 0.1\ndefault_iterations: 10\niterations:\n  box: 2\n  auth: 50000\n  sign: 500\nmeasures_nothing: []\n";
+        let plan = parse_plan(text, "p.yml").unwrap();
+        assert_eq!(plan.iterations["auth"], 50000);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.yml");
+        std::fs::write(&file, text).unwrap();
+        let mut config = parse(DEFAULT_YAML, "default").unwrap();
+        config.build.plan = PlanChoice::RunnerCached(file);
+        let loaded = load_plan(&config).unwrap();
+        assert_eq!(loaded, plan);
+        let used = plan_used(&config, &loaded);
+        assert_eq!(used.source, crate::model::PlanSource::Runner);
+        assert_eq!(used.calibrated_on, "wasmtime on a CPU");
+        let err = parse_plan(&text.replace("box: 2", "box: 0"), "p.yml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("p.yml: field `iterations.box`: give a count above 0"),
             "{err}"
         );
     }

@@ -66,6 +66,7 @@ pub fn manifest() -> Manifest {
             module("misuse", "utilities"),
             module("aead_aegis256", "AEAD"),
         ],
+        plan: None,
     }
 }
 

@@ -23,6 +23,42 @@ pub struct Manifest {
     pub zig: ToolInfo,
     pub wasm_opt: ToolInfo,
     pub tests: Vec<TestModule>,
+    /// The iteration plan the modules were built from; absent from suites built before it
+    /// was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanUsed>,
+}
+
+/// Which iteration plan a suite was built from, for the record of a run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PlanUsed {
+    pub source: PlanSource,
+    /// The plan's own `calibrated_on`: the runtime and CPU it was calibrated on.
+    pub calibrated_on: String,
+    pub target_seconds: f64,
+}
+
+/// Where a plan came from: `build.plan` null, a file, or `runner`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanSource {
+    /// The plan shipped with wasmgate, calibrated on another machine.
+    Shipped,
+    /// A plan file the configuration names.
+    File,
+    /// Calibrated on the machine that ran the suite, and cached there.
+    Runner,
+}
+
+impl PlanSource {
+    /// How a report or a command line names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            PlanSource::Shipped => "the shipped plan",
+            PlanSource::File => "a plan file",
+            PlanSource::Runner => "the plan calibrated on the runner that built it",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
