@@ -51,6 +51,9 @@ pub struct Summary {
     pub suite_id: String,
     pub source: String,
     pub toolchain: String,
+    /// Which iteration plan the suite was built from, when its manifest says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
     pub complete: bool,
     pub samples: usize,
     /// How many samples another process on their core disturbed (each measured again).
@@ -193,6 +196,7 @@ pub fn summarize(results: &Results) -> Summary {
             suite.wasm_opt.version,
             suite.wasm_opt.flags.join(" ")
         ),
+        plan: suite.plan.as_ref().map(plan_line),
         complete: results.complete,
         samples: results.samples.len(),
         disturbance: Disturbance::of(&results.samples),
@@ -204,6 +208,16 @@ pub fn summarize(results: &Results) -> Summary {
         test_trends: Vec::new(),
         trend_notes: Vec::new(),
     }
+}
+
+/// Which plan set the suite's iteration counts, and what it was calibrated for and on.
+fn plan_line(plan: &crate::model::PlanUsed) -> String {
+    format!(
+        "iterations from {} ({} s a sample on {})",
+        plan.source.describe(),
+        plan.target_seconds,
+        plan.calibrated_on
+    )
 }
 
 /// "The runner was too busy: …", when most samples were disturbed: the figures below are
@@ -500,6 +514,23 @@ mod tests {
         assert_eq!(summary.fastest_to_native, Some(2.0));
         assert_eq!(summary.apart.len(), 1);
         assert!(summary.apart[0].1.contains("AES"));
+    }
+
+    #[test]
+    fn the_written_reports_say_which_plan_the_suite_was_built_from() {
+        use crate::model::{PlanSource, PlanUsed};
+        let mut results = results_with(&[("sign", "a", Some(100))]);
+        assert_eq!(summarize(&results).plan, None);
+        results.suite.plan = Some(PlanUsed {
+            source: PlanSource::Runner,
+            calibrated_on: "wasmtime 49.0.3 on a test CPU".into(),
+            target_seconds: 0.1,
+        });
+        let line = "iterations from the plan calibrated on the runner that built it (0.1 s a sample on wasmtime 49.0.3 on a test CPU)";
+        for format in [Format::Markdown, Format::Html, Format::Json] {
+            let text = render_results(&results, format).unwrap();
+            assert!(text.contains(line), "{format:?}: {text}");
+        }
     }
 
     #[test]
