@@ -68,7 +68,8 @@ pub enum Command {
     /// Store baselines
     #[command(subcommand)]
     Baseline(baseline::BaselineCommand),
-    /// Write a new iteration plan; or prove the gate: `calibrate aa`, `calibrate inject`
+    /// Write a new iteration plan (or cache this runner's own: --for-runner); or prove the gate:
+    /// `calibrate aa`, `calibrate inject`
     Calibrate(calibrate::CalibrateArgs),
     /// Setup, build, run and report in one step, on the configured runtimes
     Gate(gate::GateArgs),
