@@ -76,7 +76,9 @@ pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results
         seed: start.results.seed,
         ..schedule
     };
-    super::run(
+    // A resumed run's earlier samples were taken in an earlier session, on its own clock.
+    let (earlier, earlier_seconds) = (start.results.samples.len(), start.results.wall_seconds);
+    let results = super::run(
         &suite,
         &runtimes,
         &tests,
@@ -84,7 +86,21 @@ pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results
         start,
         out,
         &super::executor::Processes,
-    )
+    )?;
+    let session_seconds = results.wall_seconds - earlier_seconds;
+    let taken = results.samples.get(earlier..).unwrap_or_default();
+    report_cost(taken, &schedule.cores, session_seconds);
+    Ok(results)
+}
+
+/// The harness's own cost in one line: how long the measuring took, and how much of that the
+/// workers spent in samples, so a run whose workers waited on each other shows it.
+fn report_cost(samples: &[crate::model::Sample], cores: &[Option<usize>], seconds: f64) {
+    let took = humantime::format_duration(Duration::from_secs(seconds.max(0.0) as u64));
+    match super::parallelism::parallelism(samples, cores, seconds) {
+        Some(achieved) => eprintln!("measuring took {took}, {achieved}"),
+        None => eprintln!("measuring took {took}"),
+    }
 }
 
 /// The lock that keeps two runs from writing one results file (and its journal).

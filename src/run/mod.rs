@@ -13,6 +13,7 @@ pub mod journal;
 pub mod machine;
 pub mod measure;
 pub mod merge;
+pub mod parallelism;
 pub mod process_tree;
 pub mod scheduler;
 
