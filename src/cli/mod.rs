@@ -133,6 +133,9 @@ pub struct SamplingArgs {
     /// Cores to pin to, one worker each, e.g. 2,3 [default: run.cores]
     #[arg(long, value_delimiter = ',')]
     pub cores: Vec<usize>,
+    /// Let two workers run on SMT siblings of one physical core [default: run.allow_smt_siblings]
+    #[arg(long)]
+    pub allow_smt_siblings: bool,
 }
 
 impl SamplingArgs {
@@ -144,6 +147,7 @@ impl SamplingArgs {
             precision: self.precision,
             budget: self.budget.clone(),
             cores: self.cores.clone(),
+            allow_smt_siblings: self.allow_smt_siblings,
         }
     }
 }

@@ -221,6 +221,11 @@ pub struct RunConfig {
     pub timeout_seconds: u64,
     pub pin: bool,
     pub cores: Vec<usize>,
+    /// Two workers on SMT siblings (two hardware threads of one physical core) share its
+    /// execution units and slow each other's samples, so such cores are refused unless this is
+    /// true. Absent from configurations written before it: refused.
+    #[serde(default)]
+    pub allow_smt_siblings: bool,
     /// When a sample counts as disturbed by another process on its core. Absent from
     /// configurations written before it: the built-in thresholds then apply.
     #[serde(default)]
@@ -451,6 +456,8 @@ pub struct RunOverrides {
     pub precision: Option<f64>,
     pub budget: Option<String>,
     pub cores: Vec<usize>,
+    /// Given: workers may share a physical core's SMT siblings.
+    pub allow_smt_siblings: bool,
 }
 
 impl RunOverrides {
@@ -482,6 +489,10 @@ impl RunOverrides {
         if !self.cores.is_empty() {
             run.cores = self.cores.clone();
             given.push("cores");
+        }
+        if self.allow_smt_siblings {
+            run.allow_smt_siblings = true;
+            given.push("allow_smt_siblings");
         }
         check_run(&run, &sources.with_flags(given))?;
         Ok(run)
@@ -941,6 +952,22 @@ mod tests {
         };
         let run = many.apply(&config.run, Sources::run_fields()).unwrap();
         assert_eq!((run.samples, run.max_samples), (50, 50));
+    }
+
+    #[test]
+    fn smt_siblings_are_refused_by_default_and_the_flag_allows_them() {
+        let config = parse(DEFAULT_YAML, "default").unwrap();
+        assert!(!config.run.allow_smt_siblings);
+        // A configuration written before the setting existed reads as refusing them.
+        let without = DEFAULT_YAML.replace("  allow_smt_siblings: false\n", "");
+        assert_ne!(without, DEFAULT_YAML);
+        assert!(!parse(&without, "old.yml").unwrap().run.allow_smt_siblings);
+        let flag = RunOverrides {
+            allow_smt_siblings: true,
+            ..RunOverrides::default()
+        };
+        let run = flag.apply(&config.gate_run(), Sources::gate_fields());
+        assert!(run.unwrap().allow_smt_siblings);
     }
 
     #[test]

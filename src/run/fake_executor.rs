@@ -1,6 +1,7 @@
 //! A scripted executor for tests: each (test, runtime) sample is what a script says, so the
 //! scheduler's paths (budget, failures, resume, interrupt, the stopping rule) are tested
-//! without processes. Outcomes go through `execute::judge`, as a real process's would.
+//! without processes. Outcomes go through `execute::judge`, as a real process's would. Each
+//! sample's span in real time is recorded, so a test can see which samples ran at once.
 
 use super::adapter::Runtime;
 use super::execute::{Outcome, Usage, flag_disturbance, judge, timed_out};
@@ -40,6 +41,32 @@ pub struct FakeExecutor<S> {
     /// The wall time each sample reports, which the budget uses as its estimate.
     wall_ms: f64,
     calls: Mutex<Vec<(String, String)>>,
+    spans: Mutex<Vec<Span>>,
+}
+
+/// When one sample ran, in real time, and the core it was given.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Span {
+    pub core: Option<usize>,
+    pub start: Instant,
+    pub end: Instant,
+}
+
+/// The most spans that were open at one instant. A span that ends as another starts does not
+/// overlap it: a worker's next sample starts after its last one ended.
+pub fn most_at_once(spans: &[Span]) -> usize {
+    let mut edges: Vec<(Instant, i32)> = spans
+        .iter()
+        .flat_map(|span| [(span.start, 1), (span.end, -1)])
+        .collect();
+    // Ends before starts at the same instant.
+    edges.sort();
+    let (mut open, mut most) = (0i32, 0i32);
+    for (_, step) in edges {
+        open += step;
+        most = most.max(open);
+    }
+    most as usize
 }
 
 impl<S: Fn(&str, &str, usize) -> Step + Sync> FakeExecutor<S> {
@@ -49,6 +76,7 @@ impl<S: Fn(&str, &str, usize) -> Step + Sync> FakeExecutor<S> {
             pause: Duration::ZERO,
             wall_ms: 1.0,
             calls: Mutex::new(Vec::new()),
+            spans: Mutex::new(Vec::new()),
         }
     }
 
@@ -64,6 +92,12 @@ impl<S: Fn(&str, &str, usize) -> Step + Sync> FakeExecutor<S> {
     /// Every (test, runtime) asked for so far, in order, the ones stopped midway included.
     pub fn calls(&self) -> Vec<(String, String)> {
         self.calls.lock().unwrap().clone()
+    }
+
+    /// The span of every sample asked for so far, the ones stopped midway included: a
+    /// process that was killed was running until then.
+    pub fn spans(&self) -> Vec<Span> {
+        self.spans.lock().unwrap().clone()
     }
 
     /// Records the call; returns how many calls of the same pair came before.
@@ -128,7 +162,14 @@ impl<S: Fn(&str, &str, usize) -> Step + Sync> Executor for FakeExecutor<S> {
         limits: &Limits,
     ) -> Option<Outcome> {
         let nth = self.count(&test.name, &runtime.info.name);
-        if !last(self.pause, limits) {
+        let start = Instant::now();
+        let lasted = last(self.pause, limits);
+        self.spans.lock().unwrap().push(Span {
+            core: limits.core,
+            start,
+            end: Instant::now(),
+        });
+        if !lasted {
             return None;
         }
         self.outcome((self.script)(&test.name, &runtime.info.name, nth), limits)
@@ -171,5 +212,25 @@ pub fn exactly(samples: u32) -> crate::stats::stopping::Stopping {
         max_samples: samples,
         precision: 0.0,
         min_effect: 0.02,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_that_touch_do_not_overlap() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let span = |start, end| Span {
+            core: None,
+            start: at(start),
+            end: at(end),
+        };
+        assert_eq!(most_at_once(&[]), 0);
+        assert_eq!(most_at_once(&[span(0, 5), span(5, 10)]), 1);
+        assert_eq!(most_at_once(&[span(0, 5), span(4, 10), span(9, 12)]), 2);
+        assert_eq!(most_at_once(&[span(0, 10), span(2, 3), span(2, 8)]), 3);
     }
 }

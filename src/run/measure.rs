@@ -4,7 +4,7 @@
 
 use super::adapter::{RuntimeRequest, resolve};
 use super::scheduler::Schedule;
-use super::{STOP, Start, choose_cores, doctor, select_tests};
+use super::{STOP, Start, choose_cores, doctor, refuse_smt_siblings, select_tests};
 use crate::config::{Loaded, RunConfig, TestFilter, parse_duration};
 use crate::model::{AotRecord, CheckStatus, Environment, Results, Shard};
 use crate::stats::stopping::Stopping;
@@ -37,6 +37,8 @@ pub struct Request {
 pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results> {
     let config = &loaded.config;
     check_labels(&request.runtimes)?;
+    // Cores that cannot be used are refused before anything is built, as labels are.
+    let schedule = schedule_for(request, config.compare.min_effect)?;
     // Refused now, not after the whole budget: a destination that cannot be written, or one
     // another run is writing.
     if crate::model::is_standard_output(out) {
@@ -66,7 +68,6 @@ pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results
         .flat_map(|runtime| runtime.prepare_aot(&home, &suite, &tests))
         .collect();
     report_aot(&aot);
-    let schedule = schedule_for(request, config.compare.min_effect)?;
     install_stop_handler();
     let _measuring = lock_cores(&schedule.cores)?;
     let environment = check_runner(&schedule);
@@ -76,7 +77,9 @@ pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results
         seed: start.results.seed,
         ..schedule
     };
-    super::run(
+    // A resumed run's earlier samples were taken in an earlier session, on its own clock.
+    let (earlier, earlier_seconds) = (start.results.samples.len(), start.results.wall_seconds);
+    let results = super::run(
         &suite,
         &runtimes,
         &tests,
@@ -84,7 +87,21 @@ pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results
         start,
         out,
         &super::executor::Processes,
-    )
+    )?;
+    let session_seconds = results.wall_seconds - earlier_seconds;
+    let taken = results.samples.get(earlier..).unwrap_or_default();
+    report_cost(taken, &schedule.cores, session_seconds);
+    Ok(results)
+}
+
+/// The harness's own cost in one line: how long the measuring took, and how much of that the
+/// workers spent in samples, so a run whose workers waited on each other shows it.
+fn report_cost(samples: &[crate::model::Sample], cores: &[Option<usize>], seconds: f64) {
+    let took = humantime::format_duration(Duration::from_secs(seconds.max(0.0) as u64));
+    match super::parallelism::parallelism(samples, cores, seconds) {
+        Some(achieved) => eprintln!("measuring took {took}, {achieved}"),
+        None => eprintln!("measuring took {took}"),
+    }
 }
 
 /// The lock that keeps two runs from writing one results file (and its journal).
@@ -173,11 +190,15 @@ fn select(
 /// The schedule of a request; its seed is the request's or the clock's.
 fn schedule_for(request: &Request, min_effect: f64) -> Result<Schedule> {
     let sampling = &request.sampling;
+    let cores = choose_cores(sampling.pin, &sampling.cores, &request.cores_origin)?;
+    let system = doctor::Tree::new(Path::new("/"));
+    let allowed = sampling.allow_smt_siblings;
+    refuse_smt_siblings(&system, &cores, allowed, &request.cores_origin)?;
     Ok(Schedule {
         stopping: Stopping::new(sampling, min_effect),
         budget: sampling.budget.as_deref().map(parse_duration).transpose()?,
         timeout: Duration::from_secs(sampling.timeout_seconds),
-        cores: choose_cores(sampling.pin, &sampling.cores, &request.cores_origin)?,
+        cores,
         seed: request.seed.unwrap_or_else(clock_seed),
         progress: request.progress,
         disturbance: sampling.disturbance,

@@ -13,6 +13,7 @@ pub mod journal;
 pub mod machine;
 pub mod measure;
 pub mod merge;
+pub mod parallelism;
 pub mod process_tree;
 pub mod scheduler;
 
@@ -83,6 +84,26 @@ pub fn choose_cores(pin: bool, configured: &[usize], origin: &str) -> Result<Vec
         return Ok(vec![allowed.last().copied()]);
     }
     Ok(configured.iter().map(|c| Some(*c)).collect())
+}
+
+/// Two workers on SMT siblings share one physical core's execution units, so each slows the
+/// other's samples: refused unless `allowed`. Topology that cannot be read refuses nothing;
+/// the doctor's `smt` check says it is unknown. `origin` names where the cores were given.
+pub fn refuse_smt_siblings(
+    tree: &doctor::Tree,
+    cores: &[Option<usize>],
+    allowed: bool,
+    origin: &str,
+) -> Result<()> {
+    let pinned: Vec<usize> = cores.iter().flatten().copied().collect();
+    match doctor::sibling_pair(tree, &pinned) {
+        Some((one, other)) if !allowed => bail!(
+            "{origin}: cores {} and {} are SMT siblings of one physical core, so two workers there would slow each other's samples; list one core of each sibling pair, or allow it with --allow-smt-siblings (run.allow_smt_siblings: true)",
+            one.min(other),
+            one.max(other)
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// A run about to start: fresh, or resuming the samples of an interrupted one.
@@ -403,5 +424,55 @@ mod consistency_tests {
         journal::Journal::create(&journal_path, &results).unwrap();
         let err = read_results(&journal_path).unwrap_err().to_string();
         assert!(err.contains("schema_version 99"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod sibling_tests {
+    use super::*;
+
+    /// A fake root whose /sys lists cores 0 and 2, and 1 and 3, as SMT siblings (as many x86
+    /// machines number them); core 3's topology cannot be read.
+    fn topology() -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        for (core, siblings) in [(0, "0,2"), (1, "1,3"), (2, "0,2")] {
+            let dir = root
+                .path()
+                .join(format!("sys/devices/system/cpu/cpu{core}/topology"));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("thread_siblings_list"), format!("{siblings}\n")).unwrap();
+        }
+        root
+    }
+
+    fn refusal(root: &Path, cores: &[usize], allowed: bool) -> Option<String> {
+        let cores: Vec<Option<usize>> = cores.iter().map(|c| Some(*c)).collect();
+        let tree = doctor::Tree::new(root);
+        refuse_smt_siblings(&tree, &cores, allowed, "--cores")
+            .err()
+            .map(|e| e.to_string())
+    }
+
+    #[test]
+    fn workers_on_smt_siblings_are_refused_in_one_line_unless_allowed() {
+        let root = topology();
+        assert_eq!(
+            refusal(root.path(), &[1, 2, 0], false).as_deref(),
+            Some(
+                "--cores: cores 0 and 2 are SMT siblings of one physical core, so two workers there would slow each other's samples; list one core of each sibling pair, or allow it with --allow-smt-siblings (run.allow_smt_siblings: true)"
+            )
+        );
+        assert_eq!(refusal(root.path(), &[0, 1], false), None);
+        assert_eq!(refusal(root.path(), &[0, 2], true), None);
+        // Core 3 cannot say, but core 1 names it.
+        assert!(refusal(root.path(), &[3, 1], false).is_some());
+        let unpinned = doctor::Tree::new(root.path());
+        assert!(refuse_smt_siblings(&unpinned, &[None], false, "--cores").is_ok());
+    }
+
+    #[test]
+    fn unreadable_topology_refuses_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        assert_eq!(refusal(root.path(), &[0, 1, 2, 3], false), None);
     }
 }

@@ -688,7 +688,9 @@ fn update(state: &mut PairState, sample: &Sample) {
 mod tests {
     use super::*;
     use crate::model::SampleStatus;
-    use crate::run::fake_executor::{FakeExecutor, Step, exactly, schedule, suite, tests};
+    use crate::run::fake_executor::{
+        FakeExecutor, Span, Step, exactly, most_at_once, schedule, suite, tests,
+    };
     use std::collections::BTreeSet;
 
     /// What a scheduler runs on: fixture tests and runtimes, a schedule, a stop flag.
@@ -879,6 +881,49 @@ mod tests {
             assert_eq!(taken.len(), 4, "{test} on {runtime}");
             assert!(taken.iter().all(|s| s.status == SampleStatus::Ok));
         }
+    }
+
+    /// The spans of a run of every fixture test on two runtimes, two rounds, on one worker per
+    /// core of `cores`. Each sample lasts 5 ms: long enough that workers started together
+    /// overlap, short enough that the run takes well under a second.
+    fn spans_on(cores: &[usize]) -> Vec<Span> {
+        let every = ["sign", "hash", "hash2", "misuse", "aead_aegis256"];
+        let mut bench = Bench::new(&every, &["a", "b"], exactly(2));
+        bench.schedule.cores = cores.iter().map(|c| Some(*c)).collect();
+        let fake = FakeExecutor::new(steady).pausing(Duration::from_millis(5), 5.0);
+        let (ending, samples) = bench.run(&fake, &[]);
+        assert_eq!(ending, Ending::Finished);
+        assert_eq!(samples.len(), 20);
+        fake.spans()
+    }
+
+    /// The spans of the samples one core took.
+    fn on_core(spans: &[Span], core: usize) -> Vec<Span> {
+        spans
+            .iter()
+            .filter(|span| span.core == Some(core))
+            .copied()
+            .collect()
+    }
+
+    #[test]
+    fn each_core_runs_a_worker_and_the_workers_sample_at_the_same_time() {
+        for cores in [vec![2, 3], vec![1, 2, 3]] {
+            let spans = spans_on(&cores);
+            assert_eq!(most_at_once(&spans), cores.len(), "cores {cores:?}");
+            for &core in &cores {
+                let taken = on_core(&spans, core);
+                assert!(!taken.is_empty(), "core {core} of {cores:?} took no sample");
+                assert_eq!(most_at_once(&taken), 1, "core {core} of {cores:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn one_core_never_has_two_samples_at_once() {
+        let spans = spans_on(&[3]);
+        assert_eq!(most_at_once(&spans), 1);
+        assert_eq!(on_core(&spans, 3).len(), spans.len());
     }
 
     #[test]

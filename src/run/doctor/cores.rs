@@ -162,15 +162,42 @@ fn routed_to(tree: &Tree, core: usize) -> Option<Vec<u64>> {
     })
 }
 
-pub fn smt(at: &Core) -> EnvironmentCheck {
-    let core = at.core;
-    let file = format!("/sys/devices/system/cpu/cpu{core}/topology/thread_siblings_list");
-    let Some(text) = at.tree.read(&file) else {
-        return unknown(SMT, Some(core), format!("cannot read {file}"));
-    };
-    let siblings: Vec<usize> = (CpuList::parse(&text).cores().into_iter())
+/// Where the kernel lists the hardware threads of a core's physical core.
+fn siblings_file(core: usize) -> String {
+    format!("/sys/devices/system/cpu/cpu{core}/topology/thread_siblings_list")
+}
+
+/// The core's SMT siblings (the other hardware threads of its physical core); `None` when the
+/// topology cannot be read.
+fn siblings(tree: &Tree, core: usize) -> Option<Vec<usize>> {
+    let text = tree.read(&siblings_file(core))?;
+    let siblings = (CpuList::parse(&text).cores().into_iter())
         .filter(|&c| c != core)
         .collect();
+    Some(siblings)
+}
+
+/// The first two of `cores` that are SMT siblings, in the order listed. A core whose topology
+/// cannot be read is not known to have a sibling, so it is never taken for one (unless the
+/// other core's topology names it).
+pub fn sibling_pair(tree: &Tree, cores: &[usize]) -> Option<(usize, usize)> {
+    let known: Vec<Vec<usize>> = (cores.iter())
+        .map(|&core| siblings(tree, core).unwrap_or_default())
+        .collect();
+    (0..cores.len()).find_map(|i| {
+        let (core, later) = (cores[i], cores.get(i + 1..).unwrap_or_default());
+        let j = (later.iter().position(|other| known[i].contains(other)))
+            .or_else(|| (i + 1..cores.len()).position(|j| known[j].contains(&core)))?;
+        Some((core, later[j]))
+    })
+}
+
+pub fn smt(at: &Core) -> EnvironmentCheck {
+    let core = at.core;
+    let Some(siblings) = siblings(at.tree, core) else {
+        let file = siblings_file(core);
+        return unknown(SMT, Some(core), format!("cannot read {file}"));
+    };
     let off = "or turn SMT off: `echo off > /sys/devices/system/cpu/smt/control`";
     let mut idle = Vec::new();
     for &sibling in &siblings {

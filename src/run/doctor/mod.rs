@@ -12,6 +12,7 @@ pub mod tree;
 pub mod tune;
 
 use crate::model::{CheckStatus, Environment, EnvironmentCheck};
+pub use cores::sibling_pair;
 pub use observe::Sampling;
 use std::path::Path;
 use std::time::Duration;
