@@ -163,6 +163,7 @@ pub fn settings(config: &CompareConfig) -> CompareSettings {
         alpha: config.alpha,
         min_effect: config.min_effect,
         fail_on: config.fail_on.clone(),
+        paired_test: config.paired_test,
     }
 }
 
@@ -342,7 +343,7 @@ fn compare_test(
         ));
     }
     let result = if paired {
-        stats::compare_paired(&base.pairs_with(head, test), settings.confidence)
+        paired_estimate(base, head, test, settings)
     } else {
         stats::compare_samples(base_values, head_values, settings.confidence)
     };
@@ -376,6 +377,17 @@ fn compare_test(
         ));
     }
     (row, Some(estimate))
+}
+
+/// Head against base on the pairs of one test, by the configured paired test.
+fn paired_estimate(
+    base: &Side,
+    head: &Side,
+    test: &str,
+    settings: &CompareSettings,
+) -> Result<RatioEstimate, NoEstimate> {
+    let pairs = base.pairs_with(head, test);
+    stats::compare_paired_by(&pairs, settings.confidence, settings.paired_test)
 }
 
 /// The verdict on one test: a change must be significant after the correction for testing
@@ -529,6 +541,7 @@ mod tests {
             alpha: 0.01,
             min_effect: 0.02,
             fail_on: vec!["test".into(), "category".into()],
+            paired_test: crate::model::PairedTest::SignedRank,
         }
     }
 
@@ -618,6 +631,32 @@ mod tests {
             }
         );
         assert!(!comparison.gate_failed, "{:?}", comparison.gate_reasons);
+    }
+
+    #[test]
+    fn the_configured_paired_test_decides() {
+        use crate::model::{PairedTest, fixtures};
+        // Six rounds, head 5 % slower within ±0.5 % in each.
+        let ratios = [1.050, 1.046, 1.053, 1.049, 1.055, 1.047];
+        let (mut base, mut head) = (side_of_sign("a", 0..0), side_of_sign("b", 0..0));
+        let at = |runtime, round: usize, value: f64| Sample {
+            round: round as u32,
+            ..fixtures::sample("sign", runtime, round as u64, Some(value as u64))
+        };
+        base.samples = (0..6).map(|r| at("a", r, 1e6)).collect();
+        head.samples = (ratios.iter().enumerate())
+            .map(|(r, ratio)| at("b", r, 1e6 * ratio))
+            .collect();
+        let verdict = |paired_test| {
+            let settings = CompareSettings {
+                paired_test,
+                ..settings()
+            };
+            compare(&base, &head, &settings, true, None).tests[0].verdict
+        };
+        assert_eq!(verdict(PairedTest::TrimmedT), Verdict::Regression);
+        // 2/2⁶ at best, and no 99 % interval on 6 pairs.
+        assert_eq!(verdict(PairedTest::SignedRank), Verdict::Inconclusive);
     }
 
     #[test]
