@@ -201,6 +201,11 @@ pub fn compare(
         }
     }
     let disturbance = note_busy_runner(&mut rows, base, head);
+    // A trimmed-t interval is wider than a normal one of the same standard error (few degrees
+    // of freedom): the groups take the standard error itself.
+    let standard_errors: BTreeMap<String, stats::StandardError> = (rows.iter().zip(&estimates))
+        .filter_map(|(row, e)| Some((row.test.clone(), e.as_ref()?.standard_error?)))
+        .collect();
 
     let mut by_category: BTreeMap<&str, Vec<&TestComparison>> = BTreeMap::new();
     for row in &rows {
@@ -215,11 +220,12 @@ pub fn compare(
     let group_confidence = 1.0 - settings.alpha / groups as f64;
     let categories: Vec<GroupComparison> = by_category
         .iter()
-        .map(|(name, rows)| group(name, rows, group_confidence, settings))
+        .map(|(name, rows)| group(name, rows, &standard_errors, group_confidence, settings))
         .collect();
     let overall = group(
         "overall",
         &rows.iter().collect::<Vec<_>>(),
+        &standard_errors,
         group_confidence,
         settings,
     );
@@ -424,17 +430,28 @@ fn classify(ratio: f64, low: f64, high: f64, significant: bool, min_effect: f64)
 fn group(
     name: &str,
     rows: &[&TestComparison],
+    standard_errors: &BTreeMap<String, stats::StandardError>,
     confidence: f64,
     settings: &CompareSettings,
 ) -> GroupComparison {
-    let estimates: Vec<(f64, (f64, f64))> = rows
+    // A rank-based interval's width stands for a normal one at the comparison's confidence.
+    let z = stats::z_for(settings.confidence);
+    let estimates: Vec<(f64, stats::StandardError)> = rows
         .iter()
         .filter(|r| r.verdict != Verdict::Failed)
-        .filter_map(|r| Some((r.ratio?, (r.ci_low?, r.ci_high?))))
+        .filter_map(|r| {
+            let (low, high) = (r.ci_low?, r.ci_high?);
+            let from_interval = stats::StandardError {
+                value: (high.ln() - low.ln()) / (2.0 * z),
+                degrees_of_freedom: f64::INFINITY,
+            };
+            Some((
+                r.ratio?,
+                *standard_errors.get(&r.test).unwrap_or(&from_interval),
+            ))
+        })
         .collect();
-    let Some((ratio, low, high)) =
-        stats::geometric_mean_interval(&estimates, settings.confidence, confidence)
-    else {
+    let Some((ratio, low, high)) = stats::geometric_mean_of(&estimates, confidence) else {
         return GroupComparison {
             name: name.to_string(),
             tests: 0,

@@ -15,6 +15,17 @@ pub struct RatioEstimate {
     /// `None` when there are too few samples for an interval at this confidence.
     pub interval: Option<(f64, f64)>,
     pub p_value: f64,
+    /// The standard error of the log-ratio and its degrees of freedom, when the interval comes
+    /// from them (the trimmed t); `None` for the rank-based intervals.
+    pub standard_error: Option<StandardError>,
+}
+
+/// A log-ratio's standard error and the degrees of freedom of its t distribution (infinite:
+/// normal).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StandardError {
+    pub value: f64,
+    pub degrees_of_freedom: f64,
 }
 
 /// Why no estimate could be made.
@@ -89,6 +100,7 @@ pub fn compare_samples(
         ratio: shift.exp(),
         interval,
         p_value: mann_whitney_p(&log_base, &log_head),
+        standard_error: None,
     })
 }
 
@@ -132,6 +144,10 @@ pub fn compare_paired_by(
             ratio,
             interval: trimmed.and_then(|t| t.interval(confidence)),
             p_value: trimmed.map_or(1.0, |t| t.p_value()),
+            standard_error: trimmed.map(|t| StandardError {
+                value: t.standard_error,
+                degrees_of_freedom: t.degrees_of_freedom,
+            }),
         });
     }
     let nf = n as f64;
@@ -146,6 +162,7 @@ pub fn compare_paired_by(
         ratio,
         interval,
         p_value: signed_rank_p(&logs),
+        standard_error: None,
     })
 }
 
@@ -357,30 +374,39 @@ pub fn median_relative_halfwidth(values: &[f64], confidence: f64) -> Option<f64>
     Some((high - low) / 2.0 / median_sorted(&sorted))
 }
 
-/// Geometric mean of ratios with an interval: the mean of the log-ratios, whose standard
-/// error combines each ratio's own (from its interval, assumed normal on the log scale).
-///
-/// `estimate_confidence` is the level the per-test intervals were made at (it turns their
-/// widths into standard errors); `confidence` is the level of the interval returned.
-pub fn geometric_mean_interval(
-    estimates: &[(f64, (f64, f64))],
-    estimate_confidence: f64,
+/// Geometric mean of ratios with an interval at `confidence`: the mean of the log-ratios, whose
+/// standard error combines each ratio's own, `se = √(Σ seᵢ²)/k`. The critical value is Student's
+/// t with the Welch–Satterthwaite degrees of freedom `(Σ seᵢ²)² / Σ (seᵢ⁴/dfᵢ)`: a mean of a
+/// few trimmed-t estimates on few pairs is not normal, and a normal critical value would call
+/// a category of two noisy tests changed far too easily. Normal when every df is infinite.
+pub fn geometric_mean_of(
+    estimates: &[(f64, StandardError)],
     confidence: f64,
 ) -> Option<(f64, f64, f64)> {
     if estimates.is_empty() {
         return None;
     }
     let k = estimates.len() as f64;
-    let z_estimates = z_for(estimate_confidence);
-    let z = z_for(confidence);
     let mean = estimates.iter().map(|(r, _)| r.ln()).sum::<f64>() / k;
-    let variance: f64 = estimates
-        .iter()
-        .map(|(_, (low, high))| ((high.ln() - low.ln()) / (2.0 * z_estimates)).powi(2))
-        .sum::<f64>()
-        / (k * k);
-    let se = variance.sqrt();
-    Some((mean.exp(), (mean - z * se).exp(), (mean + z * se).exp()))
+    let sum_of_squares: f64 = estimates.iter().map(|(_, e)| e.value.powi(2)).sum();
+    let spread: f64 = (estimates.iter())
+        .filter(|(_, e)| e.degrees_of_freedom.is_finite())
+        .map(|(_, e)| e.value.powi(4) / e.degrees_of_freedom)
+        .sum();
+    let degrees_of_freedom = sum_of_squares.powi(2) / spread;
+    let critical = if spread > 0.0 && degrees_of_freedom.is_finite() {
+        StudentsT::new(0.0, 1.0, degrees_of_freedom)
+            .expect("positive degrees of freedom")
+            .inverse_cdf(1.0 - (1.0 - confidence) / 2.0)
+    } else {
+        z_for(confidence)
+    };
+    let se = sum_of_squares.sqrt() / k;
+    Some((
+        mean.exp(),
+        (mean - critical * se).exp(),
+        (mean + critical * se).exp(),
+    ))
 }
 
 /// The median; `None` when there are no values.
@@ -656,20 +682,39 @@ mod tests {
         assert!((g - 4.0).abs() < 1e-12);
     }
 
+    /// A standard error from an interval at 95 %, normal.
+    fn normal_error(low: f64, high: f64) -> StandardError {
+        StandardError {
+            value: (high.ln() - low.ln()) / (2.0 * z_for(0.95)),
+            degrees_of_freedom: f64::INFINITY,
+        }
+    }
+
     #[test]
     fn geometric_mean_of_equal_ratios() {
-        let (mean, low, high) =
-            geometric_mean_interval(&[(1.1, (1.05, 1.15)), (1.1, (1.05, 1.15))], 0.95, 0.95)
-                .unwrap();
+        let two = [(1.1, normal_error(1.05, 1.15)); 2];
+        let (mean, low, high) = geometric_mean_of(&two, 0.95).unwrap();
         assert!((mean - 1.1).abs() < 1e-12);
         // A wider level for the mean than for the tests widens it again.
-        let (_, wide_low, _) =
-            geometric_mean_interval(&[(1.1, (1.05, 1.15)), (1.1, (1.05, 1.15))], 0.95, 0.999)
-                .unwrap();
+        let (_, wide_low, _) = geometric_mean_of(&two, 0.999).unwrap();
         assert!(wide_low < low, "{wide_low} {low}");
         assert!(
             low > 1.05 && high < 1.15,
             "pooling two tests narrows the interval: {low} {high}"
         );
+    }
+
+    #[test]
+    fn geometric_mean_of_few_pairs_is_a_t_interval() {
+        // Two tests with equal errors on 5 degrees of freedom each: 10 degrees of freedom.
+        let error = StandardError {
+            value: 0.01,
+            degrees_of_freedom: 5.0,
+        };
+        let (_, low, _) = geometric_mean_of(&[(1.0, error); 2], 0.99).unwrap();
+        let critical = StudentsT::new(0.0, 1.0, 10.0).unwrap().inverse_cdf(0.995);
+        assert!((critical - 3.169_272_667).abs() < 1e-6, "{critical}");
+        let expected = (-critical * (2.0f64 * 0.01 * 0.01).sqrt() / 2.0).exp();
+        assert!((low - expected).abs() < 1e-12, "{low} {expected}");
     }
 }
