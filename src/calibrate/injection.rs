@@ -440,7 +440,7 @@ fn runtime_labelled(aa: &Results, label: &str) -> RuntimeInfo {
 /// A test, its pairs in one trial, and the pair the stopping rule would end it at.
 type TrialPairs<'a> = (&'a String, Vec<(f64, f64)>, usize);
 
-/// How many rounds fit in the budget, and the wall time the rounds run take: each round runs
+/// How many rounds fit in the budget, and the wall time of the rounds run: each round runs
 /// one pair of every test still open, so the budget cuts every test at the same round (a
 /// partial last round is left out, as the scheduler would not start blocks it cannot finish).
 fn rounds_within_budget(
