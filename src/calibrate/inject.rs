@@ -5,7 +5,7 @@
 use super::injection::{DEFAULT_SETTINGS, Outcome, Replay, Sampling, Setting};
 use crate::compare::settings;
 use crate::config::{Loaded, RunOverrides, Sources, parse_duration};
-use crate::model::{CompareSettings, Results};
+use crate::model::{CompareSettings, PairedTest, Results};
 use crate::stats::stopping::Stopping;
 use anyhow::{Result, anyhow, bail};
 use std::collections::BTreeSet;
@@ -21,6 +21,11 @@ pub struct InjectRequest {
     pub seed: u64,
     /// Sampling flags over the gate's configured sampling.
     pub overrides: RunOverrides,
+    /// Workers to replay the budget on; `None`: as many as the overrides' cores, else as the
+    /// A/A run measured on.
+    pub workers: Option<usize>,
+    /// The paired tests replayed, side by side on the same trials; empty: the configured one.
+    pub paired_tests: Vec<PairedTest>,
 }
 
 /// What was replayed, and each setting's outcome.
@@ -32,7 +37,10 @@ pub struct InjectReport {
     pub budget: Option<String>,
     /// Tests with samples in the file (at least 1, to divide by).
     pub tests: usize,
-    pub outcomes: Vec<(Setting, Outcome)>,
+    /// The workers the A/A file was measured on (its distinct cores).
+    pub recorded_workers: usize,
+    /// Per paired test and setting, its outcome.
+    pub outcomes: Vec<(PairedTest, Setting, Outcome)>,
 }
 
 pub fn inject(loaded: &Loaded, request: &InjectRequest) -> Result<InjectReport> {
@@ -42,19 +50,32 @@ pub fn inject(loaded: &Loaded, request: &InjectRequest) -> Result<InjectReport> 
     let path = &request.results;
     let results = crate::run::read_results(path)?;
     let settings = settings(&loaded.config.compare);
-    let (sampling, budget) = gate_sampling(loaded, &request.overrides, settings.min_effect)?;
     let replay = Replay::new(&results, ("a", "b")).map_err(|why| {
         anyhow!(
             "{}: {why}; make it with `wasmgate calibrate aa`",
             path.display()
         )
     })?;
-    let outcomes = replay_every_setting(&replay, &settings, &sampling, request)?;
+    let workers = match (request.workers, request.overrides.cores.len()) {
+        (Some(0), _) => bail!("--workers must be at least 1"),
+        (Some(workers), _) => workers,
+        (None, 0) => replay.recorded_workers(),
+        (None, cores) => cores,
+    };
+    let (sampling, budget) =
+        gate_sampling(loaded, &request.overrides, settings.min_effect, workers)?;
+    let tests = if request.paired_tests.is_empty() {
+        vec![settings.paired_test]
+    } else {
+        request.paired_tests.clone()
+    };
+    let outcomes = replay_every_setting(&replay, &settings, &sampling, &tests, request)?;
     Ok(InjectReport {
         settings,
         sampling,
         budget,
         tests: tests_sampled(&results),
+        recorded_workers: replay.recorded_workers(),
         outcomes,
     })
 }
@@ -64,6 +85,7 @@ fn gate_sampling(
     loaded: &Loaded,
     overrides: &RunOverrides,
     min_effect: f64,
+    workers: usize,
 ) -> Result<(Sampling, Option<String>)> {
     let sampling = overrides.apply(&loaded.config.gate_run(), Sources::gate_fields())?;
     let budget_seconds = (sampling.budget.as_deref())
@@ -73,33 +95,42 @@ fn gate_sampling(
     let emulated = Sampling {
         stopping: Stopping::new(&sampling, min_effect),
         budget_seconds,
+        workers,
     };
     Ok((emulated, sampling.budget))
 }
 
-/// The settings are independent: they are replayed side by side.
+/// The settings are independent: they are replayed side by side. Each paired test replays
+/// the same trials (the same seed), so their figures differ by the test alone.
 fn replay_every_setting(
     replay: &Replay,
     settings: &CompareSettings,
     sampling: &Sampling,
+    tests: &[PairedTest],
     request: &InjectRequest,
-) -> Result<Vec<(Setting, Outcome)>> {
+) -> Result<Vec<(PairedTest, Setting, Outcome)>> {
+    let runs: Vec<(PairedTest, Setting)> = (tests.iter())
+        .flat_map(|&test| DEFAULT_SETTINGS.iter().map(move |&setting| (test, setting)))
+        .collect();
     std::thread::scope(|scope| {
-        let handles: Vec<_> = DEFAULT_SETTINGS
-            .iter()
-            .map(|&setting| {
+        let handles: Vec<_> = (runs.into_iter())
+            .map(|(paired_test, setting)| {
+                let settings = CompareSettings {
+                    paired_test,
+                    ..settings.clone()
+                };
                 let run =
-                    move || replay.run(settings, sampling, setting, request.trials, request.seed);
-                (setting, scope.spawn(run))
+                    move || replay.run(&settings, sampling, setting, request.trials, request.seed);
+                (paired_test, setting, scope.spawn(run))
             })
             .collect();
         handles
             .into_iter()
-            .map(|(setting, handle)| {
-                let outcome = handle
-                    .join()
-                    .map_err(|_| anyhow!("the replay of `{}` failed", setting.describe()))?;
-                Ok((setting, outcome))
+            .map(|(test, setting, handle)| {
+                let outcome = handle.join().map_err(|_| {
+                    anyhow!("the replay of `{}` ({test}) failed", setting.describe())
+                })?;
+                Ok((test, setting, outcome))
             })
             .collect()
     })
@@ -135,6 +166,8 @@ mod tests {
             trials,
             seed: 1,
             overrides: RunOverrides::default(),
+            workers: None,
+            paired_tests: Vec::new(),
         };
         let err = inject(&loaded(), &request).unwrap_err();
         format!("{err:#}")
@@ -190,6 +223,32 @@ mod tests {
     }
 
     #[test]
+    fn paired_tests_are_replayed_side_by_side_on_the_workers_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("aa.json");
+        let results = results_with(&[("sign", "a", Some(5)), ("sign", "b", Some(5))]);
+        crate::model::write_json(&path, &results).unwrap();
+        let mut request = InjectRequest {
+            results: path,
+            trials: 2,
+            seed: 1,
+            overrides: RunOverrides::default(),
+            workers: Some(2),
+            paired_tests: PairedTest::ALL.to_vec(),
+        };
+        let report = inject(&loaded(), &request).unwrap();
+        assert_eq!(report.outcomes.len(), 2 * DEFAULT_SETTINGS.len());
+        for test in PairedTest::ALL {
+            let of_test = report.outcomes.iter().filter(|(t, _, _)| *t == test);
+            assert_eq!(of_test.count(), DEFAULT_SETTINGS.len());
+        }
+        assert_eq!((report.sampling.workers, report.recorded_workers), (2, 1));
+        request.workers = Some(0);
+        let err = inject(&loaded(), &request).unwrap_err();
+        assert_eq!(format!("{err:#}"), "--workers must be at least 1");
+    }
+
+    #[test]
     fn a_replayable_file_gives_every_setting_its_trials() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("aa.json");
@@ -200,10 +259,12 @@ mod tests {
             trials: 2,
             seed: 1,
             overrides: RunOverrides::default(),
+            workers: None,
+            paired_tests: Vec::new(),
         };
         let report = inject(&loaded(), &request).unwrap();
         assert_eq!(report.outcomes.len(), DEFAULT_SETTINGS.len());
-        assert!(report.outcomes.iter().all(|(_, o)| o.trials == 2));
+        assert!(report.outcomes.iter().all(|(_, _, o)| o.trials == 2));
         assert_eq!(report.tests, 1);
     }
 }

@@ -75,7 +75,8 @@ pub struct Outcome {
     pub missed: BTreeMap<String, usize>,
     /// Pairs the stopping rule used, summed over trials and tests.
     pub pairs_used: usize,
-    /// What those pairs took to measure in the A/A run, summed over trials, in seconds.
+    /// The wall time those pairs took on the replayed workers (the budget's clock, from the
+    /// A/A run's pair times), summed over trials, in seconds.
     pub seconds_used: f64,
 }
 
@@ -181,6 +182,8 @@ pub struct Replay<'a> {
     /// The categories of those tests, each once.
     categories: Vec<String>,
     pair_seconds: BTreeMap<&'a str, f64>,
+    /// The workers the A/A run measured on: its samples' distinct cores, at least 1.
+    workers: usize,
 }
 
 impl<'a> Replay<'a> {
@@ -212,7 +215,14 @@ impl<'a> Replay<'a> {
             pairs,
             categories: categories.into_iter().collect(),
             pair_seconds: pair_seconds(aa),
+            workers: workers_of(aa, (a, b)),
         })
+    }
+
+    /// How many workers the A/A run measured on: the distinct cores its samples of the two
+    /// runtimes were pinned to (1 when unpinned). What the replay emulates unless told otherwise.
+    pub fn recorded_workers(&self) -> usize {
+        self.workers
     }
 
     /// Replays the A/A pairs `trials` times. In an A/A run the two values of a pair are
@@ -233,7 +243,9 @@ impl<'a> Replay<'a> {
         for _ in 0..trials {
             let slowed = self.choose_slowed(setting.target, &mut rng);
             let trial = self.draw_trial(&slowed, setting.factor, &sampling.stopping, &mut rng);
-            let rounds = rounds_within_budget(&trial, &self.pair_seconds, sampling.budget_seconds);
+            let (rounds, seconds) =
+                rounds_within_budget(&trial, &self.pair_seconds, sampling, &mut rng);
+            outcome.seconds_used += seconds;
             let (base, head) = self.keep_rounds(&trial, rounds, &mut outcome);
             let comparison = compare(&base, &head, settings, true, None);
             outcome.record(judge(&comparison, setting.target, &slowed));
@@ -295,7 +307,7 @@ impl<'a> Replay<'a> {
     }
 
     /// The base and head sides a gate would have measured in this trial: each test up to its
-    /// stop, and no further than the rounds the budget allows. What they cost is added to
+    /// stop, and no further than the rounds the budget allows. Their pairs are added to
     /// `spent`.
     fn keep_rounds(
         &self,
@@ -307,7 +319,6 @@ impl<'a> Replay<'a> {
         for (test, values, stop) in trial {
             let used = (*stop).min(rounds);
             spent.pairs_used += used;
-            spent.seconds_used += used as f64 * self.pair_seconds[test.as_str()];
             for (round, (x, y)) in values[..used].iter().enumerate() {
                 base.push(sample(test, "base", round as u32, *x as u64));
                 head.push(sample(test, "head", round as u32, *y as u64));
@@ -429,31 +440,62 @@ fn runtime_labelled(aa: &Results, label: &str) -> RuntimeInfo {
 /// A test, its pairs in one trial, and the pair the stopping rule would end it at.
 type TrialPairs<'a> = (&'a String, Vec<(f64, f64)>, usize);
 
-/// How many rounds fit in the budget: each round runs one pair of every test still open, so
-/// the budget cuts every test at the same round (a partial last round is left out, as the
-/// scheduler would not start blocks it cannot finish).
+/// How many rounds fit in the budget, and the wall time of the rounds run: each round runs
+/// one pair of every test still open, so the budget cuts every test at the same round (a
+/// partial last round is left out, as the scheduler would not start blocks it cannot finish).
 fn rounds_within_budget(
     tests: &[TrialPairs],
     pair_seconds: &BTreeMap<&str, f64>,
-    budget_seconds: Option<f64>,
-) -> usize {
-    let Some(budget) = budget_seconds else {
-        return usize::MAX;
-    };
+    sampling: &Sampling,
+    rng: &mut fastrand::Rng,
+) -> (usize, f64) {
     let mut spent = 0.0;
     for round in 0.. {
-        let open = tests.iter().filter(|(_, _, stop)| *stop > round);
-        if open.clone().next().is_none() {
-            return usize::MAX;
-        }
-        spent += open
+        let mut blocks: Vec<f64> = (tests.iter())
+            .filter(|(_, _, stop)| *stop > round)
             .map(|(test, _, _)| pair_seconds[test.as_str()])
-            .sum::<f64>();
-        if spent > budget {
-            return round;
+            .collect();
+        if blocks.is_empty() {
+            return (usize::MAX, spent);
         }
+        // The scheduler visits a round's tests in a shuffled order.
+        rng.shuffle(&mut blocks);
+        let took = round_wall_seconds(&blocks, sampling.workers);
+        if sampling
+            .budget_seconds
+            .is_some_and(|budget| spent + took > budget)
+        {
+            return (round, spent);
+        }
+        spent += took;
     }
     unreachable!("the loop returns")
+}
+
+/// The wall time of one round on `workers` workers: as in the scheduler, each block (one
+/// test's pair) goes to the first worker free, in the round's order, and the next round starts
+/// when the last worker is done. Not the round's total divided by the workers: that would
+/// credit the last rounds, where a few tests that look changed are still open, with workers
+/// that have nothing to do.
+fn round_wall_seconds(blocks: &[f64], workers: usize) -> f64 {
+    let mut busy_until = vec![0.0f64; workers.max(1)];
+    for block in blocks {
+        let first_free = (busy_until.iter_mut())
+            .min_by(|a, b| a.total_cmp(b))
+            .expect("at least one worker");
+        *first_free += block;
+    }
+    busy_until.into_iter().fold(0.0, f64::max)
+}
+
+/// The distinct cores the samples of runtimes `a` and `b` were pinned to, at least 1.
+fn workers_of(aa: &Results, (a, b): (&str, &str)) -> usize {
+    (aa.samples.iter())
+        .filter(|s| s.runtime == a || s.runtime == b)
+        .filter_map(|s| s.core)
+        .collect::<BTreeSet<_>>()
+        .len()
+        .max(1)
 }
 
 /// What the replay emulates of a gate's sampling: its stopping rule and its time budget.
@@ -462,6 +504,8 @@ pub struct Sampling {
     pub stopping: Stopping,
     /// The run's budget, against the pair times of the A/A run; `None`: unbounded.
     pub budget_seconds: Option<f64>,
+    /// The workers the rounds are spread over (one per core).
+    pub workers: usize,
 }
 
 /// How many of a test's pairs, in round order, the stopping rule would have taken. A test the
@@ -540,6 +584,7 @@ mod tests {
             alpha: 0.01,
             min_effect: 0.02,
             fail_on: vec!["test".into()],
+            paired_test: crate::model::PairedTest::default(),
         }
     }
 
@@ -552,6 +597,7 @@ mod tests {
                 min_effect: 0.02,
             },
             budget_seconds: None,
+            workers: 1,
         }
     }
 
@@ -582,6 +628,47 @@ mod tests {
             2,
         );
         assert_eq!(quiet.false_alarms, 0, "{quiet:?}");
+    }
+
+    #[test]
+    fn a_round_gives_each_block_to_the_first_free_worker() {
+        assert_eq!(round_wall_seconds(&[1.0, 1.0, 1.0, 1.0], 1), 4.0);
+        assert_eq!(round_wall_seconds(&[1.0, 1.0, 1.0, 1.0], 2), 2.0);
+        // A long block first: the other worker takes the rest meanwhile.
+        assert_eq!(round_wall_seconds(&[3.0, 1.0, 1.0, 1.0], 2), 3.0);
+        // Last: the long block starts only when a worker is free.
+        assert_eq!(round_wall_seconds(&[1.0, 1.0, 1.0, 3.0], 2), 4.0);
+        // One test still open keeps one worker busy; the other has nothing to do.
+        assert_eq!(round_wall_seconds(&[2.0], 2), 2.0);
+    }
+
+    #[test]
+    fn the_budget_is_replayed_on_the_workers() {
+        let mut aa = synthetic_aa();
+        let replay = Replay::new(&aa, ("a", "b")).unwrap();
+        assert_eq!(replay.recorded_workers(), 1, "unpinned samples: one worker");
+        // Each sample took 1 ms, so a round of the 3 tests takes 6 ms on one worker and 4 ms
+        // on two (2 + 1 blocks of 2 ms): 5 and 7 rounds fit in 31 ms.
+        let nothing = Setting {
+            target: Target::Nothing,
+            factor: 1.0,
+        };
+        let on = |workers| {
+            let sampling = Sampling {
+                budget_seconds: Some(0.031),
+                workers,
+                ..sampling()
+            };
+            replay.run(&settings(), &sampling, nothing, 2, 1)
+        };
+        let (one, two) = (on(1), on(2));
+        assert_eq!((one.pairs_used, two.pairs_used), (2 * 3 * 5, 2 * 3 * 7));
+        assert!((one.mean_seconds() - 0.030).abs() < 1e-9, "{one:?}");
+        assert!((two.mean_seconds() - 0.028).abs() < 1e-9, "{two:?}");
+        for (i, sample) in aa.samples.iter_mut().enumerate() {
+            sample.core = Some(i % 2);
+        }
+        assert_eq!(Replay::new(&aa, ("a", "b")).unwrap().recorded_workers(), 2);
     }
 
     fn refusal(samples: &[(&str, &str, Option<u64>)]) -> Unreplayable {

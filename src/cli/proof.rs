@@ -5,6 +5,7 @@ use super::{Context, SamplingArgs};
 use crate::calibrate::aa::{AaOutcome, AaRequest, aa};
 use crate::calibrate::inject::{InjectReport, InjectRequest, inject};
 use crate::calibrate::injection::{Outcome, Setting, Target};
+use crate::model::PairedTest;
 use crate::run::adapter::RuntimeRequest;
 use crate::stats;
 use anyhow::Result;
@@ -34,9 +35,18 @@ pub enum Check {
         trials: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// The stopping rule replayed [default: the gate's, from the config]
+        /// The stopping rule replayed [default: the gate's, from the config]; --cores replays
+        /// the budget on one worker per core listed
         #[command(flatten)]
         sampling: SamplingArgs,
+        /// Workers the budget's rounds are spread over [default: the number of --cores, else
+        /// the distinct cores the A/A samples were measured on]
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Paired tests to replay side by side on the same trials, e.g.
+        /// signed-rank,trimmed-t [default: compare.paired_test]
+        #[arg(long, value_delimiter = ',')]
+        paired_test: Vec<PairedTest>,
     },
 }
 
@@ -64,12 +74,16 @@ pub fn run(ctx: &Context, check: Check) -> Result<u8> {
             trials,
             seed,
             sampling,
+            workers,
+            paired_test,
         } => {
             let request = InjectRequest {
                 results,
                 trials,
                 seed,
                 overrides: sampling.overrides(),
+                workers,
+                paired_tests: paired_test,
             };
             print_injection(&inject(&ctx.loaded, &request)?, &request);
         }
@@ -99,9 +113,10 @@ fn print_aa(outcome: &AaOutcome) {
 }
 
 fn print_injection(report: &InjectReport, request: &InjectRequest) {
-    let (settings, stopping) = (&report.settings, &report.sampling.stopping);
+    let (settings, sampling) = (&report.settings, &report.sampling);
+    let stopping = &sampling.stopping;
     println!(
-        "{} trials per setting on {} (A/A samples split at random into base and head); alpha {}, min effect {} %; each test stopped where the scheduler would stop it ({} to {} pairs, precision ±{} %, budget {})",
+        "{} trials per setting on {} (A/A samples split at random into base and head); alpha {}, min effect {} %; each test stopped where the scheduler would stop it ({} to {} pairs, precision ±{} %, budget {} on {} worker{}; the A/A run had {})",
         request.trials,
         request.results.display(),
         settings.alpha,
@@ -109,19 +124,22 @@ fn print_injection(report: &InjectReport, request: &InjectRequest) {
         stopping.min_samples,
         stopping.max_samples,
         stopping.precision * 100.0,
-        report.budget.as_deref().unwrap_or("none")
+        report.budget.as_deref().unwrap_or("none"),
+        sampling.workers,
+        if sampling.workers == 1 { "" } else { "s" },
+        report.recorded_workers
     );
     println!(
-        "{:<28} {:>10} {:>12} {:>11} {:>9}  most missed",
-        "setting", "detected", "false alarm", "pairs/test", "sampling"
+        "{:<12} {:<24} {:>10} {:>12} {:>11} {:>9}  most missed",
+        "paired test", "setting", "detected", "false alarm", "pairs/test", "sampling"
     );
-    for (setting, outcome) in &report.outcomes {
-        print_setting(setting, outcome, report.tests);
+    for (test, setting, outcome) in &report.outcomes {
+        print_setting(*test, setting, outcome, report.tests);
     }
 }
 
 /// One row of the injection table: `tests` is how many tests the file sampled.
-fn print_setting(setting: &Setting, outcome: &Outcome, tests: usize) {
+fn print_setting(test: PairedTest, setting: &Setting, outcome: &Outcome, tests: usize) {
     let rate = |n: usize| format!("{:.1} %", 100.0 * n as f64 / outcome.trials as f64);
     let detected = if setting.target == Target::Nothing {
         "–".to_string()
@@ -129,7 +147,8 @@ fn print_setting(setting: &Setting, outcome: &Outcome, tests: usize) {
         rate(outcome.detected)
     };
     println!(
-        "{:<28} {:>10} {:>12} {:>11.1} {:>8.0}s  {}",
+        "{:<12} {:<24} {:>10} {:>12} {:>11.1} {:>8.0}s  {}",
+        test.name(),
         setting.describe(),
         detected,
         rate(outcome.false_alarms),

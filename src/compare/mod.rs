@@ -163,6 +163,7 @@ pub fn settings(config: &CompareConfig) -> CompareSettings {
         alpha: config.alpha,
         min_effect: config.min_effect,
         fail_on: config.fail_on.clone(),
+        paired_test: config.paired_test,
     }
 }
 
@@ -200,6 +201,11 @@ pub fn compare(
         }
     }
     let disturbance = note_busy_runner(&mut rows, base, head);
+    // A trimmed-t interval is wider than a normal one of the same standard error (few degrees
+    // of freedom): the groups take the standard error itself.
+    let standard_errors: BTreeMap<String, stats::StandardError> = (rows.iter().zip(&estimates))
+        .filter_map(|(row, e)| Some((row.test.clone(), e.as_ref()?.standard_error?)))
+        .collect();
 
     let mut by_category: BTreeMap<&str, Vec<&TestComparison>> = BTreeMap::new();
     for row in &rows {
@@ -214,11 +220,12 @@ pub fn compare(
     let group_confidence = 1.0 - settings.alpha / groups as f64;
     let categories: Vec<GroupComparison> = by_category
         .iter()
-        .map(|(name, rows)| group(name, rows, group_confidence, settings))
+        .map(|(name, rows)| group(name, rows, &standard_errors, group_confidence, settings))
         .collect();
     let overall = group(
         "overall",
         &rows.iter().collect::<Vec<_>>(),
+        &standard_errors,
         group_confidence,
         settings,
     );
@@ -342,7 +349,7 @@ fn compare_test(
         ));
     }
     let result = if paired {
-        stats::compare_paired(&base.pairs_with(head, test), settings.confidence)
+        paired_estimate(base, head, test, settings)
     } else {
         stats::compare_samples(base_values, head_values, settings.confidence)
     };
@@ -376,6 +383,17 @@ fn compare_test(
         ));
     }
     (row, Some(estimate))
+}
+
+/// Head against base on the pairs of one test, by the configured paired test.
+fn paired_estimate(
+    base: &Side,
+    head: &Side,
+    test: &str,
+    settings: &CompareSettings,
+) -> Result<RatioEstimate, NoEstimate> {
+    let pairs = base.pairs_with(head, test);
+    stats::compare_paired_by(&pairs, settings.confidence, settings.paired_test)
 }
 
 /// The verdict on one test: a change must be significant after the correction for testing
@@ -412,17 +430,28 @@ fn classify(ratio: f64, low: f64, high: f64, significant: bool, min_effect: f64)
 fn group(
     name: &str,
     rows: &[&TestComparison],
+    standard_errors: &BTreeMap<String, stats::StandardError>,
     confidence: f64,
     settings: &CompareSettings,
 ) -> GroupComparison {
-    let estimates: Vec<(f64, (f64, f64))> = rows
+    // A rank-based interval's width stands for a normal one at the comparison's confidence.
+    let z = stats::z_for(settings.confidence);
+    let estimates: Vec<(f64, stats::StandardError)> = rows
         .iter()
         .filter(|r| r.verdict != Verdict::Failed)
-        .filter_map(|r| Some((r.ratio?, (r.ci_low?, r.ci_high?))))
+        .filter_map(|r| {
+            let (low, high) = (r.ci_low?, r.ci_high?);
+            let from_interval = stats::StandardError {
+                value: (high.ln() - low.ln()) / (2.0 * z),
+                degrees_of_freedom: f64::INFINITY,
+            };
+            Some((
+                r.ratio?,
+                *standard_errors.get(&r.test).unwrap_or(&from_interval),
+            ))
+        })
         .collect();
-    let Some((ratio, low, high)) =
-        stats::geometric_mean_interval(&estimates, settings.confidence, confidence)
-    else {
+    let Some((ratio, low, high)) = stats::geometric_mean_of(&estimates, confidence) else {
         return GroupComparison {
             name: name.to_string(),
             tests: 0,
@@ -529,6 +558,7 @@ mod tests {
             alpha: 0.01,
             min_effect: 0.02,
             fail_on: vec!["test".into(), "category".into()],
+            paired_test: crate::model::PairedTest::SignedRank,
         }
     }
 
@@ -618,6 +648,32 @@ mod tests {
             }
         );
         assert!(!comparison.gate_failed, "{:?}", comparison.gate_reasons);
+    }
+
+    #[test]
+    fn the_configured_paired_test_decides() {
+        use crate::model::{PairedTest, fixtures};
+        // Six rounds, head 5 % slower within ±0.5 % in each.
+        let ratios = [1.050, 1.046, 1.053, 1.049, 1.055, 1.047];
+        let (mut base, mut head) = (side_of_sign("a", 0..0), side_of_sign("b", 0..0));
+        let at = |runtime, round: usize, value: f64| Sample {
+            round: round as u32,
+            ..fixtures::sample("sign", runtime, round as u64, Some(value as u64))
+        };
+        base.samples = (0..6).map(|r| at("a", r, 1e6)).collect();
+        head.samples = (ratios.iter().enumerate())
+            .map(|(r, ratio)| at("b", r, 1e6 * ratio))
+            .collect();
+        let verdict = |paired_test| {
+            let settings = CompareSettings {
+                paired_test,
+                ..settings()
+            };
+            compare(&base, &head, &settings, true, None).tests[0].verdict
+        };
+        assert_eq!(verdict(PairedTest::TrimmedT), Verdict::Regression);
+        // 2/2⁶ at best, and no 99 % interval on 6 pairs.
+        assert_eq!(verdict(PairedTest::SignedRank), Verdict::Inconclusive);
     }
 
     #[test]

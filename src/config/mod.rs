@@ -289,6 +289,15 @@ pub struct CompareConfig {
     pub alpha: f64,
     pub min_effect: f64,
     pub fail_on: Vec<String>,
+    /// The significance test of a paired (same-run) comparison; a file written before it was
+    /// a choice gets the default's.
+    #[serde(default = "default_paired_test")]
+    pub paired_test: crate::model::PairedTest,
+}
+
+/// The paired test of a configuration that does not name one: the built-in default's.
+fn default_paired_test() -> crate::model::PairedTest {
+    crate::model::PairedTest::TrimmedT
 }
 
 /// What `fail_on` may list.
@@ -1004,8 +1013,18 @@ mod tests {
     }
 
     #[test]
+    fn a_file_without_a_paired_test_gets_the_built_in_one() {
+        let config = parse(DEFAULT_YAML, "default").unwrap();
+        assert_eq!(config.compare.paired_test, default_paired_test());
+        let without = DEFAULT_YAML.replace("  paired_test: trimmed-t\n", "");
+        assert_ne!(without, DEFAULT_YAML, "the default names its paired test");
+        let config = parse(&without, "old").unwrap();
+        assert_eq!(config.compare.paired_test, default_paired_test());
+    }
+
+    #[test]
     fn the_gate_overlay_is_checked_against_run_max_samples() {
-        let text = DEFAULT_YAML.replace("  samples: 16\n", "  samples: 60\n");
+        let text = DEFAULT_YAML.replace("  samples: 8\n", "  samples: 60\n");
         let err = parse(&text, "g.yml").unwrap_err().to_string();
         assert!(
             err.contains("field `run.max_samples`") && err.contains("gate.samples (60)"),

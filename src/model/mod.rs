@@ -429,6 +429,52 @@ pub struct CompareSettings {
     pub alpha: f64,
     pub min_effect: f64,
     pub fail_on: Vec<String>,
+    /// The significance test (and interval) of a paired comparison. Comparisons recorded
+    /// before it was a choice used the signed-rank test.
+    #[serde(default)]
+    pub paired_test: PairedTest,
+}
+
+/// The test a paired comparison's significance and interval come from (docs/statistics.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PairedTest {
+    /// Wilcoxon's signed-rank test and the Walsh-average interval: distribution-free, but no
+    /// p-value below 2/2^n, so a change on few pairs cannot survive the correction for many
+    /// tests however consistent it is.
+    #[default]
+    SignedRank,
+    /// The 20 % trimmed-mean t-test on the log-ratios (Tukey–McLaughlin, Yuen) and its
+    /// interval: robust to the heavy tails of timings, and a consistent change reaches any
+    /// p-value on few pairs.
+    TrimmedT,
+}
+
+impl PairedTest {
+    pub const ALL: [PairedTest; 2] = [PairedTest::SignedRank, PairedTest::TrimmedT];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PairedTest::SignedRank => "signed-rank",
+            PairedTest::TrimmedT => "trimmed-t",
+        }
+    }
+}
+
+impl std::fmt::Display for PairedTest {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for PairedTest {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<PairedTest, String> {
+        (PairedTest::ALL.into_iter())
+            .find(|test| test.name() == name)
+            .ok_or_else(|| format!("unknown paired test `{name}`; use signed-rank or trimmed-t"))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

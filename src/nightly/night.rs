@@ -144,6 +144,7 @@ mod tests {
             alpha: 0.01,
             min_effect: 0.02,
             fail_on: vec!["test".into()],
+            paired_test: crate::model::PairedTest::default(),
         };
         crate::compare::compare(&side("t-1"), &side("t-0"), &settings, false, None)
     }

@@ -319,6 +319,7 @@ mod fixtures {
             alpha: 0.01,
             min_effect: 0.02,
             fail_on: vec!["test".into()],
+            paired_test: crate::model::PairedTest::default(),
         };
         let mut comparison = crate::compare::compare(
             &side("base").unwrap(),

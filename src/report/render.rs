@@ -80,6 +80,7 @@ mod tests {
             alpha: 0.01,
             min_effect: 0.02,
             fail_on: vec!["test".into()],
+            paired_test: crate::model::PairedTest::default(),
         };
         crate::compare::compare(
             &side("a").unwrap(),
@@ -149,6 +150,7 @@ mod tests {
             alpha: 0.01,
             min_effect: 0.02,
             fail_on: vec!["test".into()],
+            paired_test: crate::model::PairedTest::default(),
         };
         let comparison = crate::compare::compare(
             &side("a").unwrap(),

@@ -4,9 +4,9 @@
 //! A test gets `min_samples`, then more while, below `max_samples`, either
 //! - its comparison **looks changed**: the paired ratio against the first runtime is beyond the
 //!   minimum effect. Such a test is about to be called a regression or an improvement, and a
-//!   verdict that strong must rest on as many pairs as the run allows: a 5 % slowdown seen on 16
-//!   pairs can still miss significance after the correction for ~100 tests because of one
-//!   wayward pair, and a chance excursion of an unchanged test shrinks back as pairs are added.
+//!   verdict that strong must rest on as many pairs as the run allows: a 5 % slowdown seen on the
+//!   minimum of pairs can still miss significance after the correction for ~100 tests on a noisy
+//!   runner, and a chance excursion of an unchanged test shrinks back as pairs are added.
 //!   The rule never stops a test *because* it became significant, so sampling more cannot be
 //!   used to fish for significance; or
 //! - its interval is **wider than the precision** target and within reach: intervals narrow as
