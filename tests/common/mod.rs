@@ -79,9 +79,14 @@ pub fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// The suite directory printed by `wasmgate build`: "... in DIR (1.2 s)".
+/// The suite directory printed by `wasmgate build`: "suite ... in DIR (1.2 s)" (the line
+/// after it names the plan).
 pub fn suite_dir(build_stdout: &str) -> PathBuf {
-    let after = build_stdout
+    let line = build_stdout
+        .lines()
+        .find(|l| l.starts_with("suite "))
+        .expect("build prints its suite");
+    let after = line
         .split(" in ")
         .nth(1)
         .expect("build prints its directory");
