@@ -167,12 +167,22 @@ fn y_ticks(svg: &mut String, plot: &Plot) {
     }
 }
 
-/// At most about six night labels under the plot, so they do not run into each other.
+/// An upper bound on one character's width at the labels' 10 px type, and the room between two.
+const LABEL_CHAR_WIDTH: f64 = 6.0;
+const LABEL_GAP: f64 = 12.0;
+
+/// Night labels under the plot, as many as fit its width without running into each other:
+/// a date is ten characters, a nightly's RFC 3339 time twenty (every point's tooltip has it).
 fn night_labels(svg: &mut String, plot: &Plot, lines: &[Line]) {
     let Some(longest) = lines.iter().max_by_key(|l| l.points.len()) else {
         return;
     };
-    let every = longest.points.len().div_ceil(6).max(1);
+    let widest = (longest.points.iter())
+        .map(|(x_label, _, _)| x_label.chars().count())
+        .max()
+        .unwrap_or(0) as f64;
+    let fitting = (plot.width / (widest * LABEL_CHAR_WIDTH + LABEL_GAP)).floor() as usize;
+    let every = longest.points.len().div_ceil(fitting.clamp(1, 6)).max(1);
     for (i, (x_label, _, _)) in longest.points.iter().enumerate().step_by(every) {
         let _ = write!(
             svg,
@@ -294,6 +304,27 @@ mod tests {
         assert_eq!(svg.matches("class=\"regression\"").count(), 1);
         assert_eq!(svg.matches("<circle").count(), 1);
         assert!(svg.contains("sign regressed"));
+    }
+
+    #[test]
+    fn night_labels_fit_the_plot_without_running_into_each_other() {
+        let labels_under = |label: &dyn Fn(usize) -> String| {
+            let points = (0..20).map(|i| (label(i), 1.0, None)).collect();
+            let line = Line {
+                label: "wasmtime",
+                points,
+                breaks: Vec::new(),
+            };
+            let svg = line_chart("t", &[line], "y");
+            svg.matches("text-anchor=\"middle\" font-size=\"10\">2026")
+                .count()
+        };
+        // A nightly's times (20 characters) leave room for 3 on the plot, dates for 5.
+        assert_eq!(
+            labels_under(&|i| format!("2026-11-{:02}T03:00:00Z", i + 1)),
+            3
+        );
+        assert_eq!(labels_under(&|i| format!("2026-11-{:02}", i + 1)), 5);
     }
 
     #[test]
