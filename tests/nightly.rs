@@ -13,17 +13,7 @@ use std::process::Output;
 /// A night's "build": a script that runs the real wasmtime, with `flags` after `run`.
 fn build(dir: &Path, night: u32, wasmtime: &str, flags: &str) -> PathBuf {
     let path = dir.join(format!("night-{night}")).join("wasmtime");
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(
-        &path,
-        format!(
-            "#!/bin/sh\n# night {night}\nif [ \"$1\" = run ]; then shift; exec '{wasmtime}' run {flags} \"$@\"; fi\nexec '{wasmtime}' \"$@\"\n"
-        ),
-    )
-    .unwrap();
-    let mut permissions = std::fs::metadata(&path).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-    std::fs::set_permissions(&path, permissions).unwrap();
+    wasmtime_wrapper(&path, &format!("night {night}"), wasmtime, flags);
     path
 }
 

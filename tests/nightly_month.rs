@@ -140,17 +140,7 @@ fn install_releases(dir: &Path) -> std::collections::BTreeMap<&'static str, Stri
 /// A night's "build": a script running the release with the night's flags after `run`.
 fn build(dir: &Path, index: usize, wasmtime: &str, flags: &str) -> PathBuf {
     let path = dir.join(format!("build-{index:02}")).join("wasmtime");
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(
-        &path,
-        format!(
-            "#!/bin/sh\n# night {index}\nif [ \"$1\" = run ]; then shift; exec '{wasmtime}' run {flags} \"$@\"; fi\nexec '{wasmtime}' \"$@\"\n"
-        ),
-    )
-    .unwrap();
-    let mut permissions = std::fs::metadata(&path).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-    std::fs::set_permissions(&path, permissions).unwrap();
+    wasmtime_wrapper(&path, &format!("night {index}"), wasmtime, flags);
     path
 }
 

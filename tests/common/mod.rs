@@ -269,3 +269,19 @@ pub fn write_history(path: &Path) {
     ];
     std::fs::write(path, lines.join("\n") + "\n").unwrap();
 }
+
+/// A runtime "build" at `path`: a script that runs the real `wasmtime` with `flags` after `run`
+/// (`note` is its comment line, e.g. which night it is).
+pub fn wasmtime_wrapper(path: &Path, note: &str, wasmtime: &str, flags: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        path,
+        format!(
+            "#!/bin/sh\n# {note}\nif [ \"$1\" = run ]; then shift; exec '{wasmtime}' run {flags} \"$@\"; fi\nexec '{wasmtime}' \"$@\"\n"
+        ),
+    )
+    .unwrap();
+    let mut permissions = std::fs::metadata(path).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(path, permissions).unwrap();
+}
