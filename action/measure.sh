@@ -25,7 +25,7 @@ measure() {
   group "Set up zig, wasm-opt and libsodium; build the suite" wasmgate "${config[@]}" build || return 2
   local table status=0
   table="$(mktemp)" || return 2
-  echo "::group::Measure: install the runtimes and run them (budget $WG_BUDGET)"
+  echo "::group::Measure: install the runtimes and run them (budget ${WG_BUDGET:-as configured})"
   wasmgate "$@" > "$table" || status=$?
   echo "::endgroup::"
   cat "$table"
@@ -67,7 +67,8 @@ while IFS= read -r line; do
   line="$(echo "$line" | xargs)"
   if [ -n "$line" ]; then runtimes+=(--runtime "$line"); fi
 done <<< "$WG_RUNTIMES"
-sampling=(--budget "$WG_BUDGET")
+sampling=()
+if [ -n "$WG_BUDGET" ]; then sampling+=(--budget "$WG_BUDGET"); fi
 doctor_cores=()
 if [ -n "$WG_CORES" ]; then sampling+=(--cores "$WG_CORES"); doctor_cores=(--cores "$WG_CORES"); fi
 head=()

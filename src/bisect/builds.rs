@@ -162,9 +162,7 @@ mod tests {
     #[test]
     fn a_build_is_made_once_then_cached_and_a_failure_names_its_commit() {
         let dir = tempfile::tempdir().unwrap();
-        let home = Home {
-            root: dir.path().to_path_buf(),
-        };
+        let home = Home::at(dir.path().to_path_buf());
         let count = dir.path().join("count");
         let command = format!(
             "echo built >> {} && echo '#!/bin/sh' > {{out}}",
@@ -202,9 +200,7 @@ mod tests {
     #[test]
     fn two_bisects_wanting_one_commit_make_one_build() {
         let dir = tempfile::tempdir().unwrap();
-        let home = Home {
-            root: dir.path().to_path_buf(),
-        };
+        let home = Home::at(dir.path().to_path_buf());
         let count = dir.path().join("count");
         let command = format!(
             "echo built >> {} && sleep 0.5 && echo '#!/bin/sh' > {{out}}",

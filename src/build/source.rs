@@ -290,9 +290,7 @@ mod tests {
     const KEY: &str = "RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3";
 
     fn home() -> Home {
-        Home {
-            root: tempfile::tempdir().unwrap().keep(),
-        }
+        Home::at(tempfile::tempdir().unwrap().keep())
     }
 
     /// A minimal tree that passes for a libsodium source.

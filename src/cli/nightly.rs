@@ -45,6 +45,8 @@ pub struct NightlyArgs {
 
 pub fn run(ctx: &Context, args: NightlyArgs) -> Result<u8> {
     let defaults = ctx.loaded.config.gate_run();
+    // A budget given on the command line bounds the night; the configured one each link.
+    let budget_per_link = args.sampling.budget.is_none();
     let measure = super::run::request(
         ctx,
         &[],
@@ -61,6 +63,7 @@ pub fn run(ctx: &Context, args: NightlyArgs) -> Result<u8> {
         prefix: args.out,
         force: args.force,
         measure,
+        budget_per_link,
     };
     let outcome = crate::nightly::run(&ctx.with_plan()?, &request)?;
     let report_path = PathBuf::from(format!("{}.report.md", request.prefix.display()));

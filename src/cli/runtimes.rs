@@ -60,6 +60,10 @@ fn route(install: &Install) -> String {
             features,
             ..
         } => format!("crates.io {cargo} {version} ({})", features.join(", ")),
+        Install::Git { git, tag, .. } => {
+            let place = git.trim_start_matches("https://");
+            format!("git {place} {tag} (source, built here)")
+        }
         Install::Path { path, .. } => format!("PATH: {path}"),
     }
 }
@@ -69,6 +73,11 @@ fn hint(install: &Install) -> String {
         Install::Path {
             hint: Some(hint), ..
         } => hint.clone(),
+        Install::Git { debian, .. } if !debian.is_empty() => format!(
+            "built from source on first use (Debian packages: {})",
+            debian.join(" ")
+        ),
+        Install::Git { .. } => "built from source on first use".to_string(),
         _ => "not installed yet".to_string(),
     }
 }

@@ -25,6 +25,11 @@ pub struct Config {
     #[serde(default)]
     pub merge: MergeConfig,
     pub cache_dir: Option<PathBuf>,
+    /// A folder of bare repositories standing in for github.com: a `git` install from
+    /// `https://github.com/OWNER/REPO` is cloned from `DIR/REPO.git` (the environment variable
+    /// WASMGATE_GIT_MIRROR overrides it). The pinned commit is checked all the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_mirror: Option<PathBuf>,
 }
 
 /// Where the libsodium source comes from.
@@ -118,6 +123,25 @@ pub enum Install {
         binary: String,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         features: Vec<String>,
+    },
+    /// A program built from its upstream git repository: `tag` is cloned and must resolve to
+    /// `commit` (git checks every object by its hash, so the pin is the content), then the
+    /// `build` commands run in the checkout. Placeholders: `{src}` the checkout, `{out}` the
+    /// folder that is kept (`binary` is a path inside it), `{work}` a scratch folder, `{jobs}` this machine's cores,
+    /// `{tag}`, `{commit}`, `{helper:NAME}`. `tools` are installed first and put on PATH;
+    /// `debian` packages are checked, never installed (a one-line error names them).
+    Git {
+        git: String,
+        tag: String,
+        commit: String,
+        build: Vec<Vec<String>>,
+        binary: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tools: Vec<Install>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        debian: Vec<String>,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        env: BTreeMap<String, String>,
     },
     /// A command found on PATH (or an absolute path); `hint` says how to install it.
     Path { path: String, hint: Option<String> },
@@ -279,6 +303,27 @@ pub struct RuntimeConfig {
     /// the same source with the same iterations, instead of a product of an `aot` command.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub native: bool,
+    /// A second program the `aot` step runs as `{compiler}` (WAMR's wamrc beside iwasm),
+    /// installed like the runtime; its version joins the runtime's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compiler: Option<ToolConfig>,
+    /// The check that the compiled code is what runs (see `AotGuard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aot_guard: Option<AotGuard>,
+}
+
+/// An AOT adapter whose run command silently interprets the compiled file would publish an
+/// interpreter's numbers as the compiler's (WasmEdge 0.17 without `--run-mode=aot`). Once per
+/// runtime version, a small loop module is timed compiled and interpreted; the compiled run
+/// must be `min_speedup` times faster, else the run is refused with `hint`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AotGuard {
+    /// The same runtime interpreting `{module}`.
+    pub interpreter: Vec<String>,
+    pub min_speedup: f64,
+    /// What makes the runtime run compiled code, for the refusal.
+    pub hint: String,
 }
 
 /// The statistics of `wasmgate compare` and what fails the gate.
@@ -695,6 +740,80 @@ fn check_compare(compare: &CompareConfig) -> Result<()> {
 /// A runtime's templates use the placeholders its kind needs: `{module}` for a runtime that
 /// runs wasm, `{aot}` for one with an ahead-of-time step or for native code.
 fn check_runtime(name: &str, runtime: &RuntimeConfig) -> Result<()> {
+    check_templates(name, runtime)?;
+    check_install(&format!("runtimes.{name}.install"), &runtime.install)?;
+    if let Some(compiler) = &runtime.compiler {
+        check_install(
+            &format!("runtimes.{name}.compiler.install"),
+            &compiler.install,
+        )?;
+        let uses = |t: &[String]| t.iter().any(|arg| arg.contains("{compiler}"));
+        if !runtime.aot.as_deref().is_some_and(uses) {
+            bail!(
+                "field `runtimes.{name}.aot`: with a `compiler`, the ahead-of-time step runs it as `{{compiler}}`"
+            );
+        }
+    }
+    if let Some(guard) = &runtime.aot_guard {
+        let interprets = guard.interpreter.iter().any(|arg| arg.contains("{module}"));
+        if runtime.aot.is_none() || !interprets {
+            bail!(
+                "field `runtimes.{name}.aot_guard`: a guard belongs to a runtime with an `aot` step, and its `interpreter` command runs `{{module}}`"
+            );
+        }
+        if !(guard.min_speedup >= 1.0 && guard.min_speedup.is_finite()) {
+            bail!(
+                "field `runtimes.{name}.aot_guard.min_speedup`: give a factor of 1 or more, e.g. 5"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A git install names its pin exactly: a full commit id, a tag, commands that are not empty.
+fn check_install(field: &str, install: &Install) -> Result<()> {
+    let Install::Git {
+        git,
+        tag,
+        commit,
+        build,
+        binary,
+        tools,
+        debian,
+        ..
+    } = install
+    else {
+        return Ok(());
+    };
+    if commit.len() != 40 || !commit.chars().all(|c| c.is_ascii_hexdigit()) {
+        bail!("field `{field}.commit`: give the full 40-digit commit id the tag `{tag}` points to");
+    }
+    if git.is_empty() || tag.is_empty() || binary.is_empty() {
+        bail!("field `{field}`: `git`, `tag` and `binary` must not be empty");
+    }
+    if build.is_empty() || build.iter().any(Vec::is_empty) {
+        bail!(
+            "field `{field}.build`: give the build as commands, each a non-empty list, e.g. [[make, -j, \"{{jobs}}\"]]"
+        );
+    }
+    if let Some(bad) = debian.iter().find(|p| !is_debian_name(p)) {
+        bail!("field `{field}.debian`: `{bad}` is not a Debian package name");
+    }
+    for tool in tools {
+        check_install(&format!("{field}.tools"), tool)?;
+    }
+    Ok(())
+}
+
+/// Debian package names: lower-case letters, digits, `+`, `-` and `.`, starting alphanumeric.
+fn is_debian_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c))
+}
+
+fn check_templates(name: &str, runtime: &RuntimeConfig) -> Result<()> {
     if runtime.run.is_empty() || runtime.version.is_empty() {
         bail!("field `runtimes.{name}`: `run` and `version` must not be empty");
     }

@@ -35,6 +35,9 @@ pub struct Request {
     pub force: bool,
     /// The sampling, tests and cores; its runtimes are chosen here.
     pub measure: crate::run::measure::Request,
+    /// The budget is the configured one (no --budget): it bounds each kept build compared,
+    /// so the whole night's is that times the links (see `budget_for_links`).
+    pub budget_per_link: bool,
 }
 
 impl Request {
@@ -114,6 +117,22 @@ impl Outcome {
     }
 }
 
+/// The night's budget when the configured one bounds each link: every round measures every
+/// kept build, so four links in one link's time would give each a quarter of the pairs a
+/// T-1-only night gets (measured: a whole-suite night on one core, 10 minutes, left 2-3 pairs a
+/// test and link and the T-8 link's overall interval at ±61 %). With one link or none, as given.
+fn budget_for_links(budget: Option<&str>, links: usize) -> Result<Option<String>> {
+    let Some(budget) = budget else {
+        return Ok(None);
+    };
+    if links <= 1 {
+        return Ok(Some(budget.to_string()));
+    }
+    let each = crate::config::parse_duration(budget)?;
+    let total = each * u32::try_from(links).unwrap_or(u32::MAX);
+    Ok(Some(humantime::format_duration(total).to_string()))
+}
+
 /// The runtimes of tonight's run: tonight's binary and each linked night's, under the one
 /// adapter, labelled by how many nights back they are.
 pub fn runtimes(adapter: &str, binary: &Path, links: &[Link]) -> Vec<RuntimeRequest> {
@@ -147,10 +166,20 @@ pub fn run(loaded: &Loaded, request: &Request) -> Result<Outcome> {
     for warning in warnings {
         eprintln!("wasmgate: {warning}");
     }
-    let measure = crate::run::measure::Request {
+    let mut measure = crate::run::measure::Request {
         runtimes: runtimes(&request.adapter, &request.binary, &links),
         ..request.measure.clone()
     };
+    if request.budget_per_link {
+        let budget = measure.sampling.budget.clone();
+        measure.sampling.budget = budget_for_links(budget.as_deref(), links.len())?;
+        if let (Some(each), Some(total)) = (budget, &measure.sampling.budget) {
+            eprintln!(
+                "wasmgate: budget {total} ({each} for each of {} kept builds)",
+                links.len()
+            );
+        }
+    }
     let results_path = request.results_path();
     let results = crate::run::measure::measure(loaded, &measure, &results_path)?;
     if !results.complete {
@@ -264,6 +293,17 @@ mod tests {
     }
 
     #[test]
+    fn a_budget_per_link_multiplies_by_the_links() {
+        let total = |budget, links| budget_for_links(budget, links).unwrap();
+        assert_eq!(total(Some("10m"), 4).as_deref(), Some("40m"));
+        assert_eq!(total(Some("90s"), 2).as_deref(), Some("3m"));
+        assert_eq!(total(Some("10m"), 1).as_deref(), Some("10m"));
+        assert_eq!(total(Some("10m"), 0).as_deref(), Some("10m"));
+        assert_eq!(total(None, 4), None);
+        assert!(budget_for_links(Some("soon"), 2).is_err());
+    }
+
+    #[test]
     fn the_files_are_named_by_the_prefix_and_the_link() {
         let request = Request {
             adapter: "wasmtime".into(),
@@ -285,6 +325,7 @@ mod tests {
                 progress: false,
                 shard: None,
             },
+            budget_per_link: true,
         };
         assert_eq!(
             request.results_path(),

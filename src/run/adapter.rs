@@ -136,6 +136,22 @@ impl Runtime {
         }
     }
 
+    /// The run command, filled but for `{module}` and `{aot}`.
+    pub(super) fn run_argv(&self) -> &[String] {
+        &self.argv
+    }
+
+    /// The ahead-of-time step, filled but for `{module}` and `{aot}`; `None` without one.
+    pub(super) fn aot_argv(&self) -> Option<&[String]> {
+        self.aot.as_ref().map(|aot| aot.argv.as_slice())
+    }
+
+    pub(super) fn aot_extension(&self) -> &str {
+        self.aot
+            .as_ref()
+            .map_or("aot", |aot| aot.extension.as_str())
+    }
+
     fn unusable(&self, why: &str) -> anyhow::Error {
         anyhow::anyhow!(
             "runtime `{}` ({}) cannot run a tiny WASI module: {why}; check its install, or the `runtimes.{}` templates",
@@ -153,7 +169,7 @@ impl Runtime {
     }
 }
 
-fn command_from(argv: &[String], module: &Path, product: Option<&Path>) -> Command {
+pub(super) fn command_from(argv: &[String], module: &Path, product: Option<&Path>) -> Command {
     let module = module.to_string_lossy();
     let product = product
         .map(|p| p.to_string_lossy().to_string())
@@ -167,7 +183,7 @@ fn command_from(argv: &[String], module: &Path, product: Option<&Path>) -> Comma
 }
 
 /// Runs one AOT step into a temporary file beside the product, then renames it into place.
-fn compile_ahead(argv: &[String], module: &Path, product: &Path) -> Result<(), String> {
+pub(super) fn compile_ahead(argv: &[String], module: &Path, product: &Path) -> Result<(), String> {
     let dir = product.parent().expect("products live in the cache");
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let extension = product
@@ -242,39 +258,91 @@ impl std::str::FromStr for RuntimeRequest {
 pub fn resolve(loaded: &Loaded, home: &Home, request: &RuntimeRequest) -> Result<Runtime> {
     let adapter = choose_adapter(loaded, request)?;
     let config = loaded.runtime(&adapter)?;
-    let bin = match &request.path {
-        Some(path) => {
-            if !path.is_file() {
-                bail!(
-                    "runtime `{}`: {} does not exist; build it first or fix the path",
-                    request.label,
-                    path.display()
-                );
-            }
-            path.canonicalize()?
-        }
-        None => ensure_installed(home, &adapter, &config.install)?,
-    };
+    let bin = binary_for(home, request, &adapter, config)?;
     let bin_text = bin.to_string_lossy().to_string();
+    let compiler = match &config.compiler {
+        Some(tool) => Some(crate::toolchain::ensure_tool(
+            home,
+            &format!("{adapter}'s compiler"),
+            tool,
+        )?),
+        None => None,
+    };
+    let compiler_path = (compiler.as_ref()).map(|c| c.path.to_string_lossy().to_string());
     let fill = |template: &[String]| -> Result<Vec<String>> {
         template
             .iter()
-            .map(|arg| fill_placeholders(arg, &bin_text, home))
+            .map(|arg| fill_placeholders(arg, &bin_text, compiler_path.as_deref(), home))
             .collect()
     };
-    let argv = fill(&config.run)?;
     let aot = match &config.aot {
         Some(template) => Some(Aot {
             argv: fill(template)?,
-            extension: config
-                .aot_extension
-                .clone()
-                .unwrap_or_else(|| "aot".to_string()),
+            extension: (config.aot_extension.clone()).unwrap_or_else(|| "aot".to_string()),
             products: BTreeMap::new(),
         }),
         None => None,
     };
-    let version_argv = fill(&config.version)?;
+    let version = version_of(loaded, request, &adapter, &bin, &fill(&config.version)?)?;
+    // The native "runtime" is Zig's output for this machine: say so in its version. A
+    // runtime's compiler is part of what runs, so its version is too.
+    let version = match (&compiler, config.native) {
+        (_, true) => format!(
+            "zig {version}, native {} ReleaseFast",
+            std::env::consts::ARCH
+        ),
+        (Some(compiler), false) => format!("{version}, {}", compiler.version),
+        (None, false) => version,
+    };
+    let interpreter = (config.aot_guard.as_ref())
+        .map(|guard| fill(&guard.interpreter))
+        .transpose()?;
+    let argv = fill(&config.run)?;
+    let runtime = Runtime {
+        info: RuntimeInfo {
+            name: request.label.clone(),
+            adapter: adapter.clone(),
+            path: bin.to_string_lossy().to_string(),
+            version,
+            command: config.run.clone(),
+            native: config.native,
+        },
+        argv,
+        aot,
+        native_build: BTreeMap::new(),
+    };
+    if let (Some(guard), Some(interpreter)) = (&config.aot_guard, interpreter) {
+        super::aot_guard::check(home, &runtime, guard, &interpreter)?;
+    }
+    Ok(runtime)
+}
+
+/// The runtime's binary: the path the request gives, else the configured install.
+fn binary_for(
+    home: &Home,
+    request: &RuntimeRequest,
+    adapter: &str,
+    config: &crate::config::RuntimeConfig,
+) -> Result<PathBuf> {
+    match &request.path {
+        Some(path) if !path.is_file() => bail!(
+            "runtime `{}`: {} does not exist; build it first or fix the path",
+            request.label,
+            path.display()
+        ),
+        Some(path) => Ok(path.canonicalize()?),
+        None => ensure_installed(home, adapter, &config.install),
+    }
+}
+
+/// Runs the filled version command, with an error that asks whether the binary is the right one.
+fn version_of(
+    loaded: &Loaded,
+    request: &RuntimeRequest,
+    adapter: &str,
+    bin: &Path,
+    version_argv: &[String],
+) -> Result<String> {
     let Some((program, args)) = version_argv.split_first() else {
         bail!(
             "{}: field `runtimes.{adapter}.version`: give the command that prints its version, e.g. [\"{{bin}}\", \"--version\"]",
@@ -283,35 +351,13 @@ pub fn resolve(loaded: &Loaded, home: &Home, request: &RuntimeRequest) -> Result
     };
     let mut version_command = Command::new(program);
     version_command.args(args);
-    let version = read_version(&request.label, version_command).with_context(|| {
+    read_version(&request.label, version_command).with_context(|| {
         format!(
             "runtime `{}` ({}): is it really a {adapter} binary? fix `runtimes.{adapter}.version` in {} or the path",
             request.label,
             bin.display(),
             loaded.origin()
         )
-    })?;
-    // The native "runtime" is Zig's output for this machine: say so in its version.
-    let version = if config.native {
-        format!(
-            "zig {version}, native {} ReleaseFast",
-            std::env::consts::ARCH
-        )
-    } else {
-        version
-    };
-    Ok(Runtime {
-        info: RuntimeInfo {
-            name: request.label.clone(),
-            adapter: adapter.clone(),
-            path: bin_text,
-            version,
-            command: config.run.clone(),
-            native: config.native,
-        },
-        argv,
-        aot,
-        native_build: BTreeMap::new(),
     })
 }
 
@@ -354,9 +400,15 @@ fn choose_adapter(loaded: &Loaded, request: &RuntimeRequest) -> Result<String> {
     }
 }
 
-/// Fills `{bin}` and the shipped helpers; `{module}` and `{aot}` are left for each run.
-fn fill_placeholders(arg: &str, bin: &str, home: &Home) -> Result<String> {
-    crate::toolchain::helpers::fill(&arg.replace("{bin}", bin), home)
+/// Fills `{bin}`, `{compiler}` and the shipped helpers; `{module}` and `{aot}` are left for
+/// each run.
+fn fill_placeholders(arg: &str, bin: &str, compiler: Option<&str>, home: &Home) -> Result<String> {
+    let arg = arg.replace("{bin}", bin);
+    let arg = match compiler {
+        Some(compiler) => arg.replace("{compiler}", compiler),
+        None => arg,
+    };
+    crate::toolchain::helpers::fill(&arg, home)
 }
 
 #[cfg(test)]

@@ -75,7 +75,11 @@ pub fn inventory(loaded: &Loaded) -> Result<Vec<Listed>> {
         .runtimes
         .iter()
         .map(|(name, config)| {
-            let found = locate(&home, &config.install);
+            // A runtime with a compiler (iwasm-aot's wamrc) is here when both are: asking
+            // for the version of one without the other would build it.
+            let compiler_here = (config.compiler.as_ref())
+                .is_none_or(|compiler| locate(&home, &compiler.install).is_some());
+            let found = locate(&home, &config.install).filter(|_| compiler_here);
             let version = found.as_ref().map(|_| {
                 let request = RuntimeRequest {
                     label: name.clone(),

@@ -3,6 +3,7 @@
 //! they come; the results file is written atomically at the end; `--resume` continues both.
 
 pub mod adapter;
+pub mod aot_guard;
 pub mod doctor;
 pub mod execute;
 pub mod executor;

@@ -1,6 +1,7 @@
 //! Finds or installs the tools wasmgate drives (zig, wasm-opt, runtimes) into the cache
 //! directory, pinned to the versions the configuration names.
 
+pub mod git;
 pub mod helpers;
 
 use crate::config::{Config, Install, ToolConfig};
@@ -13,6 +14,8 @@ use std::process::Command;
 #[derive(Debug, Clone)]
 pub struct Home {
     pub root: PathBuf,
+    /// Where github.com repositories are cloned from instead (see `git::clone_url`).
+    pub git_mirror: Option<PathBuf>,
 }
 
 impl Home {
@@ -30,7 +33,22 @@ impl Home {
         std::fs::create_dir_all(&root)
             .with_context(|| format!("cannot create the cache directory {}", root.display()))?;
         let root = root.canonicalize()?;
-        Ok(Home { root })
+        let git_mirror = match std::env::var_os(git::MIRROR_VARIABLE).filter(|v| !v.is_empty()) {
+            Some(dir) => Some(PathBuf::from(dir)),
+            None => config.git_mirror.clone(),
+        };
+        // Absolute, so a clone from any working folder finds it.
+        let git_mirror = git_mirror.map(|dir| std::path::absolute(&dir).unwrap_or(dir));
+        Ok(Home { root, git_mirror })
+    }
+
+    /// A cache at `root` with no mirror: for tests.
+    #[cfg(test)]
+    pub fn at(root: PathBuf) -> Home {
+        Home {
+            root,
+            git_mirror: None,
+        }
     }
 
     pub fn dir(&self, name: &str) -> PathBuf {
@@ -82,6 +100,10 @@ pub fn read_version(name: &str, mut command: Command) -> Result<String> {
 /// Returns the executable for an install spec, installing it into the cache when needed.
 pub fn ensure_installed(home: &Home, name: &str, install: &Install) -> Result<PathBuf> {
     match install {
+        Install::Git { .. } => {
+            let build = git::GitBuild::of(install).context("a git install")?;
+            build.ensure(home, name)
+        }
         Install::Path { path, hint } => find_on_path(path).with_context(|| {
             format!(
                 "{name}: `{path}` is not on PATH; {}",
@@ -156,6 +178,7 @@ pub fn ensure_installed(home: &Home, name: &str, install: &Install) -> Result<Pa
 pub fn locate(home: &Home, install: &Install) -> Option<PathBuf> {
     match install {
         Install::Path { path, .. } => find_on_path(path).ok(),
+        Install::Git { .. } => git::GitBuild::of(install)?.locate(home),
         Install::Pypi {
             pypi,
             version,
@@ -452,9 +475,7 @@ mod tests {
 
     #[test]
     fn missing_path_tool_says_how_to_install() {
-        let home = Home {
-            root: tempfile::tempdir().unwrap().keep(),
-        };
+        let home = Home::at(tempfile::tempdir().unwrap().keep());
         let install = Install::Path {
             path: "no-such-runtime-xyz".into(),
             hint: Some("apt-get install xyz".into()),

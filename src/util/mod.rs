@@ -53,6 +53,23 @@ pub mod limits {
 /// process group, which is ended when the command exits or times out: a tool that leaves a
 /// child behind holding its output open can neither hang wasmgate nor outlive it.
 pub fn output_within(command: &mut Command, what: &str, limit: Duration) -> Result<Output> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    match output_unless_late(command, what, limit)? {
+        Some(output) => Ok(output),
+        None => bail!(
+            "{what} ({program}) did not finish within {} s and was ended",
+            limit.as_secs()
+        ),
+    }
+}
+
+/// As `output_within`, but a command still running at `limit` is ended and `None` returned:
+/// for a caller to whom lateness is an answer (the AOT guard's interpreter run).
+pub fn output_unless_late(
+    command: &mut Command,
+    what: &str,
+    limit: Duration,
+) -> Result<Option<Output>> {
     use std::os::unix::process::CommandExt;
     use wait_timeout::ChildExt;
     command
@@ -73,16 +90,13 @@ pub fn output_within(command: &mut Command, what: &str, limit: Duration) -> Resu
     let Some(status) = status else {
         let _ = child.kill();
         let _ = child.wait();
-        bail!(
-            "{what} ({program}) did not finish within {} s and was ended",
-            limit.as_secs()
-        );
+        return Ok(None);
     };
-    Ok(Output {
+    Ok(Some(Output {
         status,
         stdout: stdout.join().unwrap_or_default(),
         stderr: stderr.join().unwrap_or_default(),
-    })
+    }))
 }
 
 /// A pipe read to its end on a thread of its own, so neither pipe can fill and block the child.

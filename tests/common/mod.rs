@@ -186,12 +186,17 @@ pub fn run_with_runtimes(entries: &str, runtimes: &[&str], tests: &str) -> (Path
 }
 
 pub fn wasmtime_path() -> String {
+    runtime_path("wasmtime")
+}
+
+/// The binary `wasmgate setup` installs (or builds) for a configured runtime.
+pub fn runtime_path(name: &str) -> String {
     let dir = tempdir();
-    let output = run(wasmgate(&dir).args(["setup", "--runtimes", "wasmtime"]));
-    assert!(output.status.success());
+    let output = run(wasmgate(&dir).args(["setup", "--runtimes", name]));
+    assert!(output.status.success(), "{}", stderr(&output));
     let line = stdout(&output)
         .lines()
-        .find(|l| l.starts_with("wasmtime"))
+        .find(|l| l.starts_with(&format!("{name} ")))
         .unwrap()
         .to_string();
     line.rsplit_once(" (")

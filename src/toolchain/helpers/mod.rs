@@ -11,6 +11,10 @@ use std::path::PathBuf;
 /// `setup` runs on every runtime to show it works at all.
 pub const TINY_MODULE: &[u8] = include_bytes!("tiny.wasm");
 
+/// A WASI program that runs eight xorshift generators ten million rounds, then prints "1"
+/// (see spin.wat): what the AOT guard times compiled and interpreted.
+pub const SPIN_MODULE: &[u8] = include_bytes!("spin.wasm");
+
 const HELPERS: &[(&str, &str)] = &[
     ("node-wasi.mjs", include_str!("node-wasi.mjs")),
     ("wasi/wasi-core.h", include_str!("wasi/wasi-core.h")),
@@ -20,6 +24,7 @@ const HELPERS: &[(&str, &str)] = &[
     ("wasm2c/main.c", include_str!("wasm2c/main.c")),
     ("wasm2c/wasi.c", include_str!("wasm2c/wasi.c")),
     ("wasm2c/wasm2c-aot.sh", include_str!("wasm2c/wasm2c-aot.sh")),
+    ("wasmedge/fmt9.patch", include_str!("wasmedge/fmt9.patch")),
 ];
 
 /// Replaces every `{helper:NAME}` and `{helpers:DIR}` in `arg` with a path in the cache.
@@ -71,9 +76,7 @@ mod tests {
 
     #[test]
     fn files_and_folders_of_helpers_are_written_once() {
-        let home = Home {
-            root: tempfile::tempdir().unwrap().keep(),
-        };
+        let home = Home::at(tempfile::tempdir().unwrap().keep());
         let filled = fill(
             "{helpers:wasm3}/wasm3-build.sh {helper:node-wasi.mjs}",
             &home,
