@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Every runtime that installs from the package registries, through the whole suite, then the
-# cross-runtime report (markdown and HTML, with the published 2023 results beside it).
-# Not part of CI: wasmer's `cargo install` alone takes 15 to 30 minutes on 2 cores.
+# Every runtime wasmgate installs or builds, through the whole suite, then the cross-runtime
+# report (markdown and HTML, with the published 2023 results beside it). Not part of CI:
+# wasmer's `cargo install` alone takes 15 to 30 minutes on 2 cores, WasmEdge's build about 10.
+# WasmEdge's interpreter is left out (150-280 times slower than its AOT mode, which the article
+# measured): a whole-suite pass would take hours. WAMR, WasmEdge and wazero are built from their
+# upstream repositories (WASMGATE_GIT_MIRROR=DIR clones them from DIR/REPO.git instead).
 #
 #   bench/all-runtimes.sh [SAMPLES] [OUT_DIR]      (defaults: 3 samples, ./all-runtimes)
 #
@@ -10,7 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 samples="${1:-3}"
 out="${2:-all-runtimes}"
-runtimes=(wasmtime wasmtime-aot node bun deno wasmi wasm2c wasm3 wasmer-cranelift wasmer-singlepass native)
+runtimes=(wasmtime wasmtime-aot node bun deno wasmi wasm2c wasm3 wasmer-cranelift wasmer-singlepass
+  iwasm iwasm-aot wasmedge-aot wazero native)
 
 mkdir -p "$out"
 cargo build --release -q

@@ -87,12 +87,22 @@ pub fn read_version(name: &str, mut command: Command) -> Result<String> {
         String::from_utf8_lossy(&output.stderr)
     );
     let line = text.lines().map(str::trim).find(|l| !l.is_empty());
-    match (output.status.success(), line) {
-        (true, Some(line)) => Ok(line.to_string()),
+    // Some tools print the path they were started by (WasmEdge: "/…/bin/wasmedge version
+    // 0.17.1"): the version is recorded in results and reports, so it names the program only.
+    let program = command.get_program().to_string_lossy().into_owned();
+    let file_name = Path::new(&program)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
+    let line = line.map(|line| match &file_name {
+        Some(file_name) if program.contains('/') => line.replace(&program, file_name),
+        _ => line.to_string(),
+    });
+    match (output.status.success(), &line) {
+        (true, Some(line)) => Ok(line.clone()),
         _ => bail!(
             "{name}'s version command {command:?} failed ({}): {}",
             output.status,
-            line.unwrap_or("no output")
+            line.as_deref().unwrap_or("no output")
         ),
     }
 }
