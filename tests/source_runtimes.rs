@@ -65,7 +65,12 @@ fn repository_with_a_tag() -> (PathBuf, String, String) {
         String::from_utf8_lossy(&output.stdout).trim().to_string()
     };
     git(&["init", "-q"]);
-    std::fs::write(repo.join("runtime.sh"), "#!/bin/sh\necho runtime 1.0\n").unwrap();
+    let made_in = format!("# made in {}\n", repo.display());
+    std::fs::write(
+        repo.join("runtime.sh"),
+        format!("#!/bin/sh\necho runtime 1.0\n{made_in}"),
+    )
+    .unwrap();
     git(&["add", "."]);
     git(&["commit", "-q", "-m", "one"]);
     git(&["tag", "v1"]);
@@ -84,11 +89,9 @@ fn setup_with(entry: &str, name: &str) -> (Option<i32>, String) {
         with_runtimes(&default_config(&dir), entry),
     )
     .unwrap();
-    // A cache of its own: nothing built by another test may answer for this one.
-    let output =
-        run(wasmgate(&dir)
-            .env("WASMGATE_HOME", tempdir())
-            .args(["setup", "--runtimes", name]));
+    // The shared cache: the repository's commits are new every time (they name their own
+    // folder), so no build of another test or run can answer for this one.
+    let output = run(wasmgate(&dir).args(["setup", "--runtimes", name]));
     (output.status.code(), stderr(&output))
 }
 

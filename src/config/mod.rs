@@ -654,6 +654,11 @@ fn first_line(message: &str) -> String {
 /// Checks that cannot be expressed in the types, section by section.
 fn validate(config: &Config) -> Result<()> {
     check_build(config)?;
+    check_install("toolchain.zig.install", &config.toolchain.zig.install)?;
+    check_install(
+        "toolchain.wasm_opt.install",
+        &config.toolchain.wasm_opt.install,
+    )?;
     check_run(&config.run, &Sources::run_fields())?;
     check_run(&config.gate_run(), &Sources::gate_fields())?;
     check_compare(&config.compare)?;
@@ -761,9 +766,11 @@ fn check_runtime(name: &str, runtime: &RuntimeConfig) -> Result<()> {
                 "field `runtimes.{name}.aot_guard`: a guard belongs to a runtime with an `aot` step, and its `interpreter` command runs `{{module}}`"
             );
         }
-        if !(guard.min_speedup >= 1.0 && guard.min_speedup.is_finite()) {
+        // Above 100 the interpreter's run would be allowed minutes, and no interpreter needs
+        // to be that slow to tell.
+        if !(1.0..=100.0).contains(&guard.min_speedup) {
             bail!(
-                "field `runtimes.{name}.aot_guard.min_speedup`: give a factor of 1 or more, e.g. 5"
+                "field `runtimes.{name}.aot_guard.min_speedup`: give a factor between 1 and 100, e.g. 5"
             );
         }
     }
@@ -788,8 +795,18 @@ fn check_install(field: &str, install: &Install) -> Result<()> {
     if commit.len() != 40 || !commit.chars().all(|c| c.is_ascii_hexdigit()) {
         bail!("field `{field}.commit`: give the full 40-digit commit id the tag `{tag}` points to");
     }
-    if git.is_empty() || tag.is_empty() || binary.is_empty() {
-        bail!("field `{field}`: `git`, `tag` and `binary` must not be empty");
+    if git.is_empty() || tag.is_empty() || tag.contains(['{', '}']) {
+        bail!("field `{field}`: give `git` and `tag` (a tag without braces)");
+    }
+    // Inside the build's output folder: an absolute path or `..` would take a binary from
+    // elsewhere and cache it as this build.
+    let inside = Path::new(binary)
+        .components()
+        .all(|part| matches!(part, std::path::Component::Normal(_)));
+    if binary.is_empty() || !inside {
+        bail!(
+            "field `{field}.binary`: give the binary's path inside the build's output folder, e.g. bin/tool"
+        );
     }
     if build.is_empty() || build.iter().any(Vec::is_empty) {
         bail!(
@@ -1035,6 +1052,66 @@ mod tests {
         );
         let err = parse(&runs_module, "b.yml").unwrap_err().to_string();
         assert!(err.contains("runtimes.x.run"), "{err}");
+    }
+
+    #[test]
+    fn git_installs_and_guards_are_checked_field_by_field() {
+        let commit = "25bd7eb63e828e4bd242cc9b38d260b4b31c6605";
+        let with = |install: &str, extra: &str| {
+            DEFAULT_YAML.replace(
+                "runtimes:\n",
+                &format!("runtimes:\n  x:\n    install: {install}\n    aot: [c, \"{{module}}\", \"{{aot}}\"]\n    run: [\"{{bin}}\", \"{{aot}}\"]\n    version: [\"{{bin}}\"]\n{extra}"),
+            )
+        };
+        let git = |commit: &str, binary: &str| {
+            format!(
+                "{{ git: https://github.com/o/r, tag: v1, commit: {commit}, build: [[make]], binary: {binary} }}"
+            )
+        };
+        assert!(parse(&with(&git(commit, "bin/x"), ""), "ok.yml").is_ok());
+        let refused = |text: String| parse(&text, "a.yml").unwrap_err().to_string();
+        let short = refused(with(&git("25bd7eb", "x"), ""));
+        assert!(
+            short.contains("runtimes.x.install.commit") && short.contains("40-digit"),
+            "{short}"
+        );
+        for binary in ["/usr/bin/x", "../x", "a/../../x"] {
+            let outside = refused(with(&git(commit, binary), ""));
+            assert!(
+                outside.contains("runtimes.x.install.binary"),
+                "{binary}: {outside}"
+            );
+        }
+        let guard = |factor: &str| {
+            format!(
+                "    aot_guard: {{ interpreter: [\"{{bin}}\", \"{{module}}\"], min_speedup: {factor}, hint: h }}\n"
+            )
+        };
+        assert!(parse(&with(&git(commit, "x"), &guard("5")), "ok.yml").is_ok());
+        for factor in ["0.5", "1000", ".nan"] {
+            let err = refused(with(&git(commit, "x"), &guard(factor)));
+            assert!(err.contains("aot_guard.min_speedup"), "{factor}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_wamr_builds_are_pinned_to_one_commit() {
+        let config = parse(DEFAULT_YAML, "default").unwrap();
+        let pin = |install: &Install| match install {
+            Install::Git {
+                git, tag, commit, ..
+            } => (git.clone(), tag.clone(), commit.clone()),
+            other => panic!("not built from git: {other:?}"),
+        };
+        let iwasm = pin(&config.runtimes["iwasm"].install);
+        let runtime = pin(&config.runtimes["iwasm-aot"].install);
+        let compiler = (config.runtimes["iwasm-aot"].compiler.as_ref()).map(|c| pin(&c.install));
+        assert_eq!(iwasm, runtime);
+        assert_eq!(
+            Some(iwasm),
+            compiler,
+            "wamrc comes from the commit iwasm does"
+        );
     }
 
     #[test]

@@ -254,8 +254,27 @@ impl std::str::FromStr for RuntimeRequest {
     }
 }
 
-/// Resolves a request against the configuration: finds or installs the binary, reads its version.
+/// Resolves a request against the configuration: finds or installs the binary, reads its
+/// version, and for an AOT adapter with a guard, checks that its compiled code is what runs.
 pub fn resolve(loaded: &Loaded, home: &Home, request: &RuntimeRequest) -> Result<Runtime> {
+    resolve_with(loaded, home, request, true)
+}
+
+/// As `resolve`, without the AOT guard's runs: for listing what is installed.
+pub fn resolve_for_listing(
+    loaded: &Loaded,
+    home: &Home,
+    request: &RuntimeRequest,
+) -> Result<Runtime> {
+    resolve_with(loaded, home, request, false)
+}
+
+fn resolve_with(
+    loaded: &Loaded,
+    home: &Home,
+    request: &RuntimeRequest,
+    guarded: bool,
+) -> Result<Runtime> {
     let adapter = choose_adapter(loaded, request)?;
     let config = loaded.runtime(&adapter)?;
     let bin = binary_for(home, request, &adapter, config)?;
@@ -311,8 +330,13 @@ pub fn resolve(loaded: &Loaded, home: &Home, request: &RuntimeRequest) -> Result
         aot,
         native_build: BTreeMap::new(),
     };
-    if let (Some(guard), Some(interpreter)) = (&config.aot_guard, interpreter) {
-        super::aot_guard::check(home, &runtime, guard, &interpreter)?;
+    if let (Some(guard), Some(interpreter), true) = (&config.aot_guard, interpreter, guarded) {
+        let commands = super::aot_guard::Commands {
+            runtime: &runtime,
+            guard,
+            interpreter: &interpreter,
+        };
+        super::aot_guard::check(home, &commands)?;
     }
     Ok(runtime)
 }

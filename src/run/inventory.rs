@@ -1,7 +1,7 @@
 //! What the configured runtimes are here: `setup` provisions and checks them, `runtimes` lists
 //! them without installing anything.
 
-use super::adapter::{Runtime, RuntimeRequest, resolve};
+use super::adapter::{Runtime, RuntimeRequest, resolve, resolve_for_listing};
 use crate::build::Inputs;
 use crate::config::{Install, Loaded};
 use crate::toolchain::{Home, locate};
@@ -86,7 +86,7 @@ pub fn inventory(loaded: &Loaded) -> Result<Vec<Listed>> {
                     adapter: None,
                     path: None,
                 };
-                resolve(loaded, &home, &request)
+                resolve_for_listing(loaded, &home, &request)
                     .map(|r| r.info.version)
                     .unwrap_or_else(|e| format!("broken: {e:#}"))
             });

@@ -71,7 +71,7 @@ impl<'a> GitBuild<'a> {
         Ok(home.dir("tools").join(format!(
             "git-{}-{}-{key}",
             repository_name(self.git),
-            self.tag
+            safe_name(self.tag)
         )))
     }
 
@@ -99,16 +99,22 @@ impl<'a> GitBuild<'a> {
         let _building = FileLock::wait_for(&lock_path, &what, &stop, tell)?;
         // Another process may have finished the build while we waited.
         if !exe.is_file() {
-            let url = clone_url(self.git, home.git_mirror.as_deref())?;
+            // A folder without the binary (left by a wasmgate before this check) is no build.
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir)
+                    .with_context(|| format!("cannot remove {}", dir.display()))?;
+            }
+            let source = clone_url(self.git, home.git_mirror.as_deref())?;
+            let shown = shown_url(self.git);
             eprintln!(
-                "wasmgate: building {name} from {} {} ({})",
-                self.git, self.tag, self.commit
+                "wasmgate: building {name} from {shown} {} ({})",
+                self.tag, self.commit
             );
             let started = std::time::Instant::now();
             install_atomically(&dir, |staged| {
-                self.build_into(home, name, &url, &path, staged)
+                self.build_into(home, name, &source, &path, staged)
             })
-            .with_context(|| format!("cannot build {name} from {} {}", self.git, self.tag))?;
+            .with_context(|| format!("cannot build {name} from {shown} {}", self.tag))?;
             eprintln!(
                 "wasmgate: built {name} in {:.0} s",
                 started.elapsed().as_secs_f64()
@@ -143,7 +149,7 @@ impl<'a> GitBuild<'a> {
         &self,
         home: &Home,
         name: &str,
-        url: &str,
+        source: &Source,
         path: &std::ffi::OsStr,
         staged: &Path,
     ) -> Result<()> {
@@ -154,8 +160,17 @@ impl<'a> GitBuild<'a> {
         let work = scratch.path().join("work");
         let out = staged.to_path_buf();
         std::fs::create_dir_all(&work)?;
-        let url = readable_copy(url, scratch.path())?;
-        clone_pinned(name, &url, self.tag, self.commit, &src)?;
+        let url = match source {
+            Source::Remote(url) => url.clone(),
+            Source::Mirror(folder) => readable_copy(folder, scratch.path())?,
+        };
+        let pinned = Pinned {
+            name,
+            shown: shown_url(self.git),
+            tag: self.tag,
+            commit: self.commit,
+        };
+        clone_pinned(&pinned, &url, &src)?;
         let places = Places {
             src: &src,
             out: &out,
@@ -180,11 +195,19 @@ impl<'a> GitBuild<'a> {
             );
             crate::util::run_checked(&mut command, &what, crate::util::limits::COMPILE)?;
         }
+        // Checked before the folder is renamed into place: a build without its binary is
+        // never cached.
+        if !staged.join(self.binary).is_file() {
+            bail!(
+                "the build of {name} left no {} in its output folder; fix `install.build` or `install.binary`",
+                self.binary
+            );
+        }
         Ok(())
     }
 
     fn fill(&self, arg: &str, home: &Home, places: &Places) -> Result<String> {
-        let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let jobs = crate::util::available_cores();
         let filled = arg
             .replace("{src}", &places.src.to_string_lossy())
             .replace("{out}", &places.out.to_string_lossy())
@@ -206,7 +229,12 @@ struct Places<'a> {
 /// `https://github.com/OWNER/REPO(.git)` -> `REPO`; any other URL -> its last path part.
 fn repository_name(url: &str) -> String {
     let last = url.trim_end_matches('/').rsplit('/').next().unwrap_or(url);
-    let name = last.trim_end_matches(".git");
+    safe_name(last.trim_end_matches(".git"))
+}
+
+/// A name as one folder-name part: anything but letters, digits, `-`, `_` and `.` becomes `_`
+/// (a tag may hold a slash).
+fn safe_name(name: &str) -> String {
     name.chars()
         .map(|c| match c.is_ascii_alphanumeric() || "-_.".contains(c) {
             true => c,
@@ -215,23 +243,41 @@ fn repository_name(url: &str) -> String {
         .collect()
 }
 
+/// Where a build clones from.
+#[derive(Debug, PartialEq)]
+pub enum Source {
+    /// The configured URL.
+    Remote(String),
+    /// A bare repository in the mirror folder.
+    Mirror(PathBuf),
+}
+
 /// Where to clone from: the URL itself, or with a mirror folder, `MIRROR/REPO.git` for a
 /// github.com URL (which must be there: a mirror that lacks a repository is a set-up error,
 /// not a reason to reach for the network).
-pub fn clone_url(url: &str, mirror: Option<&Path>) -> Result<String> {
+pub fn clone_url(url: &str, mirror: Option<&Path>) -> Result<Source> {
     let Some(mirror) = mirror else {
-        return Ok(url.to_string());
+        return Ok(Source::Remote(url.to_string()));
     };
     let Some(path) = url.strip_prefix("https://github.com/") else {
-        return Ok(url.to_string());
+        // Any other spelling of github.com would go to the network behind the mirror's back.
+        if url.contains("github.com") {
+            bail!(
+                "`{}`: with a git mirror, write github.com repositories as https://github.com/OWNER/REPO; fix `install.git`",
+                shown_url(url)
+            );
+        }
+        return Ok(Source::Remote(url.to_string()));
     };
     let repo = path.trim_end_matches('/').trim_end_matches(".git");
-    let Some((_owner, name)) = repo
-        .split_once('/')
-        .filter(|(o, n)| !o.is_empty() && !n.is_empty())
-    else {
+    let parts: Vec<&str> = repo.split('/').collect();
+    let safe = |part: &str| !part.is_empty() && part != "." && part != "..";
+    let [owner, name] = parts[..] else {
         bail!("`{url}` is not a github.com/OWNER/REPO address; fix `install.git`");
     };
+    if !safe(owner) || !safe(name) {
+        bail!("`{url}` is not a github.com/OWNER/REPO address; fix `install.git`");
+    }
     let local = mirror.join(format!("{name}.git"));
     if !local.exists() {
         bail!(
@@ -239,19 +285,33 @@ pub fn clone_url(url: &str, mirror: Option<&Path>) -> Result<String> {
             mirror.display()
         );
     }
-    Ok(local.to_string_lossy().to_string())
+    Ok(Source::Mirror(local))
+}
+
+/// A URL as messages show it: without a user name or password in it.
+pub fn shown_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+            let host = authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host);
+            match path.is_empty() && !rest.contains('/') {
+                true => format!("{scheme}://{host}"),
+                false => format!("{scheme}://{host}/{path}"),
+            }
+        }
+        None => url.to_string(),
+    }
 }
 
 /// A repository in a local folder (a mirror) is cloned from a copy of it: the folder may be
 /// read-only, and a copied or unpacked repository often lacks git's empty `refs/` folder,
 /// without which git does not recognise it. The copy is small: one shallow commit.
-fn readable_copy(url: &str, scratch: &Path) -> Result<String> {
-    let local = Path::new(url);
-    if !local.is_dir() {
-        return Ok(url.to_string());
-    }
+fn readable_copy(local: &Path, scratch: &Path) -> Result<String> {
     let copy = scratch.join("mirror.git");
-    copy_tree(local, &copy).with_context(|| format!("cannot copy the mirror {url}"))?;
+    copy_tree(local, &copy)
+        .with_context(|| format!("cannot copy the mirror's {}", local.display()))?;
     for folder in ["refs/heads", "refs/tags"] {
         std::fs::create_dir_all(copy.join(folder))?;
     }
@@ -277,8 +337,23 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// What a clone must give, and how messages name it.
+struct Pinned<'a> {
+    name: &'a str,
+    /// The configured URL, without credentials.
+    shown: String,
+    tag: &'a str,
+    commit: &'a str,
+}
+
 /// A shallow clone of `tag`, refused unless it is `commit`.
-fn clone_pinned(name: &str, url: &str, tag: &str, commit: &str, dir: &Path) -> Result<()> {
+fn clone_pinned(pinned: &Pinned, url: &str, dir: &Path) -> Result<()> {
+    let Pinned {
+        name,
+        shown,
+        tag,
+        commit,
+    } = pinned;
     let git =
         find_on_path("git").context("git is needed to build from source: apt-get install git")?;
     crate::util::run_checked(
@@ -292,8 +367,10 @@ fn clone_pinned(name: &str, url: &str, tag: &str, commit: &str, dir: &Path) -> R
                 "1",
             ])
             .args(["--branch", tag, "--", url])
-            .arg(dir),
-        &format!("{name}: git clone of {tag}"),
+            .arg(dir)
+            // A URL that asks for credentials fails at once instead of waiting on a prompt.
+            .env("GIT_TERMINAL_PROMPT", "0"),
+        &format!("{name}: git clone of {tag} from {shown}"),
         crate::util::limits::STEP,
     )?;
     let output = crate::util::output_within(
@@ -307,7 +384,7 @@ fn clone_pinned(name: &str, url: &str, tag: &str, commit: &str, dir: &Path) -> R
     let found = String::from_utf8_lossy(&output.stdout).trim().to_string();
     if !output.status.success() || !found.eq_ignore_ascii_case(commit) {
         bail!(
-            "{name}: tag {tag} of {url} is commit {found}, but `install.commit` pins {commit}: the tag was moved or this is not upstream's repository; if that commit is trusted, put it in `install.commit`"
+            "{name}: tag {tag} of {shown} is commit {found}, but `install.commit` pins {commit}: the tag was moved or this is not upstream's repository; if that commit is trusted, put it in `install.commit`"
         );
     }
     Ok(())
@@ -360,15 +437,48 @@ mod tests {
         let mirror = tempfile::tempdir().unwrap();
         std::fs::create_dir(mirror.path().join("wazero.git")).unwrap();
         let url = "https://github.com/tetratelabs/wazero";
-        let mapped = clone_url(url, Some(mirror.path())).unwrap();
-        assert_eq!(PathBuf::from(mapped), mirror.path().join("wazero.git"));
-        assert_eq!(clone_url(url, None).unwrap(), url);
+        let local = Source::Mirror(mirror.path().join("wazero.git"));
+        assert_eq!(clone_url(url, Some(mirror.path())).unwrap(), local);
+        let spelled = "https://github.com/tetratelabs/wazero.git/";
+        assert_eq!(clone_url(spelled, Some(mirror.path())).unwrap(), local);
+        assert_eq!(clone_url(url, None).unwrap(), Source::Remote(url.into()));
         let other = "https://example.org/x/wazero.git";
-        assert_eq!(clone_url(other, Some(mirror.path())).unwrap(), other);
+        let remote = Source::Remote(other.into());
+        assert_eq!(clone_url(other, Some(mirror.path())).unwrap(), remote);
         let absent = clone_url("https://github.com/WasmEdge/WasmEdge", Some(mirror.path()));
         let message = format!("{:#}", absent.unwrap_err());
         assert!(message.contains("has no WasmEdge.git"), "{message}");
         assert!(message.contains(MIRROR_VARIABLE), "{message}");
+    }
+
+    #[test]
+    fn with_a_mirror_no_github_address_goes_to_the_network_or_outside_it() {
+        let mirror = tempfile::tempdir().unwrap();
+        for url in [
+            "git@github.com:tetratelabs/wazero.git",
+            "http://github.com/tetratelabs/wazero",
+            "https://www.github.com/tetratelabs/wazero",
+            "https://github.com/tetratelabs/wazero/tree/main",
+            "https://github.com/../../etc",
+            "https://github.com/tetratelabs",
+        ] {
+            let refused = clone_url(url, Some(mirror.path()));
+            assert!(refused.is_err(), "{url}: {refused:?}");
+        }
+    }
+
+    #[test]
+    fn urls_are_shown_without_credentials() {
+        assert_eq!(
+            shown_url("https://user:token@github.com/a/b"),
+            "https://github.com/a/b"
+        );
+        assert_eq!(
+            shown_url("https://github.com/a/b"),
+            "https://github.com/a/b"
+        );
+        assert_eq!(shown_url("https://t@host"), "https://host");
+        assert_eq!(shown_url("/srv/git/b.git"), "/srv/git/b.git");
     }
 
     #[test]
