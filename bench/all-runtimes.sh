@@ -6,13 +6,15 @@
 # measured): a whole-suite pass would take hours. WAMR, WasmEdge and wazero are built from their
 # upstream repositories (WASMGATE_GIT_MIRROR=DIR clones them from DIR/REPO.git instead).
 #
-#   bench/all-runtimes.sh [SAMPLES] [OUT_DIR]      (defaults: 3 samples, ./all-runtimes)
+#   bench/all-runtimes.sh [SAMPLES] [OUT_DIR] [RUN_ARGS...]
+#       (defaults: 3 samples, ./all-runtimes; RUN_ARGS go to `wasmgate run`, e.g. --cores 0,1)
 #
 # With WASMER_LLVM=PATH (from bench/wasmer-llvm.sh), wasmer's LLVM engine runs too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 samples="${1:-3}"
 out="${2:-all-runtimes}"
+shift $(( $# < 2 ? $# : 2 ))
 runtimes=(wasmtime wasmtime-aot node bun deno wasmi wasm2c wasm3 wasmer-cranelift wasmer-singlepass
   iwasm iwasm-aot wasmedge-aot wazero native)
 
@@ -26,7 +28,7 @@ args=()
 for runtime in "${runtimes[@]}"; do args+=(--runtime "$runtime"); done
 if [ -n "${WASMER_LLVM:-}" ]; then args+=(--runtime "wasmer-llvm=$WASMER_LLVM"); fi
 start=$(date +%s)
-"$wasmgate" run "${args[@]}" --samples "$samples" --max-samples "$samples" --precision 0 --out "$out/results.json"
+"$wasmgate" run "${args[@]}" --samples "$samples" --max-samples "$samples" --precision 0 --out "$out/results.json" "$@"
 echo "run: $(( $(date +%s) - start )) s"
 "$wasmgate" report "$out/results.json" --then-now --format markdown --out "$out/report.md"
 "$wasmgate" report "$out/results.json" --then-now --format html --out "$out/report.html"
