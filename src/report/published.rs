@@ -157,8 +157,10 @@ pub fn then_now(now: &Summary) -> Result<ThenNow> {
     let rows = (published.iter().enumerate())
         .filter(|(i, _)| Some(*i) != then.native)
         .map(|(i, runtime)| {
-            let counterpart =
-                (now.runtimes.iter()).position(|r| runtime.adapters.contains(&r.adapter.as_str()));
+            // The index lists the adapters in order of preference (what 2023 measured first:
+            // iwasm-aot before iwasm), not the order of this run's runtimes.
+            let counterpart = (runtime.adapters.iter())
+                .find_map(|adapter| (now.runtimes.iter()).position(|r| r.adapter == *adapter));
             ThenNowRow {
                 published: runtime.info.name.clone(),
                 runtime: counterpart.map(|j| now.runtimes[j].name.clone()),
@@ -234,6 +236,22 @@ mod tests {
             (None, None)
         );
         assert_eq!(then_now.now_fastest_to_native, Some(2.0));
+    }
+
+    #[test]
+    fn a_published_runtime_is_matched_by_its_preferred_adapter_not_the_run_order() {
+        // The interpreter listed first in the run: 2023 measured iwasm ahead of time.
+        let results = crate::model::fixtures::results_with(&[
+            ("sign", "iwasm", Some(2000)),
+            ("sign", "iwasm-aot", Some(90)),
+            ("sign", "native", Some(50)),
+        ]);
+        let then_now = then_now(&crate::report::summarize(&results)).unwrap();
+        let iwasm = (then_now.rows.iter())
+            .find(|r| r.published == "iwasm")
+            .unwrap();
+        assert_eq!(iwasm.runtime.as_deref(), Some("iwasm-aot"));
+        assert_eq!(iwasm.now_to_native, Some(1.8));
     }
 
     #[test]

@@ -258,7 +258,8 @@ fn report_aot(records: &[AotRecord]) {
     eprintln!(
         "ahead-of-time: {} modules compiled in {:.1} s, {} cached, {failed} failed",
         compiled.len(),
-        compiled.iter().map(|r| r.seconds).sum::<f64>(),
+        // Adding 0.0: a float sum of nothing is -0.0, which prints as "-0.0 s".
+        compiled.iter().map(|r| r.seconds).sum::<f64>() + 0.0,
         records.len() - compiled.len()
     );
 }
