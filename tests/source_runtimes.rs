@@ -153,22 +153,7 @@ fn an_aot_adapter_that_runs_no_compiled_code_is_refused() {
     )
     .unwrap();
     let iwasm = runtime_path("iwasm");
-    let output = run(wasmgate(&dir).args([
-        "run",
-        "--tests",
-        "hash",
-        "--samples",
-        "1",
-        "--precision",
-        "0",
-        "--runtime",
-        &format!("iwasm-copy={iwasm}"),
-        "--out",
-        "r.json",
-    ]));
-    assert_eq!(output.status.code(), Some(2));
-    let message = stderr(&output);
-    let error = message.lines().find(|l| l.starts_with("error:")).unwrap();
+    let (message, error) = refused_run(&dir, &format!("iwasm-copy={iwasm}"), "r.json");
     assert!(
         error.contains("runtime `iwasm-copy` (iwasm 2.4.5) is refused: a compiled loop ran only")
             && error.ends_with("the aot step must compile (`runtimes.iwasm-copy.run`)"),
@@ -213,23 +198,36 @@ fn wasmedge_runs_compiled_code_only_with_its_run_mode_and_the_guard_knows() {
     )
     .unwrap();
     let wasmedge = runtime_path("wasmedge");
-    let output = run(wasmgate(&dir).args([
-        "run",
-        "--tests",
-        "hash",
-        "--samples",
-        "1",
-        "--runtime",
-        &format!("wasmedge-noflag={wasmedge}"),
-        "--out",
-        "noflag.json",
-    ]));
-    assert_eq!(output.status.code(), Some(2));
-    let message = stderr(&output);
-    let error = message.lines().find(|l| l.starts_with("error:")).unwrap();
+    let (message, error) = refused_run(&dir, &format!("wasmedge-noflag={wasmedge}"), "noflag.json");
     assert!(
         error.contains("runtime `wasmedge-noflag` (wasmedge version 0.17.1) is refused")
             && error.ends_with("add --run-mode=aot (`runtimes.wasmedge-noflag.run`)"),
         "{message}"
     );
+}
+
+/// `wasmgate run` of one sample of hash on `runtime`, which must be refused (exit 2): its
+/// stderr and the error line.
+fn refused_run(dir: &Path, runtime: &str, out: &str) -> (String, String) {
+    let output = run(wasmgate(dir).args([
+        "run",
+        "--tests",
+        "hash",
+        "--samples",
+        "1",
+        "--precision",
+        "0",
+        "--runtime",
+        runtime,
+        "--out",
+        out,
+    ]));
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    let error = message
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap()
+        .to_string();
+    (message, error)
 }

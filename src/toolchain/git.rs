@@ -517,6 +517,44 @@ mod tests {
         (repo, commit)
     }
 
+    /// A build of `v1` at `commit` from `url` whose binary is `tool`.
+    fn spec_of<'a>(
+        url: &'a str,
+        commit: &'a str,
+        build: &'a [Vec<String>],
+        env: &'a BTreeMap<String, String>,
+    ) -> GitBuild<'a> {
+        GitBuild {
+            git: url,
+            tag: "v1",
+            commit,
+            build,
+            binary: "tool",
+            tools: &[],
+            debian: &[],
+            env,
+        }
+    }
+
+    #[test]
+    fn a_build_that_leaves_no_binary_is_never_cached() {
+        let (repo, commit) = tagged_repository();
+        let home = Home::at(tempfile::tempdir().unwrap().keep());
+        let url = repo.path().to_string_lossy().to_string();
+        let build = vec![vec!["true".to_string()]];
+        let env = BTreeMap::new();
+        let spec = spec_of(&url, &commit, &build, &env);
+        let message = format!("{:#}", spec.ensure(&home, "tool").unwrap_err());
+        assert!(
+            message.contains("left no tool in its output folder"),
+            "{message}"
+        );
+        assert!(
+            !spec.dir(&home).unwrap().exists(),
+            "no folder passes for a build"
+        );
+    }
+
     #[test]
     fn two_builders_at_once_build_once_and_both_get_the_binary() {
         let (repo, commit) = tagged_repository();
@@ -530,16 +568,7 @@ mod tests {
         );
         let build = vec![vec!["sh".to_string(), "-c".to_string(), step]];
         let env = BTreeMap::new();
-        let spec = GitBuild {
-            git: &url,
-            tag: "v1",
-            commit: &commit,
-            build: &build,
-            binary: "tool",
-            tools: &[],
-            debian: &[],
-            env: &env,
-        };
+        let spec = spec_of(&url, &commit, &build, &env);
         let built: Vec<PathBuf> = std::thread::scope(|scope| {
             let builders: Vec<_> = (0..2)
                 .map(|_| scope.spawn(|| spec.ensure(&home, "tool").unwrap()))
@@ -566,16 +595,7 @@ mod tests {
             "echo broken >&2; exit 3".to_string(),
         ]];
         let env = BTreeMap::new();
-        let spec = GitBuild {
-            git: &url,
-            tag: "v1",
-            commit: &commit,
-            build: &build,
-            binary: "tool",
-            tools: &[],
-            debian: &[],
-            env: &env,
-        };
+        let spec = spec_of(&url, &commit, &build, &env);
         let message = format!("{:#}", spec.ensure(&home, "tool").unwrap_err());
         assert!(message.contains("tool: build step 1 of 1"), "{message}");
         assert!(message.contains("broken"), "{message}");

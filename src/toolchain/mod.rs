@@ -484,6 +484,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_version_that_prints_the_program_path_names_the_program_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let tool = dir.path().join("wasmedge");
+        std::fs::write(&tool, "#!/bin/sh\necho \"$0 version 0.17.1\"\n").unwrap();
+        make_executable(&tool).unwrap();
+        let mut command = Command::new(&tool);
+        command.arg("--version");
+        let version = read_version("wasmedge", command).unwrap();
+        assert_eq!(version, "wasmedge version 0.17.1");
+    }
+
+    #[test]
     fn missing_path_tool_says_how_to_install() {
         let home = Home::at(tempfile::tempdir().unwrap().keep());
         let install = Install::Path {
