@@ -399,7 +399,7 @@ impl Bisector<'_> {
         let comparison = compare(
             &base,
             &head,
-            &settings(&self.loaded.config.compare),
+            &settings(&self.loaded.config.compare, results.measure),
             true,
             None,
         );

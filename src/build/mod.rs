@@ -4,6 +4,7 @@
 //! Everything is cached by its inputs, so a build with nothing changed does no work.
 
 pub mod categories;
+pub mod counted;
 pub mod source;
 
 use crate::config::Config;

@@ -65,7 +65,7 @@ pub fn aa(loaded: &Loaded, request: AaRequest) -> Result<AaOutcome> {
     let results = measure(loaded, &measure_request, out)?;
     let base = side_from_results(&results, Some("a"), out)?;
     let head = side_from_results(&results, Some("b"), out)?;
-    let settings = settings(&loaded.config.compare);
+    let settings = settings(&loaded.config.compare, results.measure);
     Ok(AaOutcome {
         comparison: compare(&base, &head, &settings, true, None),
         runtime_version: resolved.info.version,

@@ -49,7 +49,7 @@ pub fn inject(loaded: &Loaded, request: &InjectRequest) -> Result<InjectReport> 
     }
     let path = &request.results;
     let results = crate::run::read_results(path)?;
-    let settings = settings(&loaded.config.compare);
+    let settings = settings(&loaded.config.compare, results.measure);
     let replay = Replay::new(&results, ("a", "b")).map_err(|why| {
         anyhow!(
             "{}: {why}; make it with `wasmgate calibrate aa`",

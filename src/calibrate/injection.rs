@@ -531,6 +531,7 @@ fn sample(test: &str, runtime: &str, round: u32, value: u64) -> Sample {
         cpu_ms: None,
         run_delay_ms: None,
         preemptions: None,
+        instructions: None,
     }
 }
 
@@ -543,6 +544,7 @@ fn side_of(aa: &Results, runtime: &RuntimeInfo, label: &str, samples: Vec<Sample
             machine: aa.machine.clone(),
             origin: "A/A replay".to_string(),
             commit: None,
+            measure: aa.measure,
         },
         suite: aa.suite.clone(),
         samples,
@@ -595,6 +597,7 @@ mod tests {
                 max_samples: 15,
                 precision: 0.01,
                 min_effect: 0.02,
+                counts: false,
             },
             budget_seconds: None,
             workers: 1,

@@ -136,6 +136,9 @@ pub struct SamplingArgs {
     /// Let two workers run on SMT siblings of one physical core [default: run.allow_smt_siblings]
     #[arg(long)]
     pub allow_smt_siblings: bool,
+    /// What a sample measures: time, or instructions counted under valgrind [default: run.measure]
+    #[arg(long)]
+    pub measure: Option<crate::model::Measure>,
 }
 
 impl SamplingArgs {
@@ -148,6 +151,7 @@ impl SamplingArgs {
             budget: self.budget.clone(),
             cores: self.cores.clone(),
             allow_smt_siblings: self.allow_smt_siblings,
+            measure: self.measure,
         }
     }
 }

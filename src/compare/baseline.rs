@@ -43,6 +43,7 @@ pub fn side_from_results(results: &Results, label: Option<&str>, origin: &Path) 
             machine: results.machine.clone(),
             origin: origin.display().to_string(),
             commit: None,
+            measure: results.measure,
         },
         suite: results.suite.clone(),
         samples: results
@@ -69,6 +70,7 @@ pub fn side_from_baseline(path: &Path) -> Result<Side> {
             machine: baseline.machine.clone(),
             origin: format!("baseline {}", path.display()),
             commit: baseline.commit.clone(),
+            measure: baseline.measure,
         },
         suite: baseline.suite,
         samples: baseline.samples,
@@ -211,6 +213,7 @@ fn baseline_of(
         created_at: crate::model::now_rfc3339(),
         suite: side.suite.clone(),
         machine: side.info.machine.clone(),
+        measure: side.info.measure,
         runtime: side.info.runtime.clone(),
         samples: side.samples.clone(),
     })

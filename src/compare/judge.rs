@@ -62,7 +62,13 @@ pub fn judge(results_path: &Path, against: &Against, config: &CompareConfig) -> 
     // Two runtimes of one run were measured round by round, back to back: compare them in
     // pairs, which cancels the machine's drift. A baseline comes from another run.
     let paired = baseline.is_none();
-    let comparison = compare(&base, &head, &settings(config), paired, foreign);
+    let comparison = compare(
+        &base,
+        &head,
+        &settings(config, head.info.measure),
+        paired,
+        foreign,
+    );
     if comparison.tests.is_empty() {
         bail!(
             "{}: `{}` and `{}` measured no test in common: measure the tests the base has (--tests)",

@@ -69,6 +69,16 @@ impl Side {
 /// up differently (governor, turbo, ...): that is stated, never refused, since a tuned runner
 /// is still the same machine.
 pub fn check_alike(base: &Side, head: &Side, allow_foreign: bool) -> Result<Option<String>> {
+    // Picoseconds over instructions is no ratio of anything: never allowed.
+    if base.info.measure != head.info.measure {
+        bail!(
+            "{} measured {}, {} measured {}: compare sides of the same measure (--measure)",
+            base.info.origin,
+            base.info.measure.name(),
+            head.info.origin,
+            head.info.measure.name()
+        );
+    }
     let foreign = check_same_machine_and_build(
         &base.info,
         (&head.info.suite_id, &head.info.machine),
@@ -157,11 +167,12 @@ fn machine_differences(base: &crate::model::Machine, head: &crate::model::Machin
     differences.join(", ")
 }
 
-pub fn settings(config: &CompareConfig) -> CompareSettings {
+/// The comparison's settings for values in `measure`: each measure has its own minimum effect.
+pub fn settings(config: &CompareConfig, measure: crate::model::Measure) -> CompareSettings {
     CompareSettings {
         confidence: config.confidence,
         alpha: config.alpha,
-        min_effect: config.min_effect,
+        min_effect: config.min_effect_of(measure),
         fail_on: config.fail_on.clone(),
         paired_test: config.paired_test,
     }
@@ -245,6 +256,7 @@ pub fn compare(
         gate_reasons,
         disturbance,
         not_compared,
+        measure: head.info.measure,
     }
 }
 
@@ -317,7 +329,7 @@ fn compare_test(
 ) -> (TestComparison, Option<RatioEstimate>) {
     let base_taken = base.values(test);
     let head_taken = head.values(test);
-    let (base_values, head_values) = (&base_taken.values, &head_taken.values);
+    let (base_values, head_values) = (&base_taken.values.clone(), &head_taken.values.clone());
     let mut row = TestComparison {
         test: test.to_string(),
         category: category.to_string(),
@@ -335,18 +347,13 @@ fn compare_test(
         base_disturbed: base_taken.disturbed,
         head_disturbed: head_taken.disturbed,
     };
-    // Correctness before speed: a side that failed the test fails the comparison.
-    if head_taken.failed > 0 || base_taken.failed > 0 {
-        let (side, message) = if head_taken.failed > 0 {
-            (&head.info.label, head_taken.message)
-        } else {
-            (&base.info.label, base_taken.message)
-        };
-        row.verdict = Verdict::Failed;
-        row.note = Some(format!(
-            "{side}: {}",
-            message.unwrap_or_else(|| "failed".into())
-        ));
+    fail_if_either_failed(&mut row, (base, base_taken), (head, head_taken));
+    let counted = head.info.measure == crate::model::Measure::Instructions;
+    if counted
+        && row.verdict != Verdict::Failed
+        && let Some(exact) = stats::compare_exact(base_values, head_values)
+    {
+        return (exact_row(row, &exact, settings), None);
     }
     let result = if paired {
         paired_estimate(base, head, test, settings)
@@ -383,6 +390,53 @@ fn compare_test(
         ));
     }
     (row, Some(estimate))
+}
+
+/// Correctness before speed: a side that failed the test fails the comparison.
+fn fail_if_either_failed(
+    row: &mut TestComparison,
+    (base, base_taken): (&Side, Taken),
+    (head, head_taken): (&Side, Taken),
+) {
+    if head_taken.failed == 0 && base_taken.failed == 0 {
+        return;
+    }
+    let (side, message) = if head_taken.failed > 0 {
+        (&head.info.label, head_taken.message)
+    } else {
+        (&base.info.label, base_taken.message)
+    };
+    row.verdict = Verdict::Failed;
+    row.note = Some(format!(
+        "{side}: {}",
+        message.unwrap_or_else(|| "failed".into())
+    ));
+}
+
+/// The verdict of counts that repeated exactly on both sides: the change is the ratio, known
+/// to within the spreads; it needs no significance test and takes no part in the false
+/// discovery rate's correction.
+fn exact_row(
+    mut row: TestComparison,
+    exact: &stats::ExactRatio,
+    settings: &CompareSettings,
+) -> TestComparison {
+    row.ratio = Some(exact.ratio);
+    row.ci_low = Some(exact.low);
+    row.ci_high = Some(exact.high);
+    let beyond_spread = exact.low > 1.0 || exact.high < 1.0;
+    row.verdict = classify(
+        exact.ratio,
+        exact.low,
+        exact.high,
+        beyond_spread,
+        settings.min_effect,
+    );
+    row.note = Some(format!(
+        "exact: each side's counts repeated to within {:.3} %",
+        exact.spread * 100.0
+    ));
+    row
 }
 
 /// Head against base on the pairs of one test, by the configured paired test.
@@ -602,6 +656,7 @@ mod tests {
                 machine,
                 origin: origin.into(),
                 commit: None,
+                measure: crate::model::Measure::Time,
             },
             suite,
             samples: Vec::new(),

@@ -254,6 +254,41 @@ pub struct RunConfig {
     /// configurations written before it: the built-in thresholds then apply.
     #[serde(default)]
     pub disturbance: DisturbanceConfig,
+    /// What a sample measures: `time` (the module's clock) or `instructions` (counted under
+    /// valgrind). Absent from configurations written before it: time.
+    #[serde(default)]
+    pub measure: crate::model::Measure,
+    /// The sampling and the modules of the instructions measure.
+    #[serde(default)]
+    pub instructions: InstructionsConfig,
+}
+
+/// How the instructions measure samples. A deterministic count needs no repetition to be
+/// precise, but two samples a side show that it is deterministic; a test whose work is random
+/// by design, or a runtime whose count wanders, is sampled on while its interval is wider than
+/// `precision`, up to `max_samples`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstructionsConfig {
+    pub samples: u32,
+    pub max_samples: u32,
+    pub precision: f64,
+    /// A test's iterations under this measure: its iterations in the time plan divided by
+    /// this, down to a tier (at least the second tier). Under valgrind a module runs about 20
+    /// times slower, and a count needs no long loop to be exact.
+    pub iterations_divisor: u64,
+}
+
+impl Default for InstructionsConfig {
+    /// The built-in configuration's (`default.yml`, checked by a test).
+    fn default() -> InstructionsConfig {
+        InstructionsConfig {
+            samples: 2,
+            max_samples: 12,
+            precision: 0.002,
+            iterations_divisor: 100,
+        }
+    }
 }
 
 /// A sample whose process waited for its core longer than `max_wait_share` of its wall time,
@@ -310,6 +345,36 @@ pub struct RuntimeConfig {
     /// The check that the compiled code is what runs (see `AotGuard`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aot_guard: Option<AotGuard>,
+    /// The commands under the instructions measure, where they differ: settings that make the
+    /// count deterministic (wasmtime compiles functions on several threads by default, and the
+    /// count then differs from run to run), or an AOT target the simulator can run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<CountedCommands>,
+}
+
+/// A runtime's `run` and `aot` templates under the instructions measure; an absent one is the
+/// runtime's own.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountedCommands {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aot: Option<Vec<String>>,
+}
+
+impl RuntimeConfig {
+    /// The runtime as it runs under `measure`: its `instructions` templates in place of its
+    /// own under that measure.
+    pub fn under(&self, measure: crate::model::Measure) -> RuntimeConfig {
+        let mut runtime = self.clone();
+        if let (crate::model::Measure::Instructions, Some(counted)) = (measure, &self.instructions)
+        {
+            runtime.run = counted.run.clone().unwrap_or(runtime.run);
+            runtime.aot = counted.aot.clone().or(runtime.aot);
+        }
+        runtime
+    }
 }
 
 /// An AOT adapter whose run command silently interprets the compiled file would publish an
@@ -333,11 +398,31 @@ pub struct CompareConfig {
     pub confidence: f64,
     pub alpha: f64,
     pub min_effect: f64,
+    /// The minimum effect of a comparison in instructions: a count does not wander, so a
+    /// smaller change is real; a configuration written before the measure existed gets the
+    /// default's.
+    #[serde(default = "default_min_effect_instructions")]
+    pub min_effect_instructions: f64,
     pub fail_on: Vec<String>,
     /// The significance test of a paired (same-run) comparison; a file written before it was
     /// a choice gets the default's.
     #[serde(default = "default_paired_test")]
     pub paired_test: crate::model::PairedTest,
+}
+
+/// The built-in default's `compare.min_effect_instructions` (checked against it by a test).
+fn default_min_effect_instructions() -> f64 {
+    0.005
+}
+
+impl CompareConfig {
+    /// The minimum effect of a comparison of values in `measure`.
+    pub fn min_effect_of(&self, measure: crate::model::Measure) -> f64 {
+        match measure {
+            crate::model::Measure::Time => self.min_effect,
+            crate::model::Measure::Instructions => self.min_effect_instructions,
+        }
+    }
 }
 
 /// The paired test of a configuration that does not name one: the built-in default's.
@@ -387,6 +472,18 @@ impl Sources {
     /// Every setting from the configuration's `run` section.
     pub fn run_fields() -> Sources {
         Sources::default()
+    }
+
+    /// Under the instructions measure, the sampling comes from `run.instructions`.
+    fn instruction_fields(mut self) -> Sources {
+        for (setting, field) in [
+            ("samples", "run.instructions.samples"),
+            ("max_samples", "run.instructions.max_samples"),
+            ("precision", "run.instructions.precision"),
+        ] {
+            self.fields.insert(setting, field);
+        }
+        self
     }
 
     /// The gate's overlay of `run` (see `Config::gate_run`).
@@ -481,7 +578,26 @@ pub fn check_run(run: &RunConfig, sources: &Sources) -> Result<()> {
             sources.subject("timeout_seconds")
         );
     }
-    check_disturbance(&run.disturbance, sources)
+    check_disturbance(&run.disturbance, sources)?;
+    check_instructions(&run.instructions)
+}
+
+/// The instructions measure's own settings, wherever the run's measure is.
+fn check_instructions(counting: &InstructionsConfig) -> Result<()> {
+    if counting.samples == 0 || counting.max_samples < counting.samples {
+        bail!(
+            "field `run.instructions.samples`/`max_samples`: give at least 1 sample and a maximum no lower (e.g. 2 and 12)"
+        );
+    }
+    if !(0.0..1.0).contains(&counting.precision) {
+        bail!(
+            "field `run.instructions.precision`: give a fraction, e.g. 0.002 for ±0.2 %, or 0 for fixed samples"
+        );
+    }
+    if !(1..=1_000_000).contains(&counting.iterations_divisor) {
+        bail!("field `run.instructions.iterations_divisor`: give 1 to 1000000, e.g. 100");
+    }
+    Ok(())
 }
 
 fn check_disturbance(disturbance: &DisturbanceConfig, sources: &Sources) -> Result<()> {
@@ -512,6 +628,7 @@ pub struct RunOverrides {
     pub cores: Vec<usize>,
     /// Given: workers may share a physical core's SMT siblings.
     pub allow_smt_siblings: bool,
+    pub measure: Option<crate::model::Measure>,
 }
 
 impl RunOverrides {
@@ -521,6 +638,20 @@ impl RunOverrides {
     pub fn apply(&self, defaults: &RunConfig, sources: Sources) -> Result<RunConfig> {
         let mut run = defaults.clone();
         let mut given = Vec::new();
+        if let Some(measure) = self.measure {
+            run.measure = measure;
+            given.push("measure");
+        }
+        let sources = match run.measure {
+            crate::model::Measure::Time => sources,
+            crate::model::Measure::Instructions => {
+                let counting = run.instructions;
+                run.samples = counting.samples;
+                run.max_samples = counting.max_samples;
+                run.precision = counting.precision;
+                sources.instruction_fields()
+            }
+        };
         if let Some(samples) = self.samples {
             run.samples = samples;
             given.push("samples");
@@ -729,6 +860,9 @@ fn check_compare(compare: &CompareConfig) -> Result<()> {
     if !(0.0..1.0).contains(&compare.min_effect) {
         bail!("field `compare.min_effect`: give a fraction, e.g. 0.02 for 2 %");
     }
+    if !(0.0..1.0).contains(&compare.min_effect_instructions) {
+        bail!("field `compare.min_effect_instructions`: give a fraction, e.g. 0.005 for 0.5 %");
+    }
     if let Some(bad) = compare
         .fail_on
         .iter()
@@ -746,6 +880,10 @@ fn check_compare(compare: &CompareConfig) -> Result<()> {
 /// runs wasm, `{aot}` for one with an ahead-of-time step or for native code.
 fn check_runtime(name: &str, runtime: &RuntimeConfig) -> Result<()> {
     check_templates(name, runtime)?;
+    if runtime.instructions.is_some() {
+        let counted = runtime.under(crate::model::Measure::Instructions);
+        check_templates(&format!("{name}.instructions"), &counted)?;
+    }
     check_install(&format!("runtimes.{name}.install"), &runtime.install)?;
     if let Some(compiler) = &runtime.compiler {
         check_install(
@@ -1173,6 +1311,49 @@ mod tests {
         };
         let run = flag.apply(&config.gate_run(), Sources::gate_fields());
         assert!(run.unwrap().allow_smt_siblings);
+    }
+
+    #[test]
+    fn the_instructions_measure_has_its_own_sampling_and_minimum_effect() {
+        let config = parse(DEFAULT_YAML, "default").unwrap();
+        assert_eq!(config.run.instructions, InstructionsConfig::default());
+        assert_eq!(config.run.measure, crate::model::Measure::Time);
+        assert_eq!(
+            config.compare.min_effect_instructions,
+            default_min_effect_instructions()
+        );
+        let flag = RunOverrides {
+            measure: Some(crate::model::Measure::Instructions),
+            ..RunOverrides::default()
+        };
+        // The gate's 8 samples and ±10 % give way to the measure's own.
+        let run = flag
+            .apply(&config.gate_run(), Sources::gate_fields())
+            .unwrap();
+        assert_eq!(run.samples, config.run.instructions.samples);
+        assert_eq!(run.precision, config.run.instructions.precision);
+        // A flag still wins, and a refusal names the measure's field.
+        let flags = RunOverrides {
+            samples: Some(3),
+            ..flag.clone()
+        };
+        assert_eq!(
+            flags
+                .apply(&config.run, Sources::run_fields())
+                .unwrap()
+                .samples,
+            3
+        );
+        let mut bad = config.run.clone();
+        bad.instructions.max_samples = 1;
+        let err = flag
+            .apply(&bad, Sources::run_fields())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("run.instructions"), "{err}");
+        let text = DEFAULT_YAML.replace("iterations_divisor: 100", "iterations_divisor: 0");
+        let err = parse(&text, "d.yml").unwrap_err().to_string();
+        assert!(err.contains("run.instructions.iterations_divisor"), "{err}");
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub fn results_with(samples: &[(&str, &str, Option<u64>)]) -> Results {
         wall_seconds: 0.0,
         aot: Vec::new(),
         shard: None,
+        measure: crate::model::Measure::Time,
+        instructions: None,
         samples: samples
             .iter()
             .enumerate()
@@ -116,6 +118,7 @@ pub fn sample(test: &str, runtime: &str, order: u64, value: Option<u64>) -> Samp
         cpu_ms: None,
         run_delay_ms: None,
         preemptions: None,
+        instructions: None,
     }
 }
 

@@ -219,6 +219,67 @@ pub enum SampleStatus {
     Disturbed,
 }
 
+/// What a sample's value is: the module's own clock, or the instructions the processor executed.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Measure {
+    /// Picoseconds per iteration of the test's loop, as the module timed it.
+    #[default]
+    Time,
+    /// Instructions executed per iteration of the test's loop, counted under a simulator
+    /// (valgrind): a neighbour on the core cannot change it, so it is for noisy runners.
+    Instructions,
+}
+
+impl Measure {
+    pub fn name(self) -> &'static str {
+        match self {
+            Measure::Time => "time",
+            Measure::Instructions => "instructions",
+        }
+    }
+
+    /// What a verdict in this measure is about, for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Measure::Time => "time per iteration (the module's own clock)",
+            Measure::Instructions => {
+                "instructions executed per iteration (counted under valgrind; no clock involved)"
+            }
+        }
+    }
+
+    pub fn is_time(&self) -> bool {
+        *self == Measure::Time
+    }
+}
+
+impl std::str::FromStr for Measure {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        match name {
+            "time" => Ok(Measure::Time),
+            "instructions" => Ok(Measure::Instructions),
+            _ => Err(format!(
+                "unknown measure `{name}`; use time or instructions"
+            )),
+        }
+    }
+}
+
+/// How a run under the instructions measure counted: the counter, and the second, smaller
+/// module of each test whose count is subtracted, so that start-up and compilation drop out.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct InstructionsRecord {
+    /// The counter's version line, e.g. "valgrind-3.19.0".
+    pub counter: String,
+    /// The suite of the smaller modules.
+    pub low_suite_id: String,
+    /// Per test, the iterations of its smaller module (the suite's modules have more).
+    pub low_iterations: std::collections::BTreeMap<String, u64>,
+}
+
 /// One process run of one module on one runtime.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Sample {
@@ -249,16 +310,23 @@ pub struct Sample {
     /// Involuntary context switches: how often the kernel gave the core to another task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preemptions: Option<u64>,
+    /// Under the instructions measure: instructions executed per iteration of the test's loop
+    /// (the count of the module at its iterations less that of its smaller module, over the
+    /// difference in iterations). `value_ps` is then absent: a clock under a simulator says
+    /// nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<f64>,
 }
 
 impl Sample {
     /// What the sample measured, when it succeeded: the one test every reader of samples makes.
     /// A disturbed sample's value is not a measurement of the module alone, so it is `None`.
+    /// It is in the run's measure: instructions when they were counted, else picoseconds.
     pub fn ok_value(&self) -> Option<f64> {
-        match (self.status, self.value_ps) {
-            (SampleStatus::Ok, Some(value)) => Some(value as f64),
-            _ => None,
+        if self.status != SampleStatus::Ok {
+            return None;
         }
+        self.instructions.or(self.value_ps.map(|v| v as f64))
     }
 
     /// Whether the sample failed the test (crash, wrong output, timeout); a disturbed sample
@@ -309,6 +377,12 @@ pub struct Results {
     /// The slice of the tests this run measured, when it is one shard of several.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<Shard>,
+    /// What the samples' values are; files written before there was a choice measured time.
+    #[serde(default)]
+    pub measure: Measure,
+    /// How instructions were counted, under the instructions measure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<InstructionsRecord>,
     pub samples: Vec<Sample>,
 }
 
@@ -379,6 +453,9 @@ pub struct ComparedSide {
     /// The commit of the runtime measured, when known (a baseline records it).
     #[serde(default)]
     pub commit: Option<String>,
+    /// The measure of its values.
+    #[serde(default)]
+    pub measure: Measure,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -500,6 +577,9 @@ pub struct Comparison {
     /// Tests only one side measured, left out of the comparison.
     #[serde(default)]
     pub not_compared: NotCompared,
+    /// The measure both sides' values are in.
+    #[serde(default)]
+    pub measure: Measure,
 }
 
 /// Tests one side measured and the other did not: a run of a few tests against a fuller
@@ -584,6 +664,9 @@ pub struct Baseline {
     pub suite: Manifest,
     pub machine: Machine,
     pub runtime: RuntimeInfo,
+    /// The measure of its samples; baselines stored before there was a choice measured time.
+    #[serde(default)]
+    pub measure: Measure,
     pub samples: Vec<Sample>,
 }
 

@@ -2,7 +2,7 @@
 //! changed, the categories, and everything else folded away.
 
 use crate::compare::{RUNNER_TOO_BUSY, percent_change};
-use crate::model::{Comparison, GroupComparison, TestComparison, Verdict};
+use crate::model::{Comparison, GroupComparison, Measure, TestComparison, Verdict};
 use anyhow::Result;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use minijinja::Environment;
@@ -15,6 +15,8 @@ const TEMPLATE: &str = include_str!("templates/comparison.md.j2");
 #[derive(Serialize)]
 struct View<'a> {
     headline: String,
+    /// What a change is a ratio of, in words.
+    measure: &'static str,
     /// The line at the top when most samples were disturbed.
     busy: Option<String>,
     /// How many samples were disturbed and measured again, when any were.
@@ -94,8 +96,11 @@ fn verdict_word(verdict: Verdict) -> &'static str {
     }
 }
 
-fn test_row(t: &TestComparison) -> Row {
-    let ps = |v: Option<f64>| v.map(super::format_ps).unwrap_or_else(|| "–".into());
+fn test_row(t: &TestComparison, measure: Measure) -> Row {
+    let ps = |v: Option<f64>| {
+        v.map(|v| crate::util::format_value(measure, v))
+            .unwrap_or_else(|| "–".into())
+    };
     let busy = t.verdict == Verdict::Inconclusive
         && (t.note.as_deref()).is_some_and(|n| n.starts_with(RUNNER_TOO_BUSY));
     let disturbed = t.base_disturbed + t.head_disturbed;
@@ -148,11 +153,14 @@ fn view<'a>(comparison: &'a Comparison, presentation: &'a Presentation) -> View<
                 .partial_cmp(&(b.verdict, -(b.ratio.unwrap_or(1.0).ln().abs())))
                 .unwrap_or(std::cmp::Ordering::Equal)
         });
-        rows.into_iter().map(test_row).collect()
+        (rows.into_iter())
+            .map(|row| test_row(row, comparison.measure))
+            .collect()
     };
     let disturbance = &comparison.disturbance;
     View {
         headline: headline(comparison),
+        measure: comparison.measure.describe(),
         busy: crate::report::busy_line(*disturbance),
         disturbed: (disturbance.disturbed > 0).then(|| disturbance.sentence()),
         not_compared: comparison
@@ -193,13 +201,14 @@ pub fn terminal(comparison: &Comparison) -> String {
         out.push_str(&format!("WARNING: {busy}.\n"));
     }
     out.push_str(&format!(
-        "{}: {} ({}) vs {}: {} ({})\n{}\n",
+        "{}: {} ({}) vs {}: {} ({})\nmeasure: {}\n{}\n",
         v.base.label,
         v.base.runtime.version,
         v.base.origin,
         v.head.label,
         v.head.runtime.version,
         v.head.origin,
+        v.measure,
         v.headline
     ));
     let mut tests = Table::new();

@@ -11,7 +11,7 @@ use serde::Deserialize;
 const TEMPLATE: &str = include_str!("templates/report.html.j2");
 
 pub fn render(summary: &Summary) -> Result<String> {
-    let mut env = super::markdown::environment();
+    let mut env = super::markdown::environment(summary.measure);
     env.add_function("bar_chart", |title: String, bars: Value| -> Value {
         let bars = Vec::<Bar>::deserialize(bars).unwrap_or_default();
         Value::from_safe_string(bar_chart(&title, &bars, Some(1.0)))

@@ -2,6 +2,7 @@
 
 use super::trends::{Markup, NIGHTS_SHOWN};
 use super::{Cell, Summary, format_cell, format_ps, format_ratio};
+use crate::model::Measure;
 use anyhow::Result;
 use minijinja::Environment;
 use minijinja::value::{Serde, Value};
@@ -11,11 +12,11 @@ const TEMPLATE: &str = include_str!("templates/report.md.j2");
 
 /// The template environment of every report format: numbers are formatted by the same
 /// functions as the terminal table.
-pub(super) fn environment() -> Environment<'static> {
+pub(super) fn environment(measure: Measure) -> Environment<'static> {
     let mut env = Environment::new();
-    env.add_filter("cell", |cell: Value| -> String {
+    env.add_filter("cell", move |cell: Value| -> String {
         Cell::deserialize(cell)
-            .map(|c| format_cell(&c))
+            .map(|c| format_cell(&c, measure))
             .unwrap_or_default()
     });
     env.add_filter("ratio", |ratio: Option<f64>| format_ratio(ratio));
@@ -24,7 +25,7 @@ pub(super) fn environment() -> Environment<'static> {
 }
 
 pub fn render(summary: &Summary) -> Result<String> {
-    let mut env = environment();
+    let mut env = environment(summary.measure);
     env.add_template("report.md", TEMPLATE)?;
     let text = env.get_template("report.md")?.render(minijinja::context! {
         s => Value::from(Serde(summary)),

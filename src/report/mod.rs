@@ -18,7 +18,7 @@ pub mod trends;
 pub use comparison::Presentation;
 pub use render::{Format, render_comparison, render_results, render_summary};
 
-use crate::model::{Disturbance, Machine, Results, RuntimeInfo};
+use crate::model::{Disturbance, Machine, Measure, Results, RuntimeInfo};
 use crate::stats;
 use crate::util::format_ps;
 use serde::Serialize;
@@ -30,6 +30,12 @@ pub struct Summary {
     /// The version of wasmgate's file formats, so a tool reading `--format json` knows what it
     /// reads.
     pub schema_version: u32,
+    /// What the values are (a cell's `median_ps` holds instructions under that measure).
+    #[serde(default)]
+    pub measure: Measure,
+    /// The measure in words, for the reports' heading.
+    #[serde(default)]
+    pub measure_description: String,
     pub runtimes: Vec<RuntimeInfo>,
     /// The index of native code among `runtimes`, when it ran.
     pub native: Option<usize>,
@@ -169,6 +175,8 @@ pub fn summarize(results: &Results) -> Summary {
     let failed_by_runtime = failed_by_runtime(&rows, &results.runtimes);
     Summary {
         schema_version: crate::model::SCHEMA_VERSION,
+        measure: results.measure,
+        measure_description: results.measure.describe().to_string(),
         runtimes: results.runtimes.clone(),
         native,
         fastest: fastest.filter(|_| native.is_some()),
@@ -395,16 +403,15 @@ fn category_row(name: &str, rows: &[&TestRow], runtime_infos: &[RuntimeInfo]) ->
 }
 
 /// The text of a cell: median ± spread, or why there is no number.
-pub fn format_cell(cell: &Cell) -> String {
+pub fn format_cell(cell: &Cell, measure: Measure) -> String {
+    let value = |median: f64| crate::util::format_value(measure, median);
     match (cell.median_ps, cell.spread_pct) {
         (Some(median), Some(spread)) if cell.failed == 0 => {
-            format!("{} ±{spread:.1}%", format_ps(median))
+            format!("{} ±{spread:.1}%", value(median))
         }
-        (Some(median), Some(spread)) => format!(
-            "{} ±{spread:.1}% ({} failed)",
-            format_ps(median),
-            cell.failed
-        ),
+        (Some(median), Some(spread)) => {
+            format!("{} ±{spread:.1}% ({} failed)", value(median), cell.failed)
+        }
         _ if cell.failed > 0 => "failed".to_string(),
         _ => "–".to_string(),
     }
@@ -455,7 +462,7 @@ mod tests {
         let results = results_with(&[("sign", "a", Some(100)), ("sign", "b", None)]);
         let summary = summarize(&results);
         let sign = &summary.tests[0];
-        assert_eq!(format_cell(&sign.cells[1]), "failed");
+        assert_eq!(format_cell(&sign.cells[1], Measure::Time), "failed");
         assert_eq!(
             sign.cells[1].failure.as_deref(),
             Some("exit status 1: trap")

@@ -28,7 +28,11 @@ pub fn render(summary: &Summary) -> String {
 
 fn headline(summary: &Summary) -> String {
     let names: Vec<&str> = summary.runtimes.iter().map(|r| r.name.as_str()).collect();
-    format!("wasmgate: libsodium benchmarks on {}\n", names.join(", "))
+    format!(
+        "wasmgate: libsodium benchmarks on {}\nmeasure: {}\n",
+        names.join(", "),
+        summary.measure_description
+    )
 }
 
 fn notes(summary: &Summary) -> String {
@@ -61,7 +65,7 @@ fn tests_table(summary: &Summary) -> String {
     for row in &summary.tests {
         let mut cells = vec![row.category.clone(), row.name.clone()];
         for cell in &row.cells {
-            cells.push(format_cell(cell));
+            cells.push(format_cell(cell, summary.measure));
             cells.push(format_ratio(cell.ratio_to_fastest));
         }
         tests.add_row(cells);

@@ -3,7 +3,7 @@
 
 use crate::build::Suite;
 use crate::config::Loaded;
-use crate::model::{AotRecord, RuntimeInfo, TestModule};
+use crate::model::{AotRecord, Measure, RuntimeInfo, TestModule};
 use crate::toolchain::{Home, ensure_installed, read_version};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
@@ -164,7 +164,7 @@ impl Runtime {
     /// Gives a native runtime its executables: wasm module path -> native executable.
     pub fn use_native_build(&mut self, executables: &BTreeMap<PathBuf, PathBuf>) {
         if self.info.native {
-            self.native_build = executables.clone();
+            self.native_build.extend(executables.clone());
         }
     }
 }
@@ -257,7 +257,17 @@ impl std::str::FromStr for RuntimeRequest {
 /// Resolves a request against the configuration: finds or installs the binary, reads its
 /// version, and for an AOT adapter with a guard, checks that its compiled code is what runs.
 pub fn resolve(loaded: &Loaded, home: &Home, request: &RuntimeRequest) -> Result<Runtime> {
-    resolve_with(loaded, home, request, true)
+    resolve_with(loaded, home, request, (Measure::Time, true))
+}
+
+/// As `resolve`, with the runtime's commands under `measure`.
+pub fn resolve_measuring(
+    loaded: &Loaded,
+    home: &Home,
+    request: &RuntimeRequest,
+    measure: Measure,
+) -> Result<Runtime> {
+    resolve_with(loaded, home, request, (measure, true))
 }
 
 /// As `resolve`, without the AOT guard's runs: for listing what is installed.
@@ -266,17 +276,17 @@ pub fn resolve_for_listing(
     home: &Home,
     request: &RuntimeRequest,
 ) -> Result<Runtime> {
-    resolve_with(loaded, home, request, false)
+    resolve_with(loaded, home, request, (Measure::Time, false))
 }
 
 fn resolve_with(
     loaded: &Loaded,
     home: &Home,
     request: &RuntimeRequest,
-    guarded: bool,
+    (measure, guarded): (Measure, bool),
 ) -> Result<Runtime> {
     let adapter = choose_adapter(loaded, request)?;
-    let config = loaded.runtime(&adapter)?;
+    let config = &loaded.runtime(&adapter)?.under(measure);
     let bin = binary_for(home, request, &adapter, config)?;
     let bin_text = bin.to_string_lossy().to_string();
     let compiler = match &config.compiler {

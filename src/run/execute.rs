@@ -25,6 +25,8 @@ pub struct Outcome {
     pub exit_code: Option<i32>,
     pub message: Option<String>,
     pub usage: Usage,
+    /// Instructions per iteration, when they were counted (`value_ps` is then `None`).
+    pub instructions: Option<f64>,
 }
 
 /// What the kernel accounted to a sample's process; `None` where it did not tell.
@@ -360,6 +362,7 @@ pub fn judge(status: ExitStatus, stdout: &str, stderr: &str, wall_ms: f64) -> Ou
             wall_ms,
             exit_code,
             usage: Usage::default(),
+            instructions: None,
             message: Some(format!(
                 "{how}: {}",
                 if detail.is_empty() {
@@ -378,6 +381,7 @@ pub fn judge(status: ExitStatus, stdout: &str, stderr: &str, wall_ms: f64) -> Ou
             exit_code,
             message: None,
             usage: Usage::default(),
+            instructions: None,
         },
         Err(why) => Outcome {
             status: SampleStatus::Failed,
@@ -385,6 +389,7 @@ pub fn judge(status: ExitStatus, stdout: &str, stderr: &str, wall_ms: f64) -> Ou
             wall_ms,
             exit_code,
             usage: Usage::default(),
+            instructions: None,
             message: Some(match excerpt(stderr) {
                 stderr if stderr.is_empty() => why,
                 stderr => format!("{why}; stderr: {stderr}"),
@@ -401,6 +406,7 @@ pub fn timed_out(timeout: Duration, wall_ms: f64) -> Outcome {
         wall_ms,
         exit_code: None,
         usage: Usage::default(),
+        instructions: None,
         message: Some(format!(
             "timed out after {} s: raise run.timeout_seconds or use fewer iterations",
             timeout.as_secs()
@@ -468,6 +474,7 @@ fn failed(started: Instant, exit_code: Option<i32>, message: String) -> Outcome 
         exit_code,
         message: Some(message),
         usage: Usage::default(),
+        instructions: None,
     }
 }
 

@@ -202,6 +202,7 @@ pub fn schedule(stopping: crate::stats::stopping::Stopping) -> super::scheduler:
         seed: 7,
         progress: false,
         disturbance: crate::config::DisturbanceConfig::default(),
+        measure: crate::model::Measure::Time,
     }
 }
 
@@ -212,6 +213,7 @@ pub fn exactly(samples: u32) -> crate::stats::stopping::Stopping {
         max_samples: samples,
         precision: 0.0,
         min_effect: 0.02,
+        counts: false,
     }
 }
 

@@ -2,11 +2,14 @@
 //! suite is built (or found), the runtimes resolved, the tests selected and sharded, the native
 //! build and the ahead-of-time steps done, then the schedule runs, fresh or resumed.
 
-use super::adapter::{RuntimeRequest, resolve};
+use super::adapter::{RuntimeRequest, resolve_measuring};
+use super::counted::{Counted, Counter};
 use super::scheduler::Schedule;
 use super::{STOP, Start, choose_cores, doctor, refuse_smt_siblings, select_tests};
+use crate::build::Suite;
 use crate::config::{Loaded, RunConfig, TestFilter, parse_duration};
 use crate::model::{AotRecord, CheckStatus, Environment, Results, Shard};
+use crate::model::{Measure, TestModule};
 use crate::stats::stopping::Stopping;
 use crate::toolchain::Home;
 use crate::util::lock::FileLock;
@@ -38,7 +41,8 @@ pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results
     let config = &loaded.config;
     check_labels(&request.runtimes)?;
     // Cores that cannot be used are refused before anything is built, as labels are.
-    let schedule = schedule_for(request, config.compare.min_effect)?;
+    let min_effect = config.compare.min_effect_of(request.sampling.measure);
+    let schedule = schedule_for(request, min_effect)?;
     // Refused now, not after the whole budget: a destination that cannot be written, or one
     // another run is writing.
     if crate::model::is_standard_output(out) {
@@ -53,26 +57,32 @@ pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results
         "wait for that run to finish, or give another --out",
     )?;
     let home = Home::resolve(config)?;
-    let (suite, _) = crate::build::build_configured(config, &home)?;
-    let mut runtimes = resolve_all(loaded, &home, &request.runtimes)?;
+    let measure = request.sampling.measure;
+    // Found before anything is built: a machine without the counter hears so at once.
+    let counter = (!measure.is_time()).then(Counter::find).transpose()?;
+    let (suite, low) = build_suites(config, &home, measure)?;
+    let mut runtimes = resolve_all(loaded, &home, &request.runtimes, measure)?;
     let tests = select(&suite, config, request)?;
-    if runtimes.iter().any(|r| r.info.native) {
-        let inputs = crate::build::prepare(config, &home)?;
-        let executables = crate::build::build_native(&inputs, &home, &suite)?;
-        runtimes
-            .iter_mut()
-            .for_each(|r| r.use_native_build(&executables));
+    // Under the instructions measure, each test's smaller module runs too.
+    let mut suites = vec![(&suite, tests.clone())];
+    if let Some(low) = &low {
+        suites.push((low, same_tests(low, &tests)));
     }
-    let aot: Vec<_> = runtimes
-        .iter_mut()
-        .flat_map(|runtime| runtime.prepare_aot(&home, &suite, &tests))
-        .collect();
+    let mut aot = Vec::new();
+    for (suite, tests) in &suites {
+        prepare_runtimes(config, &home, &mut runtimes, (suite, tests), &mut aot)?;
+    }
     report_aot(&aot);
     install_stop_handler();
     let _measuring = lock_cores(&schedule.cores)?;
     let environment = check_runner(&schedule);
     let mut start = start(request, &suite, &runtimes, &schedule, out, environment)?;
     start.results.aot.extend(aot);
+    let counted = match (counter, low) {
+        (Some(counter), Some(low)) => Some(Counted { counter, low }),
+        _ => None,
+    };
+    start.results.instructions = counted.as_ref().map(Counted::record);
     let schedule = Schedule {
         seed: start.results.seed,
         ..schedule
@@ -86,12 +96,59 @@ pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results
         &schedule,
         start,
         out,
-        &super::executor::Processes,
+        match &counted {
+            Some(counted) => counted,
+            None => &super::executor::Processes,
+        },
     )?;
     let session_seconds = results.wall_seconds - earlier_seconds;
     let taken = results.samples.get(earlier..).unwrap_or_default();
     report_cost(taken, &schedule.cores, session_seconds);
     Ok(results)
+}
+
+/// The suite to measure, and under the instructions measure the suite of its smaller modules.
+fn build_suites(
+    config: &crate::config::Config,
+    home: &Home,
+    measure: Measure,
+) -> Result<(Suite, Option<Suite>)> {
+    Ok(match measure {
+        Measure::Time => (crate::build::build_configured(config, home)?.0, None),
+        Measure::Instructions => {
+            let (suites, _) = crate::build::counted::build_counted(config, home)?;
+            (suites.suite, Some(suites.low))
+        }
+    })
+}
+
+/// The modules of `suite` for the tests selected in another suite of the same source.
+fn same_tests(suite: &Suite, selected: &[TestModule]) -> Vec<TestModule> {
+    (suite.manifest.tests.iter())
+        .filter(|t| selected.iter().any(|s| s.name == t.name))
+        .cloned()
+        .collect()
+}
+
+/// The native build and the ahead-of-time steps of `tests` of `suite`, for every runtime.
+fn prepare_runtimes(
+    config: &crate::config::Config,
+    home: &Home,
+    runtimes: &mut [super::adapter::Runtime],
+    (suite, tests): (&Suite, &[TestModule]),
+    aot: &mut Vec<AotRecord>,
+) -> Result<()> {
+    if runtimes.iter().any(|r| r.info.native) {
+        let inputs = crate::build::prepare(config, home)?;
+        let executables = crate::build::build_native(&inputs, home, suite)?;
+        runtimes
+            .iter_mut()
+            .for_each(|r| r.use_native_build(&executables));
+    }
+    for runtime in runtimes.iter_mut() {
+        aot.extend(runtime.prepare_aot(home, suite, tests));
+    }
+    Ok(())
 }
 
 /// The harness's own cost in one line: how long the measuring took, and how much of that the
@@ -135,6 +192,7 @@ fn resolve_all(
     loaded: &Loaded,
     home: &Home,
     requested: &[RuntimeRequest],
+    measure: Measure,
 ) -> Result<Vec<super::adapter::Runtime>> {
     let configured: Vec<RuntimeRequest>;
     let requests = if requested.is_empty() {
@@ -149,7 +207,10 @@ fn resolve_all(
     } else {
         requested
     };
-    requests.iter().map(|r| resolve(loaded, home, r)).collect()
+    requests
+        .iter()
+        .map(|r| resolve_measuring(loaded, home, r, measure))
+        .collect()
 }
 
 /// Two runtimes under one label would pool their samples: refused before anything is built.
@@ -190,9 +251,17 @@ fn select(
 /// The schedule of a request; its seed is the request's or the clock's.
 fn schedule_for(request: &Request, min_effect: f64) -> Result<Schedule> {
     let sampling = &request.sampling;
-    let cores = choose_cores(sampling.pin, &sampling.cores, &request.cores_origin)?;
+    // A count does not care what runs beside it: the instructions measure takes every core
+    // this process may use unless told otherwise, SMT siblings included.
+    let counting = !sampling.measure.is_time();
+    let every_core = crate::util::allowed_cores();
+    let configured = match (counting, sampling.cores.is_empty()) {
+        (true, true) => &every_core,
+        _ => &sampling.cores,
+    };
+    let cores = choose_cores(sampling.pin, configured, &request.cores_origin)?;
     let system = doctor::Tree::new(Path::new("/"));
-    let allowed = sampling.allow_smt_siblings;
+    let allowed = sampling.allow_smt_siblings || counting;
     refuse_smt_siblings(&system, &cores, allowed, &request.cores_origin)?;
     Ok(Schedule {
         stopping: Stopping::new(sampling, min_effect),
@@ -202,6 +271,7 @@ fn schedule_for(request: &Request, min_effect: f64) -> Result<Schedule> {
         seed: request.seed.unwrap_or_else(clock_seed),
         progress: request.progress,
         disturbance: sampling.disturbance,
+        measure: sampling.measure,
     })
 }
 
@@ -210,6 +280,11 @@ fn schedule_for(request: &Request, min_effect: f64) -> Result<Schedule> {
 fn check_runner(schedule: &Schedule) -> Environment {
     let pinned: Vec<usize> = schedule.cores.iter().flatten().copied().collect();
     let environment = doctor::examine(&doctor::Probe::quick(), &pinned);
+    // What the doctor warns about (load, interrupts, frequency, a VM) moves time, not counts:
+    // recorded, not told.
+    if !schedule.measure.is_time() {
+        return environment;
+    }
     for check in environment.with_status(CheckStatus::Warn) {
         eprintln!("doctor: warn {}", doctor::sentence(check));
     }

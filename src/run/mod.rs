@@ -4,6 +4,7 @@
 
 pub mod adapter;
 pub mod aot_guard;
+pub mod counted;
 pub mod doctor;
 pub mod execute;
 pub mod executor;
@@ -138,6 +139,8 @@ impl Start {
                 wall_seconds: 0.0,
                 aot: Vec::new(),
                 shard: None,
+                measure: schedule.measure,
+                instructions: None,
                 samples: Vec::new(),
             },
         }

@@ -52,6 +52,8 @@ pub struct Schedule {
     pub progress: bool,
     /// When a sample counts as disturbed, and so is measured again.
     pub disturbance: DisturbanceConfig,
+    /// What the samples measure, for the record.
+    pub measure: crate::model::Measure,
 }
 
 /// The samples so far of one (test, runtime) pair.
@@ -284,6 +286,7 @@ impl Scheduler<'_> {
             cpu_ms: outcome.usage.cpu_ms,
             run_delay_ms: outcome.usage.run_delay_ms,
             preemptions: outcome.usage.preemptions,
+            instructions: outcome.instructions,
         }
     }
 
@@ -1074,6 +1077,7 @@ mod tests {
                 max_samples: 12,
                 precision: 0.01,
                 min_effect: 0.02,
+                counts: false,
             },
         );
         let fake = FakeExecutor::new(move |_, runtime, nth| {

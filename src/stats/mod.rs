@@ -246,6 +246,53 @@ impl TrimmedMean {
     }
 }
 
+/// Counts that repeat to within this share of their median are exact for any verdict: the
+/// instructions measure's A/A spread of deterministic tests is below 0.05 % (start-up's few
+/// thousand instructions that vary), and its minimum effect is ten times this.
+pub const EXACT_WITHIN: f64 = 0.001;
+
+/// `(max - min) / median` of values that repeat to within `EXACT_WITHIN`; `None` for fewer
+/// than two values (one shows nothing about repetition) or a wider spread.
+pub fn exact_spread(values: &[f64]) -> Option<f64> {
+    if values.len() < 2
+        || values
+            .iter()
+            .any(|v| v.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater))
+    {
+        return None;
+    }
+    let (low, high) = values
+        .iter()
+        .fold((f64::INFINITY, 0.0_f64), |(low, high), v| {
+            (low.min(*v), high.max(*v))
+        });
+    let spread = (high - low) / median(values)?;
+    (spread <= EXACT_WITHIN).then_some(spread)
+}
+
+/// Head over base when both sides repeat exactly: the ratio of the medians, and the bounds
+/// the two spreads allow. No test statistic: nothing random is left to test.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExactRatio {
+    pub ratio: f64,
+    pub low: f64,
+    pub high: f64,
+    /// The larger of the two sides' spreads.
+    pub spread: f64,
+}
+
+pub fn compare_exact(base: &[f64], head: &[f64]) -> Option<ExactRatio> {
+    let (base_spread, head_spread) = (exact_spread(base)?, exact_spread(head)?);
+    let ratio = median(head)? / median(base)?;
+    let bound = base_spread + head_spread;
+    Some(ExactRatio {
+        ratio,
+        low: ratio * (1.0 - bound),
+        high: ratio * (1.0 + bound),
+        spread: base_spread.max(head_spread),
+    })
+}
+
 /// Two-sided p-value of Wilcoxon's signed-rank test (zeros dropped, tie-corrected,
 /// continuity-corrected, normal approximation).
 pub fn signed_rank_p(differences: &[f64]) -> f64 {

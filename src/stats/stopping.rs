@@ -32,6 +32,9 @@ pub struct Stopping {
     pub precision: f64,
     /// The comparison's minimum effect: a ratio beyond it looks changed.
     pub min_effect: f64,
+    /// The values are counts: a test whose counts repeat exactly (`stats::exact_spread`) is
+    /// settled, changed or not, since more samples would only repeat them.
+    pub counts: bool,
 }
 
 impl Stopping {
@@ -42,6 +45,7 @@ impl Stopping {
             max_samples: sampling.max_samples,
             precision: sampling.precision,
             min_effect,
+            counts: !sampling.measure.is_time(),
         }
     }
 
@@ -62,8 +66,12 @@ impl Stopping {
     /// Whether a test measured on one runtime only wants another sample.
     pub fn values_want_more(&self, taken: usize, values: &[f64]) -> bool {
         self.wants_more(taken, || {
+            let exact = self.counts.then(|| stats::exact_spread(values)).flatten();
             Some(State {
-                halfwidth: stats::median_relative_halfwidth(values, PRECISION_CONFIDENCE)?,
+                halfwidth: match exact {
+                    Some(spread) => spread / 2.0,
+                    None => stats::median_relative_halfwidth(values, PRECISION_CONFIDENCE)?,
+                },
                 looks_changed: false,
             })
         })
@@ -87,6 +95,15 @@ impl Stopping {
     }
 
     fn paired_state(&self, pairs: &[(f64, f64)]) -> Option<State> {
+        if self.counts {
+            let ratios: Vec<f64> = pairs.iter().map(|(base, head)| head / base).collect();
+            if let Some(spread) = stats::exact_spread(&ratios) {
+                return Some(State {
+                    halfwidth: spread / 2.0,
+                    looks_changed: false,
+                });
+            }
+        }
         match stats::compare_paired(pairs, PRECISION_CONFIDENCE) {
             Ok(stats::RatioEstimate {
                 ratio,
@@ -119,6 +136,7 @@ mod tests {
             max_samples: 40,
             precision: 0.01,
             min_effect: 0.02,
+            counts: false,
         }
     }
 

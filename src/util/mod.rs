@@ -162,9 +162,35 @@ pub fn format_ps(ps: f64) -> String {
     format!("{ps:.0} ps")
 }
 
+/// An instruction count with the SI prefix that keeps it readable, e.g. "53.54 k instr".
+pub fn format_count(count: f64) -> String {
+    let units = [(1e9, "G"), (1e6, "M"), (1e3, "k")];
+    for (scale, unit) in units {
+        if count >= scale {
+            return format!("{:.2} {unit} instr", count / scale);
+        }
+    }
+    format!("{count:.0} instr")
+}
+
+/// A value of `measure` as reports show it.
+pub fn format_value(measure: crate::model::Measure, value: f64) -> String {
+    match measure {
+        crate::model::Measure::Time => format_ps(value),
+        crate::model::Measure::Instructions => format_count(value),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_read_with_their_prefix() {
+        assert_eq!(format_count(53_539.56), "53.54 k instr");
+        assert_eq!(format_count(10_325_729_331.0), "10.33 G instr");
+        assert_eq!(format_count(412.0), "412 instr");
+    }
 
     #[test]
     fn tail_keeps_last_lines_on_one_line() {
