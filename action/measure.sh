@@ -69,6 +69,12 @@ while IFS= read -r line; do
 done <<< "$WG_RUNTIMES"
 sampling=()
 if [ -n "$WG_BUDGET" ]; then sampling+=(--budget "$WG_BUDGET"); fi
+if [ -n "${WG_MEASURE:-}" ]; then sampling+=(--measure "$WG_MEASURE"); fi
+# The instructions measure counts under Debian's valgrind: a hosted runner lacks it.
+if [ "${WG_MEASURE:-}" = "instructions" ] && ! command -v valgrind >/dev/null 2>&1; then
+  group "Install valgrind (the instructions measure's counter)" \
+    sh -c 'sudo apt-get update -qq && sudo apt-get install -y -qq valgrind' || exit 2
+fi
 doctor_cores=()
 if [ -n "$WG_CORES" ]; then sampling+=(--cores "$WG_CORES"); doctor_cores=(--cores "$WG_CORES"); fi
 head=()

@@ -469,6 +469,7 @@ fn measure_inputs<'a>(
         ("WG_CONFIG", ""),
         ("WG_BUDGET", budget),
         ("WG_CORES", ""),
+        ("WG_MEASURE", ""),
         ("WG_COMPARISON", ""),
         ("WG_KEPT_BUILDS", ""),
         ("WG_BINARY", ""),

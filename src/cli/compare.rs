@@ -58,6 +58,10 @@ pub struct CompareArgs {
     /// Write the formatted report here instead of standard output
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Results of the same runtimes in the other measure (--measure): print both comparisons'
+    /// ratios side by side, per test, with their rank correlation and the tests they disagree on
+    #[arg(long)]
+    pub beside: Option<PathBuf>,
 }
 
 pub fn run(ctx: &Context, args: CompareArgs) -> Result<u8> {
@@ -78,6 +82,11 @@ pub fn run(ctx: &Context, args: CompareArgs) -> Result<u8> {
         // The JSON asked for on standard output stays parseable.
         None if json_to_stdout => {}
         None => print!("{text}"),
+    }
+    if let Some(other) = &args.beside {
+        let other = judge(ctx, other, &args.against)?;
+        let beside = crate::report::measures::beside(&comparison, &other)?;
+        print!("{}", crate::report::measures::terminal(&beside));
     }
     Ok(if comparison.gate_failed {
         EXIT_REGRESSION

@@ -48,7 +48,15 @@ pub enum Command {
         runtimes: Vec<String>,
     },
     /// List every runtime the configuration knows: found or not, version, path, AOT step
-    Runtimes,
+    Runtimes {
+        /// With `instructions`: count a real module a few times on each runtime found (or
+        /// named with --runtimes) and say whether its count is deterministic
+        #[arg(long)]
+        measure: Option<crate::model::Measure>,
+        /// The runtimes to count [default: every one found]
+        #[arg(long, value_delimiter = ',')]
+        runtimes: Vec<String>,
+    },
     /// Build the benchmark suite (cached by its inputs)
     Build,
     /// Run the suite's tests on runtimes and record every sample
@@ -199,7 +207,10 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
     match command {
         Command::Setup { runtimes } => setup::run(&ctx, &runtimes),
         Command::Build => build::run(&ctx),
-        Command::Runtimes => runtimes::run(&ctx),
+        Command::Runtimes { measure, runtimes } => match measure {
+            Some(crate::model::Measure::Instructions) => runtimes::determinism(&ctx, &runtimes),
+            _ => runtimes::run(&ctx),
+        },
         Command::Run(args) => run::run(&ctx, args),
         Command::Report(_) => unreachable!("handled before the configuration is read"),
         Command::Merge { shards, out } => run::merge(&ctx, &shards, &out),

@@ -39,6 +39,31 @@ pub fn run(ctx: &Context) -> Result<u8> {
     Ok(0)
 }
 
+/// The test counted, and how many times: cheap (about 2 s a sample on wasmtime) and long
+/// enough per iteration (tens of thousands of instructions) that start-up noise would show.
+const PROBE: (&str, usize) = ("hash", 3);
+
+/// `wasmgate runtimes --measure instructions`: whether each runtime's count is deterministic.
+pub fn determinism(ctx: &Context, names: &[String]) -> Result<u8> {
+    let mut table = Table::new();
+    table.load_style(UTF8_FULL_CONDENSED);
+    table.set_header(["runtime", "instructions per iteration"]);
+    let found = crate::run::inventory::determinism(&ctx.loaded, names, PROBE)?;
+    let mut failed = false;
+    for (name, determinism) in found {
+        let cell = match determinism {
+            Ok(determinism) => determinism.sentence(),
+            Err(err) => {
+                failed = true;
+                format!("cannot count: {err:#}")
+            }
+        };
+        table.add_row([name, cell]);
+    }
+    println!("{table}");
+    Ok(u8::from(failed))
+}
+
 fn route(install: &Install) -> String {
     match install {
         Install::Pypi { pypi, version, .. } => format!("PyPI {pypi} {version}"),

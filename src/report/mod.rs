@@ -8,6 +8,7 @@ pub mod combine;
 pub mod comparison;
 pub mod html;
 pub mod markdown;
+pub mod measures;
 pub mod nightly;
 pub mod published;
 mod render;

@@ -55,6 +55,147 @@ fn provision_one(loaded: &Loaded, home: &Home, name: &str) -> Result<Runtime> {
     Ok(runtime)
 }
 
+/// How deterministic a runtime's count is here: a real module counted a few times, per
+/// iteration, exactly as a run counts it. Measured, never assumed: a JavaScript engine tiers
+/// up by time and collects garbage when it likes, and a compiler on several threads can make
+/// different choices run to run.
+#[derive(Debug, Clone)]
+pub struct Determinism {
+    pub test: String,
+    /// Instructions per iteration of each sample taken.
+    pub counts: Vec<f64>,
+    /// Samples that were no value (the count fell between the two modules).
+    pub unusable: usize,
+}
+
+impl Determinism {
+    /// `(max - min) / min` of the counts; `None` below two.
+    pub fn spread(&self) -> Option<f64> {
+        let low = self.counts.iter().cloned().fold(f64::INFINITY, f64::min);
+        let high = self.counts.iter().cloned().fold(0.0, f64::max);
+        (self.counts.len() >= 2 && low > 0.0).then(|| (high - low) / low)
+    }
+
+    /// In words, for `wasmgate runtimes --measure instructions`.
+    pub fn sentence(&self) -> String {
+        let exact = crate::stats::EXACT_WITHIN;
+        match self.spread() {
+            Some(spread) if spread <= exact && self.unusable == 0 => format!(
+                "deterministic: {} counts of {} within {:.4} %",
+                self.counts.len(),
+                self.test,
+                spread * 100.0
+            ),
+            Some(spread) => format!(
+                "not deterministic: {} counts of {} spread {:.2} %{}; a comparison needs more samples and rests on the statistics",
+                self.counts.len(),
+                self.test,
+                spread * 100.0,
+                match self.unusable {
+                    0 => String::new(),
+                    n => format!(" ({n} more fell between the two modules)"),
+                }
+            ),
+            None => format!(
+                "no count: {} of {} samples of {} were values",
+                self.counts.len(),
+                self.counts.len() + self.unusable,
+                self.test
+            ),
+        }
+    }
+}
+
+/// Counts `test` `samples` times on each named runtime (the found ones when none is named),
+/// under the instructions measure.
+pub fn determinism(
+    loaded: &Loaded,
+    names: &[String],
+    (test, samples): (&str, usize),
+) -> Result<Vec<(String, Result<Determinism>)>> {
+    let home = Home::resolve(&loaded.config)?;
+    let counter = super::counted::Counter::find()?;
+    let (suites, _) = crate::build::counted::build_counted(&loaded.config, &home)?;
+    let names: Vec<String> = if names.is_empty() {
+        (inventory(loaded)?.into_iter())
+            .filter(|listed| listed.found.is_some())
+            .map(|listed| listed.name)
+            .collect()
+    } else {
+        names.to_vec()
+    };
+    let counted = super::counted::Counted {
+        counter,
+        low: suites.low,
+    };
+    Ok(names
+        .into_iter()
+        .map(|name| {
+            let found = count_one(
+                loaded,
+                &home,
+                &name,
+                (&counted, &suites.suite),
+                (test, samples),
+            );
+            (name, found)
+        })
+        .collect())
+}
+
+fn count_one(
+    loaded: &Loaded,
+    home: &Home,
+    name: &str,
+    (counted, suite): (&super::counted::Counted, &crate::build::Suite),
+    (test, samples): (&str, usize),
+) -> Result<Determinism> {
+    use super::executor::Executor;
+    let request: RuntimeRequest = name.parse().map_err(anyhow::Error::msg)?;
+    let measure = crate::model::Measure::Instructions;
+    let mut runtime = super::adapter::resolve_measuring(loaded, home, &request, measure)?;
+    let module = (suite.manifest.test(test))
+        .ok_or_else(|| anyhow::anyhow!("no test `{test}` in the suite"))?;
+    let low = (counted.low.manifest.test(test))
+        .ok_or_else(|| anyhow::anyhow!("no test `{test}` in the suite"))?;
+    runtime.prepare_aot(home, suite, std::slice::from_ref(module));
+    runtime.prepare_aot(home, &counted.low, std::slice::from_ref(low));
+    if runtime.info.native {
+        let inputs = crate::build::prepare(&loaded.config, home)?;
+        for suite in [suite, &counted.low] {
+            runtime.use_native_build(&crate::build::build_native(&inputs, home, suite)?);
+        }
+    }
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let limits = super::executor::Limits {
+        core: None,
+        timeout: std::time::Duration::from_secs(loaded.config.run.timeout_seconds),
+        abandon_at: None,
+        stop: &stop,
+        disturbance: loaded.config.run.disturbance,
+    };
+    let mut found = Determinism {
+        test: test.to_string(),
+        counts: Vec::new(),
+        unusable: 0,
+    };
+    for _ in 0..samples {
+        let outcome = (counted.sample(suite, module, &runtime, &limits))
+            .ok_or_else(|| anyhow::anyhow!("stopped"))?;
+        match (outcome.status, outcome.instructions) {
+            (crate::model::SampleStatus::Ok, Some(count)) => found.counts.push(count),
+            (crate::model::SampleStatus::Disturbed, _) => found.unusable += 1,
+            _ => anyhow::bail!(
+                "{}",
+                outcome
+                    .message
+                    .unwrap_or_else(|| "the sample failed".into())
+            ),
+        }
+    }
+    Ok(found)
+}
+
 /// One configured runtime as this machine has it.
 pub struct Listed {
     pub name: String,

@@ -293,6 +293,45 @@ pub fn compare_exact(base: &[f64], head: &[f64]) -> Option<ExactRatio> {
     })
 }
 
+/// Spearman's rank correlation of paired values (ties take their mean rank); `None` below
+/// three pairs or when either side is constant.
+pub fn spearman(pairs: &[(f64, f64)]) -> Option<f64> {
+    if pairs.len() < 3 {
+        return None;
+    }
+    let xs = ranks(pairs.iter().map(|p| p.0));
+    let ys = ranks(pairs.iter().map(|p| p.1));
+    let mean = (pairs.len() as f64 + 1.0) / 2.0;
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (x, y) in xs.iter().zip(&ys) {
+        sxy += (x - mean) * (y - mean);
+        sxx += (x - mean).powi(2);
+        syy += (y - mean).powi(2);
+    }
+    (sxx > 0.0 && syy > 0.0).then(|| sxy / (sxx * syy).sqrt())
+}
+
+/// The rank of each value from 1, ties at their mean rank.
+fn ranks(values: impl Iterator<Item = f64>) -> Vec<f64> {
+    let values: Vec<f64> = values.collect();
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|a, b| values[*a].total_cmp(&values[*b]));
+    let mut ranks = vec![0.0; values.len()];
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && values[order[end]] == values[order[start]] {
+            end += 1;
+        }
+        let rank = (start + end + 1) as f64 / 2.0;
+        for at in &order[start..end] {
+            ranks[*at] = rank;
+        }
+        start = end;
+    }
+    ranks
+}
+
 /// Two-sided p-value of Wilcoxon's signed-rank test (zeros dropped, tie-corrected,
 /// continuity-corrected, normal approximation).
 pub fn signed_rank_p(differences: &[f64]) -> f64 {
