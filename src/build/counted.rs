@@ -7,8 +7,14 @@
 //! A count needs no long loop, and under valgrind a module runs about twenty times slower than
 //! on the bare processor, so the larger module runs the time plan's iterations divided by
 //! `run.instructions.iterations_divisor`, down to a tier.
+//!
+//! The modules draw their random inputs from a fixed stream (`helpers/fixed-random.h`), put
+//! into a copy of the verified source's benchmark harness: with the system's random bytes, the
+//! work of an iteration depends on what was drawn in a fifth of the tests, and their counts
+//! wander by percents.
 
-use super::{BuildOutcome, Suite, build_with, prepare};
+use super::source::SourceTree;
+use super::{BuildOutcome, Inputs, Suite, build_with, prepare};
 use crate::config::Config;
 use crate::model::{Plan, PlanUsed};
 use crate::toolchain::Home;
@@ -59,7 +65,7 @@ pub fn build_counted(config: &Config, home: &Home) -> Result<(CountedSuites, Bui
     let used = crate::config::plan_used(config, &plan);
     let divisor = config.run.instructions.iterations_divisor;
     let (low_plan, high_plan) = counted_plans(&plan, &config.build.tiers, divisor)?;
-    let inputs = prepare(config, home)?;
+    let inputs = prepare_counted(config, home)?;
     let used = PlanUsed {
         target_seconds: high_plan.target_seconds,
         calibrated_on: format!(
@@ -82,6 +88,81 @@ pub fn build_counted(config: &Config, home: &Home) -> Result<(CountedSuites, Bui
     Ok((CountedSuites { suite, low }, outcome))
 }
 
+/// The build's inputs under the instructions measure: the source with fixed random bytes.
+pub fn prepare_counted(config: &Config, home: &Home) -> Result<Inputs> {
+    let mut inputs = prepare(config, home)?;
+    inputs.source = with_fixed_random(home, &inputs.source)?;
+    Ok(inputs)
+}
+
+/// The harness file whose benchmark `main` seeds the random bytes.
+const HARNESS: &str = "test/default/cmptest.h";
+/// The line of the benchmark `main` that chooses the system-seeded generator.
+const SEEDED: &str = "randombytes_set_implementation(&randombytes_salsa20_implementation);";
+
+/// A copy of `source` whose benchmark harness draws from the fixed stream, made once (staged,
+/// then renamed into place). Its `sha256` names the change, so every cache keyed by the source
+/// (zig's outputs, the suites) tells the two apart.
+fn with_fixed_random(home: &Home, source: &SourceTree) -> Result<SourceTree> {
+    let helper = crate::toolchain::helpers::FIXED_RANDOM;
+    let key = crate::util::short_hash(&format!("{} {helper}", source.info.sha256));
+    let dir = home.dir("sources").join(format!("fixed-random-{key}"));
+    if !dir.join(".complete").exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+        let staging = tempfile::Builder::new()
+            .prefix(".fixing-")
+            .tempdir_in(home.dir("sources"))?;
+        let copy = staging.path().join("tree");
+        crate::util::run_checked(
+            std::process::Command::new("cp")
+                .arg("-a")
+                .arg(&source.dir)
+                .arg(&copy),
+            "copying the libsodium source",
+            crate::util::limits::QUICK,
+        )?;
+        let harness = copy.join(HARNESS);
+        let text = std::fs::read_to_string(&harness)?;
+        std::fs::write(&harness, fix_random(&text)?)?;
+        std::fs::write(copy.join(".complete"), "")?;
+        if std::fs::rename(&copy, &dir).is_err() && !dir.join(".complete").exists() {
+            bail!(
+                "cannot put the fixed-random source in place at {}",
+                dir.display()
+            );
+        }
+    }
+    let mut info = source.info.clone();
+    info.sha256 = format!("{}+fixed-random-{key}", source.info.sha256);
+    info.origin = format!(
+        "{}, random bytes fixed for the instructions measure",
+        info.origin
+    );
+    Ok(SourceTree { dir, info })
+}
+
+/// The harness with the fixed stream defined before its benchmark `main` and chosen in it.
+pub fn fix_random(harness: &str) -> Result<String> {
+    let refuse = || {
+        anyhow::anyhow!(
+            "libsodium's {HARNESS} is not as wasmgate knows it (no `#ifdef BENCHMARKS` main choosing `randombytes_salsa20_implementation`): the instructions measure cannot fix its random bytes; measure time, or use a libsodium release wasmgate supports"
+        )
+    };
+    let benchmarks = harness.find("#ifdef BENCHMARKS").ok_or_else(refuse)?;
+    let main = benchmarks
+        + harness[benchmarks..]
+            .find("int main(void)")
+            .ok_or_else(refuse)?;
+    let seeded = main + harness[main..].find(SEEDED).ok_or_else(refuse)?;
+    Ok(format!(
+        "{}{}{}randombytes_set_implementation(&wasmgate_fixed_implementation);{}",
+        &harness[..main],
+        crate::toolchain::helpers::FIXED_RANDOM,
+        &harness[main..seeded],
+        &harness[seeded + SEEDED.len()..]
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +178,19 @@ mod tests {
         assert_eq!(counted_iterations(1, &TIERS, 10), Some((1, 2)));
         assert_eq!(counted_iterations(20, &TIERS, 1), Some((10, 20)));
         assert_eq!(counted_iterations(5, &[1], 1), None);
+    }
+
+    #[test]
+    fn the_benchmark_main_draws_from_the_fixed_stream_and_nothing_else_changes() {
+        let harness = "#include \"sodium.h\"\n#ifdef BENCHMARKS\nint main(void)\n{\n    randombytes_set_implementation(&randombytes_salsa20_implementation);\n}\n#else\nint main(void)\n{\n    randombytes_set_implementation(&randombytes_salsa20_implementation);\n}\n#endif\n";
+        let fixed = fix_random(harness).unwrap();
+        assert_eq!(fixed.matches("&wasmgate_fixed_implementation);").count(), 1);
+        // The other main (tests, not benchmarks) keeps the system's bytes.
+        assert_eq!(fixed.matches(SEEDED).count(), 1);
+        let defined = fixed.find("static randombytes_implementation").unwrap();
+        assert!(defined < fixed.find("int main(void)").unwrap());
+        let refused = fix_random("#ifdef BENCHMARKS\nint main(void) {}\n").unwrap_err();
+        assert!(refused.to_string().contains("cannot fix its random bytes"));
     }
 
     #[test]

@@ -161,7 +161,7 @@ fn count_one(
     runtime.prepare_aot(home, suite, std::slice::from_ref(module));
     runtime.prepare_aot(home, &counted.low, std::slice::from_ref(low));
     if runtime.info.native {
-        let inputs = crate::build::prepare(&loaded.config, home)?;
+        let inputs = crate::build::counted::prepare_counted(&loaded.config, home)?;
         for suite in [suite, &counted.low] {
             runtime.use_native_build(&crate::build::build_native(&inputs, home, suite)?);
         }

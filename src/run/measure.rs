@@ -70,7 +70,13 @@ pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results
     }
     let mut aot = Vec::new();
     for (suite, tests) in &suites {
-        prepare_runtimes(config, &home, &mut runtimes, (suite, tests), &mut aot)?;
+        prepare_runtimes(
+            config,
+            &home,
+            &mut runtimes,
+            (suite, tests, measure),
+            &mut aot,
+        )?;
     }
     report_aot(&aot);
     install_stop_handler();
@@ -135,11 +141,16 @@ fn prepare_runtimes(
     config: &crate::config::Config,
     home: &Home,
     runtimes: &mut [super::adapter::Runtime],
-    (suite, tests): (&Suite, &[TestModule]),
+    (suite, tests, measure): (&Suite, &[TestModule], Measure),
     aot: &mut Vec<AotRecord>,
 ) -> Result<()> {
     if runtimes.iter().any(|r| r.info.native) {
-        let inputs = crate::build::prepare(config, home)?;
+        // Native code is built from the same source as the modules: under the instructions
+        // measure, the one with fixed random bytes.
+        let inputs = match measure {
+            Measure::Time => crate::build::prepare(config, home)?,
+            Measure::Instructions => crate::build::counted::prepare_counted(config, home)?,
+        };
         let executables = crate::build::build_native(&inputs, home, suite)?;
         runtimes
             .iter_mut()
