@@ -706,6 +706,45 @@ mod tests {
     }
 
     #[test]
+    fn counts_that_repeat_exactly_are_compared_without_a_test_statistic() {
+        use crate::model::{Measure, fixtures};
+        let verdict = |ratio: f64, measure: Measure| {
+            let (mut base, mut head) = (side_of_sign("a", 0..0), side_of_sign("b", 0..0));
+            let at = |runtime, round: u32, value: f64| Sample {
+                round,
+                instructions: Some(value),
+                value_ps: None,
+                ..fixtures::sample("sign", runtime, u64::from(round), Some(1))
+            };
+            base.samples = vec![at("a", 0, 1e6), at("a", 1, 1e6 + 20.0)];
+            head.samples = vec![at("b", 0, 1e6 * ratio), at("b", 1, 1e6 * ratio - 30.0)];
+            (base.info.measure, head.info.measure) = (measure, measure);
+            let config = crate::config::parse(crate::config::DEFAULT_YAML, "default").unwrap();
+            let settings = super::settings(&config.compare, measure);
+            let comparison = compare(&base, &head, &settings, true, None);
+            assert_eq!(comparison.measure, measure);
+            comparison.tests[0].clone()
+        };
+        let slower = verdict(1.03, Measure::Instructions);
+        assert_eq!(slower.verdict, Verdict::Regression, "{slower:?}");
+        assert!(slower.note.unwrap().starts_with("exact"));
+        assert_eq!(slower.q_value, None);
+        // Within the minimum effect (0.5 %): a real change, too small to call.
+        assert_eq!(
+            verdict(1.003, Measure::Instructions).verdict,
+            Verdict::Unchanged
+        );
+        assert_eq!(
+            verdict(0.97, Measure::Instructions).verdict,
+            Verdict::Improvement
+        );
+        // Two timings that happen to agree are no count: the paired statistics decide.
+        let timed = verdict(1.03, Measure::Time);
+        assert!(timed.q_value.is_some(), "{timed:?}");
+        assert!(!timed.note.unwrap_or_default().starts_with("exact"));
+    }
+
+    #[test]
     fn the_configured_paired_test_decides() {
         use crate::model::{PairedTest, fixtures};
         // Six rounds, head 5 % slower within ±0.5 % in each.

@@ -166,6 +166,29 @@ mod tests {
     }
 
     #[test]
+    fn counts_that_repeat_exactly_settle_a_test_changed_or_not() {
+        let counting = Stopping {
+            min_samples: 2,
+            max_samples: 12,
+            precision: 0.002,
+            min_effect: 0.005,
+            counts: true,
+        };
+        // A 5 % change counted twice to within 10⁻⁵: nothing more to learn.
+        let exact = [(1e6, 1.05e6), (1e6 + 3.0, 1.05e6 - 4.0)];
+        assert!(!counting.pairs_want_more(2, &[exact.to_vec()]));
+        assert!(!counting.values_want_more(2, &[1e6, 1e6 + 3.0]));
+        // Counts that wander (1 %) are sampled on, and timings never count as exact.
+        let wandering = [(1e6, 1.05e6), (1e6, 1.04e6)];
+        assert!(counting.pairs_want_more(2, &[wandering.to_vec()]));
+        let timed = Stopping {
+            counts: false,
+            ..counting
+        };
+        assert!(timed.pairs_want_more(2, &[exact.to_vec()]));
+    }
+
+    #[test]
     fn a_test_that_looks_changed_goes_on_even_when_precise() {
         assert!(rule().pairs_want_more(16, &[pairs(16, 1.05, 0.001)]));
         // Any one of several runtimes that looks changed keeps the test open.
