@@ -73,7 +73,7 @@ if [ -n "${WG_MEASURE:-}" ]; then sampling+=(--measure "$WG_MEASURE"); fi
 # The instructions measure counts under Debian's valgrind: a hosted runner lacks it.
 if [ "${WG_MEASURE:-}" = "instructions" ] && ! command -v valgrind >/dev/null 2>&1; then
   group "Install valgrind (the instructions measure's counter)" \
-    sh -c 'sudo apt-get update -qq && sudo apt-get install -y -qq valgrind' || exit 2
+    timeout 600 sh -c 'sudo apt-get update -qq && sudo apt-get install -y -qq valgrind' || exit 2
 fi
 doctor_cores=()
 if [ -n "$WG_CORES" ]; then sampling+=(--cores "$WG_CORES"); doctor_cores=(--cores "$WG_CORES"); fi
@@ -99,7 +99,7 @@ case "$WG_MODE" in
       baseline="$WG_BASELINE"
       if [ -z "$baseline" ]; then
         if [ -z "$WG_HEAD" ]; then echo "::error::mode nightly needs kept-builds (with binary and adapter), the head input (the runtime's label) or a baseline file"; exit 2; fi
-        baseline="$(wasmgate "${config[@]}" baseline path --runtime "$WG_HEAD" --runner "$WG_RUNNER" --dir "$WG_BASELINE_DIR")" || exit 2
+        baseline="$(wasmgate "${config[@]}" baseline path --runtime "$WG_HEAD" --runner "$WG_RUNNER" --dir "$WG_BASELINE_DIR" --measure "${WG_MEASURE:-time}")" || exit 2
       fi
       measure "${config[@]}" gate "${runtimes[@]}" "${sampling[@]}" "${files[@]}" --baseline "$baseline" "${head[@]}" || status=$?
       if [ "$status" -le 1 ]; then

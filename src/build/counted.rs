@@ -18,7 +18,7 @@ use super::{BuildOutcome, Inputs, Suite, build_with, prepare};
 use crate::config::Config;
 use crate::model::{Plan, PlanUsed};
 use crate::toolchain::Home;
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 /// The suite whose modules are measured, and the suite of the same tests at fewer iterations
 /// whose counts are subtracted.
@@ -122,8 +122,10 @@ fn with_fixed_random(home: &Home, source: &SourceTree) -> Result<SourceTree> {
             crate::util::limits::QUICK,
         )?;
         let harness = copy.join(HARNESS);
-        let text = std::fs::read_to_string(&harness)?;
-        std::fs::write(&harness, fix_random(&text)?)?;
+        let text = std::fs::read_to_string(&harness)
+            .with_context(|| format!("cannot read {}", harness.display()))?;
+        std::fs::write(&harness, fix_random(&text)?)
+            .with_context(|| format!("cannot write {}", harness.display()))?;
         std::fs::write(copy.join(".complete"), "")?;
         if std::fs::rename(&copy, &dir).is_err() && !dir.join(".complete").exists() {
             bail!(
@@ -153,7 +155,9 @@ pub fn fix_random(harness: &str) -> Result<String> {
         + harness[benchmarks..]
             .find("int main(void)")
             .ok_or_else(refuse)?;
-    let seeded = main + harness[main..].find(SEEDED).ok_or_else(refuse)?;
+    // Only within the benchmark main: the next `#else` or `#elif` starts another one.
+    let block_end = (harness[main..].find("\n#el")).map_or(harness.len(), |at| main + at);
+    let seeded = main + harness[main..block_end].find(SEEDED).ok_or_else(refuse)?;
     Ok(format!(
         "{}{}{}randombytes_set_implementation(&wasmgate_fixed_implementation);{}",
         &harness[..main],
@@ -191,6 +195,9 @@ mod tests {
         assert!(defined < fixed.find("int main(void)").unwrap());
         let refused = fix_random("#ifdef BENCHMARKS\nint main(void) {}\n").unwrap_err();
         assert!(refused.to_string().contains("cannot fix its random bytes"));
+        // A benchmark main without the line: the other main is never patched instead.
+        let elsewhere = harness.replacen(SEEDED, "", 1);
+        assert!(fix_random(&elsewhere).is_err());
     }
 
     #[test]

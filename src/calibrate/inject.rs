@@ -62,8 +62,12 @@ pub fn inject(loaded: &Loaded, request: &InjectRequest) -> Result<InjectReport> 
         (None, 0) => replay.recorded_workers(),
         (None, cores) => cores,
     };
-    let (sampling, budget) =
-        gate_sampling(loaded, &request.overrides, settings.min_effect, workers)?;
+    // The replay emulates the rule of the measure the A/A file was taken in.
+    let overrides = RunOverrides {
+        measure: Some(results.measure),
+        ..request.overrides.clone()
+    };
+    let (sampling, budget) = gate_sampling(loaded, &overrides, settings.min_effect, workers)?;
     let tests = if request.paired_tests.is_empty() {
         vec![settings.paired_test]
     } else {

@@ -24,6 +24,9 @@ pub enum BaselineCommand {
         runner: String,
         #[arg(long, default_value = "baselines")]
         dir: PathBuf,
+        /// The measure of the baseline
+        #[arg(long, default_value = "time")]
+        measure: crate::model::Measure,
     },
     /// Append RESULTS to the history beside the runner's baseline, keeping the baseline
     History {
@@ -75,7 +78,8 @@ pub fn run(_ctx: &Context, command: BaselineCommand) -> Result<u8> {
             runtime,
             runner,
             dir,
-        } => println!("{}", path_here(&dir, &runner, &runtime).display()),
+            measure,
+        } => println!("{}", path_here(&dir, &runner, &runtime, measure).display()),
         BaselineCommand::History {
             results,
             stored,

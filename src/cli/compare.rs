@@ -72,6 +72,11 @@ pub fn run(ctx: &Context, args: CompareArgs) -> Result<u8> {
     if json_to_stdout && args.report.as_deref() == Some(Path::new("-")) {
         anyhow::bail!("--out - and --report -: only one of them can go to standard output");
     }
+    if args.beside.is_some() && (json_to_stdout || args.against.baseline.is_some()) {
+        anyhow::bail!(
+            "--beside puts two measures of the same run's --base and --head side by side: not with --baseline, nor with --out - (its table would spoil the JSON)"
+        );
+    }
     let comparison = judge(ctx, &args.results, &args.against)?;
     if let Some(out) = &args.out {
         crate::model::write_json(out, &comparison)?;

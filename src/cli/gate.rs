@@ -43,7 +43,9 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<u8> {
     let loaded = ctx.with_plan()?;
     if let Some(baseline) = &args.against.baseline {
         let config = &loaded.config;
-        crate::compare::judge::check_baseline_first(baseline, config, args.against.allow_foreign)?;
+        let measure = request.sampling.measure;
+        let allowed = (measure, args.against.allow_foreign);
+        crate::compare::judge::check_baseline_first(baseline, config, allowed)?;
     }
     let results = crate::run::measure::measure(&loaded, &request, &results_path)?;
     if !results.complete {

@@ -39,8 +39,14 @@ pub fn run(args: ReportArgs) -> Result<u8> {
     let (results, differences) = combine::combine(&files)?;
     let mut summary = summarize(&results);
     summary.differences = differences;
-    if args.then_now {
-        summary.then_now = Some(published::then_now(&summary)?);
+    match (args.then_now, summary.measure) {
+        (true, crate::model::Measure::Time) => {
+            summary.then_now = Some(published::then_now(&summary)?);
+        }
+        (true, crate::model::Measure::Instructions) => eprintln!(
+            "--then-now left out: the 2023 results are times, and these are instruction counts"
+        ),
+        (false, _) => {}
     }
     summary.trends = read_trends(&args.histories)?;
     read_nightly(&args.nightly_histories, &mut summary)?;

@@ -3,6 +3,7 @@
 
 use super::Side;
 use super::stats;
+use crate::model::Measure;
 use crate::model::{Baseline, ComparedSide, HistoryEntry, Results, SCHEMA_VERSION, TestSummary};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
@@ -145,10 +146,24 @@ pub fn append(entry: &Entry, comparison: Option<&Path>) -> Result<(String, PathB
     Ok((side.info.label, written))
 }
 
-/// Where this machine's baseline of `runtime` lives (it may not exist yet).
-pub fn path_here(dir: &Path, runner: &str, runtime: &str) -> PathBuf {
+/// Where this machine's baseline of `runtime` in `measure` lives (it may not exist yet).
+pub fn path_here(dir: &Path, runner: &str, runtime: &str, measure: Measure) -> PathBuf {
     let machine = crate::run::machine::fingerprint(Vec::new());
-    baseline_path(dir, runner, &machine.fingerprint, runtime)
+    baseline_path(
+        dir,
+        runner,
+        &machine.fingerprint,
+        &stored_name(runtime, measure),
+    )
+}
+
+/// The name a runtime's baseline is stored under: its label, and the measure unless time, so
+/// that a runner's baselines (and their histories) of the two measures never mix.
+fn stored_name(label: &str, measure: Measure) -> String {
+    match measure {
+        Measure::Time => label.to_string(),
+        Measure::Instructions => format!("{label}.instructions"),
+    }
 }
 
 /// Stores a runtime's samples from a results file as the baseline and appends to its history.
@@ -160,7 +175,8 @@ pub fn update(
     commit: Option<String>,
 ) -> Result<PathBuf> {
     let baseline = baseline_of(results, side, runner, commit)?;
-    let path = baseline_path(dir, runner, &baseline.machine.fingerprint, &side.info.label);
+    let name = stored_name(&side.info.label, side.info.measure);
+    let path = baseline_path(dir, runner, &baseline.machine.fingerprint, &name);
     crate::model::write_json(&path, &baseline)?;
     append_history(&history_path(&path), &summarize(&baseline))?;
     Ok(path)
@@ -181,7 +197,7 @@ pub fn record_history(
         dir,
         runner,
         &baseline.machine.fingerprint,
-        &side.info.label,
+        &stored_name(&side.info.label, side.info.measure),
     ));
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)

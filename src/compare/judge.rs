@@ -26,11 +26,25 @@ pub struct Against {
 pub fn check_baseline_first(
     path: &Path,
     config: &crate::config::Config,
-    allow_foreign: bool,
+    (measure, allow_foreign): (crate::model::Measure, bool),
 ) -> Result<()> {
     let base = side_from_baseline(path)?;
+    if base.info.measure != measure {
+        bail!(
+            "{}: a baseline of {}, and this gate measures {}: store a baseline of the same measure (its file name says which), or gate with --measure {}",
+            path.display(),
+            base.info.measure.name(),
+            measure.name(),
+            base.info.measure.name()
+        );
+    }
     let home = crate::toolchain::Home::resolve(config)?;
-    let (suite, _) = crate::build::build_configured(config, &home)?;
+    let suite = match measure {
+        crate::model::Measure::Time => crate::build::build_configured(config, &home)?.0,
+        crate::model::Measure::Instructions => {
+            crate::build::counted::build_counted(config, &home)?.0.suite
+        }
+    };
     let machine = crate::run::machine::fingerprint(Vec::new());
     super::check_same_machine_and_build(
         &base.info,

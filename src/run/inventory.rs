@@ -166,12 +166,13 @@ fn count_one(
             runtime.use_native_build(&crate::build::build_native(&inputs, home, suite)?);
         }
     }
-    let stop = std::sync::atomic::AtomicBool::new(false);
+    // Ctrl-C ends the counting processes (they run in their own process group) before exit.
+    super::measure::install_stop_handler();
     let limits = super::executor::Limits {
         core: None,
         timeout: std::time::Duration::from_secs(loaded.config.run.timeout_seconds),
         abandon_at: None,
-        stop: &stop,
+        stop: &super::STOP,
         disturbance: loaded.config.run.disturbance,
     };
     let mut found = Determinism {

@@ -70,13 +70,8 @@ pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results
     }
     let mut aot = Vec::new();
     for (suite, tests) in &suites {
-        prepare_runtimes(
-            config,
-            &home,
-            &mut runtimes,
-            (suite, tests, measure),
-            &mut aot,
-        )?;
+        let prepared = (*suite, tests.as_slice(), measure);
+        prepare_runtimes(config, &home, &mut runtimes, prepared, &mut aot)?;
     }
     report_aot(&aot);
     install_stop_handler();
@@ -88,7 +83,7 @@ pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results
         (Some(counter), Some(low)) => Some(Counted { counter, low }),
         _ => None,
     };
-    start.results.instructions = counted.as_ref().map(Counted::record);
+    record_counting(&mut start, counted.as_ref(), out)?;
     let schedule = Schedule {
         seed: start.results.seed,
         ..schedule
@@ -111,6 +106,20 @@ pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results
     let taken = results.samples.get(earlier..).unwrap_or_default();
     report_cost(taken, &schedule.cores, session_seconds);
     Ok(results)
+}
+
+/// Records how the run counts; a resumed run must have counted the same way.
+fn record_counting(start: &mut Start, counted: Option<&Counted>, out: &Path) -> Result<()> {
+    let record = counted.map(Counted::record);
+    let earlier = &start.results.instructions;
+    if earlier.is_some() && *earlier != record {
+        bail!(
+            "{}: counted with another counter or other smaller modules than now; the counts cannot be mixed: start anew without --resume",
+            out.display()
+        );
+    }
+    start.results.instructions = record;
+    Ok(())
 }
 
 /// The suite to measure, and under the instructions measure the suite of its smaller modules.
@@ -317,7 +326,7 @@ fn start(
         start.results.shard = request.shard;
         return Ok(start);
     }
-    let mut start = Start::resume(out, suite, runtimes)?;
+    let mut start = Start::resume(out, suite, runtimes, schedule.measure)?;
     let recorded = &mut start.results.machine.environment;
     recorded.get_or_insert(environment);
     if start.results.shard != request.shard {
@@ -358,7 +367,7 @@ fn clock_seed() -> u64 {
 }
 
 /// Ctrl-C and SIGTERM raise STOP: the run kills the samples in flight and writes what it has.
-fn install_stop_handler() {
+pub(super) fn install_stop_handler() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
         let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));

@@ -62,6 +62,8 @@ pub struct Measured {
     /// The machine's fingerprint; empty where the policy lets machines differ.
     pub machine: String,
     pub version: String,
+    /// Picoseconds and instructions never pool.
+    pub measure: crate::model::Measure,
 }
 
 /// The merged results, and what differed on the way.
@@ -192,12 +194,26 @@ impl Merger<'_> {
         Measured {
             machine,
             version: runtime.version.clone(),
+            measure: results.measure,
         }
     }
 
     fn check_suite(&mut self, file: usize) -> Result<()> {
         let files = self.files;
         let ((first_path, first), (path, results)) = (&files[0], &files[file]);
+        // Shards of one run count alike: the same measure, counter and smaller modules.
+        let counted = |r: &Results| (r.measure, r.instructions.clone());
+        if matches!(self.policy, Policy::Strict { .. }) && counted(first) != counted(results) {
+            bail!(
+                "{}: measured {} ({}), {} measured {} ({}): shards must be measured alike",
+                path.display(),
+                results.measure.name(),
+                (results.instructions.as_ref()).map_or("no counter", |i| i.counter.as_str()),
+                first_path.display(),
+                first.measure.name(),
+                (first.instructions.as_ref()).map_or("no counter", |i| i.counter.as_str())
+            );
+        }
         if results.suite.suite_id == first.suite.suite_id {
             return Ok(());
         }

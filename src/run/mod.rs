@@ -148,7 +148,12 @@ impl Start {
 
     /// Picks up an interrupted run of `out`: its journal, else its results if incomplete. The
     /// suite and runtimes must be the same, or the samples would not belong together.
-    pub fn resume(out: &Path, suite: &Suite, runtimes: &[Runtime]) -> Result<Start> {
+    pub fn resume(
+        out: &Path,
+        suite: &Suite,
+        runtimes: &[Runtime],
+        schedule_measure: crate::model::Measure,
+    ) -> Result<Start> {
         let journal = journal::path_for(out);
         let results = if journal.exists() {
             read_results(&journal)?
@@ -167,6 +172,15 @@ impl Start {
                 out.display()
             );
         };
+        if results.measure != schedule_measure {
+            bail!(
+                "{}: measured {}, and this run measures {}: resume with --measure {}, or start anew without --resume",
+                out.display(),
+                results.measure.name(),
+                schedule_measure.name(),
+                results.measure.name()
+            );
+        }
         if results.suite.suite_id != suite.manifest.suite_id {
             bail!(
                 "{}: measured suite {}, but the suite is now {}; the samples cannot be mixed: start anew without --resume",
@@ -305,6 +319,18 @@ fn check_consistent(results: &Results, path: &Path) -> Result<()> {
                 format!(
                     "value_ps {} is not a time per iteration a module prints",
                     sample.value_ps.unwrap_or_default()
+                ),
+            ));
+        }
+        // A count belongs to a file of the instructions measure, and is a positive number.
+        if let Some(count) = sample.instructions
+            && (results.measure.is_time() || !(count.is_finite() && count > 0.0))
+        {
+            return Err(damaged(
+                index,
+                format!(
+                    "instructions {count} is not a count per iteration of a run measuring {}",
+                    results.measure.name()
                 ),
             ));
         }

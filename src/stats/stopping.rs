@@ -95,11 +95,15 @@ impl Stopping {
     }
 
     fn paired_state(&self, pairs: &[(f64, f64)]) -> Option<State> {
+        // The comparison's own rule (`stats::compare_exact`): each side's counts repeat.
         if self.counts {
-            let ratios: Vec<f64> = pairs.iter().map(|(base, head)| head / base).collect();
-            if let Some(spread) = stats::exact_spread(&ratios) {
+            let side =
+                |pick: fn(&(f64, f64)) -> f64| -> Vec<f64> { pairs.iter().map(pick).collect() };
+            let spreads =
+                (stats::exact_spread(&side(|p| p.0))).zip(stats::exact_spread(&side(|p| p.1)));
+            if let Some((base, head)) = spreads {
                 return Some(State {
-                    halfwidth: spread / 2.0,
+                    halfwidth: (base + head) / 2.0,
                     looks_changed: false,
                 });
             }
