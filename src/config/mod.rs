@@ -277,6 +277,15 @@ pub struct InstructionsConfig {
     /// this, down to a tier (at least the second tier). Under valgrind a module runs about 20
     /// times slower, and a count needs no long loop to be exact.
     pub iterations_divisor: u64,
+    /// The timeout of one counted process, in place of `run.timeout_seconds`: a test of one
+    /// iteration (box8) runs 90 s under valgrind alone, more beside other work, and a count
+    /// does not care how long it took. Absent from configurations written before it: 1200.
+    #[serde(default = "default_counted_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_counted_timeout() -> u64 {
+    1200
 }
 
 impl Default for InstructionsConfig {
@@ -287,6 +296,7 @@ impl Default for InstructionsConfig {
             max_samples: 12,
             precision: 0.002,
             iterations_divisor: 100,
+            timeout_seconds: default_counted_timeout(),
         }
     }
 }
@@ -597,6 +607,11 @@ fn check_instructions(counting: &InstructionsConfig) -> Result<()> {
     if !(1..=1_000_000).contains(&counting.iterations_divisor) {
         bail!("field `run.instructions.iterations_divisor`: give 1 to 1000000, e.g. 100");
     }
+    if !(1..=MAX_TIMEOUT_SECONDS).contains(&counting.timeout_seconds) {
+        bail!(
+            "field `run.instructions.timeout_seconds`: give 1 to {MAX_TIMEOUT_SECONDS} seconds (a day)"
+        );
+    }
     Ok(())
 }
 
@@ -649,6 +664,7 @@ impl RunOverrides {
                 run.samples = counting.samples;
                 run.max_samples = counting.max_samples;
                 run.precision = counting.precision;
+                run.timeout_seconds = counting.timeout_seconds;
                 sources.instruction_fields()
             }
         };
@@ -1332,6 +1348,7 @@ mod tests {
             .unwrap();
         assert_eq!(run.samples, config.run.instructions.samples);
         assert_eq!(run.precision, config.run.instructions.precision);
+        assert_eq!(run.timeout_seconds, config.run.instructions.timeout_seconds);
         // A flag still wins, and a refusal names the measure's field.
         let flags = RunOverrides {
             samples: Some(3),

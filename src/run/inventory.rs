@@ -170,7 +170,7 @@ fn count_one(
     super::measure::install_stop_handler();
     let limits = super::executor::Limits {
         core: None,
-        timeout: std::time::Duration::from_secs(loaded.config.run.timeout_seconds),
+        timeout: std::time::Duration::from_secs(loaded.config.run.instructions.timeout_seconds),
         abandon_at: None,
         stop: &super::STOP,
         disturbance: loaded.config.run.disturbance,
