@@ -329,7 +329,8 @@ fn compare_test(
 ) -> (TestComparison, Option<RatioEstimate>) {
     let base_taken = base.values(test);
     let head_taken = head.values(test);
-    let (base_values, head_values) = (&base_taken.values.clone(), &head_taken.values.clone());
+    let (base_values, head_values) = (base_taken.values.clone(), head_taken.values.clone());
+    let (base_values, head_values) = (&base_values, &head_values);
     let mut row = TestComparison {
         test: test.to_string(),
         category: category.to_string(),

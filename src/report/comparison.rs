@@ -86,7 +86,7 @@ pub fn headline(comparison: &Comparison) -> String {
     )
 }
 
-fn verdict_word(verdict: Verdict) -> &'static str {
+pub(super) fn verdict_word(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Regression => "regression",
         Verdict::Improvement => "improvement",

@@ -3,6 +3,7 @@
 //! runs it (cache misses, vectorization, branch prediction), which counts cannot see, or in
 //! noise, which a count does not have.
 
+use super::comparison::verdict_word;
 use crate::model::{Comparison, Measure, TestComparison, Verdict};
 use anyhow::{Result, bail};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
@@ -104,16 +105,6 @@ pub fn terminal(beside: &Beside) -> String {
         "time and instructions, head over base, per test\n{table}\nrank correlation of the ratios (Spearman): {correlation} over {} tests; verdicts that disagree (both decided): {disagreeing}\n",
         beside.rows.len()
     )
-}
-
-fn verdict_word(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Regression => "regression",
-        Verdict::Improvement => "improvement",
-        Verdict::Unchanged => "unchanged",
-        Verdict::Inconclusive => "inconclusive",
-        Verdict::Failed => "failed",
-    }
 }
 
 #[cfg(test)]
