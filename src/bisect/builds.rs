@@ -5,9 +5,9 @@
 
 use crate::model::bisect::{BuildCounts, CommitRef};
 use crate::toolchain::Home;
-use crate::util::lock::FileLock;
+use crate::util::lock::make_once;
 use crate::util::{limits, output_within, short_hash, tail};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -53,29 +53,32 @@ impl Builds {
             short_hash(&self.command)
         ));
         let built = self.dir.join(&key).join(&self.binary);
-        if !built.is_file() {
-            // Another bisect may be building this very commit: wait for it, then use its build.
-            let lock = self.dir.join(format!("{key}.lock"));
-            let what = format!("the build of {}", commit.short);
-            let waiting = |who: &str| eprintln!("wasmgate: waiting: {who}");
-            let Some(_held) = FileLock::wait_for(&lock, &what, &crate::run::STOP, waiting)? else {
-                bail!("interrupted while waiting for {what}; nothing was built");
-            };
-            if !built.is_file() {
+        // Another bisect may be building this very commit: make_once waits for it, then
+        // finds its build.
+        let mut made = false;
+        let what = format!("the build of {}", commit.short);
+        make_once(
+            &self.dir.join(&key),
+            &what,
+            || built.is_file(),
+            || {
                 let started = Instant::now();
                 tell(&format!("building {} {}", commit.short, commit.subject));
                 self.build(commit, &key)?;
-                self.counts.made += 1;
                 self.counts.seconds += started.elapsed().as_secs_f64();
-                self.have.insert(commit.sha.clone(), built.clone());
-                return Ok(built);
-            }
+                made = true;
+                Ok(())
+            },
+        )?;
+        if made {
+            self.counts.made += 1;
+        } else {
+            tell(&format!(
+                "using the cached build of {} {}",
+                commit.short, commit.subject
+            ));
+            self.counts.cached += 1;
         }
-        tell(&format!(
-            "using the cached build of {} {}",
-            commit.short, commit.subject
-        ));
-        self.counts.cached += 1;
         self.have.insert(commit.sha.clone(), built.clone());
         Ok(built)
     }

@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::model::{Plan, PlanUsed};
 use crate::toolchain::Home;
 use anyhow::{Context, Result, bail};
+use std::path::Path;
 
 /// The suite whose modules are measured, and the suite of the same tests at fewer iterations
 /// whose counts are subtracted.
@@ -97,6 +98,34 @@ pub fn prepare_counted(config: &Config, home: &Home) -> Result<Inputs> {
 
 /// The harness file whose benchmark `main` seeds the random bytes.
 const HARNESS: &str = "test/default/cmptest.h";
+/// Copies `source` into a staging folder, patches its harness and renames it to `dir`.
+fn fixed_random_copy(home: &Home, source: &SourceTree, dir: &Path) -> Result<()> {
+    let staging = tempfile::Builder::new()
+        .prefix(".fixing-")
+        .tempdir_in(home.dir("sources"))?;
+    let copy = staging.path().join("tree");
+    crate::util::run_checked(
+        std::process::Command::new("cp")
+            .arg("-a")
+            .arg(&source.dir)
+            .arg(&copy),
+        "copying the libsodium source",
+        crate::util::limits::QUICK,
+    )?;
+    let harness = copy.join(HARNESS);
+    let text = std::fs::read_to_string(&harness)
+        .with_context(|| format!("cannot read {}", harness.display()))?;
+    std::fs::write(&harness, fix_random(&text)?)
+        .with_context(|| format!("cannot write {}", harness.display()))?;
+    std::fs::write(copy.join(".complete"), "")?;
+    std::fs::rename(&copy, dir).with_context(|| {
+        format!(
+            "cannot put the fixed-random source in place at {}",
+            dir.display()
+        )
+    })
+}
+
 /// The line of the benchmark `main` that chooses the system-seeded generator.
 const SEEDED: &str = "randombytes_set_implementation(&randombytes_salsa20_implementation);";
 
@@ -107,33 +136,18 @@ fn with_fixed_random(home: &Home, source: &SourceTree) -> Result<SourceTree> {
     let helper = crate::toolchain::helpers::FIXED_RANDOM;
     let key = crate::util::short_hash(&format!("{} {helper}", source.info.sha256));
     let dir = home.dir("sources").join(format!("fixed-random-{key}"));
-    if !dir.join(".complete").exists() {
-        let _ = std::fs::remove_dir_all(&dir);
-        let staging = tempfile::Builder::new()
-            .prefix(".fixing-")
-            .tempdir_in(home.dir("sources"))?;
-        let copy = staging.path().join("tree");
-        crate::util::run_checked(
-            std::process::Command::new("cp")
-                .arg("-a")
-                .arg(&source.dir)
-                .arg(&copy),
-            "copying the libsodium source",
-            crate::util::limits::QUICK,
-        )?;
-        let harness = copy.join(HARNESS);
-        let text = std::fs::read_to_string(&harness)
-            .with_context(|| format!("cannot read {}", harness.display()))?;
-        std::fs::write(&harness, fix_random(&text)?)
-            .with_context(|| format!("cannot write {}", harness.display()))?;
-        std::fs::write(copy.join(".complete"), "")?;
-        if std::fs::rename(&copy, &dir).is_err() && !dir.join(".complete").exists() {
-            bail!(
-                "cannot put the fixed-random source in place at {}",
-                dir.display()
-            );
-        }
-    }
+    let complete = dir.join(".complete");
+    let what = "the fixed-random copy of the libsodium source";
+    crate::util::lock::make_once(
+        &dir,
+        what,
+        || complete.exists(),
+        || {
+            // What a copy stopped half way left (never one in use: its maker holds the lock).
+            let _ = std::fs::remove_dir_all(&dir);
+            fixed_random_copy(home, source, &dir)
+        },
+    )?;
     let mut info = source.info.clone();
     info.sha256 = format!("{}+fixed-random-{key}", source.info.sha256);
     info.origin = format!(
@@ -198,6 +212,45 @@ mod tests {
         // A benchmark main without the line: the other main is never patched instead.
         let elsewhere = harness.replacen(SEEDED, "", 1);
         assert!(fix_random(&elsewhere).is_err());
+    }
+
+    #[test]
+    fn two_runs_fixing_one_source_at_once_share_one_copy() {
+        // Two wasmgates starting together (CI's tests do) once removed each other's copy
+        // while the other built from it.
+        let home = Home::at(tempfile::tempdir().unwrap().keep());
+        let original = home.root.join("libsodium");
+        let harness = original.join(HARNESS);
+        std::fs::create_dir_all(harness.parent().unwrap()).unwrap();
+        let text = format!("#ifdef BENCHMARKS\nint main(void)\n{{\n    {SEEDED}\n}}\n#endif\n");
+        std::fs::write(&harness, text).unwrap();
+        let source = SourceTree {
+            dir: original,
+            info: crate::model::SourceInfo {
+                version: "1".into(),
+                sha256: "abc".into(),
+                origin: "test".into(),
+                signature_verified: false,
+            },
+        };
+        let (first, second) = std::thread::scope(|scope| {
+            let first = scope.spawn(|| with_fixed_random(&home, &source));
+            let second = scope.spawn(|| with_fixed_random(&home, &source));
+            (
+                first.join().unwrap().unwrap(),
+                second.join().unwrap().unwrap(),
+            )
+        });
+        assert_eq!(first.dir, second.dir);
+        assert!(first.info.sha256.starts_with("abc+fixed-random-"));
+        let fixed = std::fs::read_to_string(first.dir.join(HARNESS)).unwrap();
+        assert!(fixed.contains("&wasmgate_fixed_implementation);"));
+        // One copy, no staging folder left behind.
+        let entries: Vec<_> = std::fs::read_dir(home.dir("sources"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(entries.len(), 1, "{entries:?}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod source;
 use crate::config::Config;
 use crate::model::{Manifest, Plan, PlanUsed, SCHEMA_VERSION, TestModule, ToolInfo};
 use crate::toolchain::{Home, Tool, ensure_tool};
+use crate::util::lock::make_once;
 use crate::util::{available_cores, run_checked, sha256_file, short_hash};
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -110,13 +111,34 @@ pub fn build_with(
     let wanted = plan_tests(&tests, plan);
     let key = suite_key(inputs, &wanted, used.as_ref());
     let suite_dir = home.dir("suites").join(&key);
-    if suite_dir.join("manifest.json").exists() {
-        if let Ok(suite) = Suite::open(&suite_dir) {
-            return Ok((suite, BuildOutcome::Cached));
-        }
-        std::fs::remove_dir_all(&suite_dir)?;
-    }
+    let mut outcome = BuildOutcome::Cached;
+    let what = format!("the build of suite {key}");
+    make_once(
+        &suite_dir,
+        &what,
+        || Suite::open(&suite_dir).is_ok(),
+        || {
+            if suite_dir.exists() {
+                // Unreadable (an older layout, a damaged manifest): build it again.
+                std::fs::remove_dir_all(&suite_dir)?;
+            }
+            build_suite_into(inputs, home, &wanted, used, jobs, &suite_dir)?;
+            outcome = BuildOutcome::Built;
+            Ok(())
+        },
+    )?;
+    Ok((Suite::open(&suite_dir)?, outcome))
+}
 
+/// Builds the `wanted` modules into a staging folder and renames it to `suite_dir`.
+fn build_suite_into(
+    inputs: &Inputs,
+    home: &Home,
+    wanted: &[Wanted],
+    used: Option<PlanUsed>,
+    jobs: usize,
+    suite_dir: &Path,
+) -> Result<()> {
     let iteration_counts: BTreeSet<u64> = wanted.iter().map(|t| t.iterations).collect();
     let mut zig_outputs = BTreeMap::new();
     for (index, iterations) in iteration_counts.iter().enumerate() {
@@ -133,7 +155,7 @@ pub fn build_with(
         .prefix(".building-")
         .tempdir_in(home.dir("suites"))?;
     let jobs = if jobs == 0 { available_cores() } else { jobs };
-    let modules = optimize_all(inputs, home, &wanted, &zig_outputs, staging.path(), jobs)?;
+    let modules = optimize_all(inputs, home, wanted, &zig_outputs, staging.path(), jobs)?;
     let manifest = Manifest {
         schema_version: SCHEMA_VERSION,
         suite_id: suite_id(inputs, &modules),
@@ -150,12 +172,9 @@ pub fn build_with(
         plan: used,
     };
     crate::model::write_json(&staging.path().join("manifest.json"), &manifest)?;
-    let staged = staging.keep();
-    if std::fs::rename(&staged, &suite_dir).is_err() {
-        // A concurrent build of the same inputs won the race; its suite is identical.
-        let _ = std::fs::remove_dir_all(&staged);
-    }
-    Ok((Suite::open(&suite_dir)?, BuildOutcome::Built))
+    // On failure the staging folder is removed when `staging` drops; on success it is gone.
+    std::fs::rename(staging.path(), suite_dir)
+        .with_context(|| format!("cannot put the built suite at {}", suite_dir.display()))
 }
 
 /// A test as the plan wants it built.
@@ -296,30 +315,38 @@ fn zig_build_with(
         inputs.source.info.sha256, inputs.zig.version, flags
     ));
     let out = home.dir("zig-out").join(key);
-    let bin = out.join("bin");
-    if out.join(".complete").exists() {
-        return Ok(bin);
-    }
-    let _ = std::fs::remove_dir_all(&out);
-    let spinner = spinner(format!("zig build -Diterations={iterations}"));
-    let result = run_checked(
-        Command::new(&inputs.zig.path)
-            .args(flags)
-            .arg(format!("-Diterations={iterations}"))
-            .arg("--prefix")
-            .arg(&out)
-            .arg("--cache-dir")
-            .arg(home.dir("zig-cache/local"))
-            // Keep Zig's global cache (its build runner, compiler-rt, libc) inside ours too.
-            .env("ZIG_GLOBAL_CACHE_DIR", home.dir("zig-cache/global"))
-            .current_dir(&inputs.source.dir),
-        "zig build",
-        crate::util::limits::STEP,
-    );
-    spinner.finish_and_clear();
-    result?;
-    std::fs::write(out.join(".complete"), "")?;
-    Ok(bin)
+    let complete = out.join(".complete");
+    let what = format!("zig build -Diterations={iterations}");
+    make_once(
+        &out,
+        &what,
+        || complete.exists(),
+        || {
+            // What a build stopped half way left behind (never another's build in progress:
+            // that one holds the lock).
+            let _ = std::fs::remove_dir_all(&out);
+            let spinner = spinner(what.clone());
+            let result = run_checked(
+                Command::new(&inputs.zig.path)
+                    .args(flags)
+                    .arg(format!("-Diterations={iterations}"))
+                    .arg("--prefix")
+                    .arg(&out)
+                    .arg("--cache-dir")
+                    .arg(home.dir("zig-cache/local"))
+                    // Keep Zig's global cache (its build runner, compiler-rt, libc) inside ours too.
+                    .env("ZIG_GLOBAL_CACHE_DIR", home.dir("zig-cache/global"))
+                    .current_dir(&inputs.source.dir),
+                "zig build",
+                crate::util::limits::STEP,
+            );
+            spinner.finish_and_clear();
+            result?;
+            std::fs::write(&complete, "")?;
+            Ok(())
+        },
+    )?;
+    Ok(out.join("bin"))
 }
 
 /// Runs wasm-opt on every wanted module, `jobs` at a time, into `into`.

@@ -27,18 +27,18 @@ pub fn obtain(home: &Home, source: &SourceConfig) -> Result<SourceTree> {
             minisign_key,
         } => {
             let origin = format!("crate {crate_name} {version}, {file}");
-            let cached = home
-                .dir("sources")
-                .join(format!("{}.tar.gz", &sha256[..sha256.len().min(16)]));
-            if !cached.exists() || sha256_file(&cached)? != *sha256 {
+            let cached = cached_tarball(home, sha256);
+            fetch_once(&cached, sha256, || {
                 let crate_dir = fetch_crate(home, crate_name, version)?;
-                copy_verified(&crate_dir.join(file), &cached, sha256, &origin)?;
+                let tarball = crate_dir.join(file);
+                // Checked before it enters the cache: what is cached is trusted after.
                 verify_minisign(
                     &crate_dir.join(format!("{file}.minisig")),
-                    &cached,
+                    &tarball,
                     minisign_key,
                 )?;
-            }
+                copy_verified(&tarball, &cached, sha256, &origin)
+            })?;
             unpack(home, &cached, sha256, origin, minisign_key.is_some())
         }
         SourceConfig::Url {
@@ -46,20 +46,15 @@ pub fn obtain(home: &Home, source: &SourceConfig) -> Result<SourceTree> {
             sha256,
             minisign_key,
         } => {
-            let cached = home
-                .dir("sources")
-                .join(format!("{}.tar.gz", &sha256[..sha256.len().min(16)]));
-            if !cached.exists() || sha256_file(&cached)? != *sha256 {
+            let cached = cached_tarball(home, sha256);
+            fetch_once(&cached, sha256, || {
                 let downloaded = cached.with_extension("download");
-                download(url, &downloaded)?;
-                copy_verified(&downloaded, &cached, sha256, url)?;
-                std::fs::remove_file(&downloaded)?;
-                if minisign_key.is_some() {
-                    let signature = cached.with_extension("minisig");
-                    download(&format!("{url}.minisig"), &signature)?;
-                    verify_minisign(&signature, &cached, minisign_key)?;
-                }
-            }
+                let fetched = download_verified(url, &downloaded, minisign_key)
+                    .and_then(|()| copy_verified(&downloaded, &cached, sha256, url));
+                // Kept or not, the download is done with: only the verified copy stays.
+                let _ = std::fs::remove_file(&downloaded);
+                fetched
+            })?;
             unpack(home, &cached, sha256, url.clone(), minisign_key.is_some())
         }
         SourceConfig::Git { url, rev } => checkout_git(home, url, rev),
@@ -79,6 +74,19 @@ pub fn obtain(home: &Home, source: &SourceConfig) -> Result<SourceTree> {
             Ok(SourceTree { dir, info })
         }
     }
+}
+
+/// Where the source tarball pinned by `sha256` is cached.
+fn cached_tarball(home: &Home, sha256: &str) -> PathBuf {
+    home.dir("sources")
+        .join(format!("{}.tar.gz", &sha256[..sha256.len().min(16)]))
+}
+
+/// Runs `fetch` unless `cached` already holds the pinned tarball, one process at a time: two
+/// wasmgates downloading into one file would interleave their bytes.
+fn fetch_once(cached: &Path, sha256: &str, fetch: impl FnOnce() -> Result<()>) -> Result<()> {
+    let pinned = || sha256_file(cached).is_ok_and(|actual| actual == sha256);
+    crate::util::lock::make_once(cached, "the source tarball's download", pinned, fetch)
 }
 
 /// Asks cargo for the crate (it downloads and unpacks it into its own registry cache) and
@@ -123,6 +131,19 @@ fn fetch_crate(home: &Home, crate_name: &str, version: &str) -> Result<PathBuf> 
         .to_path_buf())
 }
 
+/// Downloads `url` to `to` and, when a key is pinned, checks its signature (`URL.minisig`).
+fn download_verified(url: &str, to: &Path, minisign_key: &Option<String>) -> Result<()> {
+    download(url, to)?;
+    if minisign_key.is_some() {
+        let signature = to.with_extension("minisig");
+        download(&format!("{url}.minisig"), &signature)?;
+        let verified = verify_minisign(&signature, to, minisign_key);
+        let _ = std::fs::remove_file(&signature);
+        verified?;
+    }
+    Ok(())
+}
+
 fn download(url: &str, to: &Path) -> Result<()> {
     eprintln!("wasmgate: downloading {url}");
     // A stalled server fails the download instead of hanging the build.
@@ -165,7 +186,6 @@ fn verify_minisign(signature: &Path, file: &Path, key: &Option<String>) -> Resul
     public_key
         .verify(&bytes, &signature_value, false)
         .map_err(|e| {
-            let _ = std::fs::remove_file(file);
             anyhow::anyhow!(
                 "{}: minisign signature does not verify against source.minisign_key ({e}); the source is not libsodium's release",
                 file.display()
@@ -212,27 +232,20 @@ fn checkout_git(home: &Home, url: &str, rev: &str) -> Result<SourceTree> {
     let dir = home
         .dir("sources")
         .join(format!("git-{}", short_hash(&format!("{url}@{rev}"))));
-    if !dir.join(".git").exists() {
-        let _ = std::fs::remove_dir_all(&dir);
-        eprintln!("wasmgate: cloning {url}");
-        run_checked(
-            Command::new(&git)
-                .arg("clone")
-                .arg("--quiet")
-                .arg(url)
-                .arg(&dir),
-            "git clone (source.url)",
-            crate::util::limits::STEP,
-        )?;
-        run_checked(
-            Command::new(&git)
-                .arg("-C")
-                .arg(&dir)
-                .args(["checkout", "--quiet", rev]),
-            "git checkout (source.rev)",
-            crate::util::limits::STEP,
-        )?;
-    }
+    let checked_out = dir.join(".wasmgate-checked-out");
+    let what = format!("the checkout of {url} at {rev}");
+    crate::util::lock::make_once(
+        &dir,
+        &what,
+        || checked_out.exists(),
+        || {
+            // A clone stopped half way (never one in progress: its maker holds the lock).
+            let _ = std::fs::remove_dir_all(&dir);
+            clone_at(&git, url, rev, &dir)?;
+            std::fs::write(&checked_out, "")?;
+            Ok(())
+        },
+    )?;
     let output = crate::util::output_within(
         Command::new(&git)
             .arg("-C")
@@ -252,6 +265,28 @@ fn checkout_git(home: &Home, url: &str, rev: &str) -> Result<SourceTree> {
         },
         dir: root,
     })
+}
+
+/// Clones `url` into `dir` and checks out `rev`.
+fn clone_at(git: &Path, url: &str, rev: &str, dir: &Path) -> Result<()> {
+    eprintln!("wasmgate: cloning {url}");
+    run_checked(
+        Command::new(git)
+            .arg("clone")
+            .arg("--quiet")
+            .arg(url)
+            .arg(dir),
+        "git clone (source.url)",
+        crate::util::limits::STEP,
+    )?;
+    run_checked(
+        Command::new(git)
+            .arg("-C")
+            .arg(dir)
+            .args(["checkout", "--quiet", rev]),
+        "git checkout (source.rev)",
+        crate::util::limits::STEP,
+    )
 }
 
 /// The directory with `build.zig`: the given one or its only subdirectory (tarballs wrap it).
@@ -321,10 +356,6 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("does not verify"), "{err}");
-        assert!(
-            !copy.exists(),
-            "a file that fails its signature is not kept"
-        );
     }
 
     #[test]

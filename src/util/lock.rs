@@ -82,6 +82,32 @@ impl FileLock {
     }
 }
 
+/// Makes one shared cache entry at most once at a time across wasmgate processes (and threads):
+/// when `done()` says the entry is not there, waits for the lock beside `entry`, asks `done()`
+/// again (the holder may just have made it) and only then runs `make`. Without it, a second
+/// process that found an entry half made would remove or overwrite the first one's work in
+/// progress while it still builds from it.
+pub fn make_once(
+    entry: &Path,
+    what: &str,
+    done: impl Fn() -> bool,
+    make: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    if done() {
+        return Ok(());
+    }
+    let mut lock = entry.as_os_str().to_owned();
+    lock.push(".lock");
+    let tell = |who: &str| eprintln!("wasmgate: waiting: {who}");
+    let Some(_held) = FileLock::wait_for(Path::new(&lock), what, &super::STOP, tell)? else {
+        bail!("interrupted while waiting for {what}; nothing was made");
+    };
+    if done() {
+        return Ok(());
+    }
+    make()
+}
+
 impl Drop for FileLock {
     fn drop(&mut self) {
         // Removed while still held, so the next process creates a fresh file; `acquire`
@@ -162,5 +188,30 @@ mod tests {
         stop.store(true, Ordering::SeqCst);
         let gave_up = FileLock::wait_for(&path, "core 1", &stop, |_| {}).unwrap();
         assert!(gave_up.is_none());
+    }
+
+    #[test]
+    fn two_makers_of_one_entry_take_turns_and_the_second_uses_the_first_ones_work() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let entry = dir.path().join("zig-out-key");
+        let made = AtomicU32::new(0);
+        let make = || {
+            made.fetch_add(1, Ordering::SeqCst);
+            // Built in place, slowly: a maker that did not wait would find it half made.
+            std::fs::create_dir_all(&entry)?;
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            std::fs::write(entry.join(".complete"), "")?;
+            Ok(())
+        };
+        let done = || entry.join(".complete").exists();
+        std::thread::scope(|scope| {
+            let first = scope.spawn(|| make_once(&entry, "the build", done, make));
+            let second = scope.spawn(|| make_once(&entry, "the build", done, make));
+            first.join().unwrap().unwrap();
+            second.join().unwrap().unwrap();
+        });
+        assert_eq!(made.load(Ordering::SeqCst), 1);
+        assert!(done());
     }
 }

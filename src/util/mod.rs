@@ -3,6 +3,10 @@
 
 pub mod lock;
 
+/// Raised by Ctrl-C or SIGTERM (a run installs the handler): samples in flight are killed and
+/// every wait for another wasmgate's lock gives up.
+pub static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use std::path::Path;
