@@ -143,3 +143,21 @@ fn numbers_and_lists_that_would_break_a_run_are_refused_first() {
         std::fs::remove_file(dir.join("wasmgate.yml")).unwrap();
     }
 }
+
+#[test]
+fn two_measures_side_by_side_are_refused_where_they_cannot_be_shown() {
+    let dir = tempdir();
+    // Refused before any file is read: the flags alone cannot work together.
+    for extra in [["--baseline", "b.json"], ["--out", "-"]] {
+        let mut args = vec!["compare", "t.json", "--beside", "i.json"];
+        args.extend(extra);
+        let (code, text) = refused(&dir, &args);
+        assert_eq!(code, Some(2), "{text}");
+        assert!(
+            text.contains(
+                "--beside puts two measures of the same run's --base and --head side by side"
+            ),
+            "{text}"
+        );
+    }
+}

@@ -271,4 +271,34 @@ mod tests {
         assert!(report.outcomes.iter().all(|(_, _, o)| o.trials == 2));
         assert_eq!(report.tests, 1);
     }
+
+    #[test]
+    fn an_aa_file_of_counts_is_replayed_under_the_rule_of_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("aa.json");
+        let mut results = results_with(&[("sign", "a", Some(5)), ("sign", "b", Some(5))]);
+        results.measure = crate::model::Measure::Instructions;
+        for sample in &mut results.samples {
+            sample.instructions = Some(1000.0);
+        }
+        crate::model::write_json(&path, &results).unwrap();
+        let request = InjectRequest {
+            results: path,
+            trials: 2,
+            seed: 1,
+            overrides: RunOverrides::default(),
+            workers: None,
+            paired_tests: Vec::new(),
+        };
+        let report = inject(&loaded(), &request).unwrap();
+        let config = loaded().config;
+        let stopping = &report.sampling.stopping;
+        assert!(stopping.counts);
+        assert_eq!(stopping.min_effect, config.compare.min_effect_instructions);
+        assert_eq!(stopping.min_samples, config.run.instructions.samples);
+        assert_eq!(
+            report.settings.min_effect,
+            config.compare.min_effect_instructions
+        );
+    }
 }

@@ -363,6 +363,35 @@ mod tests {
     }
 
     #[test]
+    fn baselines_of_the_two_measures_are_stored_apart_and_a_gate_refuses_the_other_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut stored = Vec::new();
+        for measure in [Measure::Time, Measure::Instructions] {
+            let mut results = crate::model::fixtures::results_with(&[("sign", "a", Some(100))]);
+            results.measure = measure;
+            let side = side_from_results(&results, Some("a"), Path::new("r.json")).unwrap();
+            let path = update(dir.path(), &results, &side, "runner", None).unwrap();
+            assert_eq!(side_from_baseline(&path).unwrap().info.measure, measure);
+            stored.push(path);
+        }
+        assert_ne!(stored[0], stored[1]);
+        assert!(stored[1].ends_with("a.instructions.json"), "{stored:?}");
+        assert_ne!(history_path(&stored[0]), history_path(&stored[1]));
+        // Refused before anything is built or measured.
+        let config = crate::config::parse(crate::config::DEFAULT_YAML, "default").unwrap();
+        let err =
+            crate::compare::judge::check_baseline_first(&stored[1], &config, (Measure::Time, true))
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.ends_with(
+                "a baseline of instructions, and this gate measures time: store a baseline of the same measure (its file name says which), or gate with --measure instructions"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn a_torn_last_line_is_cut_before_the_next_append_and_kept_aside() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("wasmtime.history.jsonl");

@@ -828,6 +828,19 @@ mod tests {
     }
 
     #[test]
+    fn sides_of_different_measures_are_refused_even_when_foreign_sides_are_allowed() {
+        use crate::model::CheckStatus::Ok;
+        let base = side_with_governor("baseline.json", Ok, "performance");
+        let mut head = side_with_governor("results.json", Ok, "performance");
+        head.info.measure = crate::model::Measure::Instructions;
+        let err = check_alike(&base, &head, true).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "baseline.json measured time, results.json measured instructions: compare sides of the same measure (--measure)"
+        );
+    }
+
+    #[test]
     fn gate_rule_lists_reasons() {
         let row = TestComparison {
             test: "sign".into(),

@@ -13,6 +13,17 @@ pub fn combine(files: &[(PathBuf, Results)]) -> Result<(Results, Vec<String>)> {
     if files.is_empty() {
         bail!("give at least one results file");
     }
+    // One table prints one unit: a count beside a time would read as either.
+    let (first_path, first) = &files[0];
+    if let Some((path, other)) = files.iter().find(|(_, r)| r.measure != first.measure) {
+        bail!(
+            "{} measured {}, {} measured {}: report each measure on its own, or set the two side by side with `wasmgate compare TIME.json --beside INSTRUCTIONS.json`",
+            first_path.display(),
+            first.measure.name(),
+            path.display(),
+            other.measure.name()
+        );
+    }
     let merged = merge_with(files, Policy::PoolOrKeepApart)?;
     let mut notes = Vec::new();
     for (index, (path, results)) in files.iter().enumerate() {
@@ -158,6 +169,21 @@ mod tests {
             [
                 "`wasmtime`: 1 tests measured again in b.json, same version and machine: their samples are pooled"
             ]
+        );
+    }
+
+    #[test]
+    fn files_of_two_measures_are_not_reported_in_one_table() {
+        let time = crate::model::fixtures::results_with(&[("sign", "a", Some(100))]);
+        let mut counted = time.clone();
+        counted.measure = crate::model::Measure::Instructions;
+        let files = [("t.json".into(), time), ("i.json".into(), counted)];
+        let err = combine(&files).unwrap_err().to_string();
+        assert!(
+            err.starts_with(
+                "t.json measured time, i.json measured instructions: report each measure on its own"
+            ),
+            "{err}"
         );
     }
 

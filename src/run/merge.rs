@@ -458,6 +458,25 @@ mod tests {
     }
 
     #[test]
+    fn shards_of_two_measures_are_refused() {
+        let mut counted = shard(&["hash"]);
+        counted.measure = crate::model::Measure::Instructions;
+        let error = merge(
+            &[
+                ("one.json".into(), shard(&["sign"])),
+                ("two.json".into(), counted),
+            ],
+            true,
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            error,
+            "two.json: measured instructions (no counter), one.json measured time (no counter): shards must be measured alike"
+        );
+    }
+
+    #[test]
     fn pooling_lets_through_and_records_what_strict_refuses() {
         let remeasured = merge_with(
             &[

@@ -443,6 +443,53 @@ mod consistency_tests {
     }
 
     #[test]
+    fn a_count_in_a_timed_file_or_a_count_that_is_no_count_is_refused() {
+        let fix = "the file was edited or damaged: measure again";
+        let err = refused(|r| r.samples[0].instructions = Some(5.0));
+        assert_eq!(
+            err,
+            format!(
+                "r.json: samples[0]: instructions 5 is not a count per iteration of a run measuring time; {fix}"
+            )
+        );
+        // (JSON holds no infinity: serde writes it as null, which is no count at all.)
+        for bad in [0.0, -3.0] {
+            let err = refused(|r| {
+                r.measure = crate::model::Measure::Instructions;
+                r.samples[1].instructions = Some(bad);
+            });
+            assert!(
+                err.starts_with("r.json: samples[1]: instructions ")
+                    && err.contains("of a run measuring instructions"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_run_of_one_measure_is_not_resumed_under_the_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("r.json");
+        let runtimes = [Runtime::for_tests("a")];
+        let mut results = results_with(&[("sign", "a", Some(100))]);
+        results.complete = false;
+        results.runtimes = vec![runtimes[0].info.clone()];
+        crate::model::write_json(&out, &results).unwrap();
+        let suite = crate::run::fake_executor::suite();
+        let err = Start::resume(&out, &suite, &runtimes, crate::model::Measure::Instructions)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.ends_with(
+                "measured time, and this run measures instructions: resume with --measure time, or start anew without --resume"
+            ),
+            "{err}"
+        );
+        Start::resume(&out, &suite, &runtimes, crate::model::Measure::Time).unwrap();
+    }
+
+    #[test]
     fn a_journal_of_another_schema_version_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let journal_path = journal::path_for(&dir.path().join("r.json"));
