@@ -1,7 +1,8 @@
 //! The instructions measure on real modules and real runtimes under Debian's valgrind: counts
 //! per iteration that repeat exactly on wasmtime, an A/A comparison that calls them unchanged
-//! without a test statistic, a runtime whose count wanders shown with its spread (not hidden),
-//! and a machine without valgrind told which package to install.
+//! without a test statistic (on one sample a side by default), a runtime whose count wanders
+//! shown with its spread (not hidden), and a machine without valgrind told which package to
+//! install.
 // A test that cannot set up fails: unwrapping is how it says so.
 #![allow(clippy::unwrap_used)]
 
@@ -9,8 +10,9 @@ mod common;
 
 use common::*;
 
-/// `samples` samples each of `tests` on `runtimes` under the instructions measure, in `dir`.
-fn counted_run(dir: &Path, runtimes: &[&str], tests: &str, samples: u32) -> Value {
+/// `samples` samples each (the measure's own sampling when `None`) of `tests` on `runtimes`
+/// under the instructions measure, in `dir`.
+fn counted_run(dir: &Path, runtimes: &[&str], tests: &str, samples: Option<u32>) -> Value {
     let out = dir.join("r.json");
     let mut command = wasmgate(dir);
     command.args([
@@ -21,14 +23,10 @@ fn counted_run(dir: &Path, runtimes: &[&str], tests: &str, samples: u32) -> Valu
         tests,
         "--quiet",
     ]);
-    command.args([
-        "--samples",
-        &samples.to_string(),
-        "--precision",
-        "0",
-        "--out",
-    ]);
-    command.arg(&out);
+    if let Some(samples) = samples {
+        command.args(["--samples", &samples.to_string(), "--precision", "0"]);
+    }
+    command.arg("--out").arg(&out);
     for runtime in runtimes {
         command.args(["--runtime", runtime]);
     }
@@ -61,7 +59,7 @@ fn wasmtime_counts_repeat_exactly_and_an_aa_comparison_is_exact() {
         &dir,
         &["a@wasmtime", "b@wasmtime"],
         "hash,auth,box_easy2",
-        2,
+        Some(2),
     );
     assert_eq!(results["measure"], "instructions");
     let record = &results["instructions"];
@@ -107,6 +105,21 @@ fn wasmtime_counts_repeat_exactly_and_an_aa_comparison_is_exact() {
 }
 
 #[test]
+fn by_default_first_counts_that_agree_settle_a_test_with_one_sample_a_side() {
+    let dir = tempdir();
+    let results = counted_run(&dir, &["a@wasmtime", "b@wasmtime"], "hash,auth", None);
+    for test in ["hash", "auth"] {
+        let (a, b) = (counts(&results, test, "a"), counts(&results, test, "b"));
+        assert_eq!((a.len(), b.len()), (1, 1), "{test}: {a:?} {b:?}");
+    }
+    let output = run(wasmgate(&dir).args(["compare", "r.json", "--base", "a", "--head", "b"]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("exact: one count a side"), "{text}");
+    assert!(text.contains("0 regressions · 2 unchanged"), "{text}");
+}
+
+#[test]
 fn a_runtime_whose_count_wanders_is_shown_with_its_spread() {
     let dir = tempdir();
     // wasmtime behind a start-up of random length: a runtime whose count is not deterministic.
@@ -127,7 +140,7 @@ fn a_runtime_whose_count_wanders_is_shown_with_its_spread() {
     )
     .unwrap();
     // Three samples: two of a wandering count agree to 0.1 % about once in a hundred runs.
-    let results = counted_run(&dir, &["wasmtime", "wandering"], "hash", 3);
+    let results = counted_run(&dir, &["wasmtime", "wandering"], "hash", Some(3));
     let steady = counts(&results, "hash", "wasmtime");
     let wandering = counts(&results, "hash", "wandering");
     assert!(spread(&steady) < 0.001, "{steady:?}");

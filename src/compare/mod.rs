@@ -433,10 +433,17 @@ fn exact_row(
         beyond_spread,
         settings.min_effect,
     );
-    row.note = Some(format!(
-        "exact: each side's counts repeated to within {:.3} %",
-        exact.spread * 100.0
-    ));
+    row.note = Some(if exact.once {
+        format!(
+            "exact: one count a side, the two within {:.3} % of each other",
+            exact.spread * 100.0
+        )
+    } else {
+        format!(
+            "exact: each side's counts repeated to within {:.3} %",
+            exact.spread * 100.0
+        )
+    });
     row
 }
 
@@ -743,6 +750,35 @@ mod tests {
         let timed = verdict(1.03, Measure::Time);
         assert!(timed.q_value.is_some(), "{timed:?}");
         assert!(!timed.note.unwrap_or_default().starts_with("exact"));
+    }
+
+    #[test]
+    fn one_agreeing_count_a_side_is_unchanged_and_one_disagreeing_count_is_no_verdict() {
+        use crate::model::{Measure, fixtures};
+        let compared = |head_count: f64| {
+            let (mut base, mut head) = (side_of_sign("a", 0..0), side_of_sign("b", 0..0));
+            let at = |runtime, value: f64| Sample {
+                instructions: Some(value),
+                value_ps: None,
+                ..fixtures::sample("sign", runtime, 0, Some(1))
+            };
+            base.samples = vec![at("a", 1e6)];
+            head.samples = vec![at("b", head_count)];
+            (base.info.measure, head.info.measure) = (Measure::Instructions, Measure::Instructions);
+            let config = crate::config::parse(crate::config::DEFAULT_YAML, "default").unwrap();
+            let settings = super::settings(&config.compare, Measure::Instructions);
+            compare(&base, &head, &settings, true, None).tests[0].clone()
+        };
+        let agreeing = compared(1e6 + 300.0);
+        assert_eq!(agreeing.verdict, Verdict::Unchanged, "{agreeing:?}");
+        assert_eq!(
+            agreeing.note.as_deref(),
+            Some("exact: one count a side, the two within 0.030 % of each other")
+        );
+        // One count a side 3 % apart is not called: a wandering runtime can do that.
+        let apart = compared(1.03e6);
+        assert_eq!(apart.verdict, Verdict::Inconclusive, "{apart:?}");
+        assert!(!apart.note.unwrap_or_default().starts_with("exact"));
     }
 
     #[test]

@@ -292,7 +292,7 @@ impl Default for InstructionsConfig {
     /// The built-in configuration's (`default.yml`, checked by a test).
     fn default() -> InstructionsConfig {
         InstructionsConfig {
-            samples: 2,
+            samples: 1,
             max_samples: 12,
             precision: 0.002,
             iterations_divisor: 100,
@@ -1362,7 +1362,7 @@ mod tests {
             3
         );
         let mut bad = config.run.clone();
-        bad.instructions.max_samples = 1;
+        bad.instructions.max_samples = 0;
         let err = flag
             .apply(&bad, Sources::run_fields())
             .unwrap_err()

@@ -277,11 +277,21 @@ pub struct ExactRatio {
     pub ratio: f64,
     pub low: f64,
     pub high: f64,
-    /// The larger of the two sides' spreads.
+    /// The larger of the two sides' spreads; with one count a side, how far the two are apart.
     pub spread: f64,
+    /// One count a side, the two within `EXACT_WITHIN` of each other.
+    pub once: bool,
 }
 
+/// The exact comparison of two sides' counts: each side repeats within `EXACT_WITHIN`, or each
+/// side has one count and the two agree within it. Two processes of a runtime whose count
+/// wanders (by percents, as JIT tiers and collectors make it) would rarely agree that closely,
+/// and a change of the minimum effect cannot hide in it; counts that do not agree get more
+/// samples before anything is concluded.
 pub fn compare_exact(base: &[f64], head: &[f64]) -> Option<ExactRatio> {
+    if let ([base], [head]) = (base, head) {
+        return agreeing_once(*base, *head);
+    }
     let (base_spread, head_spread) = (exact_spread(base)?, exact_spread(head)?);
     let ratio = median(head)? / median(base)?;
     let bound = base_spread + head_spread;
@@ -290,6 +300,25 @@ pub fn compare_exact(base: &[f64], head: &[f64]) -> Option<ExactRatio> {
         low: ratio * (1.0 - bound),
         high: ratio * (1.0 + bound),
         spread: base_spread.max(head_spread),
+        once: false,
+    })
+}
+
+/// One count a side that agree within `EXACT_WITHIN`; the bounds are the two sides' largest
+/// spread that would still call them exact.
+fn agreeing_once(base: f64, head: f64) -> Option<ExactRatio> {
+    if !(base > 0.0 && head > 0.0) {
+        return None;
+    }
+    let ratio = head / base;
+    let apart = (ratio - 1.0).abs();
+    let bound = 2.0 * EXACT_WITHIN;
+    (apart <= EXACT_WITHIN).then_some(ExactRatio {
+        ratio,
+        low: ratio * (1.0 - bound),
+        high: ratio * (1.0 + bound),
+        spread: apart,
+        once: true,
     })
 }
 

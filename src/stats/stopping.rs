@@ -95,17 +95,20 @@ impl Stopping {
     }
 
     fn paired_state(&self, pairs: &[(f64, f64)]) -> Option<State> {
-        // The comparison's own rule (`stats::compare_exact`): each side's counts repeat.
+        // The comparison's own rule (`stats::compare_exact`): each side's counts repeat, or
+        // a first count a side agree; a first pair that does not agree wants a second.
         if self.counts {
             let side =
                 |pick: fn(&(f64, f64)) -> f64| -> Vec<f64> { pairs.iter().map(pick).collect() };
-            let spreads =
-                (stats::exact_spread(&side(|p| p.0))).zip(stats::exact_spread(&side(|p| p.1)));
-            if let Some((base, head)) = spreads {
-                return Some(State {
-                    halfwidth: (base + head) / 2.0,
-                    looks_changed: false,
-                });
+            match stats::compare_exact(&side(|p| p.0), &side(|p| p.1)) {
+                Some(exact) => {
+                    return Some(State {
+                        halfwidth: (exact.high - exact.low) / (4.0 * exact.ratio),
+                        looks_changed: false,
+                    });
+                }
+                None if pairs.len() < 2 => return None,
+                None => {}
             }
         }
         match stats::compare_paired(pairs, PRECISION_CONFIDENCE) {
@@ -190,6 +193,31 @@ mod tests {
             ..counting
         };
         assert!(timed.pairs_want_more(2, &[exact.to_vec()]));
+    }
+
+    #[test]
+    fn one_count_a_side_settles_when_the_two_agree_and_asks_for_a_second_when_not() {
+        let counting = Stopping {
+            min_samples: 1,
+            max_samples: 12,
+            precision: 0.002,
+            min_effect: 0.005,
+            counts: true,
+        };
+        assert!(!counting.pairs_want_more(1, &[vec![(1e6, 1e6 + 40.0)]]));
+        // 0.3 % apart: too far for two runs of a deterministic runtime, too close to call.
+        assert!(counting.pairs_want_more(1, &[vec![(1e6, 1.003e6)]]));
+        assert!(counting.pairs_want_more(1, &[vec![(1e6, 1.05e6)]]));
+        // Every other runtime must agree with the first.
+        let agree = vec![(1e6, 1e6)];
+        assert!(counting.pairs_want_more(1, &[agree.clone(), vec![(1e6, 0.9e6)]]));
+        // A single runtime has nothing to agree with: it shows repetition in two samples.
+        assert!(counting.values_want_more(1, &[1e6]));
+        let timed = Stopping {
+            counts: false,
+            ..counting
+        };
+        assert!(timed.pairs_want_more(1, &[agree]));
     }
 
     #[test]
