@@ -113,21 +113,28 @@ pub fn build_with(
     let suite_dir = home.dir("suites").join(&key);
     let mut outcome = BuildOutcome::Cached;
     let what = format!("the build of suite {key}");
-    make_once(
-        &suite_dir,
-        &what,
-        || Suite::open(&suite_dir).is_ok(),
-        || {
-            if suite_dir.exists() {
-                // Unreadable (an older layout, a damaged manifest): build it again.
-                std::fs::remove_dir_all(&suite_dir)?;
-            }
-            build_suite_into(inputs, home, &wanted, used, jobs, &suite_dir)?;
-            outcome = BuildOutcome::Built;
-            Ok(())
-        },
-    )?;
-    Ok((Suite::open(&suite_dir)?, outcome))
+    // Opening checks every module's sha256: the suite found is kept, not opened again.
+    let found = std::cell::RefCell::new(None);
+    let open = || {
+        let suite = Suite::open(&suite_dir).ok();
+        let usable = suite.is_some();
+        *found.borrow_mut() = suite;
+        usable
+    };
+    make_once(&suite_dir, &what, open, || {
+        if suite_dir.exists() {
+            // Unreadable (an older layout, a damaged manifest): build it again.
+            std::fs::remove_dir_all(&suite_dir)?;
+        }
+        build_suite_into(inputs, home, &wanted, used, jobs, &suite_dir)?;
+        outcome = BuildOutcome::Built;
+        Ok(())
+    })?;
+    let suite = match found.into_inner() {
+        Some(suite) => suite,
+        None => Suite::open(&suite_dir)?,
+    };
+    Ok((suite, outcome))
 }
 
 /// Builds the `wanted` modules into a staging folder and renames it to `suite_dir`.

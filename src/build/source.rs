@@ -28,7 +28,7 @@ pub fn obtain(home: &Home, source: &SourceConfig) -> Result<SourceTree> {
         } => {
             let origin = format!("crate {crate_name} {version}, {file}");
             let cached = cached_tarball(home, sha256);
-            fetch_once(&cached, sha256, || {
+            fetch_once(&cached, sha256, minisign_key, || {
                 let crate_dir = fetch_crate(home, crate_name, version)?;
                 let tarball = crate_dir.join(file);
                 // Checked before it enters the cache: what is cached is trusted after.
@@ -47,7 +47,7 @@ pub fn obtain(home: &Home, source: &SourceConfig) -> Result<SourceTree> {
             minisign_key,
         } => {
             let cached = cached_tarball(home, sha256);
-            fetch_once(&cached, sha256, || {
+            fetch_once(&cached, sha256, minisign_key, || {
                 let downloaded = cached.with_extension("download");
                 let fetched = download_verified(url, &downloaded, minisign_key)
                     .and_then(|()| copy_verified(&downloaded, &cached, sha256, url));
@@ -82,11 +82,31 @@ fn cached_tarball(home: &Home, sha256: &str) -> PathBuf {
         .join(format!("{}.tar.gz", &sha256[..sha256.len().min(16)]))
 }
 
-/// Runs `fetch` unless `cached` already holds the pinned tarball, one process at a time: two
-/// wasmgates downloading into one file would interleave their bytes.
-fn fetch_once(cached: &Path, sha256: &str, fetch: impl FnOnce() -> Result<()>) -> Result<()> {
-    let pinned = || sha256_file(cached).is_ok_and(|actual| actual == sha256);
-    crate::util::lock::make_once(cached, "the source tarball's download", pinned, fetch)
+/// Runs `fetch` unless `cached` already holds the pinned tarball (and, with a key, one whose
+/// signature was checked against that key), one process at a time: two wasmgates downloading
+/// into one file would interleave their bytes. `fetch` checks the signature before caching;
+/// the key it was checked with is then written beside the tarball, so a tarball cached under a
+/// configuration without a key is checked again once a key is set.
+fn fetch_once(
+    cached: &Path,
+    sha256: &str,
+    minisign_key: &Option<String>,
+    fetch: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    let verified_with = cached.with_extension("verified-key");
+    let pinned = || {
+        sha256_file(cached).is_ok_and(|actual| actual == sha256)
+            && minisign_key.as_ref().is_none_or(|key| {
+                std::fs::read_to_string(&verified_with).is_ok_and(|held| held == *key)
+            })
+    };
+    crate::util::lock::make_once(cached, "the source tarball's download", pinned, || {
+        fetch()?;
+        match minisign_key {
+            Some(key) => crate::model::write_atomic(&verified_with, key.as_bytes()),
+            None => Ok(()),
+        }
+    })
 }
 
 /// Asks cargo for the crate (it downloads and unpacks it into its own registry cache) and

@@ -51,6 +51,26 @@ impl Side {
         taken
     }
 
+    /// Whether some test counted more than once on this side spread beyond `min_effect`: a
+    /// runtime whose count wanders (JIT tiers, collectors), whose single counts that happen to
+    /// agree with the other side's prove nothing.
+    fn counts_wander(&self, min_effect: f64) -> bool {
+        let mut by_test: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        for sample in &self.samples {
+            if let Some(value) = sample.ok_value() {
+                by_test.entry(&sample.test).or_default().push(value);
+            }
+        }
+        by_test
+            .values()
+            .filter(|values| values.len() > 1)
+            .any(|values| {
+                let (low, high) = (values.iter())
+                    .fold((f64::INFINITY, 0.0_f64), |(l, h), v| (l.min(*v), h.max(*v)));
+                stats::median(values).is_none_or(|median| (high - low) / median > min_effect)
+            })
+    }
+
     /// `(self, other)` values of a test measured in the same round, both successful.
     pub(crate) fn pairs_with(&self, other: &Side, test: &str) -> Vec<(f64, f64)> {
         let by_round = |side: &Side| -> BTreeMap<u32, f64> {
@@ -350,11 +370,16 @@ fn compare_test(
     };
     fail_if_either_failed(&mut row, (base, base_taken), (head, head_taken));
     let counted = head.info.measure == crate::model::Measure::Instructions;
-    if counted
-        && row.verdict != Verdict::Failed
-        && let Some(exact) = stats::compare_exact(base_values, head_values)
-    {
-        return (exact_row(row, &exact, settings), None);
+    if counted && row.verdict != Verdict::Failed {
+        match exact_counts(
+            (base, base_values),
+            (head, head_values),
+            settings.min_effect,
+        ) {
+            Ok(Some(exact)) => return (exact_row(row, &exact, settings), None),
+            Ok(None) => {}
+            Err(why) => row.note = Some(why),
+        }
     }
     let result = if paired {
         paired_estimate(base, head, test, settings)
@@ -382,7 +407,7 @@ fn compare_test(
     row.ci_low = estimate.interval.map(|i| i.0);
     row.ci_high = estimate.interval.map(|i| i.1);
     row.p_value = Some(estimate.p_value);
-    if estimate.interval.is_none() && row.verdict != Verdict::Failed {
+    if estimate.interval.is_none() && row.verdict != Verdict::Failed && row.note.is_none() {
         row.note = Some(format!(
             "too few samples ({} and {}) for a {:.0} % interval",
             base_values.len(),
@@ -391,6 +416,29 @@ fn compare_test(
         ));
     }
     (row, Some(estimate))
+}
+
+/// The exact comparison of two sides' counts of a test, if they leave nothing random to test;
+/// an error says why single counts that agreed are still no verdict: a single count is trusted
+/// only from a runtime whose counts repeat wherever this run counted a test more than once.
+fn exact_counts(
+    (base, base_values): (&Side, &[f64]),
+    (head, head_values): (&Side, &[f64]),
+    min_effect: f64,
+) -> Result<Option<stats::ExactRatio>, String> {
+    let Some(exact) = stats::compare_exact(base_values, head_values) else {
+        return Ok(None);
+    };
+    match [base, head]
+        .iter()
+        .find(|side| side.counts_wander(min_effect))
+    {
+        Some(wandering) if exact.once => Err(format!(
+            "{}'s counts of other tests wander beyond the minimum effect: one count a side is no verdict",
+            wandering.info.label
+        )),
+        _ => Ok(Some(exact)),
+    }
 }
 
 /// Correctness before speed: a side that failed the test fails the comparison.
@@ -414,9 +462,9 @@ fn fail_if_either_failed(
     ));
 }
 
-/// The verdict of counts that repeated exactly on both sides: the change is the ratio, known
-/// to within the spreads; it needs no significance test and takes no part in the false
-/// discovery rate's correction.
+/// The verdict of counts that leave nothing random to test (`stats::compare_exact`): the
+/// change is the ratio, known to within the spreads; it needs no significance test and takes
+/// no part in the false discovery rate's correction.
 fn exact_row(
     mut row: TestComparison,
     exact: &stats::ExactRatio,
@@ -779,6 +827,44 @@ mod tests {
         let apart = compared(1.03e6);
         assert_eq!(apart.verdict, Verdict::Inconclusive, "{apart:?}");
         assert!(!apart.note.unwrap_or_default().starts_with("exact"));
+    }
+
+    #[test]
+    fn a_single_count_is_exact_beside_repeating_counts_but_not_from_a_wandering_runtime() {
+        use crate::model::{Measure, fixtures};
+        let count = |test, runtime, round: u32, value: f64| Sample {
+            round,
+            instructions: Some(value),
+            value_ps: None,
+            ..fixtures::sample(test, runtime, u64::from(round), Some(1))
+        };
+        let config = crate::config::parse(crate::config::DEFAULT_YAML, "default").unwrap();
+        let settings = super::settings(&config.compare, Measure::Instructions);
+        let (mut base, mut head) = (side_of_sign("a", 0..0), side_of_sign("b", 0..0));
+        (base.info.measure, head.info.measure) = (Measure::Instructions, Measure::Instructions);
+        // A baseline of one count against a head that counted twice: agreeing, exact.
+        base.samples = vec![count("sign", "a", 0, 1e6)];
+        head.samples = vec![
+            count("sign", "b", 0, 1e6 + 50.0),
+            count("sign", "b", 1, 1e6),
+        ];
+        let row = &compare(&base, &head, &settings, false, None).tests[0];
+        assert_eq!(row.verdict, Verdict::Unchanged, "{row:?}");
+        // The same single counts, from a head whose counts of another test wandered by 3 %.
+        head.samples = vec![
+            count("sign", "b", 0, 1e6 + 50.0),
+            count("hash", "b", 0, 1e5),
+            count("hash", "b", 1, 1.03e5),
+        ];
+        let comparison = compare(&base, &head, &settings, false, None);
+        let row = comparison.tests.iter().find(|r| r.test == "sign").unwrap();
+        assert_eq!(row.verdict, Verdict::Inconclusive, "{row:?}");
+        assert_eq!(
+            row.note.as_deref(),
+            Some(
+                "b's counts of other tests wander beyond the minimum effect: one count a side is no verdict"
+            )
+        );
     }
 
     #[test]

@@ -114,7 +114,13 @@ impl Runtime {
         }
         let product = match &self.aot {
             Some(aot) => {
-                let product = dir.join(format!("{}.{}", self.info.name, aot.extension));
+                // Keyed like the suite's products: two runs checking runtimes of one name in
+                // other versions must not run each other's product.
+                let key = crate::util::short_hash(&format!(
+                    "{} {} {:?}",
+                    self.info.path, self.info.version, aot.argv
+                ));
+                let product = dir.join(format!("{key}.{}", aot.extension));
                 compile_ahead(&aot.argv, &module, &product).map_err(|why| self.unusable(&why))?;
                 Some(product)
             }

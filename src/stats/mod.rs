@@ -270,56 +270,66 @@ pub fn exact_spread(values: &[f64]) -> Option<f64> {
     (spread <= EXACT_WITHIN).then_some(spread)
 }
 
-/// Head over base when both sides repeat exactly: the ratio of the medians, and the bounds
-/// the two spreads allow. No test statistic: nothing random is left to test.
+/// Head over base when the counts leave nothing random to test: the ratio of the medians, and
+/// the bounds the two sides' spreads allow. No test statistic.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ExactRatio {
     pub ratio: f64,
     pub low: f64,
     pub high: f64,
-    /// The larger of the two sides' spreads; with one count a side, how far the two are apart.
+    /// The larger of the two sides' spreads; with a single count on a side, how far the two
+    /// sides are apart.
     pub spread: f64,
-    /// One count a side, the two within `EXACT_WITHIN` of each other.
+    /// A side has a single count, which agreed with the other side within `EXACT_WITHIN`.
     pub once: bool,
 }
 
-/// The exact comparison of two sides' counts: each side repeats within `EXACT_WITHIN`, or each
-/// side has one count and the two agree within it. Two processes of a runtime whose count
-/// wanders (by percents, as JIT tiers and collectors make it) would rarely agree that closely,
-/// and a change of the minimum effect cannot hide in it; counts that do not agree get more
-/// samples before anything is concluded.
+/// The exact comparison of two sides' counts. Each side is either counts that repeat within
+/// `EXACT_WITHIN`, or a single count; a single count shows nothing about repetition by itself,
+/// so it is taken only when it agrees with the other side within that same bound. Two processes
+/// of a runtime whose count wanders by percents (JIT tiers, collectors) rarely agree that
+/// closely, and a change of the minimum effect cannot hide inside it; sides that do not agree
+/// get more samples before anything is concluded. A single count is therefore never a change.
 pub fn compare_exact(base: &[f64], head: &[f64]) -> Option<ExactRatio> {
-    if let ([base], [head]) = (base, head) {
-        return agreeing_once(*base, *head);
+    let (base_median, base_spread, base_once) = exact_side(base)?;
+    let (head_median, head_spread, head_once) = exact_side(head)?;
+    let ratio = head_median / base_median;
+    let once = base_once || head_once;
+    let apart = (ratio - 1.0).abs();
+    if once && apart > EXACT_WITHIN {
+        return None;
     }
-    let (base_spread, head_spread) = (exact_spread(base)?, exact_spread(head)?);
-    let ratio = median(head)? / median(base)?;
     let bound = base_spread + head_spread;
     Some(ExactRatio {
         ratio,
         low: ratio * (1.0 - bound),
         high: ratio * (1.0 + bound),
-        spread: base_spread.max(head_spread),
-        once: false,
+        spread: if once {
+            apart
+        } else {
+            base_spread.max(head_spread)
+        },
+        once,
     })
 }
 
-/// One count a side that agree within `EXACT_WITHIN`; the bounds are the two sides' largest
-/// spread that would still call them exact.
-fn agreeing_once(base: f64, head: f64) -> Option<ExactRatio> {
-    if !(base > 0.0 && head > 0.0) {
-        return None;
+/// A side's median, the spread its bounds allow, and whether it is a single count (allowed
+/// the largest spread that would still be exact).
+fn exact_side(values: &[f64]) -> Option<(f64, f64, bool)> {
+    match values {
+        [one] => (*one > 0.0).then_some((*one, EXACT_WITHIN, true)),
+        _ => Some((median(values)?, exact_spread(values)?, false)),
     }
-    let ratio = head / base;
-    let apart = (ratio - 1.0).abs();
-    let bound = 2.0 * EXACT_WITHIN;
-    (apart <= EXACT_WITHIN).then_some(ExactRatio {
-        ratio,
-        low: ratio * (1.0 - bound),
-        high: ratio * (1.0 + bound),
-        spread: apart,
-        once: true,
-    })
+}
+
+/// Whether first counts (one a runtime) all lie within `EXACT_WITHIN` of each other.
+pub fn first_counts_agree(counts: &[f64]) -> bool {
+    let (low, high) = counts
+        .iter()
+        .fold((f64::INFINITY, 0.0_f64), |(low, high), v| {
+            (low.min(*v), high.max(*v))
+        });
+    low > 0.0 && high / low - 1.0 <= EXACT_WITHIN
 }
 
 /// Spearman's rank correlation of paired values (ties take their mean rank); `None` below

@@ -37,6 +37,21 @@ pub struct Stopping {
     pub counts: bool,
 }
 
+/// The first runtime's count and every other's, when each runtime has exactly one so far.
+fn first_counts(paired: &[Vec<(f64, f64)>]) -> Option<Vec<f64>> {
+    let [(base, _)] = paired.first()?.as_slice() else {
+        return None;
+    };
+    let mut counts = vec![*base];
+    for pairs in paired {
+        let [(_, head)] = pairs.as_slice() else {
+            return None;
+        };
+        counts.push(*head);
+    }
+    Some(counts)
+}
+
 impl Stopping {
     /// The rule of a run's checked sampling settings; `min_effect` is the comparison's.
     pub fn new(sampling: &crate::config::RunConfig, min_effect: f64) -> Stopping {
@@ -53,6 +68,16 @@ impl Stopping {
     /// by round for each other runtime, wants another round.
     pub fn pairs_want_more(&self, taken: usize, paired: &[Vec<(f64, f64)>]) -> bool {
         self.wants_more(taken, || {
+            if self.counts
+                && let Some(first) = first_counts(paired)
+            {
+                // Every runtime's first count, not only each against the first runtime's:
+                // two heads each 0.1 % from the base may be 0.2 % from each other.
+                return stats::first_counts_agree(&first).then_some(State {
+                    halfwidth: stats::EXACT_WITHIN,
+                    looks_changed: false,
+                });
+            }
             paired.iter().try_fold(State::default(), |all, pairs| {
                 let one = self.paired_state(pairs)?;
                 Some(State {
@@ -208,9 +233,13 @@ mod tests {
         // 0.3 % apart: too far for two runs of a deterministic runtime, too close to call.
         assert!(counting.pairs_want_more(1, &[vec![(1e6, 1.003e6)]]));
         assert!(counting.pairs_want_more(1, &[vec![(1e6, 1.05e6)]]));
-        // Every other runtime must agree with the first.
+        // Every other runtime must agree with the first, and with each other: 0.09 % above
+        // and 0.08 % below the first are 0.17 % apart.
         let agree = vec![(1e6, 1e6)];
         assert!(counting.pairs_want_more(1, &[agree.clone(), vec![(1e6, 0.9e6)]]));
+        let (above, below) = (vec![(1e6, 1.0009e6)], vec![(1e6, 0.9992e6)]);
+        assert!(!counting.pairs_want_more(1, std::slice::from_ref(&above)));
+        assert!(counting.pairs_want_more(1, &[above, below]));
         // A single runtime has nothing to agree with: it shows repetition in two samples.
         assert!(counting.values_want_more(1, &[1e6]));
         let timed = Stopping {

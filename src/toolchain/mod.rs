@@ -273,7 +273,8 @@ fn install_atomically(dir: &Path, install: impl FnOnce(&Path) -> Result<()>) -> 
     let staged = tmp.keep();
     if let Err(err) = std::fs::rename(&staged, dir) {
         let _ = std::fs::remove_dir_all(&staged);
-        // Another wasmgate process finished the same install first: use theirs.
+        // A directory already there (installs take turns under `make_once`; one made by hand
+        // in between): use it.
         if !dir.exists() {
             return Err(err)
                 .with_context(|| format!("cannot move the install to {}", dir.display()));

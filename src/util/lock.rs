@@ -1,6 +1,6 @@
 //! Exclusive locks between wasmgate processes: on a results file (two runs writing one file
-//! would mix their samples) and on a measuring core (two runs on one core disturb each other's
-//! every sample). A lock is `flock` on a small file that names its holder; the kernel drops it
+//! would mix their samples), on a measuring core (two runs on one core disturb each other's
+//! every sample), and on a shared cache entry while it is made (`make_once`). A lock is `flock` on a small file that names its holder; the kernel drops it
 //! when the holder exits, even by `kill -9`, so a crash never leaves a stale lock.
 
 use anyhow::{Context, Result, bail};
