@@ -142,11 +142,7 @@ fn with_fixed_random(home: &Home, source: &SourceTree) -> Result<SourceTree> {
         &dir,
         what,
         || complete.exists(),
-        || {
-            // What a copy stopped half way left (never one in use: its maker holds the lock).
-            let _ = std::fs::remove_dir_all(&dir);
-            fixed_random_copy(home, source, &dir)
-        },
+        || fixed_random_copy(home, source, &dir),
     )?;
     let mut info = source.info.clone();
     info.sha256 = format!("{}+fixed-random-{key}", source.info.sha256);

@@ -121,11 +121,8 @@ pub fn build_with(
         *found.borrow_mut() = suite;
         usable
     };
+    // A suite there but unreadable (an older layout, a damaged manifest) is built again.
     make_once(&suite_dir, &what, open, || {
-        if suite_dir.exists() {
-            // Unreadable (an older layout, a damaged manifest): build it again.
-            std::fs::remove_dir_all(&suite_dir)?;
-        }
         build_suite_into(inputs, home, &wanted, used, jobs, &suite_dir)?;
         outcome = BuildOutcome::Built;
         Ok(())
@@ -329,9 +326,6 @@ fn zig_build_with(
         &what,
         || complete.exists(),
         || {
-            // What a build stopped half way left behind (never another's build in progress:
-            // that one holds the lock).
-            let _ = std::fs::remove_dir_all(&out);
             let spinner = spinner(what.clone());
             let result = run_checked(
                 Command::new(&inputs.zig.path)

@@ -259,8 +259,6 @@ fn checkout_git(home: &Home, url: &str, rev: &str) -> Result<SourceTree> {
         &what,
         || checked_out.exists(),
         || {
-            // A clone stopped half way (never one in progress: its maker holds the lock).
-            let _ = std::fs::remove_dir_all(&dir);
             clone_at(&git, url, rev, &dir)?;
             std::fs::write(&checked_out, "")?;
             Ok(())

@@ -160,18 +160,26 @@ mod tests {
         }
     }
 
+    /// Two trials of the default paired test on the A/A file at `path`, on its own workers.
+    fn request_for(path: std::path::PathBuf) -> InjectRequest {
+        InjectRequest {
+            results: path,
+            trials: 2,
+            seed: 1,
+            overrides: RunOverrides::default(),
+            workers: None,
+            paired_tests: Vec::new(),
+        }
+    }
+
     /// The one-line error of `inject` on a results file holding `results`.
     fn refusal(results: &Results, trials: usize) -> String {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("aa.json");
         crate::model::write_json(&path, results).unwrap();
         let request = InjectRequest {
-            results: path,
             trials,
-            seed: 1,
-            overrides: RunOverrides::default(),
-            workers: None,
-            paired_tests: Vec::new(),
+            ..request_for(path)
         };
         let err = inject(&loaded(), &request).unwrap_err();
         format!("{err:#}")
@@ -233,12 +241,9 @@ mod tests {
         let results = results_with(&[("sign", "a", Some(5)), ("sign", "b", Some(5))]);
         crate::model::write_json(&path, &results).unwrap();
         let mut request = InjectRequest {
-            results: path,
-            trials: 2,
-            seed: 1,
-            overrides: RunOverrides::default(),
             workers: Some(2),
             paired_tests: PairedTest::ALL.to_vec(),
+            ..request_for(path)
         };
         let report = inject(&loaded(), &request).unwrap();
         assert_eq!(report.outcomes.len(), 2 * DEFAULT_SETTINGS.len());
@@ -258,14 +263,7 @@ mod tests {
         let path = dir.path().join("aa.json");
         let results = results_with(&[("sign", "a", Some(5)), ("sign", "b", Some(5))]);
         crate::model::write_json(&path, &results).unwrap();
-        let request = InjectRequest {
-            results: path,
-            trials: 2,
-            seed: 1,
-            overrides: RunOverrides::default(),
-            workers: None,
-            paired_tests: Vec::new(),
-        };
+        let request = request_for(path);
         let report = inject(&loaded(), &request).unwrap();
         assert_eq!(report.outcomes.len(), DEFAULT_SETTINGS.len());
         assert!(report.outcomes.iter().all(|(_, _, o)| o.trials == 2));
@@ -282,14 +280,7 @@ mod tests {
             sample.instructions = Some(1000.0);
         }
         crate::model::write_json(&path, &results).unwrap();
-        let request = InjectRequest {
-            results: path,
-            trials: 2,
-            seed: 1,
-            overrides: RunOverrides::default(),
-            workers: None,
-            paired_tests: Vec::new(),
-        };
+        let request = request_for(path);
         let report = inject(&loaded(), &request).unwrap();
         let config = loaded().config;
         let stopping = &report.sampling.stopping;

@@ -65,8 +65,7 @@ impl Side {
             .values()
             .filter(|values| values.len() > 1)
             .any(|values| {
-                let (low, high) = (values.iter())
-                    .fold((f64::INFINITY, 0.0_f64), |(l, h), v| (l.min(*v), h.max(*v)));
+                let (low, high) = stats::low_high(values);
                 stats::median(values).is_none_or(|median| (high - low) / median > min_effect)
             })
     }
@@ -429,15 +428,19 @@ fn exact_counts(
     let Some(exact) = stats::compare_exact(base_values, head_values) else {
         return Ok(None);
     };
+    // Only a single count needs the side's record: repeated counts showed it themselves.
+    if !exact.once {
+        return Ok(Some(exact));
+    }
     match [base, head]
         .iter()
         .find(|side| side.counts_wander(min_effect))
     {
-        Some(wandering) if exact.once => Err(format!(
+        Some(wandering) => Err(format!(
             "{}'s counts of other tests wander beyond the minimum effect: one count a side is no verdict",
             wandering.info.label
         )),
-        _ => Ok(Some(exact)),
+        None => Ok(Some(exact)),
     }
 }
 

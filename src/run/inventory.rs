@@ -71,8 +71,7 @@ pub struct Determinism {
 impl Determinism {
     /// `(max - min) / min` of the counts; `None` below two.
     pub fn spread(&self) -> Option<f64> {
-        let low = self.counts.iter().cloned().fold(f64::INFINITY, f64::min);
-        let high = self.counts.iter().cloned().fold(0.0, f64::max);
+        let (low, high) = crate::stats::low_high(&self.counts);
         (self.counts.len() >= 2 && low > 0.0).then(|| (high - low) / low)
     }
 

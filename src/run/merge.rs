@@ -401,6 +401,15 @@ mod tests {
         assert_eq!(merged.shard, None);
     }
 
+    /// The strict merge's refusal of `second` after a shard that measured `sign`.
+    fn refused_after_sign(second: Results) -> String {
+        let shards = [
+            ("one.json".into(), shard(&["sign"])),
+            ("two.json".into(), second),
+        ];
+        merge(&shards, true).unwrap_err().to_string()
+    }
+
     #[test]
     fn overlap_suite_machine_and_version_are_refused() {
         let overlap = merge(
@@ -419,15 +428,7 @@ mod tests {
 
         let mut other_suite = shard(&["hash"]);
         other_suite.suite.suite_id = "zzz".into();
-        let error = merge(
-            &[
-                ("one.json".into(), shard(&["sign"])),
-                ("two.json".into(), other_suite),
-            ],
-            true,
-        )
-        .unwrap_err()
-        .to_string();
+        let error = refused_after_sign(other_suite);
         assert!(error.contains("suite zzz differs"), "{error}");
 
         let mut other_machine = shard(&["hash"]);
@@ -442,15 +443,7 @@ mod tests {
 
         let mut other_version = shard(&["hash"]);
         other_version.runtimes[0].version = "2.0".into();
-        let error = merge(
-            &[
-                ("one.json".into(), shard(&["sign"])),
-                ("two.json".into(), other_version),
-            ],
-            true,
-        )
-        .unwrap_err()
-        .to_string();
+        let error = refused_after_sign(other_version);
         assert!(
             error.contains("runtime `a` is 2.0 there but 1.0"),
             "{error}"
@@ -461,15 +454,7 @@ mod tests {
     fn shards_of_two_measures_are_refused() {
         let mut counted = shard(&["hash"]);
         counted.measure = crate::model::Measure::Instructions;
-        let error = merge(
-            &[
-                ("one.json".into(), shard(&["sign"])),
-                ("two.json".into(), counted),
-            ],
-            true,
-        )
-        .unwrap_err()
-        .to_string();
+        let error = refused_after_sign(counted);
         assert_eq!(
             error,
             "two.json: measured instructions (no counter), one.json measured time (no counter): shards must be measured alike"

@@ -261,11 +261,7 @@ pub fn exact_spread(values: &[f64]) -> Option<f64> {
     {
         return None;
     }
-    let (low, high) = values
-        .iter()
-        .fold((f64::INFINITY, 0.0_f64), |(low, high), v| {
-            (low.min(*v), high.max(*v))
-        });
+    let (low, high) = low_high(values);
     let spread = (high - low) / median(values)?;
     (spread <= EXACT_WITHIN).then_some(spread)
 }
@@ -322,13 +318,16 @@ fn exact_side(values: &[f64]) -> Option<(f64, f64, bool)> {
     }
 }
 
+/// The smallest and the largest of `values` (infinity and 0 when there are none).
+pub fn low_high(values: &[f64]) -> (f64, f64) {
+    (values.iter()).fold((f64::INFINITY, 0.0_f64), |(low, high), v| {
+        (low.min(*v), high.max(*v))
+    })
+}
+
 /// Whether first counts (one a runtime) all lie within `EXACT_WITHIN` of each other.
 pub fn first_counts_agree(counts: &[f64]) -> bool {
-    let (low, high) = counts
-        .iter()
-        .fold((f64::INFINITY, 0.0_f64), |(low, high), v| {
-            (low.min(*v), high.max(*v))
-        });
+    let (low, high) = low_high(counts);
     low > 0.0 && high / low - 1.0 <= EXACT_WITHIN
 }
 

@@ -96,11 +96,6 @@ impl<'a> GitBuild<'a> {
             &what,
             || exe.is_file(),
             || {
-                // A folder without the binary (left by a wasmgate before this check) is no build.
-                if dir.exists() {
-                    std::fs::remove_dir_all(&dir)
-                        .with_context(|| format!("cannot remove {}", dir.display()))?;
-                }
                 let source = clone_url(self.git, home.git_mirror.as_deref())?;
                 let shown = shown_url(self.git);
                 eprintln!(

@@ -84,9 +84,10 @@ impl FileLock {
 
 /// Makes one shared cache entry at most once at a time across wasmgate processes (and threads):
 /// when `done()` says the entry is not there, waits for the lock beside `entry`, asks `done()`
-/// again (the holder may just have made it) and only then runs `make`. Without it, a second
-/// process that found an entry half made would remove or overwrite the first one's work in
-/// progress while it still builds from it.
+/// again (the holder may just have made it), removes what a maker stopped half way left at
+/// `entry` (never one in progress: that one holds the lock) and only then runs `make`. Without
+/// it, a second process that found an entry half made would remove or overwrite the first
+/// one's work in progress while it still builds from it.
 pub fn make_once(
     entry: &Path,
     what: &str,
@@ -105,7 +106,19 @@ pub fn make_once(
     if done() {
         return Ok(());
     }
+    remove_leftover(entry)?;
     make()
+}
+
+/// Removes the file or folder at `path`, if there is one.
+fn remove_leftover(path: &Path) -> Result<()> {
+    let removed = match std::fs::symlink_metadata(path) {
+        Err(absent) if absent.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(other) => Err(other),
+        Ok(found) if found.is_dir() => std::fs::remove_dir_all(path),
+        Ok(_) => std::fs::remove_file(path),
+    };
+    removed.with_context(|| format!("cannot remove what was left at {}", path.display()))
 }
 
 impl Drop for FileLock {
@@ -188,6 +201,24 @@ mod tests {
         stop.store(true, Ordering::SeqCst);
         let gave_up = FileLock::wait_for(&path, "core 1", &stop, |_| {}).unwrap();
         assert!(gave_up.is_none());
+    }
+
+    #[test]
+    fn what_a_maker_stopped_half_way_left_is_removed_before_the_next_make() {
+        let dir = tempfile::tempdir().unwrap();
+        for entry in [dir.path().join("folder"), dir.path().join("file")] {
+            if entry.ends_with("folder") {
+                std::fs::create_dir_all(entry.join("half")).unwrap();
+            } else {
+                std::fs::write(&entry, "half").unwrap();
+            }
+            let done = || entry.join(".complete").exists();
+            make_once(&entry, "the build", done, || {
+                assert!(!entry.exists(), "{} was left", entry.display());
+                Ok(())
+            })
+            .unwrap();
+        }
     }
 
     #[test]
