@@ -91,7 +91,10 @@ fn gate_sampling(
     min_effect: f64,
     workers: usize,
 ) -> Result<(Sampling, Option<String>)> {
-    let sampling = overrides.apply(&loaded.config.gate_run(), Sources::gate_fields())?;
+    let sampling = overrides.apply(
+        &loaded.config.gate_run(),
+        Sources::gate_fields(&loaded.config.gate),
+    )?;
     let budget_seconds = (sampling.budget.as_deref())
         .map(parse_duration)
         .transpose()?

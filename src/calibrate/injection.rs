@@ -242,11 +242,11 @@ impl<'a> Replay<'a> {
         let mut outcome = Outcome::empty(trials);
         for _ in 0..trials {
             let slowed = self.choose_slowed(setting.target, &mut rng);
-            let trial = self.draw_trial(&slowed, setting.factor, &sampling.stopping, &mut rng);
-            let (rounds, seconds) =
-                rounds_within_budget(&trial, &self.pair_seconds, sampling, &mut rng);
+            let trial = self.draw_trial(&slowed, setting.factor, &mut rng);
+            let (taken, seconds) =
+                pairs_within_budget(&trial, &self.pair_seconds, sampling, &mut rng);
             outcome.seconds_used += seconds;
-            let (base, head) = self.keep_rounds(&trial, rounds, &mut outcome);
+            let (base, head) = self.keep_pairs(&trial, &taken, &mut outcome);
             let comparison = compare(&base, &head, settings, true, None);
             outcome.record(judge(&comparison, setting.target, &slowed));
         }
@@ -278,12 +278,11 @@ impl<'a> Replay<'a> {
     }
 
     /// Each test's pairs for one trial, sides swapped at random and head slowed where the
-    /// setting says, with the pair the stopping rule would end the test at.
+    /// setting says.
     fn draw_trial(
         &self,
         slowed: &BTreeSet<&str>,
         factor: f64,
-        stopping: &Stopping,
         rng: &mut fastrand::Rng,
     ) -> Vec<TrialPairs<'_>> {
         let mut trial_pairs = Vec::new();
@@ -300,24 +299,21 @@ impl<'a> Replay<'a> {
                     (x as f64, (y as f64 * factor).round())
                 })
                 .collect();
-            let stop = stopped_at(stopping, &trial);
-            trial_pairs.push((test, trial, stop));
+            trial_pairs.push((test, trial));
         }
         trial_pairs
     }
 
-    /// The base and head sides a gate would have measured in this trial: each test up to its
-    /// stop, and no further than the rounds the budget allows. Their pairs are added to
-    /// `spent`.
-    fn keep_rounds(
+    /// The base and head sides a gate would have measured in this trial: each test's first
+    /// `taken` pairs. Their pairs are added to `spent`.
+    fn keep_pairs(
         &self,
         trial: &[TrialPairs],
-        rounds: usize,
+        taken: &[usize],
         spent: &mut Outcome,
     ) -> (Side, Side) {
         let (mut base, mut head) = (Vec::new(), Vec::new());
-        for (test, values, stop) in trial {
-            let used = (*stop).min(rounds);
+        for ((test, values), &used) in trial.iter().zip(taken) {
             spent.pairs_used += used;
             for (round, (x, y)) in values[..used].iter().enumerate() {
                 base.push(sample(test, "base", round as u32, *x as u64));
@@ -437,26 +433,47 @@ fn runtime_labelled(aa: &Results, label: &str) -> RuntimeInfo {
         })
 }
 
-/// A test, its pairs in one trial, and the pair the stopping rule would end it at.
-type TrialPairs<'a> = (&'a String, Vec<(f64, f64)>, usize);
+/// A test and its pairs in one trial, in round order.
+type TrialPairs<'a> = (&'a String, Vec<(f64, f64)>);
 
-/// How many rounds fit in the budget, and the wall time of the rounds run: each round runs
-/// one pair of every test still open, so the budget cuts every test at the same round (a
-/// partial last round is left out, as the scheduler would not start blocks it cannot finish).
-fn rounds_within_budget(
+/// How many pairs of each test the gate would take, and the wall time of the rounds run. As in
+/// the scheduler, the stopping rule is asked at the start of each round, each round runs one
+/// pair of every test still open (and, while fewer tests are open than there are workers, the
+/// pairs of the next rounds too: `run::scheduler::rounds_at_once`), and a round that does not fit in the
+/// budget ends the run (the scheduler would not start blocks it cannot finish). A test the
+/// rule would sample beyond its recorded pairs uses them all.
+fn pairs_within_budget(
     tests: &[TrialPairs],
     pair_seconds: &BTreeMap<&str, f64>,
     sampling: &Sampling,
     rng: &mut fastrand::Rng,
-) -> (usize, f64) {
+) -> (Vec<usize>, f64) {
+    let stopping = &sampling.stopping;
+    let mut taken = vec![0usize; tests.len()];
+    // A test the rule stopped stays stopped: its pairs do not change.
+    let mut done = vec![false; tests.len()];
     let mut spent = 0.0;
-    for round in 0.. {
-        let mut blocks: Vec<f64> = (tests.iter())
-            .filter(|(_, _, stop)| *stop > round)
-            .map(|(test, _, _)| pair_seconds[test.as_str()])
-            .collect();
-        if blocks.is_empty() {
-            return (usize::MAX, spent);
+    loop {
+        for (at, (_, pairs)) in tests.iter().enumerate() {
+            done[at] = done[at]
+                || taken[at] >= pairs.len()
+                || !stopping.pairs_want_more(taken[at], &[pairs[..taken[at]].to_vec()]);
+        }
+        let open: Vec<usize> = (0..tests.len()).filter(|&at| !done[at]).collect();
+        if open.is_empty() {
+            return (taken, spent);
+        }
+        let rounds = crate::run::scheduler::rounds_at_once(sampling.workers, open.len()) as usize;
+        let mut blocks = Vec::new();
+        let mut adding = Vec::new();
+        for at in open {
+            let room = (stopping.max_samples as usize).min(tests[at].1.len());
+            let more = rounds.min(room.saturating_sub(taken[at])).max(1);
+            blocks.extend(std::iter::repeat_n(
+                pair_seconds[tests[at].0.as_str()],
+                more,
+            ));
+            adding.push((at, more));
         }
         // The scheduler visits a round's tests in a shuffled order.
         rng.shuffle(&mut blocks);
@@ -465,11 +482,13 @@ fn rounds_within_budget(
             .budget_seconds
             .is_some_and(|budget| spent + took > budget)
         {
-            return (round, spent);
+            return (taken, spent);
         }
         spent += took;
+        for (at, more) in adding {
+            taken[at] += more;
+        }
     }
-    unreachable!("the loop returns")
 }
 
 /// The wall time of one round on `workers` workers: as in the scheduler, each block (one
@@ -506,14 +525,6 @@ pub struct Sampling {
     pub budget_seconds: Option<f64>,
     /// The workers the rounds are spread over (one per core).
     pub workers: usize,
-}
-
-/// How many of a test's pairs, in round order, the stopping rule would have taken. A test the
-/// rule would sample beyond the recorded pairs uses them all.
-fn stopped_at(stopping: &Stopping, pairs: &[(f64, f64)]) -> usize {
-    (1..=pairs.len())
-        .find(|&n| !stopping.pairs_want_more(n, &[pairs[..n].to_vec()]))
-        .unwrap_or(pairs.len())
 }
 
 fn sample(test: &str, runtime: &str, round: u32, value: u64) -> Sample {
@@ -672,6 +683,31 @@ mod tests {
             sample.core = Some(i % 2);
         }
         assert_eq!(Replay::new(&aa, ("a", "b")).unwrap().recorded_workers(), 2);
+    }
+
+    #[test]
+    fn workers_left_idle_take_the_next_rounds_in_the_replay_too() {
+        // 3 tests of 15 pairs of 2 ms each: on 3 workers 15 rounds of 2 ms; on 6, two rounds
+        // at once (7 times, then the last one alone), the same pairs in 16 ms.
+        let aa = synthetic_aa();
+        let replay = Replay::new(&aa, ("a", "b")).unwrap();
+        let on = |workers| {
+            let sampling = Sampling {
+                workers,
+                ..sampling()
+            };
+            let nothing = Setting {
+                target: Target::Nothing,
+                factor: 1.0,
+            };
+            replay.run(&settings(), &sampling, nothing, 2, 1)
+        };
+        let (three, six) = (on(3), on(6));
+        assert_eq!((three.pairs_used, six.pairs_used), (2 * 3 * 15, 2 * 3 * 15));
+        assert!((three.mean_seconds() - 0.030).abs() < 1e-9, "{three:?}");
+        assert!((six.mean_seconds() - 0.016).abs() < 1e-9, "{six:?}");
+        assert_eq!(crate::run::scheduler::rounds_at_once(2, 1), 2);
+        assert_eq!(crate::run::scheduler::rounds_at_once(2, 3), 1);
     }
 
     fn refusal(samples: &[(&str, &str, Option<u64>)]) -> Unreplayable {

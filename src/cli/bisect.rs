@@ -60,7 +60,7 @@ pub fn run(ctx: &Context, args: BisectArgs) -> Result<u8> {
         &[],
         &tests,
         &args.sampling,
-        (&defaults, Sources::gate_fields()),
+        (&defaults, Sources::gate_fields(&config.gate)),
     )?;
     let Some(budget) = measure.sampling.budget.as_deref() else {
         bail!("--budget: give the bisect's budget, e.g. --budget 30m (gate.budget is empty)");

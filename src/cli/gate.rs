@@ -38,7 +38,7 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<u8> {
         &args.runtimes,
         &args.tests,
         &args.sampling,
-        (&defaults, crate::config::Sources::gate_fields()),
+        (&defaults, crate::config::Sources::gate_fields(&config.gate)),
     )?;
     let loaded = ctx.with_plan()?;
     if let Some(baseline) = &args.against.baseline {

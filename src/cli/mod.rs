@@ -129,7 +129,7 @@ pub struct SamplingArgs {
     /// Samples per test and runtime before adaptive stopping [default: run.samples, gate.samples]
     #[arg(long)]
     pub samples: Option<u32>,
-    /// At most this many samples per test and runtime [default: run.max_samples]
+    /// At most this many samples per test and runtime [default: run.max_samples, gate.max_samples]
     #[arg(long)]
     pub max_samples: Option<u32>,
     /// Target ± of each median's 95 % interval, e.g. 0.01; 0 for exactly --samples [default: run.precision]

@@ -52,7 +52,7 @@ pub fn run(ctx: &Context, args: NightlyArgs) -> Result<u8> {
         &[],
         &args.tests,
         &args.sampling,
-        (&defaults, Sources::gate_fields()),
+        (&defaults, Sources::gate_fields(&ctx.loaded.config.gate)),
     )?;
     let request = Request {
         adapter: args.adapter,

@@ -60,7 +60,10 @@ pub fn run(ctx: &Context, check: Check) -> Result<u8> {
         } => {
             // Sampled like a gate: the gate's fields, under the flags.
             let defaults = ctx.loaded.config.gate_run();
-            let gate = (&defaults, crate::config::Sources::gate_fields());
+            let gate = (
+                &defaults,
+                crate::config::Sources::gate_fields(&ctx.loaded.config.gate),
+            );
             let measure = super::run::request(ctx, &[], &tests, &sampling, gate)?;
             let request = AaRequest {
                 runtime,

@@ -447,6 +447,10 @@ pub const FAIL_ON: [&str; 4] = ["test", "category", "overall", "failure"];
 #[serde(deny_unknown_fields)]
 pub struct GateConfig {
     pub samples: u32,
+    /// The most pairs a test that looks changed takes; empty (a configuration written before
+    /// the gate had its own): run.max_samples.
+    #[serde(default)]
+    pub max_samples: Option<u32>,
     /// The gate's precision target; empty: run.precision.
     #[serde(default)]
     pub precision: Option<f64>,
@@ -457,10 +461,11 @@ pub struct GateConfig {
 
 impl Config {
     /// The sampling defaults of a gate (and of the A/A proof of one): `run`'s, with the gate's
-    /// sample minimum, precision and budget.
+    /// sample minimum and maximum, precision and budget.
     pub fn gate_run(&self) -> RunConfig {
         RunConfig {
             samples: self.gate.samples,
+            max_samples: self.gate.max_samples.unwrap_or(self.run.max_samples),
             precision: self.gate.precision.unwrap_or(self.run.precision),
             budget: self.gate.budget.clone(),
             ..self.run.clone()
@@ -496,15 +501,19 @@ impl Sources {
         self
     }
 
-    /// The gate's overlay of `run` (see `Config::gate_run`).
-    pub fn gate_fields() -> Sources {
+    /// The gate's overlay of `run` (see `Config::gate_run`): its maximum is `run`'s unless
+    /// the gate names its own.
+    pub fn gate_fields(gate: &GateConfig) -> Sources {
+        let mut fields = BTreeMap::from([
+            ("samples", "gate.samples"),
+            ("budget", "gate.budget"),
+            ("precision", "gate.precision"),
+        ]);
+        if gate.max_samples.is_some() {
+            fields.insert("max_samples", "gate.max_samples");
+        }
         Sources {
-            fields: [
-                ("samples", "gate.samples"),
-                ("budget", "gate.budget"),
-                ("precision", "gate.precision"),
-            ]
-            .into(),
+            fields,
             ..Sources::default()
         }
     }
@@ -807,7 +816,7 @@ fn validate(config: &Config) -> Result<()> {
         &config.toolchain.wasm_opt.install,
     )?;
     check_run(&config.run, &Sources::run_fields())?;
-    check_run(&config.gate_run(), &Sources::gate_fields())?;
+    check_run(&config.gate_run(), &Sources::gate_fields(&config.gate))?;
     check_compare(&config.compare)?;
     if config.run.runtimes.is_empty() {
         bail!("field `run.runtimes`: name at least one runtime to measure, e.g. [wasmtime]");
@@ -1300,7 +1309,7 @@ mod tests {
             ..RunOverrides::default()
         };
         let err = precision
-            .apply(&config.gate_run(), Sources::gate_fields())
+            .apply(&config.gate_run(), Sources::gate_fields(&config.gate))
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("--precision: give a fraction"), "{err}");
@@ -1325,7 +1334,7 @@ mod tests {
             allow_smt_siblings: true,
             ..RunOverrides::default()
         };
-        let run = flag.apply(&config.gate_run(), Sources::gate_fields());
+        let run = flag.apply(&config.gate_run(), Sources::gate_fields(&config.gate));
         assert!(run.unwrap().allow_smt_siblings);
     }
 
@@ -1344,7 +1353,7 @@ mod tests {
         };
         // The gate's 8 samples and ±10 % give way to the measure's own.
         let run = flag
-            .apply(&config.gate_run(), Sources::gate_fields())
+            .apply(&config.gate_run(), Sources::gate_fields(&config.gate))
             .unwrap();
         assert_eq!(run.samples, config.run.instructions.samples);
         assert_eq!(run.precision, config.run.instructions.precision);
@@ -1417,13 +1426,27 @@ mod tests {
     }
 
     #[test]
-    fn the_gate_overlay_is_checked_against_run_max_samples() {
-        let text = DEFAULT_YAML.replace("  samples: 8\n", "  samples: 60\n");
+    fn the_gate_overlay_is_checked_against_its_own_maximum_or_run_max_samples() {
+        let text = DEFAULT_YAML.replace("  samples: 8\n", "  samples: 160\n");
         let err = parse(&text, "g.yml").unwrap_err().to_string();
         assert!(
-            err.contains("field `run.max_samples`") && err.contains("gate.samples (60)"),
+            err.contains("field `gate.max_samples`") && err.contains("gate.samples (160)"),
             "{err}"
         );
+        // A configuration written before the gate had its own maximum: run's, named so.
+        let old = text.replace("  max_samples: 100\n", "");
+        assert_ne!(old, text, "the default names the gate's maximum");
+        let err = parse(&old, "old.yml").unwrap_err().to_string();
+        assert!(
+            err.contains("field `run.max_samples`") && err.contains("gate.samples (160)"),
+            "{err}"
+        );
+        let config = parse(
+            &old.replace("  samples: 160\n", "  samples: 8\n"),
+            "old.yml",
+        )
+        .unwrap();
+        assert_eq!(config.gate_run().max_samples, config.run.max_samples);
     }
 
     #[test]

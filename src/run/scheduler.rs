@@ -21,7 +21,7 @@ use crate::model::{Sample, TestModule};
 use crate::stats;
 use crate::stats::stopping::Stopping;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
@@ -92,7 +92,12 @@ pub enum Ending {
 }
 
 /// One test's runtimes for one round, in the order they run.
-type Block = (usize, Vec<usize>);
+#[derive(Debug, Clone)]
+struct Block {
+    round: u32,
+    test: usize,
+    runtimes: Vec<usize>,
+}
 
 pub struct Scheduler<'a> {
     pub suite: &'a Suite,
@@ -103,8 +108,8 @@ pub struct Scheduler<'a> {
     pub executor: &'a dyn Executor,
 }
 
-/// A sample as a worker hands it over: its (test, runtime) pair, core and outcome.
-type Measured = ((usize, usize), Option<usize>, Outcome);
+/// A sample as a worker hands it over: its (test, runtime) pair, round, core and outcome.
+type Measured = ((usize, usize), u32, Option<usize>, Outcome);
 
 /// What the scheduler hears while a round runs; workers are numbered from 0.
 enum Event {
@@ -146,17 +151,19 @@ impl Scheduler<'_> {
             in_flight: BTreeMap::new(),
         };
         let ending = loop {
-            let blocks = self.blocks(round, &states);
+            let (blocks, rounds) = self.blocks(round, &states);
             if blocks.is_empty() {
                 break Ending::Finished;
             }
-            let open = blocks.len();
+            let open = (blocks.iter().map(|b| b.test))
+                .collect::<BTreeSet<_>>()
+                .len();
             let expected = expected_walls(&blocks, &states);
             let outcome = self.run_round(blocks, &expected, deadline, wake, |event| {
                 if let Event::Started(worker, pair) = &event {
                     shown.in_flight.insert(*worker, *pair);
                 }
-                let Event::Measured(worker, (pair, core, outcome)) = event else {
+                let Event::Measured(worker, (pair, round, core, outcome)) = event else {
                     self.log_progress(&mut shown, round, &expected, &states);
                     return Ok(());
                 };
@@ -176,7 +183,7 @@ impl Scheduler<'_> {
                 record(sample)
             })?;
             shown.in_flight.clear();
-            round += 1;
+            round += rounds;
             if let Some(ending) = outcome {
                 break ending;
             }
@@ -248,20 +255,46 @@ impl Scheduler<'_> {
         Some((spread(least_ms)?, spread(most_ms)?))
     }
 
-    /// The blocks of a round: each open test with its runtimes, both in a shuffled order.
-    fn blocks(&self, round: u32, states: &BTreeMap<(usize, usize), PairState>) -> Vec<Block> {
-        // A generator per round from (seed, round): a resumed run continues the sequence.
-        let mut rng = fastrand::Rng::with_seed(
-            self.schedule.seed ^ u64::from(round).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        );
-        let mut blocks: Vec<Block> = (0..self.tests.len())
-            .filter_map(|test| Some((test, self.open_runtimes(test, states)?)))
+    /// The blocks that run next, and how many rounds they span: each open test with its
+    /// runtimes, both in a shuffled order. While fewer tests are open than there are workers
+    /// (the last rounds, where the tests that look changed are sampled on), each test also
+    /// gets the blocks of the next rounds, up to its maximum, so every worker takes a pair
+    /// rather than wait for one worker's: the pairs a verdict needs come sooner.
+    fn blocks(
+        &self,
+        round: u32,
+        states: &BTreeMap<(usize, usize), PairState>,
+    ) -> (Vec<Block>, u32) {
+        let open: Vec<(usize, Vec<usize>, usize)> = (0..self.tests.len())
+            .filter_map(|test| {
+                let (runtimes, taken) = self.open_runtimes(test, states)?;
+                Some((test, runtimes, taken))
+            })
             .collect();
-        rng.shuffle(&mut blocks);
-        for (_, runtimes) in &mut blocks {
-            rng.shuffle(runtimes);
+        let rounds = rounds_at_once(self.schedule.cores.len(), open.len());
+        let max = self.schedule.stopping.max_samples as usize;
+        let mut blocks = Vec::new();
+        for at in 0..rounds {
+            let round = round + at;
+            // A generator per round from (seed, round): a resumed run continues the sequence.
+            let mut rng = fastrand::Rng::with_seed(
+                self.schedule.seed ^ u64::from(round).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            );
+            let mut these: Vec<Block> = (open.iter())
+                .filter(|(_, _, taken)| at == 0 || taken + (at as usize) < max)
+                .map(|(test, runtimes, _)| Block {
+                    round,
+                    test: *test,
+                    runtimes: runtimes.clone(),
+                })
+                .collect();
+            rng.shuffle(&mut these);
+            for block in &mut these {
+                rng.shuffle(&mut block.runtimes);
+            }
+            blocks.extend(these);
         }
-        blocks
+        (blocks, rounds)
     }
 
     fn sample(
@@ -330,21 +363,24 @@ impl Scheduler<'_> {
         states
     }
 
-    /// The runtimes that run the test this round, or `None` when the test is done.
+    /// The runtimes that run the test this round and the samples (or pairs) it has taken, or
+    /// `None` when the test is done.
     fn open_runtimes(
         &self,
         test: usize,
         states: &BTreeMap<(usize, usize), PairState>,
-    ) -> Option<Vec<usize>> {
+    ) -> Option<(Vec<usize>, usize)> {
         let usable: Vec<usize> = (0..self.runtimes.len())
             .filter(|r| !states[&(test, *r)].closed(self.disturbed_cap()))
             .collect();
         let taken = usable.iter().map(|r| states[&(test, *r)].taken()).min()?;
         let values = |r: usize| &states[&(test, r)].values;
         let stopping = &self.schedule.stopping;
-        let open = match usable.split_first() {
-            Some((&first, [])) => stopping
-                .values_want_more(taken, &values(first).values().copied().collect::<Vec<_>>()),
+        let (open, counted) = match usable.split_first() {
+            Some((&first, [])) => {
+                let values: Vec<f64> = values(first).values().copied().collect();
+                (stopping.values_want_more(taken, &values), taken)
+            }
             Some((&first, others)) => {
                 let paired: Vec<Vec<(f64, f64)>> = others
                     .iter()
@@ -356,11 +392,12 @@ impl Scheduler<'_> {
                 // instead of the test ending short of them.
                 let pairs = paired.iter().map(Vec::len).min().unwrap_or(0);
                 let failures = usable.iter().map(|r| states[&(test, *r)].failures).max();
-                stopping.pairs_want_more(pairs + failures.unwrap_or(0), &paired)
+                let counted = pairs + failures.unwrap_or(0);
+                (stopping.pairs_want_more(counted, &paired), counted)
             }
-            None => false,
+            None => (false, taken),
         };
-        open.then_some(usable)
+        open.then_some((usable, counted))
     }
 
     /// Runs one round's blocks on the workers. Returns `Some(ending)` when the run must stop.
@@ -412,7 +449,12 @@ impl Scheduler<'_> {
             stop: self.stop,
             disturbance: self.schedule.disturbance,
         };
-        while let Some((test, runtimes)) = round.next_block() {
+        while let Some(Block {
+            round: block_round,
+            test,
+            runtimes,
+        }) = round.next_block()
+        {
             // A block runs whole or not at all: half a block has no pairs.
             if !round.fits(test, &runtimes) {
                 round.budget_spent.store(true, Ordering::SeqCst);
@@ -434,7 +476,7 @@ impl Scheduler<'_> {
                     .sample(self.suite, test_module, runtime_used, &limits)
                 {
                     Some(outcome) => {
-                        let measured = ((test, runtime), core, outcome);
+                        let measured = ((test, runtime), block_round, core, outcome);
                         if sender.send(Event::Measured(worker, measured)).is_err() {
                             return;
                         }
@@ -653,6 +695,12 @@ impl Round<'_> {
     }
 }
 
+/// How many rounds run at once: one, unless fewer tests are open than there are workers; then
+/// as many as keep every worker busy (each open test once per round).
+pub fn rounds_at_once(workers: usize, open: usize) -> u32 {
+    u32::try_from(workers / open.max(1)).map_or(1, |rounds| rounds.max(1))
+}
+
 /// Expected wall time of each pair (the median so far), so the budget never starts a block
 /// it cannot finish.
 fn expected_walls(
@@ -661,7 +709,7 @@ fn expected_walls(
 ) -> BTreeMap<(usize, usize), Duration> {
     blocks
         .iter()
-        .flat_map(|(test, runtimes)| runtimes.iter().map(move |r| (*test, *r)))
+        .flat_map(|block| block.runtimes.iter().map(move |r| (block.test, *r)))
         .map(|pair| {
             let ms = stats::median(&states[&pair].wall_ms).unwrap_or(0.0);
             // A resumed journal's wall times are input: one too large to be a duration never
@@ -907,6 +955,44 @@ mod tests {
             .filter(|span| span.core == Some(core))
             .copied()
             .collect()
+    }
+
+    #[test]
+    fn idle_workers_take_the_next_rounds_of_the_tests_still_open() {
+        // One test open on two cores: each worker takes a round of it at the same time, each
+        // round's pair back to back on one core, and the test stops at its maximum (5: two
+        // rounds at once, twice, then one).
+        let mut bench = Bench::new(&["sign"], &["a", "b"], exactly(5));
+        bench.schedule.cores = vec![Some(0), Some(1)];
+        let fake = FakeExecutor::new(steady).pausing(Duration::from_millis(5), 5.0);
+        let (ending, samples) = bench.run(&fake, &[]);
+        assert_eq!(ending, Ending::Finished);
+        assert_eq!(most_at_once(&fake.spans()), 2);
+        for runtime in ["a", "b"] {
+            let rounds: Vec<u32> = of(&samples, "sign", runtime)
+                .iter()
+                .map(|s| s.round)
+                .collect();
+            assert_eq!(rounds.len(), 5, "never beyond the maximum: {rounds:?}");
+            assert_eq!(
+                rounds.iter().collect::<BTreeSet<_>>().len(),
+                5,
+                "{rounds:?}"
+            );
+        }
+        for round in 0..5 {
+            let cores: BTreeSet<Option<usize>> = (samples.iter())
+                .filter(|s| s.round == round)
+                .map(|s| s.core)
+                .collect();
+            assert_eq!(cores.len(), 1, "round {round}'s pair on one core");
+        }
+        // With as many tests open as workers, a round is one block a test.
+        let mut bench = Bench::new(&["sign", "hash"], &["a", "b"], exactly(3));
+        bench.schedule.cores = vec![Some(0), Some(1)];
+        let (_, samples) = bench.run(&FakeExecutor::new(steady), &[]);
+        assert_eq!(samples.len(), 2 * 2 * 3);
+        assert!(samples.iter().all(|s| s.round < 3));
     }
 
     #[test]
