@@ -51,6 +51,11 @@ fn build_is_cached_and_manifest_hashes_match_the_modules() {
     assert_eq!(manifest["zig"]["version"], "0.17.1");
     assert_eq!(manifest["source"]["version"], "1.0.22");
     assert_eq!(manifest["source"]["signature_verified"], true);
+    // The default draws the inputs from the fixed stream: a source of its own, named so.
+    let sha256 = manifest["source"]["sha256"].as_str().unwrap();
+    assert!(sha256.contains("+fixed-random-"), "{sha256}");
+    let origin = manifest["source"]["origin"].as_str().unwrap();
+    assert!(origin.ends_with("random bytes fixed"), "{origin}");
     // Optimized modules begin with the wasm magic number.
     let sign = std::fs::read(dir.join("sign.wasm")).unwrap();
     assert_eq!(&sign[..4], b"\0asm");

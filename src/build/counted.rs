@@ -8,18 +8,15 @@
 //! on the bare processor, so the larger module runs the time plan's iterations divided by
 //! `run.instructions.iterations_divisor`, down to a tier.
 //!
-//! The modules draw their random inputs from a fixed stream (`helpers/fixed-random.h`), put
-//! into a copy of the verified source's benchmark harness: with the system's random bytes, the
-//! work of an iteration depends on what was drawn in a fifth of the tests, and their counts
-//! wander by percents.
+//! The modules always draw their random inputs from the fixed stream (`fixed_random`),
+//! whatever `build.random` says: with the system's random bytes, the work of an iteration
+//! depends on what was drawn in a fifth of the tests, and their counts wander by percents.
 
-use super::source::SourceTree;
-use super::{BuildOutcome, Inputs, Suite, build_with, prepare};
-use crate::config::Config;
+use super::{BuildOutcome, Inputs, Suite, build_with, prepare_with};
+use crate::config::{Config, RandomBytes};
 use crate::model::{Plan, PlanUsed};
 use crate::toolchain::Home;
-use anyhow::{Context, Result, bail};
-use std::path::Path;
+use anyhow::{Result, bail};
 
 /// The suite whose modules are measured, and the suite of the same tests at fewer iterations
 /// whose counts are subtracted.
@@ -91,90 +88,7 @@ pub fn build_counted(config: &Config, home: &Home) -> Result<(CountedSuites, Bui
 
 /// The build's inputs under the instructions measure: the source with fixed random bytes.
 pub fn prepare_counted(config: &Config, home: &Home) -> Result<Inputs> {
-    let mut inputs = prepare(config, home)?;
-    inputs.source = with_fixed_random(home, &inputs.source)?;
-    Ok(inputs)
-}
-
-/// The harness file whose benchmark `main` seeds the random bytes.
-const HARNESS: &str = "test/default/cmptest.h";
-/// Copies `source` into a staging folder, patches its harness and renames it to `dir`.
-fn fixed_random_copy(home: &Home, source: &SourceTree, dir: &Path) -> Result<()> {
-    let staging = tempfile::Builder::new()
-        .prefix(".fixing-")
-        .tempdir_in(home.dir("sources"))?;
-    let copy = staging.path().join("tree");
-    crate::util::run_checked(
-        std::process::Command::new("cp")
-            .arg("-a")
-            .arg(&source.dir)
-            .arg(&copy),
-        "copying the libsodium source",
-        crate::util::limits::QUICK,
-    )?;
-    let harness = copy.join(HARNESS);
-    let text = std::fs::read_to_string(&harness)
-        .with_context(|| format!("cannot read {}", harness.display()))?;
-    std::fs::write(&harness, fix_random(&text)?)
-        .with_context(|| format!("cannot write {}", harness.display()))?;
-    std::fs::write(copy.join(".complete"), "")?;
-    std::fs::rename(&copy, dir).with_context(|| {
-        format!(
-            "cannot put the fixed-random source in place at {}",
-            dir.display()
-        )
-    })
-}
-
-/// The line of the benchmark `main` that chooses the system-seeded generator.
-const SEEDED: &str = "randombytes_set_implementation(&randombytes_salsa20_implementation);";
-
-/// A copy of `source` whose benchmark harness draws from the fixed stream, made once (staged,
-/// then renamed into place). Its `sha256` names the change, so every cache keyed by the source
-/// (zig's outputs, the suites) tells the two apart.
-fn with_fixed_random(home: &Home, source: &SourceTree) -> Result<SourceTree> {
-    let helper = crate::toolchain::helpers::FIXED_RANDOM;
-    let key = crate::util::short_hash(&format!("{} {helper}", source.info.sha256));
-    let dir = home.dir("sources").join(format!("fixed-random-{key}"));
-    let complete = dir.join(".complete");
-    let what = "the fixed-random copy of the libsodium source";
-    crate::util::lock::make_once(
-        &dir,
-        what,
-        || complete.exists(),
-        || fixed_random_copy(home, source, &dir),
-    )?;
-    let mut info = source.info.clone();
-    info.sha256 = format!("{}+fixed-random-{key}", source.info.sha256);
-    info.origin = format!(
-        "{}, random bytes fixed for the instructions measure",
-        info.origin
-    );
-    Ok(SourceTree { dir, info })
-}
-
-/// The harness with the fixed stream defined before its benchmark `main` and chosen in it.
-pub fn fix_random(harness: &str) -> Result<String> {
-    let refuse = || {
-        anyhow::anyhow!(
-            "libsodium's {HARNESS} is not as wasmgate knows it (no `#ifdef BENCHMARKS` main choosing `randombytes_salsa20_implementation`): the instructions measure cannot fix its random bytes; measure time, or use a libsodium release wasmgate supports"
-        )
-    };
-    let benchmarks = harness.find("#ifdef BENCHMARKS").ok_or_else(refuse)?;
-    let main = benchmarks
-        + harness[benchmarks..]
-            .find("int main(void)")
-            .ok_or_else(refuse)?;
-    // Only within the benchmark main: the next `#else` or `#elif` starts another one.
-    let block_end = (harness[main..].find("\n#el")).map_or(harness.len(), |at| main + at);
-    let seeded = main + harness[main..block_end].find(SEEDED).ok_or_else(refuse)?;
-    Ok(format!(
-        "{}{}{}randombytes_set_implementation(&wasmgate_fixed_implementation);{}",
-        &harness[..main],
-        crate::toolchain::helpers::FIXED_RANDOM,
-        &harness[main..seeded],
-        &harness[seeded + SEEDED.len()..]
-    ))
+    prepare_with(config, home, RandomBytes::Fixed)
 }
 
 #[cfg(test)]
@@ -192,61 +106,6 @@ mod tests {
         assert_eq!(counted_iterations(1, &TIERS, 10), Some((1, 2)));
         assert_eq!(counted_iterations(20, &TIERS, 1), Some((10, 20)));
         assert_eq!(counted_iterations(5, &[1], 1), None);
-    }
-
-    #[test]
-    fn the_benchmark_main_draws_from_the_fixed_stream_and_nothing_else_changes() {
-        let harness = "#include \"sodium.h\"\n#ifdef BENCHMARKS\nint main(void)\n{\n    randombytes_set_implementation(&randombytes_salsa20_implementation);\n}\n#else\nint main(void)\n{\n    randombytes_set_implementation(&randombytes_salsa20_implementation);\n}\n#endif\n";
-        let fixed = fix_random(harness).unwrap();
-        assert_eq!(fixed.matches("&wasmgate_fixed_implementation);").count(), 1);
-        // The other main (tests, not benchmarks) keeps the system's bytes.
-        assert_eq!(fixed.matches(SEEDED).count(), 1);
-        let defined = fixed.find("static randombytes_implementation").unwrap();
-        assert!(defined < fixed.find("int main(void)").unwrap());
-        let refused = fix_random("#ifdef BENCHMARKS\nint main(void) {}\n").unwrap_err();
-        assert!(refused.to_string().contains("cannot fix its random bytes"));
-        // A benchmark main without the line: the other main is never patched instead.
-        let elsewhere = harness.replacen(SEEDED, "", 1);
-        assert!(fix_random(&elsewhere).is_err());
-    }
-
-    #[test]
-    fn two_runs_fixing_one_source_at_once_share_one_copy() {
-        // Two wasmgates starting together (CI's tests do) once removed each other's copy
-        // while the other built from it.
-        let home = Home::at(tempfile::tempdir().unwrap().keep());
-        let original = home.root.join("libsodium");
-        let harness = original.join(HARNESS);
-        std::fs::create_dir_all(harness.parent().unwrap()).unwrap();
-        let text = format!("#ifdef BENCHMARKS\nint main(void)\n{{\n    {SEEDED}\n}}\n#endif\n");
-        std::fs::write(&harness, text).unwrap();
-        let source = SourceTree {
-            dir: original,
-            info: crate::model::SourceInfo {
-                version: "1".into(),
-                sha256: "abc".into(),
-                origin: "test".into(),
-                signature_verified: false,
-            },
-        };
-        let (first, second) = std::thread::scope(|scope| {
-            let first = scope.spawn(|| with_fixed_random(&home, &source));
-            let second = scope.spawn(|| with_fixed_random(&home, &source));
-            (
-                first.join().unwrap().unwrap(),
-                second.join().unwrap().unwrap(),
-            )
-        });
-        assert_eq!(first.dir, second.dir);
-        assert!(first.info.sha256.starts_with("abc+fixed-random-"));
-        let fixed = std::fs::read_to_string(first.dir.join(HARNESS)).unwrap();
-        assert!(fixed.contains("&wasmgate_fixed_implementation);"));
-        // One copy, no staging folder left behind.
-        let entries: Vec<_> = std::fs::read_dir(home.dir("sources"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        assert_eq!(entries.len(), 1, "{entries:?}");
     }
 
     #[test]

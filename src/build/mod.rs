@@ -5,9 +5,10 @@
 
 pub mod categories;
 pub mod counted;
+pub mod fixed_random;
 pub mod source;
 
-use crate::config::Config;
+use crate::config::{Config, RandomBytes};
 use crate::model::{Manifest, Plan, PlanUsed, SCHEMA_VERSION, TestModule, ToolInfo};
 use crate::toolchain::{Home, Tool, ensure_tool};
 use crate::util::lock::make_once;
@@ -79,9 +80,19 @@ pub struct Inputs {
     pub wasm_opt_flags: Vec<String>,
 }
 
+/// The build's inputs, with the random bytes `build.random` asks for.
 pub fn prepare(config: &Config, home: &Home) -> Result<Inputs> {
+    prepare_with(config, home, config.build.random)
+}
+
+/// The build's inputs, with these random bytes.
+pub fn prepare_with(config: &Config, home: &Home, random: RandomBytes) -> Result<Inputs> {
+    let verified = source::obtain(home, &config.source)?;
     Ok(Inputs {
-        source: source::obtain(home, &config.source)?,
+        source: match random {
+            RandomBytes::Fixed => fixed_random::with_fixed_random(home, &verified)?,
+            RandomBytes::System => verified,
+        },
         zig: ensure_tool(home, "zig", &config.toolchain.zig)?,
         wasm_opt: ensure_tool(home, "wasm-opt", &config.toolchain.wasm_opt.tool())?,
         wasm_opt_flags: config.toolchain.wasm_opt.flags.clone(),

@@ -39,6 +39,9 @@ pub struct InjectReport {
     pub tests: usize,
     /// The workers the A/A file was measured on (its distinct cores).
     pub recorded_workers: usize,
+    /// The fewest pairs a test has in the A/A file: a rule with a higher maximum is replayed
+    /// only that far for that test.
+    pub fewest_pairs: usize,
     /// Per paired test and setting, its outcome.
     pub outcomes: Vec<(PairedTest, Setting, Outcome)>,
 }
@@ -80,6 +83,7 @@ pub fn inject(loaded: &Loaded, request: &InjectRequest) -> Result<InjectReport> 
         budget,
         tests: tests_sampled(&results),
         recorded_workers: replay.recorded_workers(),
+        fewest_pairs: replay.fewest_pairs(),
         outcomes,
     })
 }

@@ -225,6 +225,13 @@ impl<'a> Replay<'a> {
         self.workers
     }
 
+    /// The fewest pairs any test has: where the replay of a rule with a higher maximum stops.
+    pub fn fewest_pairs(&self) -> usize {
+        (self.pairs.values().map(|(_, pairs)| pairs.len()))
+            .min()
+            .unwrap_or(0)
+    }
+
     /// Replays the A/A pairs `trials` times. In an A/A run the two values of a pair are
     /// exchangeable, so each trial swaps each pair's sides at random (a permutation of the
     /// real data), then slows head down as the setting says, stops each test where the
@@ -467,8 +474,9 @@ fn pairs_within_budget(
         let mut blocks = Vec::new();
         let mut adding = Vec::new();
         for at in open {
-            let room = (stopping.max_samples as usize).min(tests[at].1.len());
-            let more = rounds.min(room.saturating_sub(taken[at])).max(1);
+            // An A/A pair is never disturbed: the room left is the recorded pairs'.
+            let recorded = tests[at].1.len() - taken[at];
+            let more = stopping.rounds_for(taken[at], rounds, recorded);
             blocks.extend(std::iter::repeat_n(
                 pair_seconds[tests[at].0.as_str()],
                 more,

@@ -132,6 +132,14 @@ fn print_injection(report: &InjectReport, request: &InjectRequest) {
         if sampling.workers == 1 { "" } else { "s" },
         report.recorded_workers
     );
+    if report.fewest_pairs < stopping.max_samples as usize {
+        println!(
+            "note: a test of the A/A file has only {} pairs, fewer than the rule's {}: such tests stop there in every trial, so detection is understated; record the A/A with --samples {max} --max-samples {max} --precision 0",
+            report.fewest_pairs,
+            stopping.max_samples,
+            max = stopping.max_samples
+        );
+    }
     println!(
         "{:<12} {:<24} {:>10} {:>12} {:>11} {:>9}  most missed",
         "paired test", "setting", "detected", "false alarm", "pairs/test", "sampling"

@@ -158,6 +158,22 @@ pub struct BuildConfig {
     #[serde(default)]
     pub calibration: CalibrationConfig,
     pub jobs: usize,
+    /// Where the benchmark programs draw their inputs from. Absent from configurations written
+    /// before it: fixed, as the tests whose work depends on the draw can be compared no other way.
+    #[serde(default)]
+    pub random: RandomBytes,
+}
+
+/// The random bytes libsodium's benchmark harness draws its inputs from (`build::fixed_random`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RandomBytes {
+    /// One fixed stream: every process does the same work, base and head alike.
+    #[default]
+    Fixed,
+    /// Seeded by the system at every start, as libsodium ships its harness; always fixed
+    /// under the instructions measure.
+    System,
 }
 
 /// The value of `build.plan` that asks for the plan calibrated on this machine.
@@ -447,8 +463,9 @@ pub const FAIL_ON: [&str; 4] = ["test", "category", "overall", "failure"];
 #[serde(deny_unknown_fields)]
 pub struct GateConfig {
     pub samples: u32,
-    /// The most pairs a test that looks changed takes; empty (a configuration written before
-    /// the gate had its own): run.max_samples.
+    /// The most pairs of a test that stays open (it looks changed, or is imprecise) and the
+    /// most disturbed samples of one; empty (a configuration written before the gate had its
+    /// own): run.max_samples.
     #[serde(default)]
     pub max_samples: Option<u32>,
     /// The gate's precision target; empty: run.precision.
@@ -1423,6 +1440,29 @@ mod tests {
         assert_ne!(without, DEFAULT_YAML, "the default names its paired test");
         let config = parse(&without, "old").unwrap();
         assert_eq!(config.compare.paired_test, default_paired_test());
+    }
+
+    #[test]
+    fn random_bytes_are_fixed_unless_the_file_says_system() {
+        let config = parse(DEFAULT_YAML, "default").unwrap();
+        assert_eq!(config.build.random, RandomBytes::Fixed);
+        let without = DEFAULT_YAML.replace("  random: fixed\n", "");
+        assert_ne!(without, DEFAULT_YAML, "the default names its random bytes");
+        assert_eq!(
+            parse(&without, "old").unwrap().build.random,
+            RandomBytes::Fixed
+        );
+        let system = DEFAULT_YAML.replace("  random: fixed\n", "  random: system\n");
+        assert_eq!(
+            parse(&system, "s").unwrap().build.random,
+            RandomBytes::System
+        );
+        let wrong = DEFAULT_YAML.replace("  random: fixed\n", "  random: sometimes\n");
+        let err = parse(&wrong, "w.yml").unwrap_err().to_string();
+        assert!(
+            err.contains("build.random") && err.contains("sometimes"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -154,8 +154,8 @@ fn prepare_runtimes(
     aot: &mut Vec<AotRecord>,
 ) -> Result<()> {
     if runtimes.iter().any(|r| r.info.native) {
-        // Native code is built from the same source as the modules: under the instructions
-        // measure, the one with fixed random bytes.
+        // Native code is built from the same source as the modules, with the same random
+        // bytes (always fixed under the instructions measure).
         let inputs = match measure {
             Measure::Time => crate::build::prepare(config, home)?,
             Measure::Instructions => crate::build::counted::prepare_counted(config, home)?,

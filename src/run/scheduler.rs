@@ -258,8 +258,9 @@ impl Scheduler<'_> {
     /// The blocks that run next, and how many rounds they span: each open test with its
     /// runtimes, both in a shuffled order. While fewer tests are open than there are workers
     /// (the last rounds, where the tests that look changed are sampled on), each test also
-    /// gets the blocks of the next rounds, up to its maximum, so every worker takes a pair
-    /// rather than wait for one worker's: the pairs a verdict needs come sooner.
+    /// gets the blocks of the next rounds, as far as the rule could ask for them
+    /// (`Stopping::rounds_for`), so every worker takes a pair rather than wait for one
+    /// worker's: the pairs a verdict needs come sooner.
     fn blocks(
         &self,
         round: u32,
@@ -271,30 +272,45 @@ impl Scheduler<'_> {
                 Some((test, runtimes, taken))
             })
             .collect();
-        let rounds = rounds_at_once(self.schedule.cores.len(), open.len());
-        let max = self.schedule.stopping.max_samples as usize;
+        let at_once = rounds_at_once(self.schedule.cores.len(), open.len()) as usize;
         let mut blocks = Vec::new();
-        for at in 0..rounds {
-            let round = round + at;
-            // A generator per round from (seed, round): a resumed run continues the sequence.
+        let mut spanned = 1;
+        for (test, runtimes, taken) in open {
+            let disturbed = (runtimes.iter())
+                .map(|r| states[&(test, *r)].disturbed)
+                .max()
+                .unwrap_or(0);
+            let room = self.disturbed_cap().saturating_sub(disturbed);
+            let rounds = (self.schedule.stopping).rounds_for(taken, at_once, room);
+            spanned = spanned.max(rounds);
+            blocks.extend((round..).take(rounds).map(|round| Block {
+                round,
+                test,
+                runtimes: runtimes.clone(),
+            }));
+        }
+        self.shuffle(&mut blocks);
+        (blocks, u32::try_from(spanned).unwrap_or(1))
+    }
+
+    /// Shuffles the blocks of each round and each block's runtimes, the blocks of a round
+    /// before those of the next. A generator per round from (seed, round): a resumed run
+    /// continues the sequence.
+    fn shuffle(&self, blocks: &mut Vec<Block>) {
+        let mut rounds: BTreeMap<u32, Vec<Block>> = BTreeMap::new();
+        for block in blocks.drain(..) {
+            rounds.entry(block.round).or_default().push(block);
+        }
+        for (round, mut these) in rounds {
             let mut rng = fastrand::Rng::with_seed(
                 self.schedule.seed ^ u64::from(round).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             );
-            let mut these: Vec<Block> = (open.iter())
-                .filter(|(_, _, taken)| at == 0 || taken + (at as usize) < max)
-                .map(|(test, runtimes, _)| Block {
-                    round,
-                    test: *test,
-                    runtimes: runtimes.clone(),
-                })
-                .collect();
             rng.shuffle(&mut these);
             for block in &mut these {
                 rng.shuffle(&mut block.runtimes);
             }
             blocks.extend(these);
         }
-        (blocks, rounds)
     }
 
     fn sample(

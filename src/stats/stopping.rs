@@ -11,7 +11,8 @@
 //!   used to fish for significance; or
 //! - its interval is **wider than the precision** target and within reach: intervals narrow as
 //!   1/√n, so the samples needed are projected as n·(half-width/precision)²; a test needing
-//!   more than `HOPELESS` times `max_samples` (a workload that is random by design, for one)
+//!   more than `HOPELESS` times `max_samples` (a workload random by design, for one: with
+//!   `build.random: system`, `box_easy2`'s message length is drawn once per process)
 //!   stops at the minimum and leaves the budget to tests that more samples can settle.
 //!
 //! With one runtime there is no comparison: only the precision of its median counts.
@@ -62,6 +63,22 @@ impl Stopping {
             min_effect,
             counts: !sampling.measure.is_time(),
         }
+    }
+
+    /// How many rounds of an open test with `taken` samples (or pairs) to run at once, when
+    /// `rounds` run at once (`run::scheduler::rounds_at_once`) and the test's runtimes may
+    /// yet be disturbed `room` times: at least one, and never past what the rule could ask for
+    /// (the minimum when precision is off, else the maximum) nor past `room`. Used by the
+    /// scheduler and the injection replay alike.
+    pub fn rounds_for(&self, taken: usize, rounds: usize, room: usize) -> usize {
+        let most = if self.precision <= 0.0 {
+            self.min_samples
+        } else {
+            self.max_samples
+        };
+        (rounds.min(room))
+            .min((most as usize).saturating_sub(taken))
+            .max(1)
     }
 
     /// Whether a test with `taken` samples per runtime, paired (first runtime, other runtime)
@@ -161,6 +178,34 @@ struct State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounds_at_once_stop_where_the_rule_could_stop_and_before_the_disturbed_cap() {
+        let rule = Stopping {
+            min_samples: 5,
+            max_samples: 10,
+            precision: 0.1,
+            min_effect: 0.02,
+            counts: false,
+        };
+        assert_eq!(rule.rounds_for(0, 3, 10), 3);
+        assert_eq!(rule.rounds_for(8, 3, 10), 2, "never past the maximum");
+        assert_eq!(
+            rule.rounds_for(10, 3, 10),
+            1,
+            "one round, as without idle workers"
+        );
+        assert_eq!(rule.rounds_for(0, 3, 2), 2, "never past the disturbed cap");
+        let exactly = Stopping {
+            precision: 0.0,
+            ..rule
+        };
+        assert_eq!(
+            exactly.rounds_for(3, 3, 10),
+            2,
+            "precision off: never past the minimum"
+        );
+    }
 
     fn rule() -> Stopping {
         Stopping {

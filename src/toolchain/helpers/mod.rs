@@ -15,8 +15,9 @@ pub const TINY_MODULE: &[u8] = include_bytes!("tiny.wasm");
 /// (see spin.wat): what the AOT guard times compiled and interpreted.
 pub const SPIN_MODULE: &[u8] = include_bytes!("spin.wasm");
 
-/// The instructions measure's random bytes: a fixed stream the build inserts into libsodium's
-/// benchmark harness (see the file, and `build::counted`). Not a runtime's helper.
+/// The benchmark programs' random bytes (`build.random: fixed`, and always under the
+/// instructions measure): a fixed stream the build inserts into libsodium's benchmark harness
+/// (see the file, and `build::fixed_random`). Not a runtime's helper.
 pub const FIXED_RANDOM: &str = include_str!("fixed-random.h");
 
 const HELPERS: &[(&str, &str)] = &[
