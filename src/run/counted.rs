@@ -156,8 +156,9 @@ impl Executor for Counted {
 /// `(high - low) / (high iterations - low iterations)`. The wall time is both runs'.
 ///
 /// A count that did not grow with the iterations is no value, but no failure of the test
-/// either: a test whose work is random by design (`box_easy2` draws its message lengths) does
-/// different work in the two processes, and with one or two iterations the smaller module's
+/// either: where a test's work depends on its random draws (`box_easy2`'s message lengths; the
+/// counted modules draw a fixed stream, but a source whose harness drew otherwise would not),
+/// the two processes do different work, and with one or two iterations the smaller module's
 /// draw can outweigh the larger one's. Such a sample is kept for the record as not measured
 /// (the status of a disturbed one: left out of every statistic and measured again, up to the
 /// cap), with the two counts in its message.
