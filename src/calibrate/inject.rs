@@ -4,7 +4,7 @@
 
 use super::injection::{DEFAULT_SETTINGS, Outcome, Replay, Sampling, Setting};
 use crate::compare::settings;
-use crate::config::{Loaded, RunOverrides, Sources, parse_duration};
+use crate::config::{Loaded, RunOverrides, parse_duration};
 use crate::model::{CompareSettings, PairedTest, Results};
 use crate::stats::stopping::Stopping;
 use anyhow::{Result, anyhow, bail};
@@ -95,10 +95,8 @@ fn gate_sampling(
     min_effect: f64,
     workers: usize,
 ) -> Result<(Sampling, Option<String>)> {
-    let sampling = overrides.apply(
-        &loaded.config.gate_run(),
-        Sources::gate_fields(&loaded.config.gate),
-    )?;
+    let (defaults, sources) = loaded.config.gate_sampling();
+    let sampling = overrides.apply(&defaults, sources)?;
     let budget_seconds = (sampling.budget.as_deref())
         .map(parse_duration)
         .transpose()?

@@ -4,7 +4,6 @@
 
 use super::Context;
 use crate::bisect::{BisectRequest, bisect, default_tests};
-use crate::config::Sources;
 use crate::model::bisect::BisectOutcome;
 use anyhow::{Result, bail};
 use std::path::PathBuf;
@@ -54,14 +53,8 @@ pub fn run(ctx: &Context, args: BisectArgs) -> Result<u8> {
         true => default_tests(config, args.nightly.as_deref())?,
         false => args.tests.clone(),
     };
-    let defaults = config.gate_run();
-    let measure = super::run::request(
-        ctx,
-        &[],
-        &tests,
-        &args.sampling,
-        (&defaults, Sources::gate_fields(&config.gate)),
-    )?;
+    let (defaults, sources) = config.gate_sampling();
+    let measure = super::run::request(ctx, &[], &tests, &args.sampling, (&defaults, sources))?;
     let Some(budget) = measure.sampling.budget.as_deref() else {
         bail!("--budget: give the bisect's budget, e.g. --budget 30m (gate.budget is empty)");
     };

@@ -32,13 +32,13 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<u8> {
     let gate = &config.gate;
     let results_path = args.out.clone().unwrap_or_else(|| gate.results.clone());
     let report_path = args.report.clone().unwrap_or_else(|| gate.report.clone());
-    let defaults = config.gate_run();
+    let (defaults, sources) = config.gate_sampling();
     let request = super::run::request(
         ctx,
         &args.runtimes,
         &args.tests,
         &args.sampling,
-        (&defaults, crate::config::Sources::gate_fields(&config.gate)),
+        (&defaults, sources),
     )?;
     let loaded = ctx.with_plan()?;
     if let Some(baseline) = &args.against.baseline {

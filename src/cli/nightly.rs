@@ -2,7 +2,6 @@
 //! one paired run; exits 1 when the nearest night's link fails the gate rule.
 
 use super::Context;
-use crate::config::Sources;
 use crate::nightly::{Outcome, Request};
 use crate::report::Format;
 use anyhow::Result;
@@ -44,16 +43,10 @@ pub struct NightlyArgs {
 }
 
 pub fn run(ctx: &Context, args: NightlyArgs) -> Result<u8> {
-    let defaults = ctx.loaded.config.gate_run();
+    let (defaults, sources) = ctx.loaded.config.gate_sampling();
     // A budget given on the command line bounds the night; the configured one each link.
     let budget_per_link = args.sampling.budget.is_none();
-    let measure = super::run::request(
-        ctx,
-        &[],
-        &args.tests,
-        &args.sampling,
-        (&defaults, Sources::gate_fields(&ctx.loaded.config.gate)),
-    )?;
+    let measure = super::run::request(ctx, &[], &args.tests, &args.sampling, (&defaults, sources))?;
     let request = Request {
         adapter: args.adapter,
         binary: args.binary,

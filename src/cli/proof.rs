@@ -59,11 +59,8 @@ pub fn run(ctx: &Context, check: Check) -> Result<u8> {
             out,
         } => {
             // Sampled like a gate: the gate's fields, under the flags.
-            let defaults = ctx.loaded.config.gate_run();
-            let gate = (
-                &defaults,
-                crate::config::Sources::gate_fields(&ctx.loaded.config.gate),
-            );
+            let (defaults, sources) = ctx.loaded.config.gate_sampling();
+            let gate = (&defaults, sources);
             let measure = super::run::request(ctx, &[], &tests, &sampling, gate)?;
             let request = AaRequest {
                 runtime,

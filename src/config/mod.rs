@@ -479,7 +479,7 @@ pub struct GateConfig {
 impl Config {
     /// The sampling defaults of a gate (and of the A/A proof of one): `run`'s, with the gate's
     /// sample minimum and maximum, precision and budget.
-    pub fn gate_run(&self) -> RunConfig {
+    fn gate_run(&self) -> RunConfig {
         RunConfig {
             samples: self.gate.samples,
             max_samples: self.gate.max_samples.unwrap_or(self.run.max_samples),
@@ -487,6 +487,12 @@ impl Config {
             budget: self.gate.budget.clone(),
             ..self.run.clone()
         }
+    }
+
+    /// A gate's sampling defaults (`gate_run`) with where each setting came from, for the
+    /// command line's overrides and their errors.
+    pub fn gate_sampling(&self) -> (RunConfig, Sources) {
+        (self.gate_run(), Sources::gate_fields(&self.gate))
     }
 }
 
@@ -520,7 +526,7 @@ impl Sources {
 
     /// The gate's overlay of `run` (see `Config::gate_run`): its maximum is `run`'s unless
     /// the gate names its own.
-    pub fn gate_fields(gate: &GateConfig) -> Sources {
+    fn gate_fields(gate: &GateConfig) -> Sources {
         let mut fields = BTreeMap::from([
             ("samples", "gate.samples"),
             ("budget", "gate.budget"),
@@ -833,7 +839,8 @@ fn validate(config: &Config) -> Result<()> {
         &config.toolchain.wasm_opt.install,
     )?;
     check_run(&config.run, &Sources::run_fields())?;
-    check_run(&config.gate_run(), &Sources::gate_fields(&config.gate))?;
+    let (gate_run, gate_fields) = config.gate_sampling();
+    check_run(&gate_run, &gate_fields)?;
     check_compare(&config.compare)?;
     if config.run.runtimes.is_empty() {
         bail!("field `run.runtimes`: name at least one runtime to measure, e.g. [wasmtime]");
