@@ -219,7 +219,6 @@ fn overall_levels(html: &str, dates: &[String]) -> Vec<f64> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a month of real nights, about a quarter of an hour: bench/nightly-real-month.sh"]
 async fn a_month_of_real_nights_opens_updates_and_closes_the_issue_and_survives_a_new_runner() {
     built_suite();
     let dir = month_dir();

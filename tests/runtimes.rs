@@ -8,6 +8,7 @@ mod common;
 use common::*;
 
 #[test]
+#[ignore = "needs bun, deno, wasmi, wasm3, wasm2c and native code installed and built, about 6 minutes cold: run with --include-ignored"]
 fn registry_runtimes_run_real_modules_and_agree_with_wasmtime() {
     built_suite();
     // Counts one sample per pair: a disturbed sample would re-measure its test's whole block.
@@ -57,7 +58,7 @@ fn the_aot_step_runs_once_and_is_cached_after() {
     // Wants every sample ok: none may be marked disturbed on a busy test machine.
     let dir = tempdir_without_disturbance_detection();
     // A cache of its own, so that the first run must compile.
-    let home = tempdir();
+    let home = bare_tempdir();
     let shared = home_of_tests();
     for sub in [
         "tools",

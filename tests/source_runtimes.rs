@@ -11,6 +11,7 @@ use common::*;
 use std::process::Command;
 
 #[test]
+#[ignore = "needs WAMR and wazero built from source (cmake, g++, libsimde-dev, llvm-19-dev, liblld-19-dev, libpolly-19-dev), minutes: run with --include-ignored"]
 fn source_built_runtimes_run_real_modules_and_agree_with_wasmtime() {
     built_suite();
     let dir = tempdir_without_disturbance_detection();
@@ -52,7 +53,7 @@ fn source_built_runtimes_run_real_modules_and_agree_with_wasmtime() {
 
 /// A repository of one commit tagged `v1`, and a second commit: the tag's commit and the other.
 fn repository_with_a_tag() -> (PathBuf, String, String) {
-    let repo = tempdir();
+    let repo = bare_tempdir();
     let git = |args: &[&str]| {
         let output = Command::new("git")
             .arg("-C")
@@ -141,6 +142,7 @@ fn the_pinned_commit_builds_and_a_missing_debian_package_is_named() {
 }
 
 #[test]
+#[ignore = "needs WAMR built from source (cmake, g++, libsimde-dev, llvm-19-dev, liblld-19-dev, libpolly-19-dev): run with --include-ignored"]
 fn an_aot_adapter_that_runs_no_compiled_code_is_refused() {
     built_suite();
     // iwasm with an "ahead-of-time step" that copies the module: iwasm then interprets the
@@ -163,6 +165,7 @@ fn an_aot_adapter_that_runs_no_compiled_code_is_refused() {
 }
 
 #[test]
+#[ignore = "needs WasmEdge built from source (cmake, g++, llvm-19-dev, liblld-19-dev, libspdlog-dev, libfmt-dev), about 5 minutes: run with --include-ignored"]
 fn wasmedge_runs_compiled_code_only_with_its_run_mode_and_the_guard_knows() {
     built_suite();
     // The configured adapter (`--run-mode=aot`) passes the guard and runs real modules.

@@ -41,7 +41,8 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Builds the default suite once per test binary, so parallel tests never build it twice.
+/// Builds the tests' suite once per test binary, so parallel tests never build it twice (the
+/// build's own lock makes binaries running at once take turns).
 pub fn built_suite() -> String {
     static BUILT: Mutex<Option<String>> = Mutex::new(None);
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
@@ -54,7 +55,45 @@ pub fn built_suite() -> String {
     stdout(&output)
 }
 
+/// The test programs the tests measure. Their configuration (`tempdir`) builds these alone:
+/// a cold build of them takes about 2 minutes on 2 cores, of all 101 about 7. A test that
+/// needs the whole suite works in a `bare_tempdir` and is in the full tier.
+pub const TESTS: [&str; 9] = [
+    "aead_aegis256",
+    "auth",
+    "box",
+    "box_easy2",
+    "hash",
+    "kdf",
+    "pwhash_argon2id",
+    "sign",
+    "stream",
+];
+
+/// The built-in default configuration, as the binary holds it.
+pub const DEFAULT_CONFIG: &str = include_str!("../../src/config/default.yml");
+
+/// The tests' configuration: the default with `tests.include` set to `TESTS`.
+pub fn tests_config() -> String {
+    let default = "tests:\n  include: []";
+    let config = DEFAULT_CONFIG.replacen(
+        default,
+        &format!("tests:\n  include: [{}]", TESTS.join(", ")),
+        1,
+    );
+    assert_ne!(config, DEFAULT_CONFIG, "the default has `{default}`");
+    config
+}
+
+/// A working directory whose wasmgate.yml is the tests' configuration (`tests_config`).
 pub fn tempdir() -> PathBuf {
+    let dir = bare_tempdir();
+    std::fs::write(dir.join("wasmgate.yml"), tests_config()).unwrap();
+    dir
+}
+
+/// An empty directory: a cache, a repository, or a working directory on the built-in default.
+pub fn bare_tempdir() -> PathBuf {
     tempfile::tempdir().unwrap().keep()
 }
 
