@@ -20,7 +20,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Flags of every zig build; `-Diterations` is added per build.
 pub const ZIG_FLAGS: [&str; 4] = [
@@ -158,23 +157,12 @@ fn build_suite_into(
     jobs: usize,
     suite_dir: &Path,
 ) -> Result<()> {
-    let iteration_counts: BTreeSet<u64> = wanted.iter().map(|t| t.iterations).collect();
-    let mut zig_outputs = BTreeMap::new();
-    for (index, iterations) in iteration_counts.iter().enumerate() {
-        eprintln!(
-            "wasmgate: zig build -Diterations={iterations} ({}/{})",
-            index + 1,
-            iteration_counts.len()
-        );
-        zig_outputs.insert(*iterations, zig_build(inputs, home, *iterations)?);
-    }
-
     std::fs::create_dir_all(home.dir("suites"))?;
     let staging = tempfile::Builder::new()
         .prefix(".building-")
         .tempdir_in(home.dir("suites"))?;
     let jobs = if jobs == 0 { available_cores() } else { jobs };
-    let modules = optimize_all(inputs, home, wanted, &zig_outputs, staging.path(), jobs)?;
+    let modules = build_and_optimize(inputs, home, wanted, staging.path(), jobs)?;
     let manifest = Manifest {
         schema_version: SCHEMA_VERSION,
         suite_id: suite_id(inputs, &modules),
@@ -328,11 +316,11 @@ pub fn build_native(
     let counts: BTreeSet<u64> = suite.manifest.tests.iter().map(|t| t.iterations).collect();
     let mut outputs = BTreeMap::new();
     for iterations in counts {
-        eprintln!("wasmgate: native zig build -Diterations={iterations}");
-        outputs.insert(
-            iterations,
-            zig_build_with(inputs, home, iterations, &ZIG_NATIVE_FLAGS)?,
-        );
+        let spinner = spinner(format!("native zig build -Diterations={iterations}"));
+        spinner.suspend(|| eprintln!("wasmgate: native zig build -Diterations={iterations}"));
+        let built = zig_build_with(inputs, home, iterations, &ZIG_NATIVE_FLAGS);
+        spinner.finish_and_clear();
+        outputs.insert(iterations, built?);
     }
     let mut executables = BTreeMap::new();
     for test in &suite.manifest.tests {
@@ -363,8 +351,7 @@ fn zig_build_with(
         &what,
         || complete.exists(),
         || {
-            let spinner = spinner(what.clone());
-            let result = run_checked(
+            run_checked(
                 Command::new(&inputs.zig.path)
                     .args(flags)
                     .arg(format!("-Diterations={iterations}"))
@@ -377,9 +364,7 @@ fn zig_build_with(
                     .current_dir(&inputs.source.dir),
                 "zig build",
                 crate::util::limits::STEP,
-            );
-            spinner.finish_and_clear();
-            result?;
+            )?;
             std::fs::write(&complete, "")?;
             Ok(())
         },
@@ -387,12 +372,14 @@ fn zig_build_with(
     Ok(out.join("bin"))
 }
 
-/// Runs wasm-opt on every wanted module, `jobs` at a time, into `into`.
-fn optimize_all(
+/// Runs the zig builds one after another, and wasm-opt on each build's modules as soon as that
+/// build is done. A zig build keeps one core busy (the first, which compiles Zig's own runtime
+/// for the target, about 2 minutes cold), so the other `jobs - 1` optimize meanwhile rather
+/// than wait for every build; when the builds are done their thread optimizes too.
+fn build_and_optimize(
     inputs: &Inputs,
     home: &Home,
     wanted: &[Wanted],
-    zig_outputs: &BTreeMap<u64, PathBuf>,
     into: &Path,
     jobs: usize,
 ) -> Result<Vec<TestModule>> {
@@ -400,27 +387,32 @@ fn optimize_all(
         ProgressStyle::with_template("wasm-opt {bar:30} {pos}/{len} {msg} (eta {eta})")
             .expect("static template"),
     );
-    let next = AtomicUsize::new(0);
+    let (ready, waiting) = std::sync::mpsc::channel::<(&Wanted, PathBuf)>();
+    let waiting = Mutex::new(waiting);
     let results: Mutex<Vec<Result<TestModule>>> = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1) {
-            scope.spawn(|| {
-                loop {
-                    let index = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(test) = wanted.get(index) else { break };
-                    bar.set_message(test.name.clone());
-                    let input = zig_outputs[&test.iterations].join(format!("{}.wasm", test.name));
-                    let result = optimize_one(inputs, home, test, &input, into);
-                    bar.inc(1);
-                    results
-                        .lock()
-                        .expect("no panics while holding")
-                        .push(result);
-                }
-            });
+    // Takes the next module whose zig build is done, until the builds are over and none is left.
+    let optimize_ready = || {
+        loop {
+            let next = waiting.lock().expect("no panics while holding").recv();
+            let Ok((test, input)) = next else { break };
+            bar.set_message(test.name.clone());
+            let result = optimize_one(inputs, home, test, &input, into);
+            bar.inc(1);
+            let mut results = results.lock().expect("no panics while holding");
+            results.push(result);
         }
+    };
+    let built = std::thread::scope(|scope| {
+        for _ in 1..jobs.max(1) {
+            scope.spawn(optimize_ready);
+        }
+        // `ready` moves in and is dropped when the builds end, which lets the others finish.
+        let built = zig_builds_feeding(inputs, home, wanted, &bar, ready);
+        optimize_ready();
+        built
     });
     bar.finish_and_clear();
+    built?;
     let mut modules = results
         .into_inner()
         .expect("threads joined")
@@ -428,6 +420,40 @@ fn optimize_all(
         .collect::<Result<Vec<_>>>()?;
     modules.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(modules)
+}
+
+/// One zig build per iteration count the wanted tests use, the count with the most tests
+/// first (the most work for the optimizers soonest); each build's modules go to `ready`.
+fn zig_builds_feeding<'w>(
+    inputs: &Inputs,
+    home: &Home,
+    wanted: &'w [Wanted],
+    bar: &ProgressBar,
+    ready: std::sync::mpsc::Sender<(&'w Wanted, PathBuf)>,
+) -> Result<()> {
+    let mut counts: BTreeMap<u64, usize> = BTreeMap::new();
+    for test in wanted {
+        *counts.entry(test.iterations).or_default() += 1;
+    }
+    let mut order: Vec<(u64, usize)> = counts.into_iter().collect();
+    order.sort_by_key(|&(iterations, tests)| (std::cmp::Reverse(tests), iterations));
+    for (index, &(iterations, _)) in order.iter().enumerate() {
+        // Printed with the bar out of the way, and also when it is hidden (not a terminal).
+        bar.suspend(|| {
+            eprintln!(
+                "wasmgate: zig build -Diterations={iterations} ({}/{})",
+                index + 1,
+                order.len()
+            )
+        });
+        let dir = zig_build(inputs, home, iterations)?;
+        for test in wanted.iter().filter(|t| t.iterations == iterations) {
+            let input = dir.join(format!("{}.wasm", test.name));
+            // The receivers live until this function returns: sending cannot fail.
+            let _ = ready.send((test, input));
+        }
+    }
+    Ok(())
 }
 
 /// Optimizes one module, reusing an earlier result for the same input, tool and flags.
