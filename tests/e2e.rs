@@ -262,6 +262,36 @@ fn setup_checks_each_runtime_on_a_tiny_module() {
 }
 
 #[test]
+fn a_test_outside_the_configured_programs_is_refused_naming_the_field() {
+    built_suite();
+    let dir = tempdir();
+    // Built only from tests.include: another program is not in the suite, and the error says
+    // where to add it.
+    let output = run(wasmgate(&dir).args(["run", "--runtime", "wasmtime", "--tests", "secretbox"]));
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+    assert!(
+        message.contains("unknown test `secretbox`") && message.contains("`tests.include`"),
+        "{message}"
+    );
+    // A name libsodium has no program of is refused before anything is built.
+    let config = std::fs::read_to_string(dir.join("wasmgate.yml")).unwrap();
+    std::fs::write(
+        dir.join("wasmgate.yml"),
+        config.replacen("include: [", "include: [no_such_test, ", 1),
+    )
+    .unwrap();
+    let output = run(wasmgate(&dir).arg("build"));
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("tests.include: libsodium has no test program `no_such_test`"),
+        "{message}"
+    );
+}
+
+#[test]
 fn unknown_runtime_is_a_one_line_error() {
     let dir = tempdir();
     let output = run(wasmgate(&dir).args(["run", "--runtime", "wasmfoo", "--tests", "hash"]));

@@ -35,7 +35,7 @@ pub fn select_tests(suite: &Suite, filter: &TestFilter) -> Result<Vec<TestModule
     for name in filter.include.iter().chain(&filter.exclude) {
         if suite.manifest.test(name).is_none() {
             bail!(
-                "unknown test `{name}`; the suite has: {}",
+                "unknown test `{name}`; the suite, built from the programs `tests.include` and `tests.exclude` select (add it there to build it), has: {}",
                 suite
                     .manifest
                     .tests
