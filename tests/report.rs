@@ -79,7 +79,9 @@ fn report(dir: &Path, results: &Path, format: &str, out: &str) -> PathBuf {
 #[ignore = "needs Debian's chromium: run with --include-ignored"]
 fn the_html_report_loads_in_chromium_and_draws_its_charts() {
     let driver = playwright_dir();
-    let dir = tempdir();
+    // Wants every sample ok: the other tests of this file (a native build, Chromium) run
+    // beside its samples, which detection would mark disturbed and leave unmeasured.
+    let dir = tempdir_without_disturbance_detection();
     let results = measured(&dir, true);
     let html = report(&dir, &results, "html", "report.html");
     let summary = read_json(&report(&dir, &results, "json", "report.json"));
@@ -145,7 +147,9 @@ fn the_html_report_loads_in_chromium_and_draws_its_charts() {
 
 #[test]
 fn the_markdown_report_has_a_chart_per_category_then_and_now_and_the_trend_table() {
-    let dir = tempdir();
+    // Wants every sample ok: the other tests of this file (a native build, Chromium) run
+    // beside its samples, which detection would mark disturbed and leave unmeasured.
+    let dir = tempdir_without_disturbance_detection();
     let results = measured(&dir, false);
     let text = std::fs::read_to_string(report(&dir, &results, "markdown", "report.md")).unwrap();
     let summary = read_json(&report(&dir, &results, "json", "report.json"));
@@ -165,7 +169,9 @@ fn the_markdown_report_has_a_chart_per_category_then_and_now_and_the_trend_table
 #[test]
 #[ignore = "needs a native build of libsodium, about 2 minutes cold: run with --include-ignored"]
 fn the_markdown_report_gives_the_fastest_runtime_over_native_code() {
-    let dir = tempdir();
+    // Wants every sample ok: the other tests of this file (a native build, Chromium) run
+    // beside its samples, which detection would mark disturbed and leave unmeasured.
+    let dir = tempdir_without_disturbance_detection();
     let results = measured(&dir, true);
     let text = std::fs::read_to_string(report(&dir, &results, "markdown", "report.md")).unwrap();
     let summary = read_json(&report(&dir, &results, "json", "report.json"));
