@@ -238,11 +238,7 @@ fn selected_programs(programs: Vec<String>, filter: &TestFilter) -> Result<Vec<S
             );
         }
     }
-    let chosen: Vec<String> = programs
-        .into_iter()
-        .filter(|p| filter.include.is_empty() || filter.include.contains(p))
-        .filter(|p| !filter.exclude.contains(p))
-        .collect();
+    let chosen: Vec<String> = programs.into_iter().filter(|p| filter.admits(p)).collect();
     if chosen.is_empty() {
         bail!("tests: include and exclude leave no test program to build; include at least one");
     }

@@ -246,6 +246,14 @@ pub struct TestFilter {
     pub exclude: Vec<String>,
 }
 
+impl TestFilter {
+    /// Whether a test is selected: in `include` (every test when it is empty), not in `exclude`.
+    pub fn admits(&self, name: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|n| n == name))
+            && !self.exclude.iter().any(|n| n == name)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {

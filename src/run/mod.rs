@@ -50,8 +50,7 @@ pub fn select_tests(suite: &Suite, filter: &TestFilter) -> Result<Vec<TestModule
         .manifest
         .tests
         .iter()
-        .filter(|t| filter.include.is_empty() || filter.include.contains(&t.name))
-        .filter(|t| !filter.exclude.contains(&t.name))
+        .filter(|t| filter.admits(&t.name))
         .filter(|t| !t.measures_nothing)
         .cloned()
         .collect();
