@@ -2,9 +2,9 @@
 //! append-only history of compact summaries. Also turns results and baselines into sides.
 
 use super::Side;
-use super::stats;
 use crate::model::Measure;
 use crate::model::{Baseline, ComparedSide, HistoryEntry, Results, SCHEMA_VERSION, TestSummary};
+use crate::stats;
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::io::Write;

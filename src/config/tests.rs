@@ -1,4 +1,3 @@
-
 use super::schema::{default_min_effect_instructions, default_paired_test};
 use super::*;
 use std::path::PathBuf;
