@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-order=(model util config stats toolchain build run compare calibrate nightly bisect report publish cli)
+order=(model util stats config toolchain build run compare calibrate nightly bisect report publish cli)
 
 level_of() {
   local i

@@ -6,7 +6,7 @@ use super::injection::{DEFAULT_SETTINGS, Outcome, Replay, Sampling, Setting};
 use crate::compare::settings;
 use crate::config::{Loaded, RunOverrides, parse_duration};
 use crate::model::{CompareSettings, PairedTest, Results};
-use crate::stats::stopping::Stopping;
+use crate::run::round_policy;
 use anyhow::{Result, anyhow, bail};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -97,13 +97,12 @@ fn gate_sampling(
 ) -> Result<(Sampling, Option<String>)> {
     let (defaults, sources) = loaded.config.gate_sampling();
     let sampling = overrides.apply(&defaults, sources)?;
-    let budget_seconds = (sampling.budget.as_deref())
+    let budget = (sampling.budget.as_deref())
         .map(parse_duration)
-        .transpose()?
-        .map(|b| b.as_secs_f64());
+        .transpose()?;
     let emulated = Sampling {
-        stopping: Stopping::new(&sampling, min_effect),
-        budget_seconds,
+        stopping: round_policy::stopping_rule(&sampling, min_effect),
+        budget,
         workers,
     };
     Ok((emulated, sampling.budget))

@@ -6,9 +6,11 @@ use crate::compare::{Side, compare};
 use crate::model::{
     CompareSettings, ComparedSide, Comparison, Results, RuntimeInfo, Sample, SampleStatus, Verdict,
 };
+use crate::run::round_policy::{self, OpenTest};
 use crate::stats::stopping::Stopping;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::time::Duration;
 
 /// What a setting slows down.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -443,12 +445,11 @@ fn runtime_labelled(aa: &Results, label: &str) -> RuntimeInfo {
 /// A test and its pairs in one trial, in round order.
 type TrialPairs<'a> = (&'a String, Vec<(f64, f64)>);
 
-/// How many pairs of each test the gate would take, and the wall time of the rounds run. As in
-/// the scheduler, the stopping rule is asked at the start of each round, each round runs one
-/// pair of every test still open (and, while fewer tests are open than there are workers, the
-/// pairs of the next rounds too: `run::scheduler::rounds_at_once`), and a round that does not fit in the
-/// budget ends the run (the scheduler would not start blocks it cannot finish). A test the
-/// rule would sample beyond its recorded pairs uses them all.
+/// How many pairs of each test the gate would take, and the wall time of the rounds run, in
+/// seconds. The stopping rule is asked at the start of each round and the rounds follow the
+/// scheduler's round policy (`run::round_policy`): which tests run how many pairs next, on how
+/// many workers, and which blocks still fit in the budget. A test the rule would sample beyond
+/// its recorded pairs uses them all.
 fn pairs_within_budget(
     tests: &[TrialPairs],
     pair_seconds: &BTreeMap<&str, f64>,
@@ -459,7 +460,7 @@ fn pairs_within_budget(
     let mut taken = vec![0usize; tests.len()];
     // A test the rule stopped stays stopped: its pairs do not change.
     let mut done = vec![false; tests.len()];
-    let mut spent = 0.0;
+    let mut spent = Duration::ZERO;
     loop {
         for (at, (_, pairs)) in tests.iter().enumerate() {
             done[at] = done[at]
@@ -468,51 +469,33 @@ fn pairs_within_budget(
         }
         let open: Vec<usize> = (0..tests.len()).filter(|&at| !done[at]).collect();
         if open.is_empty() {
-            return (taken, spent);
+            return (taken, spent.as_secs_f64());
         }
-        let rounds = crate::run::scheduler::rounds_at_once(sampling.workers, open.len()) as usize;
-        let mut blocks = Vec::new();
-        let mut adding = Vec::new();
-        for at in open {
-            // An A/A pair is never disturbed: the room left is the recorded pairs'.
-            let recorded = tests[at].1.len() - taken[at];
-            let more = stopping.rounds_for(taken[at], rounds, recorded);
-            blocks.extend(std::iter::repeat_n(
-                pair_seconds[tests[at].0.as_str()],
-                more,
-            ));
-            adding.push((at, more));
+        // An A/A pair is never disturbed: the room left is the recorded pairs'.
+        let open_tests: Vec<OpenTest> = (open.iter())
+            .map(|&at| OpenTest {
+                taken: taken[at],
+                room: tests[at].1.len() - taken[at],
+            })
+            .collect();
+        let rounds = round_policy::next_rounds(&open_tests, sampling.workers, stopping);
+        let mut blocks: Vec<(usize, Duration)> = Vec::new();
+        for (&at, &more) in open.iter().zip(&rounds) {
+            let wall = round_policy::wall_from_seconds(pair_seconds[tests[at].0.as_str()]);
+            blocks.extend(std::iter::repeat_n((at, wall), more));
         }
         // The scheduler visits a round's tests in a shuffled order.
         rng.shuffle(&mut blocks);
-        let took = round_wall_seconds(&blocks, sampling.workers);
-        if sampling
-            .budget_seconds
-            .is_some_and(|budget| spent + took > budget)
-        {
-            return (taken, spent);
+        let walls: Vec<Duration> = blocks.iter().map(|(_, wall)| *wall).collect();
+        let round = round_policy::replay_round(&walls, sampling.workers, spent, sampling.budget);
+        spent += round.wall;
+        for ((at, _), started) in blocks.iter().zip(&round.started) {
+            taken[*at] += usize::from(*started);
         }
-        spent += took;
-        for (at, more) in adding {
-            taken[at] += more;
+        if round.budget_spent {
+            return (taken, spent.as_secs_f64());
         }
     }
-}
-
-/// The wall time of one round on `workers` workers: as in the scheduler, each block (one
-/// test's pair) goes to the first worker free, in the round's order, and the next round starts
-/// when the last worker is done. Not the round's total divided by the workers: that would
-/// credit the last rounds, where a few tests that look changed are still open, with workers
-/// that have nothing to do.
-fn round_wall_seconds(blocks: &[f64], workers: usize) -> f64 {
-    let mut busy_until = vec![0.0f64; workers.max(1)];
-    for block in blocks {
-        let first_free = (busy_until.iter_mut())
-            .min_by(|a, b| a.total_cmp(b))
-            .expect("at least one worker");
-        *first_free += block;
-    }
-    busy_until.into_iter().fold(0.0, f64::max)
 }
 
 /// The distinct cores the samples of runtimes `a` and `b` were pinned to, at least 1.
@@ -530,7 +513,7 @@ fn workers_of(aa: &Results, (a, b): (&str, &str)) -> usize {
 pub struct Sampling {
     pub stopping: Stopping,
     /// The run's budget, against the pair times of the A/A run; `None`: unbounded.
-    pub budget_seconds: Option<f64>,
+    pub budget: Option<Duration>,
     /// The workers the rounds are spread over (one per core).
     pub workers: usize,
 }
@@ -618,7 +601,7 @@ mod tests {
                 min_effect: 0.02,
                 counts: false,
             },
-            budget_seconds: None,
+            budget: None,
             workers: 1,
         }
     }
@@ -653,40 +636,30 @@ mod tests {
     }
 
     #[test]
-    fn a_round_gives_each_block_to_the_first_free_worker() {
-        assert_eq!(round_wall_seconds(&[1.0, 1.0, 1.0, 1.0], 1), 4.0);
-        assert_eq!(round_wall_seconds(&[1.0, 1.0, 1.0, 1.0], 2), 2.0);
-        // A long block first: the other worker takes the rest meanwhile.
-        assert_eq!(round_wall_seconds(&[3.0, 1.0, 1.0, 1.0], 2), 3.0);
-        // Last: the long block starts only when a worker is free.
-        assert_eq!(round_wall_seconds(&[1.0, 1.0, 1.0, 3.0], 2), 4.0);
-        // One test still open keeps one worker busy; the other has nothing to do.
-        assert_eq!(round_wall_seconds(&[2.0], 2), 2.0);
-    }
-
-    #[test]
     fn the_budget_is_replayed_on_the_workers() {
         let mut aa = synthetic_aa();
         let replay = Replay::new(&aa, ("a", "b")).unwrap();
         assert_eq!(replay.recorded_workers(), 1, "unpinned samples: one worker");
         // Each sample took 1 ms, so a round of the 3 tests takes 6 ms on one worker and 4 ms
-        // on two (2 + 1 blocks of 2 ms): 5 and 7 rounds fit in 31 ms.
+        // on two (2 + 1 blocks of 2 ms): 5 and 7 rounds fit in 31 ms. Then, as the
+        // scheduler's workers would, each worker starts what still ends within the budget: on
+        // one, nothing (30 + 2 > 31); on two, one more block each (28 + 2), the third not.
         let nothing = Setting {
             target: Target::Nothing,
             factor: 1.0,
         };
         let on = |workers| {
             let sampling = Sampling {
-                budget_seconds: Some(0.031),
+                budget: Some(Duration::from_millis(31)),
                 workers,
                 ..sampling()
             };
             replay.run(&settings(), &sampling, nothing, 2, 1)
         };
         let (one, two) = (on(1), on(2));
-        assert_eq!((one.pairs_used, two.pairs_used), (2 * 3 * 5, 2 * 3 * 7));
+        assert_eq!((one.pairs_used, two.pairs_used), (2 * 3 * 5, 2 * (3 * 7 + 2)));
         assert!((one.mean_seconds() - 0.030).abs() < 1e-9, "{one:?}");
-        assert!((two.mean_seconds() - 0.028).abs() < 1e-9, "{two:?}");
+        assert!((two.mean_seconds() - 0.030).abs() < 1e-9, "{two:?}");
         for (i, sample) in aa.samples.iter_mut().enumerate() {
             sample.core = Some(i % 2);
         }
@@ -714,8 +687,6 @@ mod tests {
         assert_eq!((three.pairs_used, six.pairs_used), (2 * 3 * 15, 2 * 3 * 15));
         assert!((three.mean_seconds() - 0.030).abs() < 1e-9, "{three:?}");
         assert!((six.mean_seconds() - 0.016).abs() < 1e-9, "{six:?}");
-        assert_eq!(crate::run::scheduler::rounds_at_once(2, 1), 2);
-        assert_eq!(crate::run::scheduler::rounds_at_once(2, 3), 1);
     }
 
     fn refusal(samples: &[(&str, &str, Option<u64>)]) -> Unreplayable {

@@ -10,7 +10,6 @@ use crate::build::Suite;
 use crate::config::{Loaded, RunConfig, TestFilter, parse_duration};
 use crate::model::{AotRecord, CheckStatus, Environment, Results, Shard};
 use crate::model::{Measure, TestModule};
-use crate::stats::stopping::Stopping;
 use crate::toolchain::Home;
 use crate::util::lock::FileLock;
 use anyhow::{Result, bail};
@@ -284,7 +283,7 @@ fn schedule_for(request: &Request, min_effect: f64) -> Result<Schedule> {
     let allowed = sampling.allow_smt_siblings || counting;
     refuse_smt_siblings(&system, &cores, allowed, &request.cores_origin)?;
     Ok(Schedule {
-        stopping: Stopping::new(sampling, min_effect),
+        stopping: super::round_policy::stopping_rule(sampling, min_effect),
         budget: sampling.budget.as_deref().map(parse_duration).transpose()?,
         timeout: Duration::from_secs(sampling.timeout_seconds),
         cores,

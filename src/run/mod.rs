@@ -17,6 +17,7 @@ pub mod measure;
 pub mod merge;
 pub mod parallelism;
 pub mod process_tree;
+pub mod round_policy;
 pub mod scheduler;
 
 use crate::build::Suite;

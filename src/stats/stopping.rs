@@ -54,19 +54,8 @@ fn first_counts(paired: &[Vec<(f64, f64)>]) -> Option<Vec<f64>> {
 }
 
 impl Stopping {
-    /// The rule of a run's checked sampling settings; `min_effect` is the comparison's.
-    pub fn new(sampling: &crate::config::RunConfig, min_effect: f64) -> Stopping {
-        Stopping {
-            min_samples: sampling.samples,
-            max_samples: sampling.max_samples,
-            precision: sampling.precision,
-            min_effect,
-            counts: !sampling.measure.is_time(),
-        }
-    }
-
     /// How many rounds of an open test with `taken` samples (or pairs) to run at once, when
-    /// `rounds` run at once (`run::scheduler::rounds_at_once`) and the test's runtimes may
+    /// `rounds` run at once (`run::round_policy::rounds_at_once`) and the test's runtimes may
     /// yet be disturbed `room` times: at least one, and never past what the rule could ask for
     /// (the minimum when precision is off, else the maximum) nor past `room`. Used by the
     /// scheduler and the injection replay alike.

@@ -15,6 +15,7 @@
 use super::adapter::Runtime;
 use super::execute::Outcome;
 use super::executor::{Executor, Limits};
+use super::round_policy::{self, OpenTest};
 use crate::build::Suite;
 use crate::config::DisturbanceConfig;
 use crate::model::{Sample, TestModule};
@@ -132,7 +133,6 @@ impl Scheduler<'_> {
         log: Option<ProgressLog>,
     ) -> anyhow::Result<Ending> {
         let started = Instant::now();
-        let deadline = self.schedule.budget.map(|b| started + b);
         let mut states = self.initial_states(earlier);
         let mut order = earlier.iter().map(|s| s.order + 1).max().unwrap_or(0);
         let mut round = earlier.iter().map(|s| s.round + 1).max().unwrap_or(0);
@@ -151,7 +151,7 @@ impl Scheduler<'_> {
                 .collect::<BTreeSet<_>>()
                 .len();
             let expected = expected_walls(&blocks, &states);
-            let outcome = self.run_round(blocks, &expected, deadline, wake, |event| {
+            let outcome = self.run_round(blocks, &expected, started, wake, |event| {
                 if let Event::Started(worker, pair) = &event {
                     shown.in_flight.insert(*worker, *pair);
                 }
@@ -240,40 +240,37 @@ impl Scheduler<'_> {
     }
 
     /// The blocks that run next, and how many rounds they span: each open test with its
-    /// runtimes, both in a shuffled order. While fewer tests are open than there are workers
-    /// (the last rounds, where the tests that look changed are sampled on), each test also
-    /// gets the blocks of the next rounds, as far as the rule could ask for them
-    /// (`Stopping::rounds_for`), so every worker takes a pair rather than wait for one
-    /// worker's: the pairs a verdict needs come sooner.
+    /// runtimes, both in a shuffled order, for as many rounds as the round policy gives it
+    /// (`round_policy::next_rounds`).
     fn blocks(
         &self,
         round: u32,
         states: &BTreeMap<(usize, usize), PairState>,
     ) -> (Vec<Block>, u32) {
-        let open: Vec<(usize, Vec<usize>, usize)> = (0..self.tests.len())
+        let open: Vec<(usize, Vec<usize>, OpenTest)> = (0..self.tests.len())
             .filter_map(|test| {
                 let (runtimes, taken) = self.open_runtimes(test, states)?;
-                Some((test, runtimes, taken))
+                let disturbed = (runtimes.iter())
+                    .map(|r| states[&(test, *r)].disturbed)
+                    .max()
+                    .unwrap_or(0);
+                let room = self.disturbed_cap().saturating_sub(disturbed);
+                Some((test, runtimes, OpenTest { taken, room }))
             })
             .collect();
-        let at_once = rounds_at_once(self.schedule.cores.len(), open.len()) as usize;
+        let tests: Vec<OpenTest> = open.iter().map(|(_, _, test)| *test).collect();
+        let rounds =
+            round_policy::next_rounds(&tests, self.schedule.cores.len(), &self.schedule.stopping);
         let mut blocks = Vec::new();
-        let mut spanned = 1;
-        for (test, runtimes, taken) in open {
-            let disturbed = (runtimes.iter())
-                .map(|r| states[&(test, *r)].disturbed)
-                .max()
-                .unwrap_or(0);
-            let room = self.disturbed_cap().saturating_sub(disturbed);
-            let rounds = (self.schedule.stopping).rounds_for(taken, at_once, room);
-            spanned = spanned.max(rounds);
+        for ((test, runtimes, _), &rounds) in open.iter().zip(&rounds) {
             blocks.extend((round..).take(rounds).map(|round| Block {
                 round,
-                test,
+                test: *test,
                 runtimes: runtimes.clone(),
             }));
         }
         self.shuffle(&mut blocks);
+        let spanned = rounds.into_iter().max().unwrap_or(1);
         (blocks, u32::try_from(spanned).unwrap_or(1))
     }
 
@@ -405,14 +402,15 @@ impl Scheduler<'_> {
         &self,
         blocks: Vec<Block>,
         expected: &BTreeMap<(usize, usize), Duration>,
-        deadline: Option<Instant>,
+        started: Instant,
         wake: Option<Duration>,
         mut on_event: impl FnMut(Event) -> anyhow::Result<()>,
     ) -> anyhow::Result<Option<Ending>> {
         let round = Round {
             queue: Mutex::new(VecDeque::from(blocks)),
             expected,
-            deadline,
+            started,
+            budget: self.schedule.budget,
             budget_spent: AtomicBool::new(false),
         };
         let (sender, receiver) = mpsc::channel();
@@ -445,7 +443,7 @@ impl Scheduler<'_> {
         let limits = Limits {
             core,
             timeout: self.schedule.timeout,
-            abandon_at: round.deadline,
+            abandon_at: round.deadline(),
             stop: self.stop,
             disturbance: self.schedule.disturbance,
         };
@@ -525,7 +523,9 @@ struct Round<'r> {
     queue: Mutex<VecDeque<Block>>,
     /// Expected wall time of each pair of the round's blocks.
     expected: &'r BTreeMap<(usize, usize), Duration>,
-    deadline: Option<Instant>,
+    /// When the run started, and its budget.
+    started: Instant,
+    budget: Option<Duration>,
     budget_spent: AtomicBool,
 }
 
@@ -534,23 +534,19 @@ impl Round<'_> {
         self.queue.lock().expect("no panics while held").pop_front()
     }
 
-    /// Whether the block can finish before the deadline, by its expected wall time.
+    /// Whether the block can finish within the budget, by its expected wall time.
     fn fits(&self, test: usize, runtimes: &[usize]) -> bool {
         let needed = runtimes.iter().fold(Duration::ZERO, |sum, r| {
             sum.saturating_add(self.expected[&(test, *r)])
         });
-        self.deadline.is_none_or(|d| {
-            Instant::now()
-                .checked_add(needed)
-                .is_some_and(|end| end <= d)
-        })
+        round_policy::ends_within(self.started.elapsed(), needed, self.budget)
     }
-}
 
-/// How many rounds run at once: one, unless fewer tests are open than there are workers; then
-/// as many as keep every worker busy (each open test once per round).
-pub fn rounds_at_once(workers: usize, open: usize) -> u32 {
-    u32::try_from(workers / open.max(1)).map_or(1, |rounds| rounds.max(1))
+    /// When a sample still running is abandoned: the end of the budget.
+    fn deadline(&self) -> Option<Instant> {
+        self.budget
+            .and_then(|budget| self.started.checked_add(budget))
+    }
 }
 
 /// Expected wall time of each pair (the median so far), so the budget never starts a block
@@ -564,13 +560,7 @@ fn expected_walls(
         .flat_map(|block| block.runtimes.iter().map(move |r| (block.test, *r)))
         .map(|pair| {
             let ms = stats::median(&states[&pair].wall_ms).unwrap_or(0.0);
-            // A resumed journal's wall times are input: one too large to be a duration never
-            // fits a budget, and one that is negative or not a number tells nothing.
-            let wall = Duration::try_from_secs_f64(ms / 1000.0).unwrap_or(if ms > 0.0 {
-                Duration::MAX
-            } else {
-                Duration::ZERO
-            });
+            let wall = round_policy::wall_from_seconds(ms / 1000.0);
             (pair, wall)
         })
         .collect()
