@@ -657,7 +657,10 @@ mod tests {
             replay.run(&settings(), &sampling, nothing, 2, 1)
         };
         let (one, two) = (on(1), on(2));
-        assert_eq!((one.pairs_used, two.pairs_used), (2 * 3 * 5, 2 * (3 * 7 + 2)));
+        assert_eq!(
+            (one.pairs_used, two.pairs_used),
+            (2 * 3 * 5, 2 * (3 * 7 + 2))
+        );
         assert!((one.mean_seconds() - 0.030).abs() < 1e-9, "{one:?}");
         assert!((two.mean_seconds() - 0.030).abs() < 1e-9, "{two:?}");
         for (i, sample) in aa.samples.iter_mut().enumerate() {

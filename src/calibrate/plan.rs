@@ -10,8 +10,9 @@
 use crate::build::{Inputs, Suite, build_with, prepare};
 use crate::config::Loaded;
 use crate::model::Plan;
-use crate::run::adapter::{Runtime, RuntimeRequest, resolve};
+use crate::run::adapter::{RuntimeRequest, resolve};
 use crate::run::execute::run_once;
+use crate::run::runtime::Runtime;
 use crate::toolchain::Home;
 use anyhow::{Result, bail};
 use std::collections::{BTreeMap, BTreeSet};

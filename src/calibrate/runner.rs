@@ -11,7 +11,8 @@
 use super::plan::{Calibrated, calibrate_on};
 use crate::config::{Loaded, PlanChoice};
 use crate::model::Plan;
-use crate::run::adapter::{Runtime, RuntimeRequest, resolve};
+use crate::run::adapter::{RuntimeRequest, resolve};
+use crate::run::runtime::Runtime;
 use crate::toolchain::Home;
 use crate::util::lock::FileLock;
 use anyhow::{Result, bail};

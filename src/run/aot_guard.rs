@@ -6,7 +6,7 @@
 //! compiled run must be `min_speedup` times faster. The interpreter is ended as soon as it has
 //! taken that long: the check never costs more than `min_speedup` compiled runs.
 
-use super::adapter::{Runtime, command_from, compile_ahead};
+use super::runtime::{Runtime, command_from, compile_ahead};
 use crate::config::AotGuard;
 use crate::toolchain::Home;
 use crate::toolchain::helpers::{SPIN_MODULE, TINY_MODULE};

@@ -5,9 +5,9 @@
 //! compilation of the module gone. No clock is read, so a neighbour on the core changes
 //! nothing, and no sample is ever disturbed.
 
-use super::adapter::Runtime;
 use super::execute::{Outcome, run_once};
 use super::executor::{Executor, Limits};
+use super::runtime::Runtime;
 use crate::build::Suite;
 use crate::model::{InstructionsRecord, SampleStatus, TestModule};
 use anyhow::{Result, bail};

@@ -2,8 +2,8 @@
 //! an executor takes one sample. Real runs go through `Processes`; the scheduler's tests go
 //! through a scripted fake, so its budget, failure and resume paths run in milliseconds.
 
-use super::adapter::Runtime;
 use super::execute::{Outcome, flag_disturbance, run_once};
+use super::runtime::Runtime;
 use crate::build::Suite;
 use crate::config::DisturbanceConfig;
 use crate::model::TestModule;

@@ -3,9 +3,9 @@
 //! without processes. Outcomes go through `execute::judge`, as a real process's would. Each
 //! sample's span in real time is recorded, so a test can see which samples ran at once.
 
-use super::adapter::Runtime;
 use super::execute::{Outcome, Usage, flag_disturbance, judge, timed_out};
 use super::executor::{Executor, Limits};
+use super::runtime::Runtime;
 use crate::build::Suite;
 use crate::model::TestModule;
 use std::os::unix::process::ExitStatusExt;

@@ -1,7 +1,8 @@
 //! What the configured runtimes are here: `setup` provisions and checks them, `runtimes` lists
 //! them without installing anything.
 
-use super::adapter::{Runtime, RuntimeRequest, resolve, resolve_for_listing};
+use super::adapter::{RuntimeRequest, resolve, resolve_for_listing};
+use super::runtime::Runtime;
 use crate::build::Inputs;
 use crate::config::{Install, Loaded};
 use crate::toolchain::{Home, locate};

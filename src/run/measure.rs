@@ -148,7 +148,7 @@ fn same_tests(suite: &Suite, selected: &[TestModule]) -> Vec<TestModule> {
 fn prepare_runtimes(
     config: &crate::config::Config,
     home: &Home,
-    runtimes: &mut [super::adapter::Runtime],
+    runtimes: &mut [super::runtime::Runtime],
     (suite, tests, measure): (&Suite, &[TestModule], Measure),
     aot: &mut Vec<AotRecord>,
 ) -> Result<()> {
@@ -212,7 +212,7 @@ fn resolve_all(
     home: &Home,
     requested: &[RuntimeRequest],
     measure: Measure,
-) -> Result<Vec<super::adapter::Runtime>> {
+) -> Result<Vec<super::runtime::Runtime>> {
     let configured: Vec<RuntimeRequest>;
     let requests = if requested.is_empty() {
         configured = loaded
@@ -315,7 +315,7 @@ fn check_runner(schedule: &Schedule) -> Environment {
 fn start(
     request: &Request,
     suite: &crate::build::Suite,
-    runtimes: &[super::adapter::Runtime],
+    runtimes: &[super::runtime::Runtime],
     schedule: &Schedule,
     out: &Path,
     environment: Environment,

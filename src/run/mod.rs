@@ -18,15 +18,16 @@ pub mod merge;
 pub mod parallelism;
 pub mod process_tree;
 pub mod round_policy;
+pub mod runtime;
 pub mod scheduler;
 
 use crate::build::Suite;
 use crate::config::TestFilter;
 use crate::model::{Environment, Machine, Results, SCHEMA_VERSION, TestModule};
 pub use crate::util::STOP;
-use adapter::Runtime;
 use anyhow::{Result, bail};
 use executor::Executor;
+use runtime::Runtime;
 use scheduler::{Ending, Schedule};
 use std::path::Path;
 

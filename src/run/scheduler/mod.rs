@@ -12,10 +12,10 @@
 //! The scheduler decides what runs when; an `Executor` takes each sample, so the scheduler
 //! can be tested without processes.
 
-use super::adapter::Runtime;
 use super::execute::Outcome;
 use super::executor::{Executor, Limits};
 use super::round_policy::{self, OpenTest};
+use super::runtime::Runtime;
 use crate::build::Suite;
 use crate::config::DisturbanceConfig;
 use crate::model::{Sample, TestModule};

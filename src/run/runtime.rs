@@ -1,0 +1,263 @@
+//! A runtime ready to run modules: its run command, its ahead-of-time step and the products
+//! of that step, and the check that it runs a tiny module at all. `adapter` makes one from
+//! the configuration.
+
+use crate::build::Suite;
+use crate::model::{AotRecord, RuntimeInfo, TestModule};
+use crate::toolchain::Home;
+use crate::toolchain::helpers::TINY_MODULE;
+use anyhow::Result;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// A runtime ready to run modules.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    pub info: RuntimeInfo,
+    /// The run command with everything but `{module}` and `{aot}` filled in.
+    argv: Vec<String>,
+    /// The ahead-of-time step, filled in the same way, and its products per module.
+    aot: Option<Aot>,
+    /// A native runtime's executables (wasm module path -> native executable), given by
+    /// `use_native_build`; its run command takes one as `{aot}`.
+    native_build: BTreeMap<PathBuf, PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+struct Aot {
+    argv: Vec<String>,
+    extension: String,
+    /// Module path -> its product, or why the step failed.
+    products: BTreeMap<PathBuf, Result<PathBuf, String>>,
+}
+
+/// A runtime's ahead-of-time step as `adapter` fills it in.
+pub(super) struct AotStep {
+    /// The step, filled but for `{module}` and `{aot}`.
+    pub argv: Vec<String>,
+    /// The products' file extension.
+    pub extension: String,
+}
+
+impl Runtime {
+    pub(super) fn new(info: RuntimeInfo, argv: Vec<String>, aot: Option<AotStep>) -> Runtime {
+        Runtime {
+            info,
+            argv,
+            aot: aot.map(|step| Aot {
+                argv: step.argv,
+                extension: step.extension,
+                products: BTreeMap::new(),
+            }),
+            native_build: BTreeMap::new(),
+        }
+    }
+
+    /// The command that runs one module; `Err` says why it cannot run (its AOT step failed).
+    pub fn command(&self, module: &Path) -> Result<Command, String> {
+        let missing = || format!("no ahead-of-time product for {}", module.display());
+        let product = if self.info.native {
+            Some(self.native_build.get(module).cloned().ok_or_else(missing)?)
+        } else {
+            match &self.aot {
+                None => None,
+                Some(aot) => Some(
+                    aot.products
+                        .get(module)
+                        .cloned()
+                        .unwrap_or_else(|| Err(missing()))?,
+                ),
+            }
+        };
+        Ok(command_from(&self.argv, module, product.as_deref()))
+    }
+
+    /// Runs the ahead-of-time step for every module that has no cached product yet. The
+    /// products are cached by (module sha256, runtime version, step); the time each step took
+    /// is returned, never part of a sample.
+    pub fn prepare_aot(
+        &mut self,
+        home: &Home,
+        suite: &Suite,
+        tests: &[TestModule],
+    ) -> Vec<AotRecord> {
+        let Some(aot) = self.aot.as_mut() else {
+            return Vec::new();
+        };
+        let mut records = Vec::new();
+        for test in tests {
+            let module = suite.module_path(test);
+            let key = crate::util::short_hash(&format!(
+                "{} {} {:?}",
+                test.sha256, self.info.version, aot.argv
+            ));
+            let product = home.dir("aot").join(format!("{key}.{}", aot.extension));
+            let started = Instant::now();
+            let cached = product.exists();
+            let outcome = if cached {
+                Ok(())
+            } else {
+                compile_ahead(&aot.argv, &module, &product)
+            };
+            records.push(AotRecord {
+                runtime: self.info.name.clone(),
+                test: test.name.clone(),
+                seconds: if cached {
+                    0.0
+                } else {
+                    started.elapsed().as_secs_f64()
+                },
+                cached,
+                error: outcome.as_ref().err().cloned(),
+            });
+            aot.products.insert(module, outcome.map(|()| product));
+        }
+        records
+    }
+}
+
+impl Runtime {
+    /// Runs the tiny module (through the AOT step, if any) and checks that it printed a number
+    /// and exited 0: the runtime works at all. The native runtime runs no wasm; it is not checked.
+    pub fn check_usable(&self, home: &Home) -> Result<()> {
+        if self.info.native {
+            return Ok(());
+        }
+        let dir = home
+            .dir("helpers")
+            .join(crate::util::short_hash(&hex::encode(TINY_MODULE)));
+        let module = dir.join("tiny.wasm");
+        if !module.exists() {
+            crate::model::write_atomic(&module, TINY_MODULE)?;
+        }
+        let product = match &self.aot {
+            Some(aot) => {
+                // Keyed like the suite's products: two runs checking runtimes of one name in
+                // other versions must not run each other's product.
+                let key = crate::util::short_hash(&format!(
+                    "{} {} {:?}",
+                    self.info.path, self.info.version, aot.argv
+                ));
+                let product = dir.join(format!("{key}.{}", aot.extension));
+                compile_ahead(&aot.argv, &module, &product).map_err(|why| self.unusable(&why))?;
+                Some(product)
+            }
+            None => None,
+        };
+        let command = command_from(&self.argv, &module, product.as_deref());
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let outcome = super::execute::run_once(
+            Ok(command),
+            None,
+            std::time::Duration::from_secs(60),
+            None,
+            &stop,
+        )
+        .expect("never stopped");
+        match outcome.status {
+            crate::model::SampleStatus::Ok => Ok(()),
+            _ => Err(self.unusable(outcome.message.as_deref().unwrap_or("failed"))),
+        }
+    }
+
+    /// The run command, filled but for `{module}` and `{aot}`.
+    pub(super) fn run_argv(&self) -> &[String] {
+        &self.argv
+    }
+
+    /// The ahead-of-time step, filled but for `{module}` and `{aot}`; `None` without one.
+    pub(super) fn aot_argv(&self) -> Option<&[String]> {
+        self.aot.as_ref().map(|aot| aot.argv.as_slice())
+    }
+
+    pub(super) fn aot_extension(&self) -> &str {
+        self.aot
+            .as_ref()
+            .map_or("aot", |aot| aot.extension.as_str())
+    }
+
+    fn unusable(&self, why: &str) -> anyhow::Error {
+        anyhow::anyhow!(
+            "runtime `{}` ({}) cannot run a tiny WASI module: {why}; check its install, or the `runtimes.{}` templates",
+            self.info.name,
+            self.info.path,
+            self.info.adapter
+        )
+    }
+
+    /// Gives a native runtime its executables: wasm module path -> native executable.
+    pub fn use_native_build(&mut self, executables: &BTreeMap<PathBuf, PathBuf>) {
+        if self.info.native {
+            self.native_build.extend(executables.clone());
+        }
+    }
+}
+
+pub(super) fn command_from(argv: &[String], module: &Path, product: Option<&Path>) -> Command {
+    let module = module.to_string_lossy();
+    let product = product
+        .map(|p| p.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let mut argv = argv
+        .iter()
+        .map(|arg| arg.replace("{module}", &module).replace("{aot}", &product));
+    let mut command = Command::new(argv.next().expect("validated: templates are not empty"));
+    command.args(argv);
+    command
+}
+
+/// Runs one AOT step into a temporary file beside the product, then renames it into place.
+pub(super) fn compile_ahead(argv: &[String], module: &Path, product: &Path) -> Result<(), String> {
+    let dir = product.parent().expect("products live in the cache");
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let extension = product
+        .extension()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .to_string();
+    let staging = dir.join(format!(
+        ".{}.{}.{extension}",
+        std::process::id(),
+        module.file_stem().unwrap_or_default().to_string_lossy()
+    ));
+    let output = crate::util::output_within(
+        &mut command_from(argv, module, Some(&staging)),
+        "the ahead-of-time step",
+        crate::util::limits::STEP,
+    )
+    .map_err(|e| {
+        let _ = std::fs::remove_file(&staging);
+        format!("{e:#}")
+    })?;
+    if !output.status.success() || !staging.exists() {
+        let _ = std::fs::remove_file(&staging);
+        return Err(format!(
+            "ahead-of-time step failed ({}): {}",
+            output.status,
+            crate::util::tail(&String::from_utf8_lossy(&output.stderr), 3)
+        ));
+    }
+    std::fs::rename(&staging, product).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+impl Runtime {
+    /// A runtime that runs nothing, for tests of code that only reads its description.
+    pub fn for_tests(name: &str) -> Runtime {
+        Runtime {
+            info: RuntimeInfo {
+                name: name.to_string(),
+                adapter: name.to_string(),
+                path: "/bin/true".to_string(),
+                version: format!("{name} 1.0"),
+                command: vec!["{bin}".to_string(), "{module}".to_string()],
+                native: false,
+            },
+            argv: vec!["/bin/true".to_string(), "{module}".to_string()],
+            aot: None,
+            native_build: BTreeMap::new(),
+        }
+    }
+}
