@@ -4,6 +4,7 @@
 - Stages: each folder of src/ may only use the stages before it in ORDER (docs/architecture.md).
   A folder missing from ORDER is an error too, so a new stage has to be placed first.
 - Files: inside a stage, no circle between files (a.rs uses b.rs, which uses a.rs back).
+- The CLI: no subcommand's file calls a function of another's (types, the flags, may be shared).
 
 Every path is read: `crate::x::y`, `super::x` and `self::x` (chains of `super` too), in `use`
 lines, grouped ones (`use crate::{a, b::{c, d}}`) and inline paths. A path to an item of a
@@ -197,6 +198,10 @@ def main():
                 problems.append(f"{path.relative_to(SRC.parent)}:{number}: {stage} uses "
                                 f"{used} ({'::'.join(target)}), which is not below it "
                                 f"(order: {' '.join(ORDER)})")
+        if used == stage == "cli" and not in_test and sideways_call(crate, module, target):
+            problems.append(f"{path.relative_to(SRC.parent)}:{number}: {'::'.join(module)} calls "
+                            f"{'::'.join(target)} of another subcommand; what two subcommands "
+                            "share is a stage function (or a flag type in cli/mod.rs)")
         if used == stage and not in_test:
             target_file = crate.file_of(target)
             if target_file and target_file != module and target_file[0] == stage:
@@ -212,6 +217,16 @@ def main():
         print(f"layers: every import points down ({' '.join(ORDER)}), and no file of a stage "
               "uses one that uses it back")
     return 1 if problems else 0
+
+
+def sideways_call(crate, module, target):
+    """A subcommand's file using a function or constant of another subcommand's file: the CLI
+    stays thin when each subcommand parses, calls one stage function and prints."""
+    target_file = crate.file_of(target)
+    if not target_file or len(target_file) < 2 or target_file == module or len(module) < 2:
+        return False
+    name = target[len(target_file)] if len(target) > len(target_file) else ""
+    return bool(name) and not name[0].isupper()
 
 
 def circles(edges):

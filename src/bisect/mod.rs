@@ -9,15 +9,14 @@ pub mod git;
 pub mod search;
 pub mod summary;
 
-use crate::compare::baseline::side_from_results;
-use crate::compare::{compare, settings};
+use crate::compare::judge::{Against, judge_results};
 use crate::config::{Config, Loaded};
 use crate::model::SCHEMA_VERSION;
 use crate::model::bisect::{
     BisectOutcome, BisectRecord, BisectStep, CommitRef, StepKind, StepVerdict, TestEffect,
 };
 use crate::run::adapter::RuntimeRequest;
-use crate::run::measure::{Request, measure};
+use crate::run::measure::{MeasureRequest, measure};
 use anyhow::{Result, bail};
 use builds::Builds;
 use search::{Attempt, Search};
@@ -40,7 +39,7 @@ pub struct BisectRequest {
     /// Where the record goes; each step's results are written beside it.
     pub out: PathBuf,
     /// Tests and sampling of every step; its runtimes and budget are set per step.
-    pub measure: Request,
+    pub measure: MeasureRequest,
 }
 
 /// The tests to bisect on when none are given: those the last night of the nightly's
@@ -370,7 +369,7 @@ impl Bisector<'_> {
             // twice the time alone: the repeat may take twice the samples too.
             sampling.max_samples = sampling.max_samples.saturating_mul(2);
         }
-        let request = Request {
+        let request = MeasureRequest {
             runtimes: vec![
                 runtime(&base_label, base_path),
                 runtime(&head_label, head_path),
@@ -394,15 +393,8 @@ impl Bisector<'_> {
                 pair.number
             );
         }
-        let base = side_from_results(&results, Some(&base_label), &out)?;
-        let head = side_from_results(&results, Some(&head_label), &out)?;
-        let comparison = compare(
-            &base,
-            &head,
-            &settings(&self.loaded.config.compare, results.measure),
-            true,
-            None,
-        );
+        let against = Against::same_run(&base_label, &head_label);
+        let comparison = judge_results(&results, &out, &against, &self.loaded.config.compare)?;
         let effects: Vec<TestEffect> = comparison.tests.iter().map(effect).collect();
         let searched: Vec<String> = match pair.kind {
             StepKind::Range => effects.iter().map(|e| e.test.clone()).collect(),

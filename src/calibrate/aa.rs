@@ -2,12 +2,11 @@
 //! `b`, interleaved and measured like a gate, then compared: every change called is a false
 //! alarm, and the width of the intervals is the noise the gate works against on this machine.
 
-use crate::compare::baseline::side_from_results;
-use crate::compare::{compare, settings};
+use crate::compare::judge::{Against, judge_results};
 use crate::config::Loaded;
 use crate::model::{Comparison, Verdict};
 use crate::run::adapter::{RuntimeRequest, resolve};
-use crate::run::measure::{Request, measure};
+use crate::run::measure::{MeasureRequest, measure};
 use crate::toolchain::Home;
 use anyhow::Result;
 use std::path::PathBuf;
@@ -17,7 +16,7 @@ use std::path::PathBuf;
 pub struct AaRequest {
     pub runtime: RuntimeRequest,
     /// Tests and sampling, as for a gate; its runtimes are replaced by `a` and `b`.
-    pub measure: Request,
+    pub measure: MeasureRequest,
     /// Where the results (the input of `calibrate inject`) are written.
     pub out: PathBuf,
 }
@@ -57,17 +56,15 @@ pub fn aa(loaded: &Loaded, request: AaRequest) -> Result<AaOutcome> {
         adapter: Some(resolved.info.adapter.clone()),
         path: Some(path.clone()),
     };
-    let measure_request = Request {
+    let measure_request = MeasureRequest {
         runtimes: vec![label("a"), label("b")],
         ..request.measure
     };
     let out = &request.out;
     let results = measure(loaded, &measure_request, out)?;
-    let base = side_from_results(&results, Some("a"), out)?;
-    let head = side_from_results(&results, Some("b"), out)?;
-    let settings = settings(&loaded.config.compare, results.measure);
+    let against = Against::same_run("a", "b");
     Ok(AaOutcome {
-        comparison: compare(&base, &head, &settings, true, None),
+        comparison: judge_results(&results, out, &against, &loaded.config.compare)?,
         runtime_version: resolved.info.version,
         samples: results.samples.len(),
         wall_seconds: results.wall_seconds,

@@ -2,7 +2,7 @@
 //! `DEFAULT_SETTINGS` with the gate's stopping rule and budget, measure how often the gate
 //! finds a known slowdown and how often it cries wolf.
 
-use super::injection::{DEFAULT_SETTINGS, Outcome, Replay, Sampling, Setting};
+use super::injection::{DEFAULT_SETTINGS, InjectionOutcome, Replay, Sampling, Setting};
 use crate::compare::settings;
 use crate::config::{Loaded, RunOverrides, parse_duration};
 use crate::model::{CompareSettings, PairedTest, Results};
@@ -43,7 +43,7 @@ pub struct InjectReport {
     /// only that far for that test.
     pub fewest_pairs: usize,
     /// Per paired test and setting, its outcome.
-    pub outcomes: Vec<(PairedTest, Setting, Outcome)>,
+    pub outcomes: Vec<(PairedTest, Setting, InjectionOutcome)>,
 }
 
 pub fn inject(loaded: &Loaded, request: &InjectRequest) -> Result<InjectReport> {
@@ -95,8 +95,8 @@ fn gate_sampling(
     min_effect: f64,
     workers: usize,
 ) -> Result<(Sampling, Option<String>)> {
-    let (defaults, sources) = loaded.config.gate_sampling();
-    let sampling = overrides.apply(&defaults, sources)?;
+    let defaults = loaded.config.gate_sampling();
+    let sampling = overrides.apply(&defaults.run, defaults.sources)?;
     let budget = (sampling.budget.as_deref())
         .map(parse_duration)
         .transpose()?;
@@ -116,7 +116,7 @@ fn replay_every_setting(
     sampling: &Sampling,
     tests: &[PairedTest],
     request: &InjectRequest,
-) -> Result<Vec<(PairedTest, Setting, Outcome)>> {
+) -> Result<Vec<(PairedTest, Setting, InjectionOutcome)>> {
     let runs: Vec<(PairedTest, Setting)> = (tests.iter())
         .flat_map(|&test| DEFAULT_SETTINGS.iter().map(move |&setting| (test, setting)))
         .collect();

@@ -66,7 +66,7 @@ pub const DEFAULT_SETTINGS: [Setting; 5] = [
 ];
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Outcome {
+pub struct InjectionOutcome {
     pub trials: usize,
     /// Trials whose injected slowdown was called a regression (its test, or its category).
     pub detected: usize,
@@ -82,14 +82,14 @@ pub struct Outcome {
     pub seconds_used: f64,
 }
 
-impl Outcome {
+impl InjectionOutcome {
     /// The wall time a gate with this stopping rule spends sampling, on average.
     pub fn mean_seconds(&self) -> f64 {
         self.seconds_used / self.trials.max(1) as f64
     }
 
-    fn empty(trials: usize) -> Outcome {
-        Outcome {
+    fn empty(trials: usize) -> InjectionOutcome {
+        InjectionOutcome {
             trials,
             detected: 0,
             false_alarms: 0,
@@ -246,9 +246,9 @@ impl<'a> Replay<'a> {
         setting: Setting,
         trials: usize,
         seed: u64,
-    ) -> Outcome {
+    ) -> InjectionOutcome {
         let mut rng = fastrand::Rng::with_seed(seed);
-        let mut outcome = Outcome::empty(trials);
+        let mut outcome = InjectionOutcome::empty(trials);
         for _ in 0..trials {
             let slowed = self.choose_slowed(setting.target, &mut rng);
             let trial = self.draw_trial(&slowed, setting.factor, &mut rng);
@@ -319,7 +319,7 @@ impl<'a> Replay<'a> {
         &self,
         trial: &[TrialPairs],
         taken: &[usize],
-        spent: &mut Outcome,
+        spent: &mut InjectionOutcome,
     ) -> (Side, Side) {
         let (mut base, mut head) = (Vec::new(), Vec::new());
         for ((test, values), &used) in trial.iter().zip(taken) {

@@ -5,6 +5,7 @@
 use super::Context;
 use crate::bisect::{BisectRequest, bisect, default_tests};
 use crate::model::bisect::BisectOutcome;
+use crate::run::measure::MeasureRequest;
 use anyhow::{Result, bail};
 use std::path::PathBuf;
 
@@ -53,8 +54,9 @@ pub fn run(ctx: &Context, args: BisectArgs) -> Result<u8> {
         true => default_tests(config, args.nightly.as_deref())?,
         false => args.tests.clone(),
     };
-    let (defaults, sources) = config.gate_sampling();
-    let measure = super::run::request(ctx, &[], &tests, &args.sampling, (&defaults, sources))?;
+    let overrides = args.sampling.overrides();
+    let defaults = config.gate_sampling();
+    let measure = MeasureRequest::from_overrides(&ctx.loaded, &[], &tests, &overrides, defaults)?;
     let Some(budget) = measure.sampling.budget.as_deref() else {
         bail!("--budget: give the bisect's budget, e.g. --budget 30m (gate.budget is empty)");
     };

@@ -29,9 +29,6 @@ pub struct CalibrateArgs {
 }
 
 pub fn run(ctx: &Context, args: CalibrateArgs) -> Result<u8> {
-    if let Some(check) = args.check {
-        return super::proof::run(ctx, check);
-    }
     if args.for_runner {
         let (calibrated, path) = crate::calibrate::runner::calibrate_for_runner(&ctx.loaded)?;
         print_plan(&calibrated);

@@ -1,48 +1,11 @@
 //! `wasmgate compare RESULTS`: head against base (same run) or against a stored baseline;
 //! exit 1 when the gate rule fails.
 
-use super::Context;
+use super::{Against, Context, EXIT_REGRESSION};
 use crate::model::Comparison;
 use crate::report::Format;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
-
-/// Exit code when the gate finds a regression it is told to fail on.
-pub const EXIT_REGRESSION: u8 = 1;
-
-/// What the head runtime is compared with; shared by `compare` and `gate`.
-#[derive(clap::Args, Debug)]
-pub struct Against {
-    /// The base runtime's label in the results (same-run A/B)
-    #[arg(long, conflicts_with = "baseline")]
-    pub base: Option<String>,
-    /// The head runtime's label in the results [default: its only runtime]
-    #[arg(long)]
-    pub head: Option<String>,
-    /// A stored baseline to compare with, instead of --base
-    #[arg(long)]
-    pub baseline: Option<PathBuf>,
-    /// Compare even across suites or machines (the report then says so first)
-    #[arg(long)]
-    pub allow_foreign: bool,
-}
-
-impl Against {
-    /// The flags as the compare stage's plain value.
-    pub fn plain(&self) -> crate::compare::judge::Against {
-        crate::compare::judge::Against {
-            base: self.base.clone(),
-            head: self.head.clone(),
-            baseline: self.baseline.clone(),
-            allow_foreign: self.allow_foreign,
-        }
-    }
-
-    /// Whether anything to compare with was given.
-    pub fn is_given(&self) -> bool {
-        self.base.is_some() || self.baseline.is_some()
-    }
-}
 
 #[derive(clap::Args, Debug)]
 pub struct CompareArgs {
@@ -100,20 +63,13 @@ pub fn run(ctx: &Context, args: CompareArgs) -> Result<u8> {
     })
 }
 
-/// Builds the comparison of a results file; shared with `gate`.
-pub fn judge(ctx: &Context, results_path: &Path, against: &Against) -> Result<Comparison> {
+/// Builds the comparison of a results file.
+fn judge(ctx: &Context, results_path: &Path, against: &Against) -> Result<Comparison> {
     crate::compare::judge::judge(results_path, &against.plain(), &ctx.loaded.config.compare)
 }
 
 /// The comparison in a format; markdown links the CI run that measured it, when there is one.
-pub fn render(comparison: &Comparison, format: Format) -> Result<String> {
-    crate::report::render_comparison(comparison, format, &presentation())
-}
-
-/// How a comparison is dressed here: linked to the CI run that measured it, when there is one.
-pub fn presentation() -> crate::report::Presentation {
-    crate::report::Presentation {
-        run_url: crate::publish::ActionsEnv::from_env().run_url(),
-        compact: false,
-    }
+fn render(comparison: &Comparison, format: Format) -> Result<String> {
+    let presentation = crate::publish::ActionsEnv::from_env().presentation();
+    crate::report::render_comparison(comparison, format, &presentation)
 }

@@ -123,6 +123,41 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
+/// Exit code of a run stopped by Ctrl-C or SIGTERM (its samples are kept).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Exit code when the gate finds a regression it is told to fail on.
+pub const EXIT_REGRESSION: u8 = 1;
+
+/// What the head runtime is compared with; the flags `compare` and `gate` share.
+#[derive(clap::Args, Debug)]
+pub struct Against {
+    /// The base runtime's label in the results (same-run A/B)
+    #[arg(long, conflicts_with = "baseline")]
+    pub base: Option<String>,
+    /// The head runtime's label in the results [default: its only runtime]
+    #[arg(long)]
+    pub head: Option<String>,
+    /// A stored baseline to compare with, instead of --base
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// Compare even across suites or machines (the report then says so first)
+    #[arg(long)]
+    pub allow_foreign: bool,
+}
+
+impl Against {
+    /// The flags as the compare stage's plain value.
+    pub fn plain(&self) -> crate::compare::judge::Against {
+        crate::compare::judge::Against {
+            base: self.base.clone(),
+            head: self.head.clone(),
+            baseline: self.baseline.clone(),
+            allow_foreign: self.allow_foreign,
+        }
+    }
+}
+
 /// How many samples to take; shared by `run` and `gate`.
 #[derive(clap::Args, Debug, Default)]
 pub struct SamplingArgs {
@@ -214,7 +249,10 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Run(args) => run::run(&ctx, args),
         Command::Report(_) => unreachable!("handled before the configuration is read"),
         Command::Merge { shards, out } => run::merge(&ctx, &shards, &out),
-        Command::Calibrate(args) => calibrate::run(&ctx, args),
+        Command::Calibrate(args) => match args.check {
+            Some(check) => proof::run(&ctx, check),
+            None => calibrate::run(&ctx, args),
+        },
         Command::Gate(args) => gate::run(&ctx, args),
         Command::Nightly(args) => nightly::run(&ctx, args),
         Command::Compare(args) => compare::run(&ctx, args),

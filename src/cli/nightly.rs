@@ -1,9 +1,10 @@
 //! `wasmgate nightly`: tonight's runtime build against the kept builds of earlier nights, in
 //! one paired run; exits 1 when the nearest night's link fails the gate rule.
 
-use super::Context;
-use crate::nightly::{Outcome, Request};
-use crate::report::Format;
+use super::{Context, EXIT_INTERRUPTED, EXIT_REGRESSION};
+use crate::nightly::{NightlyOutcome, NightlyRequest};
+use crate::report::{Format, render_comparison};
+use crate::run::measure::MeasureRequest;
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -43,11 +44,13 @@ pub struct NightlyArgs {
 }
 
 pub fn run(ctx: &Context, args: NightlyArgs) -> Result<u8> {
-    let (defaults, sources) = ctx.loaded.config.gate_sampling();
+    let defaults = ctx.loaded.config.gate_sampling();
     // A budget given on the command line bounds the night; the configured one each link.
     let budget_per_link = args.sampling.budget.is_none();
-    let measure = super::run::request(ctx, &[], &args.tests, &args.sampling, (&defaults, sources))?;
-    let request = Request {
+    let overrides = args.sampling.overrides();
+    let measure =
+        MeasureRequest::from_overrides(&ctx.loaded, &[], &args.tests, &overrides, defaults)?;
+    let request = NightlyRequest {
         adapter: args.adapter,
         binary: args.binary,
         commit: args.commit,
@@ -60,53 +63,52 @@ pub fn run(ctx: &Context, args: NightlyArgs) -> Result<u8> {
     };
     let outcome = crate::nightly::run(&ctx.with_plan()?, &request)?;
     let report_path = PathBuf::from(format!("{}.report.md", request.prefix.display()));
+    let actions = crate::publish::ActionsEnv::from_env();
     match &outcome {
-        Outcome::AlreadyMeasured(said) => {
+        NightlyOutcome::AlreadyMeasured(said) => {
             eprintln!("wasmgate: {said}");
             Ok(EXIT_ALREADY_MEASURED)
         }
-        Outcome::Interrupted { results } => {
+        NightlyOutcome::Interrupted { results } => {
             eprintln!(
                 "interrupted; nothing recorded or kept; results so far in {}",
                 results.display()
             );
-            Ok(super::run::EXIT_INTERRUPTED)
+            Ok(EXIT_INTERRUPTED)
         }
-        Outcome::First {
+        NightlyOutcome::First {
             results,
             history,
             kept,
         } => {
             println!("first night: nothing to compare with; kept for tomorrow");
             eprintln!("{}", kept_line(&request, kept));
-            super::gate::tell_files(&[("results", results), ("history", history)])?;
+            actions.tell_files(&[("results", results), ("history", history)])?;
             Ok(0)
         }
-        Outcome::Compared {
+        NightlyOutcome::Compared {
             results,
             links,
             history,
             kept,
         } => {
             let nearest = &links[0];
-            print!(
-                "{}",
-                super::compare::render(&nearest.comparison, Format::Terminal)?
-            );
+            let presentation = actions.presentation();
+            let terminal = render_comparison(&nearest.comparison, Format::Terminal, &presentation)?;
+            print!("{terminal}");
             let lines = crate::report::nightly::link_lines(links, &outcome.drift());
             println!("{}", lines.join("\n"));
             eprintln!("{}", kept_line(&request, kept));
-            let markdown =
-                crate::report::nightly::markdown(nearest, &lines, &super::compare::presentation())?;
+            let markdown = crate::report::nightly::markdown(nearest, &lines, &presentation)?;
             crate::model::write_atomic(&report_path, markdown.as_bytes())?;
-            super::gate::tell_files(&[
+            actions.tell_files(&[
                 ("results", results),
                 ("report", &report_path),
                 ("comparison", &nearest.path),
                 ("history", history),
             ])?;
             Ok(if nearest.comparison.gate_failed {
-                super::compare::EXIT_REGRESSION
+                EXIT_REGRESSION
             } else {
                 0
             })
@@ -115,7 +117,7 @@ pub fn run(ctx: &Context, args: NightlyArgs) -> Result<u8> {
 }
 
 /// Where tonight's build went, and what was pruned.
-fn kept_line(request: &Request, kept: &crate::nightly::kept::Kept) -> String {
+fn kept_line(request: &NightlyRequest, kept: &crate::nightly::kept::Kept) -> String {
     let pruned = match kept.pruned.len() {
         0 => String::new(),
         n => format!("; pruned {n} no later night links to"),

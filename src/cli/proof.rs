@@ -4,9 +4,10 @@
 use super::{Context, SamplingArgs};
 use crate::calibrate::aa::{AaOutcome, AaRequest, aa};
 use crate::calibrate::inject::{InjectReport, InjectRequest, inject};
-use crate::calibrate::injection::{Outcome, Setting, Target};
+use crate::calibrate::injection::{InjectionOutcome, Setting, Target};
 use crate::model::PairedTest;
 use crate::run::adapter::RuntimeRequest;
+use crate::run::measure::MeasureRequest;
 use crate::stats;
 use anyhow::Result;
 use std::collections::BTreeMap;
@@ -59,9 +60,9 @@ pub fn run(ctx: &Context, check: Check) -> Result<u8> {
             out,
         } => {
             // Sampled like a gate: the gate's fields, under the flags.
-            let (defaults, sources) = ctx.loaded.config.gate_sampling();
-            let gate = (&defaults, sources);
-            let measure = super::run::request(ctx, &[], &tests, &sampling, gate)?;
+            let (overrides, gate) = (sampling.overrides(), ctx.loaded.config.gate_sampling());
+            let measure =
+                MeasureRequest::from_overrides(&ctx.loaded, &[], &tests, &overrides, gate)?;
             let request = AaRequest {
                 runtime,
                 measure,
@@ -147,7 +148,7 @@ fn print_injection(report: &InjectReport, request: &InjectRequest) {
 }
 
 /// One row of the injection table: `tests` is how many tests the file sampled.
-fn print_setting(test: PairedTest, setting: &Setting, outcome: &Outcome, tests: usize) {
+fn print_setting(test: PairedTest, setting: &Setting, outcome: &InjectionOutcome, tests: usize) {
     let rate = |n: usize| format!("{:.1} %", 100.0 * n as f64 / outcome.trials as f64);
     let detected = if setting.target == Target::Nothing {
         "–".to_string()

@@ -3,7 +3,7 @@
 //! GitHub Actions.
 
 use super::Context;
-use crate::publish::{ActionsEnv, Job, Request};
+use crate::publish::{ActionsEnv, Job, PublishRequest};
 use anyhow::Result;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -73,9 +73,9 @@ pub fn run(ctx: &Context, args: PublishArgs) -> Result<u8> {
 }
 
 /// The flags over the GitHub Actions environment, and the gate's files by default.
-fn request(ctx: &Context, args: PublishArgs) -> Request {
+fn request(ctx: &Context, args: PublishArgs) -> PublishRequest {
     let gate = &ctx.loaded.config.gate;
-    Request {
+    PublishRequest {
         file: args
             .file
             .unwrap_or_else(|| gate.results.with_extension("comparison.json")),

@@ -1,55 +1,27 @@
 //! `wasmgate run` and `wasmgate merge`: flags into a request for the run stage, then the outcome
 //! in one line.
 
-use super::{Context, RunArgs, SamplingArgs};
-use crate::config::{RunConfig, Sources};
+use super::{Context, EXIT_INTERRUPTED, RunArgs};
 use crate::model::Results;
-use crate::run::adapter::RuntimeRequest;
-use crate::run::measure::{Request, measure};
+use crate::run::measure::{MeasureRequest, measure};
 use anyhow::Result;
 use std::path::Path;
 
-/// Exit code of a run stopped by Ctrl-C or SIGTERM (its samples are kept).
-pub const EXIT_INTERRUPTED: u8 = 130;
-
-/// A request for the run stage: these runtimes and tests, the sampling flags over `defaults`
-/// (whose fields `sources` names), checked by the configuration's own rules.
-pub fn request(
-    ctx: &Context,
-    runtimes: &[RuntimeRequest],
-    tests: &[String],
-    sampling: &SamplingArgs,
-    (defaults, sources): (&RunConfig, Sources),
-) -> Result<Request> {
-    let overrides = sampling.overrides();
-    let checked = overrides
-        .apply(defaults, sources)
-        .map_err(|err| anyhow::anyhow!("{err}"))?;
-    let cores_origin = if overrides.cores.is_empty() {
-        format!("{}: field `run.cores`", ctx.loaded.origin())
-    } else {
-        "--cores".to_string()
-    };
-    Ok(Request {
-        runtimes: runtimes.to_vec(),
-        tests: tests.to_vec(),
-        sampling: checked,
-        cores_origin,
-        seed: None,
-        resume: false,
-        progress: true,
-        shard: None,
-    })
-}
-
 pub fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
-    let defaults = (&ctx.loaded.config.run, Sources::run_fields());
-    let request = Request {
+    let defaults = ctx.loaded.config.run_sampling();
+    let overrides = args.sampling.overrides();
+    let request = MeasureRequest {
         seed: args.seed,
         resume: args.resume,
         progress: !args.quiet,
         shard: args.shard,
-        ..request(ctx, &args.runtimes, &args.tests, &args.sampling, defaults)?
+        ..MeasureRequest::from_overrides(
+            &ctx.loaded,
+            &args.runtimes,
+            &args.tests,
+            &overrides,
+            defaults,
+        )?
     };
     let results = measure(&ctx.with_plan()?, &request, &args.out)?;
     print_outcome(&results, &args.out);

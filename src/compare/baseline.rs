@@ -379,10 +379,19 @@ mod tests {
         assert_ne!(history_path(&stored[0]), history_path(&stored[1]));
         // Refused before anything is built or measured.
         let config = crate::config::parse(crate::config::DEFAULT_YAML, "default").unwrap();
-        let err =
-            crate::compare::judge::check_baseline_first(&stored[1], &config, (Measure::Time, true))
-                .unwrap_err()
-                .to_string();
+        let against = crate::compare::judge::Against {
+            baseline: Some(stored[1].clone()),
+            allow_foreign: true,
+            ..Default::default()
+        };
+        let err = crate::compare::judge::check_baseline_first(
+            &stored[1],
+            &against,
+            &config,
+            Measure::Time,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             err.ends_with(
                 "a baseline of instructions, and this gate measures time: store a baseline of the same measure (its file name says which), or gate with --measure instructions"

@@ -1,10 +1,12 @@
 //! One results file judged: its head runtime against a base runtime of the same run (paired)
-//! or against a stored baseline (two groups). What `compare` and `gate` both do.
+//! or against a stored baseline (two groups). What `compare`, `gate`, `nightly`, `bisect` and
+//! `calibrate aa` all do, and the gate itself: measure, then judge.
 
 use super::baseline::{side_from_baseline, side_from_results};
 use super::{check_alike, compare, settings};
-use crate::config::CompareConfig;
-use crate::model::Comparison;
+use crate::config::{CompareConfig, Loaded};
+use crate::model::{Comparison, Results};
+use crate::run::measure::MeasureRequest;
 use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
 
@@ -21,13 +23,63 @@ pub struct Against {
     pub allow_foreign: bool,
 }
 
+impl Against {
+    /// Two runtimes of one run, by label.
+    pub fn same_run(base: &str, head: &str) -> Against {
+        Against {
+            base: Some(base.to_string()),
+            head: Some(head.to_string()),
+            ..Against::default()
+        }
+    }
+
+    /// Whether anything to compare with was given.
+    pub fn is_given(&self) -> bool {
+        self.base.is_some() || self.baseline.is_some()
+    }
+}
+
+/// What a gate ended with.
+pub enum GateOutcome {
+    /// Stopped by Ctrl-C or SIGTERM; the samples so far are in the results file.
+    Interrupted,
+    /// Measured, with nothing to compare with.
+    Measured(Box<Results>),
+    /// Measured and judged.
+    Judged(Box<Comparison>),
+}
+
+/// The gate: a baseline checked first (before the budget is spent), the run measured into
+/// `results_path`, then judged against what `against` names, if anything.
+pub fn gate(
+    loaded: &Loaded,
+    request: &MeasureRequest,
+    results_path: &Path,
+    against: &Against,
+) -> Result<GateOutcome> {
+    if let Some(baseline) = &against.baseline {
+        check_baseline_first(baseline, against, &loaded.config, request.sampling.measure)?;
+    }
+    let results = crate::run::measure::measure(loaded, request, results_path)?;
+    if !results.complete {
+        return Ok(GateOutcome::Interrupted);
+    }
+    if !against.is_given() {
+        return Ok(GateOutcome::Measured(Box::new(results)));
+    }
+    let comparison = judge_results(&results, results_path, against, &loaded.config.compare)?;
+    Ok(GateOutcome::Judged(Box::new(comparison)))
+}
+
 /// A gate against a stored baseline checks it before measuring for the whole budget: readable,
 /// of the suite this configuration builds, and measured on this machine unless allowed.
-pub fn check_baseline_first(
+pub(super) fn check_baseline_first(
     path: &Path,
+    against: &Against,
     config: &crate::config::Config,
-    (measure, allow_foreign): (crate::model::Measure, bool),
+    measure: crate::model::Measure,
 ) -> Result<()> {
+    let allow_foreign = against.allow_foreign;
     let base = side_from_baseline(path)?;
     if base.info.measure != measure {
         bail!(
@@ -57,10 +109,20 @@ pub fn check_baseline_first(
 /// The comparison of a results file's head with its base or a baseline.
 pub fn judge(results_path: &Path, against: &Against, config: &CompareConfig) -> Result<Comparison> {
     let results = crate::run::read_results(results_path)?;
-    let head = side_from_results(&results, against.head.as_deref(), results_path)?;
+    judge_results(&results, results_path, against, config)
+}
+
+/// As `judge`, of results already read from `results_path`.
+pub fn judge_results(
+    results: &Results,
+    results_path: &Path,
+    against: &Against,
+    config: &CompareConfig,
+) -> Result<Comparison> {
+    let head = side_from_results(results, against.head.as_deref(), results_path)?;
     let baseline = against.baseline.as_deref();
     let base = match (against.base.as_deref(), baseline) {
-        (Some(label), None) => side_from_results(&results, Some(label), results_path)?,
+        (Some(label), None) => side_from_results(results, Some(label), results_path)?,
         (None, Some(path)) => side_from_baseline(path)?,
         _ => bail!(
             "say what to compare with: --base LABEL (a runtime of the same run) or --baseline FILE"

@@ -93,8 +93,8 @@ fn validate(config: &Config) -> Result<()> {
         &config.toolchain.wasm_opt.install,
     )?;
     check_run(&config.run, &Sources::run_fields())?;
-    let (gate_run, gate_fields) = config.gate_sampling();
-    check_run(&gate_run, &gate_fields)?;
+    let gate = config.gate_sampling();
+    check_run(&gate.run, &gate.sources)?;
     check_compare(&config.compare)?;
     if config.run.runtimes.is_empty() {
         bail!("field `run.runtimes`: name at least one runtime to measure, e.g. [wasmtime]");

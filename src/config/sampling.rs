@@ -21,9 +21,28 @@ impl Config {
 
     /// A gate's sampling defaults (`gate_run`) with where each setting came from, for the
     /// command line's overrides and their errors.
-    pub fn gate_sampling(&self) -> (RunConfig, Sources) {
-        (self.gate_run(), Sources::gate_fields(&self.gate))
+    pub fn gate_sampling(&self) -> SamplingDefaults {
+        SamplingDefaults {
+            run: self.gate_run(),
+            sources: Sources::gate_fields(&self.gate),
+        }
     }
+
+    /// A run's sampling defaults: the `run` section, every setting from its own field.
+    pub fn run_sampling(&self) -> SamplingDefaults {
+        SamplingDefaults {
+            run: self.run.clone(),
+            sources: Sources::run_fields(),
+        }
+    }
+}
+
+/// A command's sampling defaults, before the command line's overrides: the settings and the
+/// field each came from.
+#[derive(Debug, Clone)]
+pub struct SamplingDefaults {
+    pub run: RunConfig,
+    pub sources: Sources,
 }
 
 /// Where each sampling setting of a run came from: a field of the configuration, or a flag

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 /// What a night is asked to do.
 #[derive(Debug, Clone)]
-pub struct Request {
+pub struct NightlyRequest {
     /// The configured runtime whose commands run every night's binary.
     pub adapter: String,
     /// Tonight's runtime binary and the commit it was built from.
@@ -34,13 +34,13 @@ pub struct Request {
     /// Measure a commit the last kept night already measured (it replaces that night).
     pub force: bool,
     /// The sampling, tests and cores; its runtimes are chosen here.
-    pub measure: crate::run::measure::Request,
+    pub measure: crate::run::measure::MeasureRequest,
     /// The budget is the configured one (no --budget): it bounds each kept build compared,
     /// so the whole night's is that times the links (see `budget_for_links`).
     pub budget_per_link: bool,
 }
 
-impl Request {
+impl NightlyRequest {
     pub fn results_path(&self) -> PathBuf {
         with_suffix(&self.prefix, ".results.json")
     }
@@ -73,7 +73,7 @@ pub struct LinkOutcome {
 
 /// How the night went.
 #[derive(Debug, Clone)]
-pub enum Outcome {
+pub enum NightlyOutcome {
     /// Tonight's commit is the last kept night's (nothing merged since): nothing measured.
     AlreadyMeasured(String),
     /// Stopped by a signal: nothing recorded or kept; the results so far are in the file.
@@ -93,11 +93,11 @@ pub enum Outcome {
     },
 }
 
-impl Outcome {
+impl NightlyOutcome {
     /// The nearest night's link: its gate rule is the night's verdict.
     pub fn verdict(&self) -> Option<&LinkOutcome> {
         match self {
-            Outcome::Compared { links, .. } => links.first(),
+            NightlyOutcome::Compared { links, .. } => links.first(),
             _ => None,
         }
     }
@@ -106,7 +106,9 @@ impl Outcome {
     /// too small to see, which the issue reports as a regression too.
     pub fn drift(&self) -> Vec<&LinkOutcome> {
         match (self, self.verdict()) {
-            (Outcome::Compared { links, .. }, Some(nearest)) if !nearest.comparison.gate_failed => {
+            (NightlyOutcome::Compared { links, .. }, Some(nearest))
+                if !nearest.comparison.gate_failed =>
+            {
                 links[1..]
                     .iter()
                     .filter(|l| l.comparison.gate_failed)
@@ -147,10 +149,10 @@ pub fn runtimes(adapter: &str, binary: &Path, links: &[Link]) -> Vec<RuntimeRequ
 }
 
 /// The night: measured, compared, recorded and kept.
-pub fn run(loaded: &Loaded, request: &Request) -> Result<Outcome> {
+pub fn run(loaded: &Loaded, request: &NightlyRequest) -> Result<NightlyOutcome> {
     let before = kept::read(&request.kept)?;
     if let Some(said) = kept::repeated(&request.kept, &before, &request.commit, request.force) {
-        return Ok(Outcome::AlreadyMeasured(said));
+        return Ok(NightlyOutcome::AlreadyMeasured(said));
     }
     let before = kept::without_repeat(before, &request.commit);
     if !request.binary.is_file() {
@@ -166,7 +168,7 @@ pub fn run(loaded: &Loaded, request: &Request) -> Result<Outcome> {
     for warning in warnings {
         eprintln!("wasmgate: {warning}");
     }
-    let mut measure = crate::run::measure::Request {
+    let mut measure = crate::run::measure::MeasureRequest {
         runtimes: runtimes(&request.adapter, &request.binary, &links),
         ..request.measure.clone()
     };
@@ -183,7 +185,7 @@ pub fn run(loaded: &Loaded, request: &Request) -> Result<Outcome> {
     let results_path = request.results_path();
     let results = crate::run::measure::measure(loaded, &measure, &results_path)?;
     if !results.complete {
-        return Ok(Outcome::Interrupted {
+        return Ok(NightlyOutcome::Interrupted {
             results: results_path,
         });
     }
@@ -206,13 +208,13 @@ pub fn run(loaded: &Loaded, request: &Request) -> Result<Outcome> {
         &request.commit,
     )?;
     Ok(if compared.is_empty() {
-        Outcome::First {
+        NightlyOutcome::First {
             results: results_path,
             history,
             kept,
         }
     } else {
-        Outcome::Compared {
+        NightlyOutcome::Compared {
             results: results_path,
             links: compared,
             history,
@@ -224,7 +226,7 @@ pub fn run(loaded: &Loaded, request: &Request) -> Result<Outcome> {
 /// Each link's comparison, paired (every night ran in the same rounds), with the nights'
 /// commits recorded on its sides, written beside the results.
 fn compare_links(
-    request: &Request,
+    request: &NightlyRequest,
     links: &[Link],
     config: &crate::config::CompareConfig,
 ) -> Result<Vec<LinkOutcome>> {
@@ -305,7 +307,7 @@ mod tests {
 
     #[test]
     fn the_files_are_named_by_the_prefix_and_the_link() {
-        let request = Request {
+        let request = NightlyRequest {
             adapter: "wasmtime".into(),
             binary: PathBuf::new(),
             commit: "c".into(),
@@ -313,7 +315,7 @@ mod tests {
             runner: "ci".into(),
             prefix: PathBuf::from("out/nightly"),
             force: false,
-            measure: crate::run::measure::Request {
+            measure: crate::run::measure::MeasureRequest {
                 runtimes: Vec::new(),
                 tests: Vec::new(),
                 sampling: crate::config::parse(crate::config::DEFAULT_YAML, "default")

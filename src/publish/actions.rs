@@ -133,6 +133,24 @@ impl ActionsEnv {
     pub fn write_file_outputs(&self, files: &[(&str, &Path)]) -> Result<()> {
         self.write_outputs(&file_outputs(files))
     }
+
+    /// Says where the files are: on stderr, and as step outputs in GitHub Actions.
+    pub fn tell_files(&self, files: &[(&str, &Path)]) -> Result<()> {
+        let told: Vec<String> = (files.iter())
+            .map(|(name, path)| format!("{name}: {}", path.display()))
+            .collect();
+        eprintln!("{}", told.join(" · "));
+        self.write_file_outputs(files)
+    }
+
+    /// How a comparison is dressed here: linked to the CI run that measured it, when there is
+    /// one.
+    pub fn presentation(&self) -> crate::report::Presentation {
+        crate::report::Presentation {
+            run_url: self.run_url(),
+            compact: false,
+        }
+    }
 }
 
 /// Step outputs of a comparison: the verdict, the counts, and where the files are.

@@ -1,7 +1,7 @@
 //! The sticky pull-request comment: one per pull request and key, found by its hidden marker
 //! and updated on every push, never duplicated.
 
-use super::{BODY_LIMIT, Published, Redactor, Request, Target, fit_body, link, marker};
+use super::{BODY_LIMIT, PublishRequest, Published, Redactor, Target, fit_body, link, marker};
 use crate::model::Comparison;
 use crate::report::comparison::{Presentation, markdown};
 use anyhow::Result;
@@ -9,7 +9,7 @@ use std::fmt;
 
 /// What the lifecycle does with the comment its marker found, if any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
+pub enum CommentStep {
     /// Edit wasmgate's earlier comment (its id) in place.
     Update(u64),
     /// The first run on this pull request: post the comment.
@@ -17,16 +17,16 @@ pub enum Step {
 }
 
 /// A marked comment is updated; without one, one is created.
-pub fn next_step(marked_comment: Option<u64>) -> Step {
+pub fn next_step(marked_comment: Option<u64>) -> CommentStep {
     match marked_comment {
-        Some(id) => Step::Update(id),
-        None => Step::Create,
+        Some(id) => CommentStep::Update(id),
+        None => CommentStep::Create,
     }
 }
 
 /// What the comment job did, for the command line to say.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum CommentOutcome {
     /// Not a pull request's job and no `--pr`: the job summary and outputs were all.
     NoPullRequest,
     /// A dry run: the comment that would have been posted on `place` (`owner/repo#pr`).
@@ -34,33 +34,35 @@ pub enum Outcome {
     /// Posted on `place`, as `step` said; `url` is GitHub's link to it.
     Posted {
         place: String,
-        step: Step,
+        step: CommentStep,
         url: Option<String>,
     },
 }
 
-impl Outcome {
+impl CommentOutcome {
     /// A preview is the command's product (standard output); the rest is a log line.
     pub fn is_preview(&self) -> bool {
-        matches!(self, Outcome::Preview { .. })
+        matches!(self, CommentOutcome::Preview { .. })
     }
 }
 
-impl fmt::Display for Outcome {
+impl fmt::Display for CommentOutcome {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self {
-            Outcome::NoPullRequest => write!(
+            CommentOutcome::NoPullRequest => write!(
                 f,
                 "no pull request to comment on (not a pull_request event; pass --pr N): job summary and outputs only"
             ),
-            Outcome::Preview { place, body } => write!(
+            CommentOutcome::Preview { place, body } => write!(
                 f,
                 "would post or update the comment on {place} ({} characters):\n{body}",
                 body.chars().count()
             ),
-            Outcome::Posted { place, step, url } => match step {
-                Step::Update(_) => write!(f, "updated the comment on {place}: {}", link(url)),
-                Step::Create => write!(f, "commented on {place}: {}", link(url)),
+            CommentOutcome::Posted { place, step, url } => match step {
+                CommentStep::Update(_) => {
+                    write!(f, "updated the comment on {place}: {}", link(url))
+                }
+                CommentStep::Create => write!(f, "commented on {place}: {}", link(url)),
             },
         }
     }
@@ -69,7 +71,7 @@ impl fmt::Display for Outcome {
 /// The comment job: the job summary and step outputs, then the sticky comment on the pull
 /// request (a comparison's report, or a results file's under its own key).
 /// Reached through `super::run`, which redacts what it says.
-pub(super) fn publish(request: &Request, redactor: &Redactor) -> Result<Outcome> {
+pub(super) fn publish(request: &PublishRequest, redactor: &Redactor) -> Result<CommentOutcome> {
     let published = Published::read(&request.file)?;
     published.write_actions_files(request, redactor)?;
     let target = request.target()?;
@@ -85,27 +87,27 @@ pub(super) fn publish(request: &Request, redactor: &Redactor) -> Result<Outcome>
 
 /// Finds the marked comment and updates it, or creates one.
 fn post(
-    request: &Request,
+    request: &PublishRequest,
     target: &Target,
     mark: &str,
     body: String,
     redactor: &Redactor,
-) -> Result<Outcome> {
+) -> Result<CommentOutcome> {
     let Some(pr) = target.pr else {
-        return Ok(Outcome::NoPullRequest);
+        return Ok(CommentOutcome::NoPullRequest);
     };
     let place = format!("{}#{pr}", target.repository());
     if request.dry_run {
-        return Ok(Outcome::Preview { place, body });
+        return Ok(CommentOutcome::Preview { place, body });
     }
     let github = request.connect(target, redactor)?;
     let found = github.find_comment(pr, mark)?.map(|comment| comment.id);
     let step = next_step(found);
     let posted = match step {
-        Step::Update(id) => github.update_comment(id, &body)?,
-        Step::Create => github.create_comment(pr, &body)?,
+        CommentStep::Update(id) => github.update_comment(id, &body)?,
+        CommentStep::Create => github.create_comment(pr, &body)?,
     };
-    Ok(Outcome::Posted {
+    Ok(CommentOutcome::Posted {
         place,
         step,
         url: posted.html_url,
@@ -139,29 +141,29 @@ mod tests {
 
     #[test]
     fn a_found_marker_updates_and_an_absent_one_creates() {
-        assert_eq!(next_step(Some(42)), Step::Update(42));
-        assert_eq!(next_step(None), Step::Create);
+        assert_eq!(next_step(Some(42)), CommentStep::Update(42));
+        assert_eq!(next_step(None), CommentStep::Create);
     }
 
     #[test]
     fn the_outcome_says_what_happened_and_where() {
         let place = "acme/runtime#7".to_string();
-        let posted = |step| Outcome::Posted {
+        let posted = |step| CommentOutcome::Posted {
             place: place.clone(),
             step,
             url: Some("https://github.example/c/1".into()),
         };
         assert_eq!(
-            posted(Step::Update(1)).to_string(),
+            posted(CommentStep::Update(1)).to_string(),
             "updated the comment on acme/runtime#7: https://github.example/c/1"
         );
         assert_eq!(
-            posted(Step::Create).to_string(),
+            posted(CommentStep::Create).to_string(),
             "commented on acme/runtime#7: https://github.example/c/1"
         );
-        let unlinked = Outcome::Posted {
+        let unlinked = CommentOutcome::Posted {
             place,
-            step: Step::Create,
+            step: CommentStep::Create,
             url: None,
         };
         assert!(unlinked.to_string().ends_with("(no link returned)"));
@@ -175,7 +177,7 @@ mod tests {
         request.pr = Some(12);
         let outcome = publish(&request, &Redactor::default()).unwrap();
         assert!(outcome.is_preview());
-        let Outcome::Preview { place, body } = &outcome else {
+        let CommentOutcome::Preview { place, body } = &outcome else {
             panic!("{outcome:?}");
         };
         assert_eq!(place, "acme/runtime#12");
@@ -198,7 +200,7 @@ mod tests {
         request.dry_run = false;
         assert_eq!(
             publish(&request, &Redactor::default()).unwrap(),
-            Outcome::NoPullRequest
+            CommentOutcome::NoPullRequest
         );
     }
 
@@ -222,7 +224,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut request = fixtures::request(&fixtures::results_file(dir.path()));
         request.pr = Some(4);
-        let Outcome::Preview { body, .. } = publish(&request, &Redactor::default()).unwrap() else {
+        let CommentOutcome::Preview { body, .. } = publish(&request, &Redactor::default()).unwrap()
+        else {
             panic!("a dry run previews");
         };
         assert!(

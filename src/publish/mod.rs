@@ -1,7 +1,7 @@
 //! Publishing a comparison where a runtime's maintainers read it: the sticky pull-request
 //! comment (`comment`), the nightly-watch issue on `main` (`nightly`), the job summary and the
 //! step outputs of GitHub Actions (`actions`). The GitHub side is in `github`; these modules
-//! decide what is said and where. Each job is one stage function that takes a `Request`, and
+//! decide what is said and where. Each job is one stage function that takes a `PublishRequest`, and
 //! `run` is the one way out of the stage: its errors and what it says pass the `Redactor`.
 
 pub mod actions;
@@ -25,7 +25,7 @@ pub const BODY_LIMIT: usize = 65_536;
 
 /// One publishing job: what to publish, where, and how to reach GitHub.
 #[derive(Debug, Clone)]
-pub struct Request {
+pub struct PublishRequest {
     /// The comparison `gate` or `compare --out` wrote, or a results file (its report is
     /// published).
     pub file: PathBuf,
@@ -62,7 +62,7 @@ pub struct Request {
 /// The timeout of one call unless a request says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
-impl Request {
+impl PublishRequest {
     fn target(&self) -> Result<Target> {
         self.actions
             .target(self.repo.as_deref(), self.pr, self.commit.as_deref())
@@ -127,7 +127,7 @@ pub struct Said {
 
 /// Runs one job. Its error and what it says leave the stage here, through the redactor, so
 /// no server echo, URL or published text can carry a credential to the output.
-pub fn run(request: &Request, job: Job) -> Result<Option<Said>> {
+pub fn run(request: &PublishRequest, job: Job) -> Result<Option<Said>> {
     let redactor = request.redactor();
     let said = match job {
         Job::Comment => {
@@ -210,7 +210,7 @@ impl Published {
 
     /// The job summary gets the full report (redacted, as all the stage's text is); the step
     /// outputs the verdict and the files.
-    fn write_actions_files(&self, request: &Request, redactor: &Redactor) -> Result<()> {
+    fn write_actions_files(&self, request: &PublishRequest, redactor: &Redactor) -> Result<()> {
         let actions = &request.actions;
         let comparison = match self {
             Published::Report(report) => {
@@ -235,7 +235,7 @@ impl Published {
 }
 
 /// The job without a comment (`--no-comment`): the job summary and the step outputs only.
-fn summary_only(request: &Request, redactor: &Redactor) -> Result<()> {
+fn summary_only(request: &PublishRequest, redactor: &Redactor) -> Result<()> {
     Published::read(&request.file)?.write_actions_files(request, redactor)
 }
 
@@ -288,8 +288,8 @@ mod fixtures {
     use super::*;
     use crate::model::fixtures::results_with;
 
-    pub fn request(file: &Path) -> Request {
-        Request {
+    pub fn request(file: &Path) -> PublishRequest {
+        PublishRequest {
             file: file.to_path_buf(),
             gate_report: file.with_extension("md"),
             key: None,

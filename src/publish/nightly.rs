@@ -1,7 +1,7 @@
 //! The nightly watch on `main`: a regression opens one marked issue (or updates the open one);
 //! the first night without one comments on that issue and closes it.
 
-use super::{Published, Redactor, Request, Target, fit_body, link, marker, short_commit};
+use super::{PublishRequest, Published, Redactor, Target, fit_body, link, marker, short_commit};
 use crate::model::{Comparison, Verdict};
 use crate::report::comparison::{Presentation, headline, markdown};
 use anyhow::{Result, bail};
@@ -18,7 +18,7 @@ pub enum Tonight {
 
 /// What the watch does, given tonight and the issue its marker found open.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+pub enum IssueStep {
     Open {
         title: String,
         body: String,
@@ -37,22 +37,22 @@ pub enum Step {
 }
 
 /// A regression opens the issue or updates the open one; a clean night closes the open one.
-pub fn next_step(tonight: Tonight, open_issue: Option<u64>) -> Step {
+pub fn next_step(tonight: Tonight, open_issue: Option<u64>) -> IssueStep {
     match (tonight, open_issue) {
-        (Tonight::Regressed { title, body }, None) => Step::Open { title, body },
-        (Tonight::Regressed { title, body }, Some(number)) => Step::Update {
+        (Tonight::Regressed { title, body }, None) => IssueStep::Open { title, body },
+        (Tonight::Regressed { title, body }, Some(number)) => IssueStep::Update {
             number,
             title,
             body,
         },
-        (Tonight::Clean { note }, Some(number)) => Step::Close { number, note },
-        (Tonight::Clean { .. }, None) => Step::LeaveAlone,
+        (Tonight::Clean { note }, Some(number)) => IssueStep::Close { number, note },
+        (Tonight::Clean { .. }, None) => IssueStep::LeaveAlone,
     }
 }
 
 /// What the watch did, for the command line to say.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum IssueOutcome {
     /// A dry run on `repo`: what tonight would have said.
     Preview {
         repo: String,
@@ -77,17 +77,17 @@ pub enum Outcome {
     },
 }
 
-impl Outcome {
+impl IssueOutcome {
     /// A preview is the command's product (standard output); the rest is a log line.
     pub fn is_preview(&self) -> bool {
-        matches!(self, Outcome::Preview { .. })
+        matches!(self, IssueOutcome::Preview { .. })
     }
 }
 
-impl fmt::Display for Outcome {
+impl fmt::Display for IssueOutcome {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self {
-            Outcome::Preview { repo, tonight } => match tonight {
+            IssueOutcome::Preview { repo, tonight } => match tonight {
                 Tonight::Regressed { title, body } => {
                     write!(
                         f,
@@ -99,19 +99,21 @@ impl fmt::Display for Outcome {
                     "no regression: would close the open issue in {repo}, if any, saying:\n{note}"
                 ),
             },
-            Outcome::Opened { number, title, url } => {
+            IssueOutcome::Opened { number, title, url } => {
                 write!(f, "opened issue #{number}: {title} {}", link(url))
             }
-            Outcome::Updated { number, title, url } => {
+            IssueOutcome::Updated { number, title, url } => {
                 write!(f, "updated issue #{number}: {title} {}", link(url))
             }
-            Outcome::Closed { repo, number } => {
+            IssueOutcome::Closed { repo, number } => {
                 write!(
                     f,
                     "closed issue #{number} in {repo}: the regression is gone"
                 )
             }
-            Outcome::NothingOpen { repo } => write!(f, "no regression and no open issue in {repo}"),
+            IssueOutcome::NothingOpen { repo } => {
+                write!(f, "no regression and no open issue in {repo}")
+            }
         }
     }
 }
@@ -138,7 +140,7 @@ fn read_comparison(path: &std::path::Path) -> Result<Comparison> {
 /// The nightly job: the job summary and step outputs, then the issue's lifecycle. It needs a
 /// comparison: a results file has no verdict to watch.
 /// Reached through `super::run`, which redacts what it says.
-pub(super) fn watch(request: &Request, redactor: &Redactor) -> Result<Outcome> {
+pub(super) fn watch(request: &PublishRequest, redactor: &Redactor) -> Result<IssueOutcome> {
     let published = Published::read(&request.file)?;
     let Published::Comparison(comparison) = &published else {
         bail!(
@@ -168,37 +170,37 @@ pub(super) fn watch(request: &Request, redactor: &Redactor) -> Result<Outcome> {
     let tonight = tonight(&watched, &target, request.run_url().as_deref(), &key)?;
     let repo = target.repository();
     if request.dry_run {
-        return Ok(Outcome::Preview { repo, tonight });
+        return Ok(IssueOutcome::Preview { repo, tonight });
     }
     let github = request.connect(&target, redactor)?;
     let open_issue = github.find_open_issue(&mark)?.map(|issue| issue.number);
     match next_step(tonight, open_issue) {
-        Step::Open { title, body } => {
+        IssueStep::Open { title, body } => {
             let opened = github.create_issue(&title, &body)?;
-            Ok(Outcome::Opened {
+            Ok(IssueOutcome::Opened {
                 number: opened.number,
                 title,
                 url: opened.html_url,
             })
         }
-        Step::Update {
+        IssueStep::Update {
             number,
             title,
             body,
         } => {
             let updated = github.update_issue(number, &title, &body)?;
-            Ok(Outcome::Updated {
+            Ok(IssueOutcome::Updated {
                 number,
                 title,
                 url: updated.html_url,
             })
         }
-        Step::Close { number, note } => {
+        IssueStep::Close { number, note } => {
             github.create_comment(number, &note)?;
             github.close_issue(number)?;
-            Ok(Outcome::Closed { repo, number })
+            Ok(IssueOutcome::Closed { repo, number })
         }
-        Step::LeaveAlone => Ok(Outcome::NothingOpen { repo }),
+        IssueStep::LeaveAlone => Ok(IssueOutcome::NothingOpen { repo }),
     }
 }
 
@@ -424,14 +426,14 @@ mod tests {
     fn a_regression_opens_the_issue_or_updates_the_open_one() {
         assert_eq!(
             next_step(regressed(), None),
-            Step::Open {
+            IssueStep::Open {
                 title: "slower".into(),
                 body: "body".into()
             }
         );
         assert_eq!(
             next_step(regressed(), Some(4)),
-            Step::Update {
+            IssueStep::Update {
                 number: 4,
                 title: "slower".into(),
                 body: "body".into()
@@ -443,12 +445,12 @@ mod tests {
     fn a_clean_night_closes_the_open_issue_or_leaves_things_alone() {
         assert_eq!(
             next_step(clean(), Some(4)),
-            Step::Close {
+            IssueStep::Close {
                 number: 4,
                 note: "gone".into()
             }
         );
-        assert_eq!(next_step(clean(), None), Step::LeaveAlone);
+        assert_eq!(next_step(clean(), None), IssueStep::LeaveAlone);
     }
 
     #[test]
@@ -458,7 +460,7 @@ mod tests {
         request.commit = Some("0123456789abcdef0123".into());
         let outcome = watch(&request, &Redactor::default()).unwrap();
         assert!(outcome.is_preview());
-        let Outcome::Preview {
+        let IssueOutcome::Preview {
             tonight: Tonight::Regressed { title, body },
             ..
         } = &outcome
@@ -486,7 +488,7 @@ mod tests {
         request.actions.server_url = Some("https://github.example".into());
         request.actions.repository = Some("acme/runtime".into());
         request.actions.run_id = Some("42".into());
-        let Outcome::Preview {
+        let IssueOutcome::Preview {
             tonight: Tonight::Clean { note },
             ..
         } = watch(&request, &Redactor::default()).unwrap()
@@ -552,9 +554,9 @@ mod tests {
         path
     }
 
-    fn preview(request: &Request) -> (String, String) {
+    fn preview(request: &PublishRequest) -> (String, String) {
         match watch(request, &Redactor::default()).unwrap() {
-            Outcome::Preview {
+            IssueOutcome::Preview {
                 tonight: Tonight::Regressed { title, body },
                 ..
             } => (title, body),
@@ -632,7 +634,7 @@ mod tests {
         assert!(
             matches!(
                 outcome,
-                Outcome::Preview {
+                IssueOutcome::Preview {
                     tonight: Tonight::Clean { .. },
                     ..
                 }

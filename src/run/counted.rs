@@ -5,7 +5,7 @@
 //! compilation of the module gone. No clock is read, so a neighbour on the core changes
 //! nothing, and no sample is ever disturbed.
 
-use super::execute::{Outcome, run_once};
+use super::execute::{ProcessOutcome, run_once};
 use super::executor::{Executor, Limits};
 use super::runtime::Runtime;
 use crate::build::Suite;
@@ -97,7 +97,7 @@ impl Counted {
 
     /// One run of `module` under the counter: its outcome, with the process's total count in
     /// `instructions` when it succeeded. `None` when the run was stopped.
-    fn count(&self, runtime: &Runtime, module: &Path, limits: &Limits) -> Option<Outcome> {
+    fn count(&self, runtime: &Runtime, module: &Path, limits: &Limits) -> Option<ProcessOutcome> {
         let into = match tempfile::Builder::new().prefix("wasmgate-count").tempdir() {
             Ok(dir) => dir,
             Err(err) => return Some(super::execute::not_run(format!("cannot count: {err}"))),
@@ -133,7 +133,7 @@ impl Executor for Counted {
         test: &TestModule,
         runtime: &Runtime,
         limits: &Limits,
-    ) -> Option<Outcome> {
+    ) -> Option<ProcessOutcome> {
         let Some(low_test) = self.low.manifest.test(&test.name) else {
             return Some(super::execute::not_run(format!(
                 "the smaller module of {} is missing from suite {}",
@@ -163,9 +163,9 @@ impl Executor for Counted {
 /// (the status of a disturbed one: left out of every statistic and measured again, up to the
 /// cap), with the two counts in its message.
 pub fn per_iteration(
-    (low, low_iterations): (&Outcome, u64),
-    (mut high, high_iterations): (Outcome, u64),
-) -> Outcome {
+    (low, low_iterations): (&ProcessOutcome, u64),
+    (mut high, high_iterations): (ProcessOutcome, u64),
+) -> ProcessOutcome {
     high.wall_ms += low.wall_ms;
     let (Some(low_count), Some(high_count)) = (low.instructions, high.instructions) else {
         return high;
@@ -218,8 +218,8 @@ mod tests {
     use super::*;
     use crate::run::execute::Usage;
 
-    fn counted(instructions: f64, wall_ms: f64) -> Outcome {
-        Outcome {
+    fn counted(instructions: f64, wall_ms: f64) -> ProcessOutcome {
+        ProcessOutcome {
             status: SampleStatus::Ok,
             value_ps: None,
             wall_ms,

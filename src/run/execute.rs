@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 /// What one process run gave.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Outcome {
+pub struct ProcessOutcome {
     pub status: SampleStatus,
     pub value_ps: Option<u64>,
     pub wall_ms: f64,
@@ -64,7 +64,7 @@ pub fn run_once(
     timeout: Duration,
     abandon_at: Option<Instant>,
     stop: &AtomicBool,
-) -> Option<Outcome> {
+) -> Option<ProcessOutcome> {
     let mut command = match command {
         Ok(command) => command,
         Err(why) => return Some(not_run(why)),
@@ -114,7 +114,7 @@ pub fn run_once(
 
 /// The sample of a runtime that exited: reaped with its accounting, its tree ended, its
 /// output judged.
-fn outcome_after_exit(pid: Pid, started: Instant, mark: &Mark, output: Output) -> Outcome {
+fn outcome_after_exit(pid: Pid, started: Instant, mark: &Mark, output: Output) -> ProcessOutcome {
     let wall_ms = elapsed_ms(started);
     // Exited but not reaped: its scheduler statistics are still there to read.
     let run_delay_ms = read_run_delay_ms(pid);
@@ -281,7 +281,7 @@ fn parse_run_delay_ms(schedstat: &str) -> Option<f64> {
 /// Marks a successful sample disturbed when its process waited for its core, or was
 /// preempted, beyond the thresholds: another process shared its core, and its value is
 /// slowed by an amount nobody knows. Failures and timeouts stay what they are.
-pub fn flag_disturbance(mut outcome: Outcome, rule: &DisturbanceConfig) -> Outcome {
+pub fn flag_disturbance(mut outcome: ProcessOutcome, rule: &DisturbanceConfig) -> ProcessOutcome {
     if !rule.enabled || outcome.status != SampleStatus::Ok {
         return outcome;
     }
@@ -297,7 +297,7 @@ pub fn flag_disturbance(mut outcome: Outcome, rule: &DisturbanceConfig) -> Outco
 /// compiler, a GC) pinned to the same core, which are the runtime's work: a JavaScript engine
 /// waits 6-15 % of a sample so with nothing else on the core. The time none of its threads ran
 /// (wall time less CPU time) excludes that, so the wait is the smaller of the two.
-fn waited_for_core_ms(outcome: &Outcome) -> Option<f64> {
+fn waited_for_core_ms(outcome: &ProcessOutcome) -> Option<f64> {
     let run_delay_ms = outcome.usage.run_delay_ms?;
     Some(match outcome.usage.cpu_ms {
         Some(cpu_ms) => run_delay_ms.min((outcome.wall_ms - cpu_ms).max(0.0)),
@@ -306,7 +306,7 @@ fn waited_for_core_ms(outcome: &Outcome) -> Option<f64> {
 }
 
 /// What disturbed the sample, as the figures that exceed their thresholds.
-fn disturbance(outcome: &Outcome, rule: &DisturbanceConfig) -> Option<String> {
+fn disturbance(outcome: &ProcessOutcome, rule: &DisturbanceConfig) -> Option<String> {
     let wall_ms = outcome.wall_ms;
     // A wall time of zero (or one that is not a number) gives no share to judge by.
     if wall_ms.is_nan() || wall_ms <= 0.0 {
@@ -341,7 +341,7 @@ fn disturbance(outcome: &Outcome, rule: &DisturbanceConfig) -> Option<String> {
 }
 
 /// Turns a finished process into a sample: a number, or a failure that says why.
-pub fn judge(status: ExitStatus, stdout: &str, stderr: &str, wall_ms: f64) -> Outcome {
+pub fn judge(status: ExitStatus, stdout: &str, stderr: &str, wall_ms: f64) -> ProcessOutcome {
     use std::os::unix::process::ExitStatusExt;
     let exit_code = status.code();
     if !status.success() {
@@ -356,7 +356,7 @@ pub fn judge(status: ExitStatus, stdout: &str, stderr: &str, wall_ms: f64) -> Ou
         } else {
             stderr
         };
-        return Outcome {
+        return ProcessOutcome {
             status: SampleStatus::Failed,
             value_ps: None,
             wall_ms,
@@ -374,7 +374,7 @@ pub fn judge(status: ExitStatus, stdout: &str, stderr: &str, wall_ms: f64) -> Ou
         };
     }
     match parse_output(stdout) {
-        Ok(value) => Outcome {
+        Ok(value) => ProcessOutcome {
             status: SampleStatus::Ok,
             value_ps: Some(value),
             wall_ms,
@@ -383,7 +383,7 @@ pub fn judge(status: ExitStatus, stdout: &str, stderr: &str, wall_ms: f64) -> Ou
             usage: Usage::default(),
             instructions: None,
         },
-        Err(why) => Outcome {
+        Err(why) => ProcessOutcome {
             status: SampleStatus::Failed,
             value_ps: None,
             wall_ms,
@@ -399,8 +399,8 @@ pub fn judge(status: ExitStatus, stdout: &str, stderr: &str, wall_ms: f64) -> Ou
 }
 
 /// A sample killed at its timeout: a result of its own, not a failure to average away.
-pub fn timed_out(timeout: Duration, wall_ms: f64) -> Outcome {
-    Outcome {
+pub fn timed_out(timeout: Duration, wall_ms: f64) -> ProcessOutcome {
+    ProcessOutcome {
         status: SampleStatus::Timeout,
         value_ps: None,
         wall_ms,
@@ -462,12 +462,12 @@ fn shorten_to(text: &str, max: usize) -> String {
 }
 
 /// A sample that could not even start, e.g. because its module's AOT step failed.
-pub fn not_run(message: String) -> Outcome {
+pub fn not_run(message: String) -> ProcessOutcome {
     failed(Instant::now(), None, message)
 }
 
-fn failed(started: Instant, exit_code: Option<i32>, message: String) -> Outcome {
-    Outcome {
+fn failed(started: Instant, exit_code: Option<i32>, message: String) -> ProcessOutcome {
+    ProcessOutcome {
         status: SampleStatus::Failed,
         value_ps: None,
         wall_ms: elapsed_ms(started),
@@ -592,7 +592,7 @@ mod tests {
     }
 
     /// Runs a script as a sample's runtime; returns its outcome and how long the sample took.
-    fn sample_of_script(script: &str) -> (Outcome, Duration) {
+    fn sample_of_script(script: &str) -> (ProcessOutcome, Duration) {
         let stop = AtomicBool::new(false);
         let mut command = Command::new("sh");
         command.args(["-c", script]);
@@ -643,7 +643,7 @@ mod tests {
         assert_eq!(parse_run_delay_ms("a b c"), None);
     }
 
-    fn with_usage(wall_ms: f64, run_delay_ms: f64, preemptions: u64) -> Outcome {
+    fn with_usage(wall_ms: f64, run_delay_ms: f64, preemptions: u64) -> ProcessOutcome {
         let mut outcome = judge(exited(0), "1000\n", "", wall_ms);
         outcome.usage = Usage {
             cpu_ms: Some(wall_ms - run_delay_ms),
@@ -733,7 +733,7 @@ mod tests {
         command
     }
 
-    fn measured_on(core: usize) -> Outcome {
+    fn measured_on(core: usize) -> ProcessOutcome {
         let stop = AtomicBool::new(false);
         let outcome = run_once(
             Ok(cpu_bound()),
@@ -747,7 +747,7 @@ mod tests {
         flag_disturbance(outcome, &DisturbanceConfig::default())
     }
 
-    fn wait_share(outcome: &Outcome) -> f64 {
+    fn wait_share(outcome: &ProcessOutcome) -> f64 {
         outcome.usage.run_delay_ms.expect("schedstat is readable") / outcome.wall_ms
     }
 

@@ -2,7 +2,7 @@
 //! an executor takes one sample. Real runs go through `Processes`; the scheduler's tests go
 //! through a scripted fake, so its budget, failure and resume paths run in milliseconds.
 
-use super::execute::{Outcome, flag_disturbance, run_once};
+use super::execute::{ProcessOutcome, flag_disturbance, run_once};
 use super::runtime::Runtime;
 use crate::build::Suite;
 use crate::config::DisturbanceConfig;
@@ -36,7 +36,7 @@ pub trait Executor: Sync {
         test: &TestModule,
         runtime: &Runtime,
         limits: &Limits,
-    ) -> Option<Outcome>;
+    ) -> Option<ProcessOutcome>;
 }
 
 /// Runs each sample as a process of the runtime's command.
@@ -50,7 +50,7 @@ impl Executor for Processes {
         test: &TestModule,
         runtime: &Runtime,
         limits: &Limits,
-    ) -> Option<Outcome> {
+    ) -> Option<ProcessOutcome> {
         let outcome = run_once(
             runtime.command(&suite.module_path(test)),
             limits.core,

@@ -3,7 +3,7 @@
 //! without processes. Outcomes go through `execute::judge`, as a real process's would. Each
 //! sample's span in real time is recorded, so a test can see which samples ran at once.
 
-use super::execute::{Outcome, Usage, flag_disturbance, judge, timed_out};
+use super::execute::{ProcessOutcome, Usage, flag_disturbance, judge, timed_out};
 use super::executor::{Executor, Limits};
 use super::runtime::Runtime;
 use crate::build::Suite;
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 /// What one scripted sample does.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Step {
+pub enum ScriptedStep {
     /// Prints this many picoseconds per iteration and exits 0.
     Value(u64),
     /// Aborts (exit status 134) with this on stderr.
@@ -30,7 +30,7 @@ pub enum Step {
     Disturbed(u64),
 }
 
-/// The share of its wall time a `Step::Disturbed` sample waits for its core.
+/// The share of its wall time a `ScriptedStep::Disturbed` sample waits for its core.
 pub const DISTURBED_WAIT_SHARE: f64 = 0.4;
 
 /// Runs `script(test, runtime, n)` for the `n`th sample (from 0) of each (test, runtime).
@@ -69,7 +69,7 @@ pub fn most_at_once(spans: &[Span]) -> usize {
     most as usize
 }
 
-impl<S: Fn(&str, &str, usize) -> Step + Sync> FakeExecutor<S> {
+impl<S: Fn(&str, &str, usize) -> ScriptedStep + Sync> FakeExecutor<S> {
     pub fn new(script: S) -> Self {
         FakeExecutor {
             script,
@@ -111,20 +111,20 @@ impl<S: Fn(&str, &str, usize) -> Step + Sync> FakeExecutor<S> {
         earlier
     }
 
-    fn outcome(&self, step: Step, limits: &Limits) -> Option<Outcome> {
+    fn outcome(&self, step: ScriptedStep, limits: &Limits) -> Option<ProcessOutcome> {
         let exited = |code: i32| ExitStatus::from_raw(code << 8);
         match step {
-            Step::Value(ps) => Some(judge(exited(0), &format!("{ps}\n"), "", self.wall_ms)),
-            Step::Crash(stderr) => Some(judge(exited(134), "", stderr, self.wall_ms)),
-            Step::Hang => Some(timed_out(
+            ScriptedStep::Value(ps) => Some(judge(exited(0), &format!("{ps}\n"), "", self.wall_ms)),
+            ScriptedStep::Crash(stderr) => Some(judge(exited(134), "", stderr, self.wall_ms)),
+            ScriptedStep::Hang => Some(timed_out(
                 limits.timeout,
                 limits.timeout.as_secs_f64() * 1000.0,
             )),
-            Step::Interrupt => {
+            ScriptedStep::Interrupt => {
                 limits.stop.store(true, Ordering::SeqCst);
                 None
             }
-            Step::Disturbed(ps) => {
+            ScriptedStep::Disturbed(ps) => {
                 let mut outcome = judge(exited(0), &format!("{ps}\n"), "", self.wall_ms);
                 outcome.usage = Usage {
                     cpu_ms: Some(self.wall_ms * (1.0 - DISTURBED_WAIT_SHARE)),
@@ -153,14 +153,14 @@ fn last(pause: Duration, limits: &Limits) -> bool {
     }
 }
 
-impl<S: Fn(&str, &str, usize) -> Step + Sync> Executor for FakeExecutor<S> {
+impl<S: Fn(&str, &str, usize) -> ScriptedStep + Sync> Executor for FakeExecutor<S> {
     fn sample(
         &self,
         _suite: &Suite,
         test: &TestModule,
         runtime: &Runtime,
         limits: &Limits,
-    ) -> Option<Outcome> {
+    ) -> Option<ProcessOutcome> {
         let nth = self.count(&test.name, &runtime.info.name);
         let start = Instant::now();
         let lasted = last(self.pause, limits);

@@ -7,7 +7,9 @@ use super::counted::{Counted, Counter};
 use super::scheduler::Schedule;
 use super::{STOP, Start, choose_cores, doctor, refuse_smt_siblings, select_tests};
 use crate::build::Suite;
-use crate::config::{Loaded, RunConfig, TestFilter, parse_duration};
+use crate::config::{
+    Loaded, RunConfig, RunOverrides, SamplingDefaults, TestFilter, parse_duration,
+};
 use crate::model::{AotRecord, CheckStatus, Environment, Results, Shard};
 use crate::model::{Measure, TestModule};
 use crate::toolchain::Home;
@@ -19,7 +21,7 @@ use std::time::Duration;
 
 /// What a measurement is asked to do, the command line and the configuration merged.
 #[derive(Debug, Clone)]
-pub struct Request {
+pub struct MeasureRequest {
     /// The runtimes to measure; empty for the configured `run.runtimes`.
     pub runtimes: Vec<RuntimeRequest>,
     /// The tests to time; empty for the configured `tests.include`.
@@ -35,8 +37,39 @@ pub struct Request {
     pub shard: Option<Shard>,
 }
 
+impl MeasureRequest {
+    /// A request for these runtimes and tests, with the command line's `overrides` over the
+    /// sampling `defaults`, checked by the configuration's own rules; seeded from the clock,
+    /// not resumed, with progress shown, whole (not a shard).
+    pub fn from_overrides(
+        loaded: &Loaded,
+        runtimes: &[RuntimeRequest],
+        tests: &[String],
+        overrides: &RunOverrides,
+        defaults: SamplingDefaults,
+    ) -> Result<MeasureRequest> {
+        let checked = (overrides.apply(&defaults.run, defaults.sources))
+            .map_err(|err| anyhow::anyhow!("{err}"))?;
+        let cores_origin = if overrides.cores.is_empty() {
+            format!("{}: field `run.cores`", loaded.origin())
+        } else {
+            "--cores".to_string()
+        };
+        Ok(MeasureRequest {
+            runtimes: runtimes.to_vec(),
+            tests: tests.to_vec(),
+            sampling: checked,
+            cores_origin,
+            seed: None,
+            resume: false,
+            progress: true,
+            shard: None,
+        })
+    }
+}
+
 /// Everything between the configuration and a results file, written to `out`.
-pub fn measure(loaded: &Loaded, request: &Request, out: &Path) -> Result<Results> {
+pub fn measure(loaded: &Loaded, request: &MeasureRequest, out: &Path) -> Result<Results> {
     let config = &loaded.config;
     check_labels(&request.runtimes)?;
     // Cores that cannot be used are refused before anything is built, as labels are.
@@ -247,7 +280,7 @@ fn check_labels(requested: &[RuntimeRequest]) -> Result<()> {
 fn select(
     suite: &crate::build::Suite,
     config: &crate::config::Config,
-    request: &Request,
+    request: &MeasureRequest,
 ) -> Result<Vec<crate::model::TestModule>> {
     let filter = TestFilter {
         include: if request.tests.is_empty() {
@@ -268,7 +301,7 @@ fn select(
 }
 
 /// The schedule of a request; its seed is the request's or the clock's.
-fn schedule_for(request: &Request, min_effect: f64) -> Result<Schedule> {
+fn schedule_for(request: &MeasureRequest, min_effect: f64) -> Result<Schedule> {
     let sampling = &request.sampling;
     // A count does not care what runs beside it: the instructions measure takes every core
     // this process may use unless told otherwise, SMT siblings included.
@@ -313,7 +346,7 @@ fn check_runner(schedule: &Schedule) -> Environment {
 /// A fresh start, or the interrupted run of `out` picked up (with its own seed and shard).
 /// A resumed run keeps the environment its start recorded, if it recorded one.
 fn start(
-    request: &Request,
+    request: &MeasureRequest,
     suite: &crate::build::Suite,
     runtimes: &[super::runtime::Runtime],
     schedule: &Schedule,

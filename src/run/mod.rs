@@ -339,7 +339,7 @@ fn check_consistent(results: &Results, path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::fake_executor::{FakeExecutor, Step, exactly, schedule, suite, tests};
+    use crate::run::fake_executor::{FakeExecutor, ScriptedStep, exactly, schedule, suite, tests};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::{Duration, Instant};
 
@@ -371,9 +371,9 @@ mod tests {
             // Every sample before this one is in the journal while the run goes on.
             let before = taken.fetch_add(1, Ordering::SeqCst);
             if journal_reaches(&journal, before) {
-                Step::Value(1000)
+                ScriptedStep::Value(1000)
             } else {
-                Step::Crash("not journaled")
+                ScriptedStep::Crash("not journaled")
             }
         });
         let start = Start::fresh(&suite, &runtimes, &schedule, None);

@@ -12,7 +12,7 @@
 //! The scheduler decides what runs when; an `Executor` takes each sample, so the scheduler
 //! can be tested without processes.
 
-use super::execute::Outcome;
+use super::execute::ProcessOutcome;
 use super::executor::{Executor, Limits};
 use super::round_policy::{self, OpenTest};
 use super::runtime::Runtime;
@@ -102,7 +102,7 @@ pub struct Scheduler<'a> {
 }
 
 /// A sample as a worker hands it over: its (test, runtime) pair, round, core and outcome.
-type Measured = ((usize, usize), u32, Option<usize>, Outcome);
+type Measured = ((usize, usize), u32, Option<usize>, ProcessOutcome);
 
 /// What the scheduler hears while a round runs; workers are numbered from 0.
 enum Event {
@@ -298,7 +298,7 @@ impl Scheduler<'_> {
         &self,
         (test, runtime): (usize, usize),
         core: Option<usize>,
-        outcome: Outcome,
+        outcome: ProcessOutcome,
         round: u32,
         order: u64,
     ) -> Sample {

@@ -1,7 +1,7 @@
 use super::*;
 use crate::model::SampleStatus;
 use crate::run::fake_executor::{
-    FakeExecutor, Span, Step, exactly, most_at_once, schedule, suite, tests,
+    FakeExecutor, ScriptedStep, Span, exactly, most_at_once, schedule, suite, tests,
 };
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
@@ -74,8 +74,8 @@ fn of<'s>(samples: &'s [Sample], test: &str, runtime: &str) -> Vec<&'s Sample> {
         .collect()
 }
 
-fn steady(_: &str, _: &str, _: usize) -> Step {
-    Step::Value(1000)
+fn steady(_: &str, _: &str, _: usize) -> ScriptedStep {
+    ScriptedStep::Value(1000)
 }
 
 #[test]
@@ -141,8 +141,8 @@ fn absurd_wall_times_of_a_resumed_run_do_not_panic() {
 fn a_hang_is_a_timeout_sample_and_the_run_goes_on() {
     let bench = Bench::new(&["sign", "hash"], &["a", "b"], exactly(3));
     let fake = FakeExecutor::new(|test, runtime, nth| match (test, runtime, nth) {
-        ("hash", "a", 0) => Step::Hang,
-        _ => Step::Value(1000),
+        ("hash", "a", 0) => ScriptedStep::Hang,
+        _ => ScriptedStep::Value(1000),
     });
     let (ending, samples) = bench.run(&fake, &[]);
     assert_eq!(ending, Ending::Finished);
@@ -162,8 +162,8 @@ fn a_hang_is_a_timeout_sample_and_the_run_goes_on() {
 fn a_crash_is_a_failed_sample_with_its_message() {
     let bench = Bench::new(&["sign"], &["a", "b"], exactly(3));
     let fake = FakeExecutor::new(|_, runtime, nth| match (runtime, nth) {
-        ("b", 1) => Step::Crash("wasm trap: unreachable\n"),
-        _ => Step::Value(1000),
+        ("b", 1) => ScriptedStep::Crash("wasm trap: unreachable\n"),
+        _ => ScriptedStep::Value(1000),
     });
     let (ending, samples) = bench.run(&fake, &[]);
     assert_eq!(ending, Ending::Finished);
@@ -181,8 +181,8 @@ fn a_crash_is_a_failed_sample_with_its_message() {
 fn two_failures_close_a_test_for_that_runtime_only() {
     let bench = Bench::new(&["sign", "hash"], &["a", "b"], exactly(4));
     let fake = FakeExecutor::new(|test, runtime, _| match (test, runtime) {
-        ("sign", "b") => Step::Crash("abort"),
-        _ => Step::Value(1000),
+        ("sign", "b") => ScriptedStep::Crash("abort"),
+        _ => ScriptedStep::Value(1000),
     });
     let (ending, samples) = bench.run(&fake, &[]);
     assert_eq!(ending, Ending::Finished);
@@ -282,8 +282,8 @@ fn a_resumed_run_counts_earlier_samples_and_continues_the_numbering() {
     let bench = Bench::new(&["sign", "hash"], &["a", "b"], exactly(3));
     // Killed as round 1 begins: the sample in flight is lost, round 0 is kept.
     let killed = FakeExecutor::new(|_, _, nth| match nth {
-        0 => Step::Value(1000),
-        _ => Step::Interrupt,
+        0 => ScriptedStep::Value(1000),
+        _ => ScriptedStep::Interrupt,
     });
     let (ending, earlier) = bench.run(&killed, &[]);
     assert_eq!(ending, Ending::Interrupted);
@@ -317,8 +317,8 @@ fn the_stop_flag_ends_the_run_interrupted() {
 
     bench.stop.store(false, Ordering::SeqCst);
     let fake = FakeExecutor::new(|test, runtime, nth| match (test, runtime, nth) {
-        ("hash", "b", 1) => Step::Interrupt,
-        _ => Step::Value(1000),
+        ("hash", "b", 1) => ScriptedStep::Interrupt,
+        _ => ScriptedStep::Value(1000),
     });
     let (ending, samples) = bench.run(&fake, &[]);
     assert_eq!(ending, Ending::Interrupted);
@@ -335,8 +335,8 @@ fn a_disturbed_pair_is_measured_again_and_the_new_pair_is_used() {
     let bench = Bench::new(&["sign", "hash"], &["a", "b"], exactly(3));
     // b's first sign sample had its core taken away: its value is slowed, not measured.
     let fake = FakeExecutor::new(|test, runtime, nth| match (test, runtime, nth) {
-        ("sign", "b", 0) => Step::Disturbed(5000),
-        _ => Step::Value(1000),
+        ("sign", "b", 0) => ScriptedStep::Disturbed(5000),
+        _ => ScriptedStep::Value(1000),
     });
     let (ending, samples) = bench.run(&fake, &[]);
     assert_eq!(ending, Ending::Finished);
@@ -368,8 +368,8 @@ fn rounds_disturbed_on_either_side_are_made_up_in_pairs() {
     // a disturbed in round 0, b in round 1: two rounds give no pair, though each side
     // has a value there. Counting values, the test would end after round 3 with 2 pairs.
     let fake = FakeExecutor::new(|_, runtime, nth| match (runtime, nth) {
-        ("a", 0) | ("b", 1) => Step::Disturbed(5000),
-        _ => Step::Value(1000),
+        ("a", 0) | ("b", 1) => ScriptedStep::Disturbed(5000),
+        _ => ScriptedStep::Value(1000),
     });
     let (ending, samples) = bench.run(&fake, &[]);
     assert_eq!(ending, Ending::Finished);
@@ -388,8 +388,8 @@ fn rounds_disturbed_on_either_side_are_made_up_in_pairs() {
 fn a_pair_always_disturbed_closes_at_the_cap_and_says_why() {
     let bench = Bench::new(&["sign"], &["a", "b"], exactly(3));
     let fake = FakeExecutor::new(|_, runtime, _| match runtime {
-        "b" => Step::Disturbed(1000),
-        _ => Step::Value(1000),
+        "b" => ScriptedStep::Disturbed(1000),
+        _ => ScriptedStep::Value(1000),
     });
     let (ending, samples) = bench.run(&fake, &[]);
     assert_eq!(ending, Ending::Finished);
@@ -408,7 +408,7 @@ fn a_pair_always_disturbed_closes_at_the_cap_and_says_why() {
 fn with_detection_off_a_disturbed_sample_is_a_value() {
     let mut bench = Bench::new(&["sign"], &["a"], exactly(2));
     bench.schedule.disturbance.enabled = false;
-    let fake = FakeExecutor::new(|_, _, _| Step::Disturbed(1000));
+    let fake = FakeExecutor::new(|_, _, _| ScriptedStep::Disturbed(1000));
     let (_, samples) = bench.run(&fake, &[]);
     assert_eq!(samples.len(), 2);
     assert!(samples.iter().all(|s| s.status == SampleStatus::Ok));
@@ -430,7 +430,7 @@ fn paired_run(ratio: f64) -> Vec<Sample> {
     );
     let fake = FakeExecutor::new(move |_, runtime, nth| {
         let value = 1000.0 + (nth % 3) as f64;
-        Step::Value(if runtime == "b" { value * ratio } else { value } as u64)
+        ScriptedStep::Value(if runtime == "b" { value * ratio } else { value } as u64)
     });
     let (ending, samples) = bench.run(&fake, &[]);
     assert_eq!(ending, Ending::Finished);
