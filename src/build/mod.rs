@@ -4,8 +4,8 @@
 //! Everything is cached by its inputs, so a build with nothing changed does no work.
 
 pub mod categories;
-pub mod counted;
 pub mod fixed_random;
+pub mod instructions;
 pub mod source;
 
 use crate::config::{Config, RandomBytes, TestFilter};

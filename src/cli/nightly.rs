@@ -124,7 +124,7 @@ fn kept_line(request: &NightlyRequest, kept: &crate::nightly::kept::Kept) -> Str
     };
     format!(
         "kept tonight's build ({}) in {}: {} builds kept{pruned}",
-        crate::nightly::kept::short(&request.commit),
+        crate::util::short_commit(&request.commit),
         request.kept.display(),
         kept.index.builds.len()
     )

@@ -78,7 +78,7 @@ fn read_trends(paths: &[PathBuf]) -> Result<Vec<trends::Trend>> {
 
 fn read_nightly(paths: &[PathBuf], summary: &mut Summary) -> Result<()> {
     for path in paths {
-        let nights = chained::read_nightly_history(path)?;
+        let nights = crate::nightly::night::read_history(path)?;
         if nights.iter().all(|n| n.links.is_empty()) {
             bail!(
                 "{}: the nightly history has no links to earlier nights yet; it grows a night at a time with `wasmgate nightly`",

@@ -2,6 +2,7 @@
 //! append-only history of compact summaries. Also turns results and baselines into sides.
 
 use super::Side;
+use crate::model::JsonLines;
 use crate::model::Measure;
 use crate::model::{Baseline, ComparedSide, HistoryEntry, Results, SCHEMA_VERSION, TestSummary};
 use crate::stats;
@@ -269,31 +270,11 @@ pub fn summarize(baseline: &Baseline) -> HistoryEntry {
 /// Reads a history file, one night a line. A torn last line (a crash while appending) is
 /// skipped; any other line that does not parse is an error naming it.
 pub fn read_history(path: &Path) -> Result<Vec<HistoryEntry>> {
-    read_lines(
-        path,
-        "history files are written by `wasmgate baseline update` and `baseline history`",
-    )
-}
-
-/// Reads a file of JSON lines (a history of any kind), skipping a torn last line; `writer`
-/// ends the error on a line that does not parse, naming what writes such files.
-pub fn read_lines<T: serde::de::DeserializeOwned>(path: &Path, writer: &str) -> Result<Vec<T>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the history {}", path.display()))?;
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let mut entries = Vec::new();
-    for (number, line) in lines.iter().enumerate() {
-        match serde_json::from_str::<T>(line) {
-            Ok(entry) => entries.push(entry),
-            Err(_) if number + 1 == lines.len() && !text.ends_with('\n') => {}
-            Err(error) => anyhow::bail!(
-                "{}: line {}: not a history entry ({error}); {writer}",
-                path.display(),
-                number + 1
-            ),
-        }
-    }
-    Ok(entries)
+    let lines = JsonLines {
+        entry: "a history entry",
+        fix: "history files are written by `wasmgate baseline update` and `baseline history`",
+    };
+    crate::model::read_lines(path, &lines)
 }
 
 /// Cuts a last line without its newline (a write that was interrupted) off the history, after

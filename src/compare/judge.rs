@@ -91,12 +91,7 @@ pub(super) fn check_baseline_first(
         );
     }
     let home = crate::toolchain::Home::resolve(config)?;
-    let suite = match measure {
-        crate::model::Measure::Time => crate::build::build_configured(config, &home)?.0,
-        crate::model::Measure::Instructions => {
-            crate::build::counted::build_counted(config, &home)?.0.suite
-        }
-    };
+    let suite = crate::build::instructions::suites_for(config, &home, measure)?.suite;
     let machine = crate::run::machine::fingerprint(Vec::new());
     super::check_same_machine_and_build(
         &base.info,

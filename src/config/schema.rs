@@ -297,11 +297,11 @@ pub struct InstructionsConfig {
     /// The timeout of one counted process, in place of `run.timeout_seconds`: a test of one
     /// iteration (box8) runs 90 s under valgrind alone, more beside other work, and a count
     /// does not care how long it took. Absent from configurations written before it: 1200.
-    #[serde(default = "default_counted_timeout")]
+    #[serde(default = "default_instructions_timeout")]
     pub timeout_seconds: u64,
 }
 
-fn default_counted_timeout() -> u64 {
+fn default_instructions_timeout() -> u64 {
     1200
 }
 
@@ -313,7 +313,7 @@ impl Default for InstructionsConfig {
             max_samples: 12,
             precision: 0.002,
             iterations_divisor: 100,
-            timeout_seconds: default_counted_timeout(),
+            timeout_seconds: default_instructions_timeout(),
         }
     }
 }
@@ -376,14 +376,14 @@ pub struct RuntimeConfig {
     /// count deterministic (wasmtime compiles functions on several threads by default, and the
     /// count then differs from run to run), or an AOT target the simulator can run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instructions: Option<CountedCommands>,
+    pub instructions: Option<InstructionsCommands>,
 }
 
 /// A runtime's `run` and `aot` templates under the instructions measure; an absent one is the
 /// runtime's own.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CountedCommands {
+pub struct InstructionsCommands {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

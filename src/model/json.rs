@@ -48,6 +48,40 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     write_atomic(path, text.as_bytes())
 }
 
+/// What a file of JSON lines holds, for the error on a line that does not parse.
+pub struct JsonLines<'a> {
+    /// What one line is, e.g. "a night of the nightly history".
+    pub entry: &'a str,
+    /// How to mend the file, or what writes such files.
+    pub fix: &'a str,
+}
+
+/// Reads a file of JSON lines (a history of any kind), one entry a line. A torn last line (a
+/// crash while appending) is skipped; any other line that does not parse is an error naming
+/// the file and the line's number in it.
+pub fn read_lines<T: serde::de::DeserializeOwned>(path: &Path, kind: &JsonLines) -> Result<Vec<T>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the history {}", path.display()))?;
+    let numbered: Vec<(usize, &str)> = (text.lines().enumerate())
+        .filter(|(_, line)| !line.trim().is_empty())
+        .collect();
+    let mut entries = Vec::new();
+    for (k, (number, line)) in numbered.iter().enumerate() {
+        match serde_json::from_str::<T>(line) {
+            Ok(entry) => entries.push(entry),
+            Err(_) if k + 1 == numbered.len() && !text.ends_with('\n') => {}
+            Err(error) => anyhow::bail!(
+                "{}: line {}: not {} ({error}); {}",
+                path.display(),
+                number + 1,
+                kind.entry,
+                kind.fix
+            ),
+        }
+    }
+    Ok(entries)
+}
+
 /// The current time as RFC 3339, seconds precision.
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()

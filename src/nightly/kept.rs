@@ -3,6 +3,7 @@
 
 use crate::model::SCHEMA_VERSION;
 use crate::model::nightly::{KeptBuild, KeptBuilds, NIGHTS_BACK};
+use crate::util::short_commit;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 
@@ -15,11 +16,6 @@ pub const TONIGHT: &str = "t-0";
 /// The runtime label of the night `nights_back` nights before tonight.
 pub fn label(nights_back: u32) -> String {
     format!("t-{nights_back}")
-}
-
-/// The first 12 characters of a commit, as the records and messages show it.
-pub fn short(commit: &str) -> String {
-    commit.chars().take(12).collect()
 }
 
 /// The index of `dir`; an empty one when the folder or its index does not exist yet (the
@@ -81,7 +77,7 @@ pub fn choose_links(dir: &Path, kept: &KeptBuilds) -> (Vec<Link>, Vec<String>) {
             Some(why) => warnings.push(format!(
                 "{}: the build of {nights_back} nights back (commit {}) is left out: {why}",
                 path.display(),
-                short(&build.commit)
+                short_commit(&build.commit)
             )),
         }
     }
@@ -94,7 +90,7 @@ pub fn repeated(dir: &Path, kept: &KeptBuilds, commit: &str, force: bool) -> Opt
     match kept.builds.last() {
         Some(last) if last.commit == commit && !force => Some(format!(
             "--commit {}: already measured on {} (the last night in {}); pass --force to measure it again",
-            short(commit),
+            short_commit(commit),
             last.date,
             dir.join(INDEX).display()
         )),
@@ -140,7 +136,7 @@ fn kept_name(commit: &str, binary: &Path) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "runtime".to_string());
-    format!("builds/{}-{}", safe(&short(commit)), safe(&file))
+    format!("builds/{}-{}", safe(&short_commit(commit)), safe(&file))
 }
 
 /// Tonight's build: what was kept and what was pruned.

@@ -88,7 +88,11 @@ pub fn append(dir: &Path, night: &Night) -> Result<PathBuf> {
 
 /// The nights of a history, oldest first.
 pub fn read_history(path: &Path) -> Result<Vec<Night>> {
-    crate::compare::baseline::read_lines(path, "it is written by `wasmgate nightly`")
+    let lines = crate::model::JsonLines {
+        entry: "a night of the nightly history",
+        fix: "delete or repair that line (nightly histories are written by `wasmgate nightly`, one JSON night a line)",
+    };
+    crate::model::read_lines(path, &lines)
 }
 
 /// The tests the last night of the kept-builds folder `dir` called regressions, on any of its
@@ -113,7 +117,7 @@ pub fn last_regressions(dir: &Path) -> Result<Vec<String>> {
         anyhow::bail!(
             "{}: the last night ({}) called no test a regression; name the tests with --tests",
             path.display(),
-            super::kept::short(&last.commit)
+            crate::util::short_commit(&last.commit)
         );
     }
     Ok(regressed.into_iter().cloned().collect())

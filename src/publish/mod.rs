@@ -270,11 +270,6 @@ fn cut_to_fit(text: &str, limit: usize) -> String {
     kept
 }
 
-/// The first 12 characters of a commit, as messages show it.
-fn short_commit(commit: &str) -> String {
-    commit.chars().take(12).collect()
-}
-
 /// The link GitHub returned for what was posted.
 fn link(url: &Option<String>) -> String {
     url.clone()

@@ -1,9 +1,10 @@
 //! The nightly watch on `main`: a regression opens one marked issue (or updates the open one);
 //! the first night without one comments on that issue and closes it.
 
-use super::{PublishRequest, Published, Redactor, Target, fit_body, link, marker, short_commit};
+use super::{PublishRequest, Published, Redactor, Target, fit_body, link, marker};
 use crate::model::{Comparison, Verdict};
 use crate::report::comparison::{Presentation, headline, markdown};
+use crate::util::short_commit;
 use anyhow::{Result, bail};
 use std::fmt;
 

@@ -9,7 +9,7 @@ use crate::build::categories::category_of;
 use crate::model::Verdict;
 use crate::model::nightly::{LinkRatio, Night, NightLink};
 use crate::stats::{self, chain};
-use anyhow::{Context, Result, bail};
+use crate::util::short_commit;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -162,7 +162,7 @@ fn place(nights: &[Night]) -> (Vec<Placed<'_>>, Vec<String>) {
                 None => notes.push(format!(
                     "{}: the link to `{}` ({} nights back) matches no earlier night in the history; left out",
                     night.date,
-                    short(&link.against),
+                    short_commit(&link.against),
                     link.nights_back
                 )),
             }
@@ -299,34 +299,6 @@ fn flagged_note(key: &Key, nights: &[Night], p: &Placed, flagged: &chain::Residu
         measured / flagged.residual.exp(),
         flagged.sigmas
     )
-}
-
-fn short(commit: &str) -> String {
-    // Characters, not bytes: a history file is input, and may hold anything.
-    commit.chars().take(12).collect()
-}
-
-/// Reads a nightly history, one night a line. A torn last line (a crash while appending) is
-/// skipped; any other line that does not parse is an error naming the file and the line.
-pub fn read_nightly_history(path: &Path) -> Result<Vec<Night>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the nightly history {}", path.display()))?;
-    let numbered: Vec<(usize, &str)> = (text.lines().enumerate())
-        .filter(|(_, line)| !line.trim().is_empty())
-        .collect();
-    let mut nights = Vec::new();
-    for (k, (number, line)) in numbered.iter().enumerate() {
-        match serde_json::from_str::<Night>(line) {
-            Ok(night) => nights.push(night),
-            Err(_) if k + 1 == numbered.len() && !text.ends_with('\n') => {}
-            Err(error) => bail!(
-                "{}: line {}: not a night of the nightly history ({error}); delete or repair that line (nightly histories are written by `wasmgate nightly`, one JSON night a line)",
-                path.display(),
-                number + 1
-            ),
-        }
-    }
-    Ok(nights)
 }
 
 /// The label of a nightly history: `RUNTIME.nightly.history.jsonl` gives the runtime; a file
@@ -701,7 +673,7 @@ mod tests {
         let text = jsonl(&month(6)[..3]);
         // A torn last line (a crash while appending) is left out.
         std::fs::write(&path, format!("{text}{{\"date\":\"2026-11-04\",\"comm")).unwrap();
-        assert_eq!(read_nightly_history(&path).unwrap().len(), 3);
+        assert_eq!(crate::nightly::night::read_history(&path).unwrap().len(), 3);
         assert_eq!(label_of(&path, &month(6)), "wasmtime");
         let named = dir.path().join("wasmer.nightly.history.jsonl");
         assert_eq!(label_of(&named, &[]), "wasmer");
@@ -712,7 +684,9 @@ mod tests {
             format!("{}\n\n{{\"date\": 3}}\n{}\n", lines[0], lines[1]),
         )
         .unwrap();
-        let error = read_nightly_history(&path).unwrap_err().to_string();
+        let error = crate::nightly::night::read_history(&path)
+            .unwrap_err()
+            .to_string();
         assert!(
             error.contains("nightly.history.jsonl: line 3: not a night"),
             "{error}"

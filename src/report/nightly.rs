@@ -28,7 +28,7 @@ pub fn link_lines(links: &[LinkOutcome], drift: &[&LinkOutcome]) -> Vec<String> 
             format!(
                 "t-{} (`{}`): overall {overall}; {verdict} · {}",
                 link.nights_back,
-                crate::nightly::kept::short(c.base.commit.as_deref().unwrap_or("?")),
+                crate::util::short_commit(c.base.commit.as_deref().unwrap_or("?")),
                 link.path.display()
             )
         })

@@ -114,8 +114,8 @@ pub fn determinism(
     (test, samples): (&str, usize),
 ) -> Result<Vec<(String, Result<Determinism>)>> {
     let home = Home::resolve(&loaded.config)?;
-    let counter = super::counted::Counter::find()?;
-    let (suites, _) = crate::build::counted::build_counted(&loaded.config, &home)?;
+    let counter = super::instructions::Counter::find()?;
+    let (suites, _) = crate::build::instructions::build_instruction_suites(&loaded.config, &home)?;
     let names: Vec<String> = if names.is_empty() {
         (inventory(loaded)?.into_iter())
             .filter(|listed| listed.found.is_some())
@@ -124,7 +124,7 @@ pub fn determinism(
     } else {
         names.to_vec()
     };
-    let counted = super::counted::Counted {
+    let counted = super::instructions::InstructionsExecutor {
         counter,
         low: suites.low,
     };
@@ -147,7 +147,10 @@ fn count_one(
     loaded: &Loaded,
     home: &Home,
     name: &str,
-    (counted, suite): (&super::counted::Counted, &crate::build::Suite),
+    (counted, suite): (
+        &super::instructions::InstructionsExecutor,
+        &crate::build::Suite,
+    ),
     (test, samples): (&str, usize),
 ) -> Result<Determinism> {
     use super::executor::Executor;
@@ -161,7 +164,7 @@ fn count_one(
     runtime.prepare_aot(home, suite, std::slice::from_ref(module));
     runtime.prepare_aot(home, &counted.low, std::slice::from_ref(low));
     if runtime.info.native {
-        let inputs = crate::build::counted::prepare_counted(&loaded.config, home)?;
+        let inputs = crate::build::instructions::prepare_instruction_inputs(&loaded.config, home)?;
         for suite in [suite, &counted.low] {
             runtime.use_native_build(&crate::build::build_native(&inputs, home, suite)?);
         }

@@ -3,10 +3,11 @@
 //! build and the ahead-of-time steps done, then the schedule runs, fresh or resumed.
 
 use super::adapter::{RuntimeRequest, resolve_measuring};
-use super::counted::{Counted, Counter};
+use super::instructions::{Counter, InstructionsExecutor};
 use super::scheduler::Schedule;
 use super::{STOP, Start, choose_cores, doctor, refuse_smt_siblings, select_tests};
 use crate::build::Suite;
+use crate::build::instructions::{MeasuredSuites, suites_for};
 use crate::config::{
     Loaded, RunConfig, RunOverrides, SamplingDefaults, TestFilter, parse_duration,
 };
@@ -92,7 +93,7 @@ pub fn measure(loaded: &Loaded, request: &MeasureRequest, out: &Path) -> Result<
     let measure = request.sampling.measure;
     // Found before anything is built: a machine without the counter hears so at once.
     let counter = (!measure.is_time()).then(Counter::find).transpose()?;
-    let (suite, low) = build_suites(config, &home, measure)?;
+    let MeasuredSuites { suite, low } = suites_for(config, &home, measure)?;
     let mut runtimes = resolve_all(loaded, &home, &request.runtimes, measure)?;
     let tests = select(&suite, config, request)?;
     // Under the instructions measure, each test's smaller module runs too.
@@ -102,8 +103,12 @@ pub fn measure(loaded: &Loaded, request: &MeasureRequest, out: &Path) -> Result<
     }
     let mut aot = Vec::new();
     for (suite, tests) in &suites {
-        let prepared = (*suite, tests.as_slice(), measure);
-        prepare_runtimes(config, &home, &mut runtimes, prepared, &mut aot)?;
+        let modules = Modules {
+            suite,
+            tests,
+            measure,
+        };
+        prepare_runtimes(config, &home, &mut runtimes, &modules, &mut aot)?;
     }
     report_aot(&aot);
     install_stop_handler();
@@ -112,7 +117,7 @@ pub fn measure(loaded: &Loaded, request: &MeasureRequest, out: &Path) -> Result<
     let mut start = start(request, &suite, &runtimes, &schedule, out, environment)?;
     start.results.aot.extend(aot);
     let counted = match (counter, low) {
-        (Some(counter), Some(low)) => Some(Counted { counter, low }),
+        (Some(counter), Some(low)) => Some(InstructionsExecutor { counter, low }),
         _ => None,
     };
     record_counting(&mut start, counted.as_ref(), out)?;
@@ -141,8 +146,12 @@ pub fn measure(loaded: &Loaded, request: &MeasureRequest, out: &Path) -> Result<
 }
 
 /// Records how the run counts; a resumed run must have counted the same way.
-fn record_counting(start: &mut Start, counted: Option<&Counted>, out: &Path) -> Result<()> {
-    let record = counted.map(Counted::record);
+fn record_counting(
+    start: &mut Start,
+    counted: Option<&InstructionsExecutor>,
+    out: &Path,
+) -> Result<()> {
+    let record = counted.map(InstructionsExecutor::record);
     let earlier = &start.results.instructions;
     if earlier.is_some() && *earlier != record {
         bail!(
@@ -154,21 +163,6 @@ fn record_counting(start: &mut Start, counted: Option<&Counted>, out: &Path) -> 
     Ok(())
 }
 
-/// The suite to measure, and under the instructions measure the suite of its smaller modules.
-fn build_suites(
-    config: &crate::config::Config,
-    home: &Home,
-    measure: Measure,
-) -> Result<(Suite, Option<Suite>)> {
-    Ok(match measure {
-        Measure::Time => (crate::build::build_configured(config, home)?.0, None),
-        Measure::Instructions => {
-            let (suites, _) = crate::build::counted::build_counted(config, home)?;
-            (suites.suite, Some(suites.low))
-        }
-    })
-}
-
 /// The modules of `suite` for the tests selected in another suite of the same source.
 fn same_tests(suite: &Suite, selected: &[TestModule]) -> Vec<TestModule> {
     (suite.manifest.tests.iter())
@@ -177,21 +171,30 @@ fn same_tests(suite: &Suite, selected: &[TestModule]) -> Vec<TestModule> {
         .collect()
 }
 
-/// The native build and the ahead-of-time steps of `tests` of `suite`, for every runtime.
+/// The modules of some tests of a suite, built for a measure.
+struct Modules<'a> {
+    suite: &'a Suite,
+    tests: &'a [TestModule],
+    measure: Measure,
+}
+
+/// The native build and the ahead-of-time steps of the modules, for every runtime.
 fn prepare_runtimes(
     config: &crate::config::Config,
     home: &Home,
     runtimes: &mut [super::runtime::Runtime],
-    (suite, tests, measure): (&Suite, &[TestModule], Measure),
+    modules: &Modules,
     aot: &mut Vec<AotRecord>,
 ) -> Result<()> {
+    let Modules {
+        suite,
+        tests,
+        measure,
+    } = *modules;
     if runtimes.iter().any(|r| r.info.native) {
         // Native code is built from the same source as the modules, with the same random
         // bytes (always fixed under the instructions measure).
-        let inputs = match measure {
-            Measure::Time => crate::build::prepare(config, home)?,
-            Measure::Instructions => crate::build::counted::prepare_counted(config, home)?,
-        };
+        let inputs = crate::build::instructions::inputs_for(config, home, measure)?;
         let executables = crate::build::build_native(&inputs, home, suite)?;
         runtimes
             .iter_mut()

@@ -4,12 +4,12 @@
 
 pub mod adapter;
 pub mod aot_guard;
-pub mod counted;
 pub mod doctor;
 pub mod execute;
 pub mod executor;
 #[cfg(test)]
 pub mod fake_executor;
+pub mod instructions;
 pub mod inventory;
 pub mod journal;
 pub mod machine;

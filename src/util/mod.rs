@@ -25,6 +25,12 @@ pub fn short_hash(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))[..16].to_string()
 }
 
+/// The first 12 characters of a commit, as messages show it. Characters, not bytes: a
+/// history file or a server's answer is input, and may hold anything.
+pub fn short_commit(commit: &str) -> String {
+    commit.chars().take(12).collect()
+}
+
 /// Runs a command within `limit` and turns a failure into an error carrying the end of its
 /// stderr.
 pub fn run_checked(command: &mut Command, what: &str, limit: Duration) -> Result<()> {

@@ -136,7 +136,7 @@ impl<'w> ProgressLog<'w> {
 pub(super) struct Status<'s> {
     pub(super) elapsed: Duration,
     pub(super) budget: Option<Duration>,
-    /// Counted from 1, as the bar counts.
+    /// InstructionsExecutor from 1, as the bar counts.
     pub(super) round: u32,
     pub(super) open: usize,
     /// (test, runtime) of each sample being taken.

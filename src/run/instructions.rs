@@ -1,6 +1,6 @@
 //! The instructions measure: each sample runs the runtime under valgrind's instruction counter,
 //! once on the test's module and once on its smaller module (fewer iterations, see
-//! `build::counted`), and records the difference over the difference in iterations: the
+//! `build::instructions`), and records the difference over the difference in iterations: the
 //! instructions of one iteration of the test's loop, with the runtime's start-up and its
 //! compilation of the module gone. No clock is read, so a neighbour on the core changes
 //! nothing, and no sample is ever disturbed.
@@ -77,13 +77,13 @@ impl Counter {
 }
 
 /// Takes instruction-count samples: the executor of a run under the instructions measure.
-pub struct Counted {
+pub struct InstructionsExecutor {
     pub counter: Counter,
     /// The suite of the smaller modules, whose counts are subtracted.
     pub low: Suite,
 }
 
-impl Counted {
+impl InstructionsExecutor {
     /// What a run's results record of how it counted.
     pub fn record(&self) -> InstructionsRecord {
         InstructionsRecord {
@@ -126,7 +126,7 @@ impl Counted {
     }
 }
 
-impl Executor for Counted {
+impl Executor for InstructionsExecutor {
     fn sample(
         &self,
         suite: &Suite,
