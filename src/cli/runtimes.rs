@@ -85,7 +85,7 @@ fn route(install: &Install) -> String {
             features,
             ..
         } => format!("crates.io {cargo} {version} ({})", features.join(", ")),
-        Install::Git { git, tag, .. } => {
+        Install::Git(crate::config::GitInstall { git, tag, .. }) => {
             let place = git.trim_start_matches("https://");
             format!("git {place} {tag} (source, built here)")
         }
@@ -98,11 +98,11 @@ fn hint(install: &Install) -> String {
         Install::Path {
             hint: Some(hint), ..
         } => hint.clone(),
-        Install::Git { debian, .. } if !debian.is_empty() => format!(
+        Install::Git(git) if !git.debian.is_empty() => format!(
             "built from source on first use (Debian packages: {})",
-            debian.join(" ")
+            git.debian.join(" ")
         ),
-        Install::Git { .. } => "built from source on first use".to_string(),
+        Install::Git(_) => "built from source on first use".to_string(),
         _ => "not installed yet".to_string(),
     }
 }

@@ -220,7 +220,7 @@ fn check_runtime(name: &str, runtime: &RuntimeConfig) -> Result<()> {
 
 /// A git install names its pin exactly: a full commit id, a tag, commands that are not empty.
 fn check_install(field: &str, install: &Install) -> Result<()> {
-    let Install::Git {
+    let Install::Git(GitInstall {
         git,
         tag,
         commit,
@@ -229,7 +229,7 @@ fn check_install(field: &str, install: &Install) -> Result<()> {
         tools,
         debian,
         ..
-    } = install
+    }) = install
     else {
         return Ok(());
     };

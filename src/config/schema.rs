@@ -117,27 +117,32 @@ pub enum Install {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         features: Vec<String>,
     },
-    /// A program built from its upstream git repository: `tag` is cloned and must resolve to
-    /// `commit` (git checks every object by its hash, so the pin is the content), then the
-    /// `build` commands run in the checkout. Placeholders: `{src}` the checkout, `{out}` the
-    /// folder that is kept (`binary` is a path inside it), `{work}` a scratch folder, `{jobs}` this machine's cores,
-    /// `{tag}`, `{commit}`, `{helper:NAME}`. `tools` are installed first and put on PATH;
-    /// `debian` packages are checked, never installed (a one-line error names them).
-    Git {
-        git: String,
-        tag: String,
-        commit: String,
-        build: Vec<Vec<String>>,
-        binary: String,
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        tools: Vec<Install>,
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        debian: Vec<String>,
-        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-        env: BTreeMap<String, String>,
-    },
+    /// A program built from its upstream git repository (`GitInstall`).
+    Git(GitInstall),
     /// A command found on PATH (or an absolute path); `hint` says how to install it.
     Path { path: String, hint: Option<String> },
+}
+
+/// A program built from its upstream git repository: `tag` is cloned and must resolve to
+/// `commit` (git checks every object by its hash, so the pin is the content), then the `build`
+/// commands run in the checkout. Placeholders: `{src}` the checkout, `{out}` the folder that
+/// is kept (`binary` is a path inside it), `{work}` a scratch folder, `{jobs}` this machine's
+/// cores, `{tag}`, `{commit}`, `{helper:NAME}`. `tools` are installed first and put on PATH;
+/// `debian` packages are checked, never installed (a one-line error names them).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GitInstall {
+    pub git: String,
+    pub tag: String,
+    pub commit: String,
+    pub build: Vec<Vec<String>>,
+    pub binary: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<Install>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub debian: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -153,9 +153,9 @@ fn git_installs_and_guards_are_checked_field_by_field() {
 fn the_wamr_builds_are_pinned_to_one_commit() {
     let config = parse(DEFAULT_YAML, "default").unwrap();
     let pin = |install: &Install| match install {
-        Install::Git {
+        Install::Git(GitInstall {
             git, tag, commit, ..
-        } => (git.clone(), tag.clone(), commit.clone()),
+        }) => (git.clone(), tag.clone(), commit.clone()),
         other => panic!("not built from git: {other:?}"),
     };
     let iwasm = pin(&config.runtimes["iwasm"].install);

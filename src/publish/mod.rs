@@ -170,6 +170,15 @@ impl Target {
     fn repository(&self) -> String {
         format!("{}/{}", self.owner, self.repo)
     }
+
+    /// Where the measured commits live, for the issue's links.
+    fn commits(&self) -> crate::report::issue::Commits {
+        crate::report::issue::Commits {
+            server_url: self.server_url.clone(),
+            repository: self.repository(),
+            head: self.commit.clone(),
+        }
+    }
 }
 
 /// What is published: a comparison, or a results file's report.

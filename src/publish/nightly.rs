@@ -2,9 +2,8 @@
 //! the first night without one comments on that issue and closes it.
 
 use super::{PublishRequest, Published, Redactor, Target, fit_body, link, marker};
-use crate::model::{Comparison, Verdict};
-use crate::report::comparison::{Presentation, headline, markdown};
-use crate::util::short_commit;
+use crate::model::Comparison;
+use crate::report::issue::{self, IssueText};
 use anyhow::{Result, bail};
 use std::fmt;
 
@@ -214,195 +213,27 @@ fn tonight(
     key: &str,
 ) -> Result<Tonight> {
     let mark = marker("nightly", key);
+    let commits = target.commits();
     let comparison = watched.comparison;
-    if comparison.gate_failed {
-        let (title, body) = issue_text(comparison, target, run_url, &mark)?;
-        let body = fit_body(&format!(
-            "{body}{}",
-            bisect_section(comparison, target, watched.build)
-        ));
-        return Ok(Tonight::Regressed { title, body });
-    }
-    if let Some(drifted) = watched.drift.iter().find(|c| c.gate_failed) {
-        let (title, body) = drift_text(drifted, target, run_url, &mark)?;
-        let body = fit_body(&format!(
-            "{body}{}",
-            bisect_section(drifted, target, watched.build)
-        ));
-        return Ok(Tonight::Regressed { title, body });
-    }
-    let note = resolved_note(comparison, target.commit.as_deref(), run_url, key);
-    Ok(Tonight::Clean { note })
-}
-
-/// The comment that closes the issue: where the regression was last looked for, and tonight's
-/// headline.
-fn resolved_note(
-    comparison: &Comparison,
-    commit: Option<&str>,
-    run_url: Option<&str>,
-    key: &str,
-) -> String {
-    let when = match commit {
-        Some(commit) => format!("at `{}`", short_commit(commit)),
-        None => "tonight".to_string(),
-    };
-    let run = run_url
-        .map(|url| format!(" ([run]({url}))"))
-        .unwrap_or_default();
-    format!(
-        "{}\nNo longer seen {when}: {}{run}. Closing.",
-        marker("nightly-resolved", key),
-        headline(comparison)
-    )
-}
-
-/// The nightly-watch issue: title and body naming the regressed tests and categories, their
-/// effect with its interval, and the commit range between the baseline (or the earlier
-/// night) and today's run.
-pub fn issue_text(
-    comparison: &Comparison,
-    target: &Target,
-    run_url: Option<&str>,
-    mark: &str,
-) -> Result<(String, String)> {
-    let title = issue_title(comparison);
-    let range = commit_range(
-        comparison.base.commit.as_deref(),
-        &base_name(comparison),
-        target,
-    );
-    let compact = Presentation {
-        run_url: run_url.map(str::to_string),
-        compact: true,
-    };
-    let body = format!(
-        "{mark}\nThe nightly watch found a regression on `main`: {range}.\n\n{}",
-        markdown(comparison, &compact)?
-    );
-    Ok((title, fit_body(&body)))
-}
-
-/// A slow drift: tonight passes against last night, but fails against a night further back.
-fn drift_text(
-    comparison: &Comparison,
-    target: &Target,
-    run_url: Option<&str>,
-    mark: &str,
-) -> Result<(String, String)> {
-    let base = base_name(comparison);
-    let title = issue_title(comparison).replacen("Performance regression on", "Slow drift on", 1)
-        + &format!(" than {base}");
-    let range = commit_range(comparison.base.commit.as_deref(), &base, target);
-    let compact = Presentation {
-        run_url: run_url.map(str::to_string),
-        compact: true,
-    };
-    let body = format!(
-        "{mark}\nThe nightly watch found a slow drift on `main`: no night fails the gate against the night before, but tonight is slower than {base}, {range}.\n\n{}",
-        markdown(comparison, &compact)?
-    );
-    Ok((title, fit_body(&body)))
-}
-
-/// What the base of a comparison is, in the issue's words: the nightly labels earlier nights
-/// `t-N` (N nights back); anything else is a stored baseline or a named runtime.
-fn base_name(comparison: &Comparison) -> String {
-    let nights_back = comparison
-        .base
-        .label
-        .strip_prefix("t-")
-        .and_then(|n| n.parse::<u32>().ok())
-        .filter(|_| comparison.paired);
-    match nights_back {
-        Some(1) => "last night".to_string(),
-        Some(n) => format!("{n} nights back"),
-        None if !comparison.paired => "the baseline".to_string(),
-        None => format!("`{}`", comparison.base.label),
-    }
-}
-
-/// The one command that finds the commit to blame between the base's commit (good) and
-/// tonight's (bad), on the tests that regressed; empty when either commit is unknown.
-fn bisect_section(comparison: &Comparison, target: &Target, build: Option<&str>) -> String {
-    let (Some(good), Some(bad)) = (comparison.base.commit.as_deref(), target.commit.as_deref())
-    else {
-        return String::new();
-    };
-    let mut tests: Vec<&str> = comparison
-        .tests_with(Verdict::Regression)
-        .map(|t| t.test.as_str())
-        .collect();
-    // A category or the whole can regress with no single test called: bisect them all.
-    if tests.is_empty() {
-        tests = comparison.tests.iter().map(|t| t.test.as_str()).collect();
-    }
-    let build = build.unwrap_or("<the command that builds the runtime binary>");
-    format!(
-        "\n\n### Bisect\n\nIn a checkout of the runtime, this finds the first commit that made it slower, measuring each midpoint against `{}` in one paired run:\n\n```sh\nwasmgate bisect --repo . --good {good} --bad {bad} --build {} --adapter {} --tests {}\n```\n",
-        short_commit(good),
-        shell_quote(build),
-        comparison.head.runtime.adapter,
-        tests.join(",")
-    )
-}
-
-/// One shell word: single-quoted, with any single quote closed, escaped and reopened.
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "'\\''"))
-}
-
-/// Names up to three regressed tests (else the regressed categories), or says the tests
-/// failed, or that the whole is slower.
-fn issue_title(comparison: &Comparison) -> String {
-    let regressed: Vec<&str> = comparison
-        .tests_with(Verdict::Regression)
-        .map(|t| t.test.as_str())
-        .collect();
-    let mut named: Vec<String> = regressed.iter().take(3).map(|t| format!("`{t}`")).collect();
-    if regressed.len() > 3 {
-        named.push(format!("{} more", regressed.len() - 3));
-    }
-    if named.is_empty() {
-        named = comparison
-            .categories
-            .iter()
-            .filter(|c| c.verdict == Verdict::Regression)
-            .map(|c| format!("{} (category)", c.name))
-            .collect();
-    }
-    let failed = comparison.tests_with(Verdict::Failed).count();
-    let runtime = &comparison.head.runtime.name;
-    if named.is_empty() && failed > 0 {
-        format!("Benchmark failures on {runtime}: {failed} tests failed")
-    } else if named.is_empty() {
-        format!("Performance regression on {runtime}: overall slower")
+    let failed = if comparison.gate_failed {
+        let text = issue::regression_text(comparison, &commits, run_url, &mark)?;
+        Some((comparison, text))
+    } else if let Some(drifted) = watched.drift.iter().find(|c| c.gate_failed) {
+        Some((
+            drifted,
+            issue::drift_text(drifted, &commits, run_url, &mark)?,
+        ))
     } else {
-        format!(
-            "Performance regression on {runtime}: {} slower",
-            named.join(", ")
-        )
+        None
+    };
+    if let Some((failing, IssueText { title, body })) = failed {
+        let bisect = issue::bisect_section(failing, &commits, watched.build);
+        let body = fit_body(&format!("{}{bisect}", fit_body(&body)));
+        return Ok(Tonight::Regressed { title, body });
     }
-}
-
-/// "between `abc1234` (the baseline) and `def5678`", linked to GitHub's compare view; the base
-/// named (`the baseline`, `last night`, `4 nights back`).
-pub fn commit_range(base: Option<&str>, name: &str, target: &Target) -> String {
-    match (base, target.commit.as_deref()) {
-        (Some(base), Some(head)) => format!(
-            "between `{}` ({name}) and `{}` ([changes]({}/{}/compare/{base}...{head}))",
-            short_commit(base),
-            short_commit(head),
-            target.server_url,
-            target.repository()
-        ),
-        (None, Some(head)) => format!(
-            "at `{}` ({name}: its commit is not recorded)",
-            short_commit(head)
-        ),
-        (Some(base), None) => format!("since `{}` ({name})", short_commit(base)),
-        (None, None) => "(commits not recorded)".to_string(),
-    }
+    let closing = marker("nightly-resolved", key);
+    let note = issue::resolved_note(comparison, &commits, run_url, &closing);
+    Ok(Tonight::Clean { note })
 }
 
 #[cfg(test)]
@@ -530,12 +361,12 @@ mod tests {
         let mut target = request.target().unwrap();
         target.commit = Some("def5678".into());
         assert_eq!(
-            commit_range(Some("abc1234"), "the baseline", &target),
+            issue::commit_range(Some("abc1234"), "the baseline", &target.commits()),
             "between `abc1234` (the baseline) and `def5678` ([changes](https://github.com/acme/runtime/compare/abc1234...def5678))"
         );
         target.commit = None;
         assert_eq!(
-            commit_range(None, "the baseline", &target),
+            issue::commit_range(None, "the baseline", &target.commits()),
             "(commits not recorded)"
         );
     }

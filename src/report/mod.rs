@@ -7,6 +7,7 @@ pub mod chained;
 pub mod combine;
 pub mod comparison;
 pub mod html;
+pub mod issue;
 pub mod markdown;
 pub mod measures;
 pub mod nightly;

@@ -5,50 +5,32 @@
 //! a hash of the recipe, made atomically and under a lock, so two processes build once.
 
 use super::{Home, ensure_installed, find_on_path, helpers, install_atomically};
-use crate::config::Install;
+use crate::config::{GitInstall, Install};
 use crate::util::lock::make_once;
 use anyhow::{Context, Result, bail};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The environment variable that maps github.com repositories to a local folder.
 pub const MIRROR_VARIABLE: &str = "WASMGATE_GIT_MIRROR";
 
-/// A `git` install, its fields by name.
+/// A `git` install, to build or find in the cache.
 pub struct GitBuild<'a> {
-    pub git: &'a str,
-    pub tag: &'a str,
-    pub commit: &'a str,
-    pub build: &'a [Vec<String>],
-    pub binary: &'a str,
-    pub tools: &'a [Install],
-    pub debian: &'a [String],
-    pub env: &'a BTreeMap<String, String>,
+    spec: &'a GitInstall,
+}
+
+impl std::ops::Deref for GitBuild<'_> {
+    type Target = GitInstall;
+
+    fn deref(&self) -> &GitInstall {
+        self.spec
+    }
 }
 
 impl<'a> GitBuild<'a> {
     pub fn of(install: &'a Install) -> Option<GitBuild<'a>> {
         match install {
-            Install::Git {
-                git,
-                tag,
-                commit,
-                build,
-                binary,
-                tools,
-                debian,
-                env,
-            } => Some(GitBuild {
-                git,
-                tag,
-                commit,
-                build,
-                binary,
-                tools,
-                debian,
-                env,
-            }),
+            Install::Git(spec) => Some(GitBuild { spec }),
             _ => None,
         }
     }
@@ -70,25 +52,25 @@ impl<'a> GitBuild<'a> {
         let key = &crate::util::short_hash(&made_of)[..12];
         Ok(home.dir("tools").join(format!(
             "git-{}-{}-{key}",
-            repository_name(self.git),
-            safe_name(self.tag)
+            repository_name(&self.git),
+            safe_name(&self.tag)
         )))
     }
 
     /// The built binary, if it is in the cache.
     pub fn locate(&self, home: &Home) -> Option<PathBuf> {
-        let exe = self.dir(home).ok()?.join(self.binary);
+        let exe = self.dir(home).ok()?.join(&self.binary);
         exe.is_file().then_some(exe)
     }
 
     /// The built binary, building it first if the cache does not have it.
     pub fn ensure(&self, home: &Home, name: &str) -> Result<PathBuf> {
         let dir = self.dir(home)?;
-        let exe = dir.join(self.binary);
+        let exe = dir.join(&self.binary);
         if exe.is_file() {
             return Ok(exe);
         }
-        check_debian(name, self.debian)?;
+        check_debian(name, &self.debian)?;
         let path = self.tool_path(home, name)?;
         let what = format!("the build of {name}");
         make_once(
@@ -96,8 +78,8 @@ impl<'a> GitBuild<'a> {
             &what,
             || exe.is_file(),
             || {
-                let source = clone_url(self.git, home.git_mirror.as_deref())?;
-                let shown = shown_url(self.git);
+                let source = clone_url(&self.git, home.git_mirror.as_deref())?;
+                let shown = shown_url(&self.git);
                 eprintln!(
                     "wasmgate: building {name} from {shown} {} ({})",
                     self.tag, self.commit
@@ -126,7 +108,7 @@ impl<'a> GitBuild<'a> {
     /// PATH for the build: the folders of the tools it needs (installed now), then the user's.
     fn tool_path(&self, home: &Home, name: &str) -> Result<std::ffi::OsString> {
         let mut dirs = Vec::new();
-        for tool in self.tools {
+        for tool in &self.tools {
             let exe = ensure_installed(home, &format!("{name}'s build tool"), tool)?;
             dirs.extend(exe.parent().map(Path::to_path_buf));
         }
@@ -160,9 +142,9 @@ impl<'a> GitBuild<'a> {
         };
         let pinned = Pinned {
             name,
-            shown: shown_url(self.git),
-            tag: self.tag,
-            commit: self.commit,
+            shown: shown_url(&self.git),
+            tag: &self.tag,
+            commit: &self.commit,
         };
         clone_pinned(&pinned, &url, &src)?;
         let places = Places {
@@ -191,7 +173,7 @@ impl<'a> GitBuild<'a> {
         }
         // Checked before the folder is renamed into place: a build without its binary is
         // never cached.
-        if !staged.join(self.binary).is_file() {
+        if !staged.join(&self.binary).is_file() {
             bail!(
                 "the build of {name} left no {} in its output folder; fix `install.build` or `install.binary`",
                 self.binary
@@ -207,8 +189,8 @@ impl<'a> GitBuild<'a> {
             .replace("{out}", &places.out.to_string_lossy())
             .replace("{work}", &places.work.to_string_lossy())
             .replace("{jobs}", &jobs.to_string())
-            .replace("{tag}", self.tag)
-            .replace("{commit}", self.commit);
+            .replace("{tag}", &self.tag)
+            .replace("{commit}", &self.commit);
         helpers::fill(&filled, home)
     }
 }
@@ -425,6 +407,7 @@ fn debian_installed(dpkg: &Path, package: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn a_mirror_maps_github_repositories_to_its_folders() {
@@ -512,21 +495,21 @@ mod tests {
     }
 
     /// A build of `v1` at `commit` from `url` whose binary is `tool`.
-    fn spec_of<'a>(
-        url: &'a str,
-        commit: &'a str,
-        build: &'a [Vec<String>],
-        env: &'a BTreeMap<String, String>,
-    ) -> GitBuild<'a> {
-        GitBuild {
-            git: url,
-            tag: "v1",
-            commit,
-            build,
-            binary: "tool",
-            tools: &[],
-            debian: &[],
-            env,
+    fn spec_of(
+        url: &str,
+        commit: &str,
+        build: &[Vec<String>],
+        env: &BTreeMap<String, String>,
+    ) -> GitInstall {
+        GitInstall {
+            git: url.to_string(),
+            tag: "v1".to_string(),
+            commit: commit.to_string(),
+            build: build.to_vec(),
+            binary: "tool".to_string(),
+            tools: Vec::new(),
+            debian: Vec::new(),
+            env: env.clone(),
         }
     }
 
@@ -537,7 +520,8 @@ mod tests {
         let url = repo.path().to_string_lossy().to_string();
         let build = vec![vec!["true".to_string()]];
         let env = BTreeMap::new();
-        let spec = spec_of(&url, &commit, &build, &env);
+        let install = spec_of(&url, &commit, &build, &env);
+        let spec = GitBuild { spec: &install };
         let message = format!("{:#}", spec.ensure(&home, "tool").unwrap_err());
         assert!(
             message.contains("left no tool in its output folder"),
@@ -562,7 +546,8 @@ mod tests {
         );
         let build = vec![vec!["sh".to_string(), "-c".to_string(), step]];
         let env = BTreeMap::new();
-        let spec = spec_of(&url, &commit, &build, &env);
+        let install = spec_of(&url, &commit, &build, &env);
+        let spec = GitBuild { spec: &install };
         let built: Vec<PathBuf> = std::thread::scope(|scope| {
             let builders: Vec<_> = (0..2)
                 .map(|_| scope.spawn(|| spec.ensure(&home, "tool").unwrap()))
@@ -589,7 +574,8 @@ mod tests {
             "echo broken >&2; exit 3".to_string(),
         ]];
         let env = BTreeMap::new();
-        let spec = spec_of(&url, &commit, &build, &env);
+        let install = spec_of(&url, &commit, &build, &env);
+        let spec = GitBuild { spec: &install };
         let message = format!("{:#}", spec.ensure(&home, "tool").unwrap_err());
         assert!(message.contains("tool: build step 1 of 1"), "{message}");
         assert!(message.contains("broken"), "{message}");

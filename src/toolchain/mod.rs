@@ -110,7 +110,7 @@ pub fn read_version(name: &str, mut command: Command) -> Result<String> {
 /// Returns the executable for an install spec, installing it into the cache when needed.
 pub fn ensure_installed(home: &Home, name: &str, install: &Install) -> Result<PathBuf> {
     match install {
-        Install::Git { .. } => {
+        Install::Git(_) => {
             let build = git::GitBuild::of(install).context("a git install")?;
             build.ensure(home, name)
         }
@@ -188,7 +188,7 @@ pub fn ensure_installed(home: &Home, name: &str, install: &Install) -> Result<Pa
 pub fn locate(home: &Home, install: &Install) -> Option<PathBuf> {
     match install {
         Install::Path { path, .. } => find_on_path(path).ok(),
-        Install::Git { .. } => git::GitBuild::of(install)?.locate(home),
+        Install::Git(_) => git::GitBuild::of(install)?.locate(home),
         Install::Pypi {
             pypi,
             version,

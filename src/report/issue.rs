@@ -1,0 +1,195 @@
+//! The nightly-watch issue's words: its title and body on a regression or a slow drift, the
+//! command that bisects it, and the note that closes it. `publish` decides whether to open,
+//! update or close the issue, and bounds the body; this says what the issue says.
+
+use super::comparison::{Presentation, headline, markdown};
+use crate::model::{Comparison, Verdict};
+use crate::util::short_commit;
+use anyhow::Result;
+
+/// Where the measured commits live: the repository on its GitHub server, and tonight's commit.
+#[derive(Debug, Clone)]
+pub struct Commits {
+    /// The web root, e.g. `https://github.com`.
+    pub server_url: String,
+    /// `OWNER/REPO`.
+    pub repository: String,
+    /// The commit measured tonight (the head of the range), when known.
+    pub head: Option<String>,
+}
+
+/// An issue's title and body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IssueText {
+    pub title: String,
+    pub body: String,
+}
+
+/// The comment that closes the issue: where the regression was last looked for, and tonight's
+/// headline.
+pub fn resolved_note(
+    comparison: &Comparison,
+    commits: &Commits,
+    run_url: Option<&str>,
+    mark: &str,
+) -> String {
+    let when = match commits.head.as_deref() {
+        Some(commit) => format!("at `{}`", short_commit(commit)),
+        None => "tonight".to_string(),
+    };
+    let run = run_url
+        .map(|url| format!(" ([run]({url}))"))
+        .unwrap_or_default();
+    format!(
+        "{mark}\nNo longer seen {when}: {}{run}. Closing.",
+        headline(comparison)
+    )
+}
+
+/// The nightly-watch issue: title and body naming the regressed tests and categories, their
+/// effect with its interval, and the commit range between the baseline (or the earlier
+/// night) and today's run.
+pub fn regression_text(
+    comparison: &Comparison,
+    commits: &Commits,
+    run_url: Option<&str>,
+    mark: &str,
+) -> Result<IssueText> {
+    let title = issue_title(comparison);
+    let range = commit_range(
+        comparison.base.commit.as_deref(),
+        &base_name(comparison),
+        commits,
+    );
+    let compact = Presentation {
+        run_url: run_url.map(str::to_string),
+        compact: true,
+    };
+    let body = format!(
+        "{mark}\nThe nightly watch found a regression on `main`: {range}.\n\n{}",
+        markdown(comparison, &compact)?
+    );
+    Ok(IssueText { title, body })
+}
+
+/// A slow drift: tonight passes against last night, but fails against a night further back.
+pub fn drift_text(
+    comparison: &Comparison,
+    commits: &Commits,
+    run_url: Option<&str>,
+    mark: &str,
+) -> Result<IssueText> {
+    let base = base_name(comparison);
+    let title = issue_title(comparison).replacen("Performance regression on", "Slow drift on", 1)
+        + &format!(" than {base}");
+    let range = commit_range(comparison.base.commit.as_deref(), &base, commits);
+    let compact = Presentation {
+        run_url: run_url.map(str::to_string),
+        compact: true,
+    };
+    let body = format!(
+        "{mark}\nThe nightly watch found a slow drift on `main`: no night fails the gate against the night before, but tonight is slower than {base}, {range}.\n\n{}",
+        markdown(comparison, &compact)?
+    );
+    Ok(IssueText { title, body })
+}
+
+/// What the base of a comparison is, in the issue's words: the nightly labels earlier nights
+/// `t-N` (N nights back); anything else is a stored baseline or a named runtime.
+fn base_name(comparison: &Comparison) -> String {
+    let nights_back = comparison
+        .base
+        .label
+        .strip_prefix("t-")
+        .and_then(|n| n.parse::<u32>().ok())
+        .filter(|_| comparison.paired);
+    match nights_back {
+        Some(1) => "last night".to_string(),
+        Some(n) => format!("{n} nights back"),
+        None if !comparison.paired => "the baseline".to_string(),
+        None => format!("`{}`", comparison.base.label),
+    }
+}
+
+/// The one command that finds the commit to blame between the base's commit (good) and
+/// tonight's (bad), on the tests that regressed; empty when either commit is unknown.
+pub fn bisect_section(comparison: &Comparison, commits: &Commits, build: Option<&str>) -> String {
+    let (Some(good), Some(bad)) = (comparison.base.commit.as_deref(), commits.head.as_deref())
+    else {
+        return String::new();
+    };
+    let mut tests: Vec<&str> = comparison
+        .tests_with(Verdict::Regression)
+        .map(|t| t.test.as_str())
+        .collect();
+    // A category or the whole can regress with no single test called: bisect them all.
+    if tests.is_empty() {
+        tests = comparison.tests.iter().map(|t| t.test.as_str()).collect();
+    }
+    let build = build.unwrap_or("<the command that builds the runtime binary>");
+    format!(
+        "\n\n### Bisect\n\nIn a checkout of the runtime, this finds the first commit that made it slower, measuring each midpoint against `{}` in one paired run:\n\n```sh\nwasmgate bisect --repo . --good {good} --bad {bad} --build {} --adapter {} --tests {}\n```\n",
+        short_commit(good),
+        shell_quote(build),
+        comparison.head.runtime.adapter,
+        tests.join(",")
+    )
+}
+
+/// One shell word: single-quoted, with any single quote closed, escaped and reopened.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// Names up to three regressed tests (else the regressed categories), or says the tests
+/// failed, or that the whole is slower.
+fn issue_title(comparison: &Comparison) -> String {
+    let regressed: Vec<&str> = comparison
+        .tests_with(Verdict::Regression)
+        .map(|t| t.test.as_str())
+        .collect();
+    let mut named: Vec<String> = regressed.iter().take(3).map(|t| format!("`{t}`")).collect();
+    if regressed.len() > 3 {
+        named.push(format!("{} more", regressed.len() - 3));
+    }
+    if named.is_empty() {
+        named = comparison
+            .categories
+            .iter()
+            .filter(|c| c.verdict == Verdict::Regression)
+            .map(|c| format!("{} (category)", c.name))
+            .collect();
+    }
+    let failed = comparison.tests_with(Verdict::Failed).count();
+    let runtime = &comparison.head.runtime.name;
+    if named.is_empty() && failed > 0 {
+        format!("Benchmark failures on {runtime}: {failed} tests failed")
+    } else if named.is_empty() {
+        format!("Performance regression on {runtime}: overall slower")
+    } else {
+        format!(
+            "Performance regression on {runtime}: {} slower",
+            named.join(", ")
+        )
+    }
+}
+
+/// "between `abc1234` (the baseline) and `def5678`", linked to GitHub's compare view; the base
+/// named (`the baseline`, `last night`, `4 nights back`).
+pub fn commit_range(base: Option<&str>, name: &str, commits: &Commits) -> String {
+    match (base, commits.head.as_deref()) {
+        (Some(base), Some(head)) => format!(
+            "between `{}` ({name}) and `{}` ([changes]({}/{}/compare/{base}...{head}))",
+            short_commit(base),
+            short_commit(head),
+            commits.server_url,
+            commits.repository
+        ),
+        (None, Some(head)) => format!(
+            "at `{}` ({name}: its commit is not recorded)",
+            short_commit(head)
+        ),
+        (Some(base), None) => format!("since `{}` ({name})", short_commit(base)),
+        (None, None) => "(commits not recorded)".to_string(),
+    }
+}
