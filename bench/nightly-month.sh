@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 out="${1:-nightly-month}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
-WASMGATE_NIGHTLY_MONTH="$out" cargo test --release -q --bin wasmgate \
+WASMGATE_NIGHTLY_MONTH="$out" cargo test --release -q --lib \
   cli::report::tests::a_nightly_month_renders_its_chained_trends >/dev/null
 cargo build --release -q
 target/release/wasmgate report "$out/results.json" \

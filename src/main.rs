@@ -1,20 +1,6 @@
 //! wasmgate: builds libsodium's benchmarks for WebAssembly, runs them on runtimes, reports.
-//! `main` only parses the command line and turns errors into one line and an exit code.
-
-mod bisect;
-mod build;
-mod calibrate;
-mod cli;
-mod compare;
-mod config;
-mod model;
-mod nightly;
-mod publish;
-mod report;
-mod run;
-mod stats;
-mod toolchain;
-mod util;
+//! `main` only parses the command line and turns errors into one line and an exit code; the
+//! stages are the library (`lib.rs`).
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -23,8 +9,8 @@ use std::process::ExitCode;
 const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
-    match cli::dispatch(cli) {
+    let cli = wasmgate::cli::Cli::parse();
+    match wasmgate::cli::dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             // `{:#}` joins the context chain on one line: what failed, then why.

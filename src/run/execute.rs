@@ -76,7 +76,7 @@ pub fn run_once(
         // Its own process group: a terminal's Ctrl-C reaches wasmgate, which then stops the
         // child itself, and a timeout can kill whatever the runtime started.
         .process_group(0);
-    let mark = Mark::new();
+    let mark = Mark::unique();
     mark.apply(&mut command);
     if let Some(core) = core {
         pin_to_core(&mut command, core);

@@ -36,7 +36,8 @@ pub struct Survivor {
 }
 
 impl Mark {
-    pub fn new() -> Mark {
+    /// A mark no other process of this run carries.
+    pub fn unique() -> Mark {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let serial = NEXT.fetch_add(1, Ordering::Relaxed);
         // Fixed width: every sample's environment has the same size, so the mark cannot
@@ -179,7 +180,7 @@ pub(crate) mod tests {
         ] {
             let script = format!("{leave} {WAIT_FOR_SLEEP}; echo $pid");
             let script = script.as_str();
-            let mark = Mark::new();
+            let mark = Mark::unique();
             let (group, pid) = left_behind_by(script, &mark);
             assert!(alive(pid), "{script}: the child runs on");
             let survivors = mark.end_tree(group);
@@ -195,7 +196,7 @@ pub(crate) mod tests {
 
     #[test]
     fn marks_are_unique_and_of_one_length() {
-        let (a, b) = (Mark::new(), Mark::new());
+        let (a, b) = (Mark::unique(), Mark::unique());
         assert_ne!(a, b);
         assert_eq!(a.0.len(), b.0.len());
     }

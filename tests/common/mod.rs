@@ -71,7 +71,7 @@ pub const TESTS: [&str; 9] = [
 ];
 
 /// The built-in default configuration, as the binary holds it.
-pub const DEFAULT_CONFIG: &str = include_str!("../../src/config/default.yml");
+pub const DEFAULT_CONFIG: &str = wasmgate::config::DEFAULT_YAML;
 
 /// The tests' configuration: the default with `tests.include` set to `TESTS`.
 pub fn tests_config() -> String {

@@ -92,6 +92,10 @@ impl CpuList {
     pub fn len(&self) -> usize {
         self.cores().len()
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.cores().is_empty()
+    }
 }
 
 /// Cores as the kernel writes them, e.g. "0,2-3"; for fixes to paste.
