@@ -256,7 +256,13 @@ impl<'a> Replay<'a> {
                 pairs_within_budget(&trial, &self.pair_seconds, sampling, &mut rng);
             outcome.seconds_used += seconds;
             let (base, head) = self.keep_pairs(&trial, &taken, &mut outcome);
-            let comparison = compare(&base, &head, settings, true, None);
+            let comparison = compare(
+                &base,
+                &head,
+                settings,
+                crate::compare::Pairing::ByRound,
+                None,
+            );
             outcome.record(judge(&comparison, setting.target, &slowed));
         }
         outcome

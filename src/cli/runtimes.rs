@@ -2,6 +2,7 @@
 
 use super::Context;
 use crate::config::Install;
+use crate::run::inventory::Probe;
 use anyhow::Result;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
@@ -41,7 +42,10 @@ pub fn run(ctx: &Context) -> Result<u8> {
 
 /// The test counted, and how many times: cheap (about 2 s a sample on wasmtime) and long
 /// enough per iteration (tens of thousands of instructions) that start-up noise would show.
-const PROBE: (&str, usize) = ("hash", 3);
+const PROBE: Probe = Probe {
+    test: "hash",
+    samples: 3,
+};
 
 /// `wasmgate runtimes --measure instructions`: whether each runtime's count is deterministic.
 pub fn determinism(ctx: &Context, names: &[String]) -> Result<u8> {

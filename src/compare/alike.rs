@@ -15,8 +15,10 @@ pub struct Side {
 }
 
 /// What one side measured of a test.
-#[derive(Debug, Default)]
-pub(super) struct Taken {
+#[derive(Debug)]
+pub(super) struct Taken<'s> {
+    /// The side that measured it.
+    pub(super) side: &'s Side,
     /// The successful values.
     pub(super) values: Vec<f64>,
     /// Samples that failed the test (crash, wrong output, timeout).
@@ -29,8 +31,14 @@ pub(super) struct Taken {
 }
 
 impl Side {
-    pub(super) fn values(&self, test: &str) -> Taken {
-        let mut taken = Taken::default();
+    pub(super) fn values(&self, test: &str) -> Taken<'_> {
+        let mut taken = Taken {
+            side: self,
+            values: Vec::new(),
+            failed: 0,
+            message: None,
+            disturbed: 0,
+        };
         for sample in self.samples.iter().filter(|s| s.test == test) {
             if let Some(value) = sample.ok_value() {
                 taken.values.push(value);
@@ -76,11 +84,35 @@ impl Side {
     }
 }
 
-/// Refuses sides that were not measured alike, unless `allow_foreign`; returns the note the
+/// Whether sides measured on another build of the suite or another machine may be compared
+/// (`--allow-foreign`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Foreign {
+    Refused,
+    Allowed,
+}
+
+impl Foreign {
+    pub fn allowed_if(allowed: bool) -> Foreign {
+        if allowed {
+            Foreign::Allowed
+        } else {
+            Foreign::Refused
+        }
+    }
+}
+
+/// Where a side was measured: its build of the suite and its machine.
+pub struct MeasuredOn<'a> {
+    pub suite_id: &'a str,
+    pub machine: &'a crate::model::Machine,
+}
+
+/// Refuses sides that were not measured alike, unless `foreign` is allowed; returns the note the
 /// report must lead with when they differ and the user allowed it, or when the runner was set
 /// up differently (governor, turbo, ...): that is stated, never refused, since a tuned runner
 /// is still the same machine.
-pub fn check_alike(base: &Side, head: &Side, allow_foreign: bool) -> Result<Option<String>> {
+pub fn check_alike(base: &Side, head: &Side, foreign: Foreign) -> Result<Option<String>> {
     // Picoseconds over instructions is no ratio of anything: never allowed.
     if base.info.measure != head.info.measure {
         bail!(
@@ -91,11 +123,11 @@ pub fn check_alike(base: &Side, head: &Side, allow_foreign: bool) -> Result<Opti
             head.info.measure.name()
         );
     }
-    let foreign = check_same_machine_and_build(
-        &base.info,
-        (&head.info.suite_id, &head.info.machine),
-        allow_foreign,
-    )?;
+    let head_measured_on = MeasuredOn {
+        suite_id: &head.info.suite_id,
+        machine: &head.info.machine,
+    };
+    let foreign = check_same_machine_and_build(&base.info, &head_measured_on, foreign)?;
     let settings = match (
         &base.info.machine.environment,
         &head.info.machine.environment,
@@ -117,12 +149,13 @@ pub fn check_alike(base: &Side, head: &Side, allow_foreign: bool) -> Result<Opti
 }
 
 /// Refuses a base measured on another build of the suite or another machine than the head's
-/// (`head`: its suite id and machine), unless allowed; then returns the note that says so.
+/// unless allowed; then returns the note that says so.
 pub fn check_same_machine_and_build(
     base: &ComparedSide,
-    (head_suite_id, head_machine): (&str, &crate::model::Machine),
-    allow_foreign: bool,
+    head: &MeasuredOn,
+    foreign: Foreign,
 ) -> Result<Option<String>> {
+    let (head_suite_id, head_machine) = (head.suite_id, head.machine);
     let mut differences = Vec::new();
     if base.suite_id != head_suite_id {
         differences.push(format!(
@@ -144,7 +177,7 @@ pub fn check_same_machine_and_build(
         base.origin,
         differences.join(" and ")
     );
-    if !allow_foreign {
+    if foreign == Foreign::Refused {
         bail!(
             "{note}; timings are not comparable: measure a baseline on this runner with this suite, or pass --allow-foreign"
         );

@@ -3,7 +3,7 @@
 //! `calibrate aa` all do, and the gate itself: measure, then judge.
 
 use super::baseline::{side_from_baseline, side_from_results};
-use super::{check_alike, compare, settings};
+use super::{Foreign, MeasuredOn, Pairing, check_alike, compare, settings};
 use crate::config::{CompareConfig, Loaded};
 use crate::model::{Comparison, Results};
 use crate::run::measure::MeasureRequest;
@@ -79,7 +79,6 @@ pub(super) fn check_baseline_first(
     config: &crate::config::Config,
     measure: crate::model::Measure,
 ) -> Result<()> {
-    let allow_foreign = against.allow_foreign;
     let base = side_from_baseline(path)?;
     if base.info.measure != measure {
         bail!(
@@ -93,11 +92,12 @@ pub(super) fn check_baseline_first(
     let home = crate::toolchain::Home::resolve(config)?;
     let suite = crate::build::instructions::suites_for(config, &home, measure)?.suite;
     let machine = crate::run::machine::fingerprint(Vec::new());
-    super::check_same_machine_and_build(
-        &base.info,
-        (&suite.manifest.suite_id, &machine),
-        allow_foreign,
-    )?;
+    let here = MeasuredOn {
+        suite_id: &suite.manifest.suite_id,
+        machine: &machine,
+    };
+    let foreign = Foreign::allowed_if(against.allow_foreign);
+    super::check_same_machine_and_build(&base.info, &here, foreign)?;
     Ok(())
 }
 
@@ -129,15 +129,18 @@ pub fn judge_results(
             head.info.label
         );
     }
-    let foreign = check_alike(&base, &head, against.allow_foreign)?;
+    let foreign = check_alike(&base, &head, Foreign::allowed_if(against.allow_foreign))?;
     // Two runtimes of one run were measured round by round, back to back: compare them in
     // pairs, which cancels the machine's drift. A baseline comes from another run.
-    let paired = baseline.is_none();
+    let pairing = match baseline {
+        None => Pairing::ByRound,
+        Some(_) => Pairing::Unpaired,
+    };
     let comparison = compare(
         &base,
         &head,
         &settings(config, head.info.measure),
-        paired,
+        pairing,
         foreign,
     );
     if comparison.tests.is_empty() {

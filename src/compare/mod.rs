@@ -36,13 +36,13 @@ pub fn settings(config: &CompareConfig, measure: crate::model::Measure) -> Compa
     }
 }
 
-/// Compares every test both sides measured. `paired`: the sides come from one run, so samples
-/// of the same test and round were measured back to back and are compared pair by pair.
+/// Compares every test both sides measured, pair by pair when the sides come from one run
+/// (`Pairing::ByRound`: samples of the same test and round were measured back to back).
 pub fn compare(
     base: &Side,
     head: &Side,
     settings: &CompareSettings,
-    paired: bool,
+    pairing: Pairing,
     foreign: Option<String>,
 ) -> Comparison {
     let (tests, not_compared) = tests_both_measured(base, head);
@@ -50,7 +50,7 @@ pub fn compare(
     let mut estimates: Vec<Option<RatioEstimate>> = Vec::new();
     for test in &tests {
         let (row, estimate) =
-            compare_test(base, head, &test.name, &test.category, settings, paired);
+            compare_test(base, head, &test.name, &test.category, settings, pairing);
         rows.push(row);
         estimates.push(estimate);
     }
@@ -105,7 +105,7 @@ pub fn compare(
         base: base.info.clone(),
         head: head.info.clone(),
         foreign,
-        paired,
+        paired: pairing == Pairing::ByRound,
         settings: settings.clone(),
         tests: rows,
         categories,

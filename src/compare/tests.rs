@@ -81,7 +81,13 @@ fn side_of_sign(label: &str, disturbed: std::ops::Range<u32>) -> Side {
 #[test]
 fn disturbed_samples_are_neither_values_nor_failures() {
     let (base, head) = (side_of_sign("a", 0..0), side_of_sign("b", 0..2));
-    let comparison = compare(&base, &head, &settings(), true, None);
+    let comparison = compare(
+        &base,
+        &head,
+        &settings(),
+        crate::compare::Pairing::ByRound,
+        None,
+    );
     let sign = &comparison.tests[0];
     assert_eq!(sign.verdict, Verdict::Unchanged, "{sign:?}");
     assert_eq!((sign.base_samples, sign.head_samples), (12, 10));
@@ -117,7 +123,13 @@ fn counts_that_repeat_exactly_are_compared_without_a_test_statistic() {
         (base.info.measure, head.info.measure) = (measure, measure);
         let config = crate::config::parse(crate::config::DEFAULT_YAML, "default").unwrap();
         let settings = super::settings(&config.compare, measure);
-        let comparison = compare(&base, &head, &settings, true, None);
+        let comparison = compare(
+            &base,
+            &head,
+            &settings,
+            crate::compare::Pairing::ByRound,
+            None,
+        );
         assert_eq!(comparison.measure, measure);
         comparison.tests[0].clone()
     };
@@ -155,7 +167,15 @@ fn one_agreeing_count_a_side_is_unchanged_and_one_disagreeing_count_is_no_verdic
         (base.info.measure, head.info.measure) = (Measure::Instructions, Measure::Instructions);
         let config = crate::config::parse(crate::config::DEFAULT_YAML, "default").unwrap();
         let settings = super::settings(&config.compare, Measure::Instructions);
-        compare(&base, &head, &settings, true, None).tests[0].clone()
+        compare(
+            &base,
+            &head,
+            &settings,
+            crate::compare::Pairing::ByRound,
+            None,
+        )
+        .tests[0]
+            .clone()
     };
     let agreeing = compared(1e6 + 300.0);
     assert_eq!(agreeing.verdict, Verdict::Unchanged, "{agreeing:?}");
@@ -188,7 +208,14 @@ fn a_single_count_is_exact_beside_repeating_counts_but_not_from_a_wandering_runt
         count("sign", "b", 0, 1e6 + 50.0),
         count("sign", "b", 1, 1e6),
     ];
-    let row = &compare(&base, &head, &settings, false, None).tests[0];
+    let row = &compare(
+        &base,
+        &head,
+        &settings,
+        crate::compare::Pairing::Unpaired,
+        None,
+    )
+    .tests[0];
     assert_eq!(row.verdict, Verdict::Unchanged, "{row:?}");
     // The same single counts, from a head whose counts of another test wandered by 3 %.
     head.samples = vec![
@@ -196,7 +223,13 @@ fn a_single_count_is_exact_beside_repeating_counts_but_not_from_a_wandering_runt
         count("hash", "b", 0, 1e5),
         count("hash", "b", 1, 1.03e5),
     ];
-    let comparison = compare(&base, &head, &settings, false, None);
+    let comparison = compare(
+        &base,
+        &head,
+        &settings,
+        crate::compare::Pairing::Unpaired,
+        None,
+    );
     let row = comparison.tests.iter().find(|r| r.test == "sign").unwrap();
     assert_eq!(row.verdict, Verdict::Inconclusive, "{row:?}");
     assert_eq!(
@@ -226,7 +259,15 @@ fn the_configured_paired_test_decides() {
             paired_test,
             ..settings()
         };
-        compare(&base, &head, &settings, true, None).tests[0].verdict
+        compare(
+            &base,
+            &head,
+            &settings,
+            crate::compare::Pairing::ByRound,
+            None,
+        )
+        .tests[0]
+            .verdict
     };
     assert_eq!(verdict(PairedTest::TrimmedT), Verdict::Regression);
     // 2/2⁶ at best, and no 99 % interval on 6 pairs.
@@ -242,7 +283,13 @@ fn tests_only_one_side_measured_are_named_not_failed() {
         .extend((0..12).map(|r| fixtures::sample("hash", "a", r, Some(500))));
     head.samples
         .extend((0..12).map(|r| fixtures::sample("hash2", "b", r, Some(500))));
-    let comparison = compare(&base, &head, &settings(), false, None);
+    let comparison = compare(
+        &base,
+        &head,
+        &settings(),
+        crate::compare::Pairing::Unpaired,
+        None,
+    );
     let compared: Vec<&str> = comparison.tests.iter().map(|t| t.test.as_str()).collect();
     assert_eq!(compared, ["sign"]);
     assert_eq!(comparison.not_compared.base_only, ["hash"]);
@@ -258,7 +305,13 @@ fn tests_only_one_side_measured_are_named_not_failed() {
 fn a_runner_too_busy_is_said_and_fails_nothing() {
     // Every head sample and half the base's disturbed: 18 of 24.
     let (base, head) = (side_of_sign("a", 0..6), side_of_sign("b", 0..12));
-    let comparison = compare(&base, &head, &settings(), true, None);
+    let comparison = compare(
+        &base,
+        &head,
+        &settings(),
+        crate::compare::Pairing::ByRound,
+        None,
+    );
     let sign = &comparison.tests[0];
     assert_eq!(
         sign.verdict,
@@ -279,14 +332,14 @@ fn other_runner_settings_are_stated_not_refused() {
     use crate::model::CheckStatus::{Ok, Warn};
     let base = side_with_governor("baseline.json", Warn, "powersave");
     let head = side_with_governor("results.json", Ok, "performance");
-    let note = check_alike(&base, &head, false).unwrap();
+    let note = check_alike(&base, &head, Foreign::Refused).unwrap();
     assert_eq!(
         note.as_deref(),
         Some(
             "baseline.json was measured under other runner settings (governor warn (powersave on core 1) vs ok (performance on core 1))"
         )
     );
-    assert_eq!(check_alike(&head, &head, false).unwrap(), None);
+    assert_eq!(check_alike(&head, &head, Foreign::Refused).unwrap(), None);
 }
 
 #[test]
@@ -295,7 +348,9 @@ fn sides_of_different_measures_are_refused_even_when_foreign_sides_are_allowed()
     let base = side_with_governor("baseline.json", Ok, "performance");
     let mut head = side_with_governor("results.json", Ok, "performance");
     head.info.measure = crate::model::Measure::Instructions;
-    let err = check_alike(&base, &head, true).unwrap_err().to_string();
+    let err = check_alike(&base, &head, Foreign::Allowed)
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
         "baseline.json measured time, results.json measured instructions: compare sides of the same measure (--measure)"

@@ -2,10 +2,19 @@
 //! the minimum effect at the comparison's false-discovery rate.
 
 use super::alike::{Side, Taken};
-
 use crate::model::{CompareSettings, Disturbance, TestComparison, Verdict};
 use crate::stats::{self, NoEstimate, RatioEstimate};
 use anyhow::Result;
+
+/// How the two sides' samples are compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pairing {
+    /// Two runtimes of one run, measured round by round back to back: pair by pair, which
+    /// cancels the machine's drift.
+    ByRound,
+    /// A stored baseline from another run: as two groups.
+    Unpaired,
+}
 
 /// Counts the disturbed samples of the compared tests; when most of the run's, or of a test's,
 /// were disturbed, its inconclusive tests say the runner was too busy, not too noisy.
@@ -57,12 +66,11 @@ pub(super) fn compare_test(
     test: &str,
     category: &str,
     settings: &CompareSettings,
-    paired: bool,
+    pairing: Pairing,
 ) -> (TestComparison, Option<RatioEstimate>) {
     let base_taken = base.values(test);
     let head_taken = head.values(test);
-    let (base_values, head_values) = (base_taken.values.clone(), head_taken.values.clone());
-    let (base_values, head_values) = (&base_values, &head_values);
+    let (base_values, head_values) = (&base_taken.values, &head_taken.values);
     let mut row = TestComparison {
         test: test.to_string(),
         category: category.to_string(),
@@ -80,20 +88,16 @@ pub(super) fn compare_test(
         base_disturbed: base_taken.disturbed,
         head_disturbed: head_taken.disturbed,
     };
-    fail_if_either_failed(&mut row, (base, base_taken), (head, head_taken));
+    fail_if_either_failed(&mut row, &base_taken, &head_taken);
     let counted = head.info.measure == crate::model::Measure::Instructions;
     if counted && row.verdict != Verdict::Failed {
-        match exact_counts(
-            (base, base_values),
-            (head, head_values),
-            settings.min_effect,
-        ) {
+        match exact_counts(&base_taken, &head_taken, settings.min_effect) {
             Ok(Some(exact)) => return (exact_row(row, &exact, settings), None),
             Ok(None) => {}
             Err(why) => row.note = Some(why),
         }
     }
-    let result = if paired {
+    let result = if pairing == Pairing::ByRound {
         paired_estimate(base, head, test, settings)
     } else {
         stats::compare_samples(base_values, head_values, settings.confidence)
@@ -134,18 +138,18 @@ pub(super) fn compare_test(
 /// an error says why single counts that agreed are still no verdict: a single count is trusted
 /// only from a runtime whose counts repeat wherever this run counted a test more than once.
 pub(super) fn exact_counts(
-    (base, base_values): (&Side, &[f64]),
-    (head, head_values): (&Side, &[f64]),
+    base: &Taken,
+    head: &Taken,
     min_effect: f64,
 ) -> Result<Option<stats::ExactRatio>, String> {
-    let Some(exact) = stats::compare_exact(base_values, head_values) else {
+    let Some(exact) = stats::compare_exact(&base.values, &head.values) else {
         return Ok(None);
     };
     // Only a single count needs the side's record: repeated counts showed it themselves.
     if !exact.once {
         return Ok(Some(exact));
     }
-    match [base, head]
+    match [base.side, head.side]
         .iter()
         .find(|side| side.counts_wander(min_effect))
     {
@@ -158,23 +162,16 @@ pub(super) fn exact_counts(
 }
 
 /// Correctness before speed: a side that failed the test fails the comparison.
-pub(super) fn fail_if_either_failed(
-    row: &mut TestComparison,
-    (base, base_taken): (&Side, Taken),
-    (head, head_taken): (&Side, Taken),
-) {
-    if head_taken.failed == 0 && base_taken.failed == 0 {
+pub(super) fn fail_if_either_failed(row: &mut TestComparison, base: &Taken, head: &Taken) {
+    if head.failed == 0 && base.failed == 0 {
         return;
     }
-    let (side, message) = if head_taken.failed > 0 {
-        (&head.info.label, head_taken.message)
-    } else {
-        (&base.info.label, base_taken.message)
-    };
+    let failing = if head.failed > 0 { head } else { base };
     row.verdict = Verdict::Failed;
     row.note = Some(format!(
-        "{side}: {}",
-        message.unwrap_or_else(|| "failed".into())
+        "{}: {}",
+        failing.side.info.label,
+        failing.message.as_deref().unwrap_or("failed")
     ));
 }
 

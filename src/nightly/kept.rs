@@ -151,7 +151,8 @@ pub struct Kept {
 pub fn keep(
     dir: &Path,
     mut kept: KeptBuilds,
-    (binary, sha256): (&Path, &str),
+    binary: &Path,
+    sha256: &str,
     commit: &str,
 ) -> Result<Kept> {
     let name = kept_name(commit, binary);
@@ -301,7 +302,7 @@ mod tests {
         std::fs::write(&binary, "tonight's runtime").unwrap();
         crate::model::file_mode::set(&binary, 0o755);
         let sha256 = crate::util::sha256_file(&binary).unwrap();
-        let kept = keep(&folder, index, (&binary, &sha256), "0123456789abcdef").unwrap();
+        let kept = keep(&folder, index, &binary, &sha256, "0123456789abcdef").unwrap();
         let copy = folder.join("builds/0123456789ab-wasmtime");
         assert_eq!(std::fs::read_to_string(&copy).unwrap(), "tonight's runtime");
         assert_eq!(

@@ -197,14 +197,16 @@ pub fn run(loaded: &Loaded, request: &NightlyRequest) -> Result<NightlyOutcome> 
     let record = night::night(
         &results,
         TONIGHT,
-        (&request.runner, &request.commit),
+        &request.runner,
+        &request.commit,
         night_links,
     );
     let history = night::append(&request.kept, &record)?;
     let kept = kept::keep(
         &request.kept,
         before,
-        (&request.binary, &sha256),
+        &request.binary,
+        &sha256,
         &request.commit,
     )?;
     Ok(if compared.is_empty() {

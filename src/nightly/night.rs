@@ -57,7 +57,8 @@ pub fn link_of(comparison: &Comparison, nights_back: u32) -> Option<NightLink> {
 pub fn night(
     results: &Results,
     tonight: &str,
-    (runner, commit): (&str, &str),
+    runner: &str,
+    commit: &str,
     links: Vec<NightLink>,
 ) -> Night {
     let runtime_version = results
@@ -150,7 +151,13 @@ mod tests {
             fail_on: vec!["test".into()],
             paired_test: crate::model::PairedTest::default(),
         };
-        crate::compare::compare(&side("t-1"), &side("t-0"), &settings, false, None)
+        crate::compare::compare(
+            &side("t-1"),
+            &side("t-0"),
+            &settings,
+            crate::compare::Pairing::Unpaired,
+            None,
+        )
     }
 
     #[test]
@@ -184,7 +191,7 @@ mod tests {
 
         let results = fixtures::results_with(&[("hash", "t-0", Some(1))]);
         let tonight = "t-0";
-        let night = night(&results, tonight, ("ci", "bbbb2222"), vec![link]);
+        let night = night(&results, tonight, "ci", "bbbb2222", vec![link]);
         assert_eq!(night.runtime_version, results.runtimes[0].version);
         assert_eq!(night.machine, results.machine.fingerprint);
         let dir = tempfile::tempdir().unwrap();
@@ -216,13 +223,13 @@ mod tests {
         let quiet = link_of(&comparison(0), 1).unwrap();
         append(
             dir.path(),
-            &night(&results, "t-0", ("ci", "aaaa1111"), vec![regressed]),
+            &night(&results, "t-0", "ci", "aaaa1111", vec![regressed]),
         )
         .unwrap();
         assert_eq!(last_regressions(dir.path()).unwrap(), ["hash"]);
         append(
             dir.path(),
-            &night(&results, "t-0", ("ci", "bbbb2222"), vec![quiet]),
+            &night(&results, "t-0", "ci", "bbbb2222", vec![quiet]),
         )
         .unwrap();
         let refused = last_regressions(dir.path()).unwrap_err().to_string();

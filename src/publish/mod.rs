@@ -329,7 +329,7 @@ mod fixtures {
             &side("base").unwrap(),
             &side("head").unwrap(),
             &settings,
-            true,
+            crate::compare::Pairing::ByRound,
             None,
         );
         if regressed {

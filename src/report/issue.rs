@@ -61,13 +61,9 @@ pub fn regression_text(
         &base_name(comparison),
         commits,
     );
-    let compact = Presentation {
-        run_url: run_url.map(str::to_string),
-        compact: true,
-    };
     let body = format!(
         "{mark}\nThe nightly watch found a regression on `main`: {range}.\n\n{}",
-        markdown(comparison, &compact)?
+        markdown(comparison, &compact(run_url))?
     );
     Ok(IssueText { title, body })
 }
@@ -83,15 +79,19 @@ pub fn drift_text(
     let title = issue_title(comparison).replacen("Performance regression on", "Slow drift on", 1)
         + &format!(" than {base}");
     let range = commit_range(comparison.base.commit.as_deref(), &base, commits);
-    let compact = Presentation {
-        run_url: run_url.map(str::to_string),
-        compact: true,
-    };
     let body = format!(
         "{mark}\nThe nightly watch found a slow drift on `main`: no night fails the gate against the night before, but tonight is slower than {base}, {range}.\n\n{}",
-        markdown(comparison, &compact)?
+        markdown(comparison, &compact(run_url))?
     );
     Ok(IssueText { title, body })
+}
+
+/// The issue's comparison: compact, linked to the run that measured it.
+fn compact(run_url: Option<&str>) -> Presentation {
+    Presentation {
+        run_url: run_url.map(str::to_string),
+        compact: true,
+    }
 }
 
 /// What the base of a comparison is, in the issue's words: the nightly labels earlier nights

@@ -126,7 +126,8 @@ mod tests {
             .unwrap()
             .compare;
         let settings = crate::compare::settings(&config, measure);
-        let mut comparison = crate::compare::compare(&a, &b, &settings, true, None);
+        let mut comparison =
+            crate::compare::compare(&a, &b, &settings, crate::compare::Pairing::ByRound, None);
         comparison.measure = measure;
         comparison.tests = (rows.iter())
             .map(|(test, ratio, verdict)| TestComparison {

@@ -86,7 +86,7 @@ mod tests {
             &side("a").unwrap(),
             &side("b").unwrap(),
             &settings,
-            true,
+            crate::compare::Pairing::ByRound,
             None,
         )
     }
@@ -156,7 +156,7 @@ mod tests {
             &side("a").unwrap(),
             &side("b").unwrap(),
             &settings,
-            true,
+            crate::compare::Pairing::ByRound,
             None,
         );
         let presentation = Presentation::default();

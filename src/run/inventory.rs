@@ -106,12 +106,25 @@ impl Determinism {
     }
 }
 
-/// Counts `test` `samples` times on each named runtime (the found ones when none is named),
-/// under the instructions measure.
+/// Which test to count to see whether a runtime's counts repeat, and how many times.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe {
+    pub test: &'static str,
+    pub samples: usize,
+}
+
+/// The instructions measure's executor with the suite it counts.
+struct Counting<'a> {
+    executor: &'a super::instructions::InstructionsExecutor,
+    suite: &'a crate::build::Suite,
+}
+
+/// Counts the probe's test on each named runtime (the found ones when none is named), under
+/// the instructions measure.
 pub fn determinism(
     loaded: &Loaded,
     names: &[String],
-    (test, samples): (&str, usize),
+    probe: Probe,
 ) -> Result<Vec<(String, Result<Determinism>)>> {
     let home = Home::resolve(&loaded.config)?;
     let counter = super::instructions::Counter::find()?;
@@ -131,13 +144,11 @@ pub fn determinism(
     Ok(names
         .into_iter()
         .map(|name| {
-            let found = count_one(
-                loaded,
-                &home,
-                &name,
-                (&counted, &suites.suite),
-                (test, samples),
-            );
+            let counting = Counting {
+                executor: &counted,
+                suite: &suites.suite,
+            };
+            let found = count_one(loaded, &home, &name, &counting, probe);
             (name, found)
         })
         .collect())
@@ -147,12 +158,14 @@ fn count_one(
     loaded: &Loaded,
     home: &Home,
     name: &str,
-    (counted, suite): (
-        &super::instructions::InstructionsExecutor,
-        &crate::build::Suite,
-    ),
-    (test, samples): (&str, usize),
+    counting: &Counting,
+    probe: Probe,
 ) -> Result<Determinism> {
+    let Counting {
+        executor: counted,
+        suite,
+    } = *counting;
+    let Probe { test, samples } = probe;
     use super::executor::Executor;
     let request: RuntimeRequest = name.parse().map_err(anyhow::Error::msg)?;
     let measure = crate::model::Measure::Instructions;
