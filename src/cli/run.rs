@@ -52,7 +52,7 @@ fn print_outcome(results: &Results, out: &Path) {
 
 /// `wasmgate merge`: the shards' results, checked and combined, written atomically.
 pub fn merge(ctx: &Context, shards: &[std::path::PathBuf], out: &Path) -> Result<u8> {
-    let merged = crate::run::merge::merge_files(shards, ctx.loaded.config.merge.same_machine)?;
+    let merged = crate::run::merge::merge_files(shards, &ctx.loaded.config.merge)?;
     crate::model::write_json(out, &merged)?;
     print_outcome(&merged, out);
     Ok(0)

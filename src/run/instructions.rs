@@ -146,8 +146,10 @@ impl Executor for InstructionsExecutor {
         }
         let high = self.count(runtime, &suite.module_path(test), limits)?;
         Some(per_iteration(
-            (&low, low_test.iterations),
-            (high, test.iterations),
+            &low,
+            low_test.iterations,
+            high,
+            test.iterations,
         ))
     }
 }
@@ -163,8 +165,10 @@ impl Executor for InstructionsExecutor {
 /// (the status of a disturbed one: left out of every statistic and measured again, up to the
 /// cap), with the two counts in its message.
 pub fn per_iteration(
-    (low, low_iterations): (&ProcessOutcome, u64),
-    (mut high, high_iterations): (ProcessOutcome, u64),
+    low: &ProcessOutcome,
+    low_iterations: u64,
+    mut high: ProcessOutcome,
+    high_iterations: u64,
 ) -> ProcessOutcome {
     high.wall_ms += low.wall_ms;
     let (Some(low_count), Some(high_count)) = (low.instructions, high.instructions) else {
@@ -237,18 +241,18 @@ mod tests {
         let startup = 70e6 + 1e6;
         let low = counted(startup + 10.0 * 2.5e6, 400.0);
         let high = counted(startup + 20.0 * 2.5e6, 700.0);
-        let sample = per_iteration((&low, 10), (high, 20));
+        let sample = per_iteration(&low, 10, high, 20);
         assert_eq!(sample.status, SampleStatus::Ok);
         assert_eq!(sample.instructions, Some(2.5e6));
         assert_eq!(sample.wall_ms, 1100.0);
         // Fractions stay: 7 instructions over 2 extra iterations.
-        let sample = per_iteration((&counted(100.0, 1.0), 1), (counted(107.0, 1.0), 3));
+        let sample = per_iteration(&counted(100.0, 1.0), 1, counted(107.0, 1.0), 3);
         assert_eq!(sample.instructions, Some(3.5));
     }
 
     #[test]
     fn a_count_that_does_not_grow_with_the_iterations_is_no_value_and_no_failure() {
-        let sample = per_iteration((&counted(1000.0, 1.0), 1), (counted(900.0, 1.0), 2));
+        let sample = per_iteration(&counted(1000.0, 1.0), 1, counted(900.0, 1.0), 2);
         assert_eq!(sample.status, SampleStatus::Disturbed);
         assert_eq!(sample.instructions, None);
         let message = sample.message.unwrap();

@@ -3,6 +3,7 @@
 //! the files of one report may differ, so each difference is let through, kept apart where it
 //! would mislead, and recorded for the report to state.
 
+use crate::config::MergeConfig;
 use crate::model::{Results, RuntimeInfo};
 use anyhow::{Result, bail};
 use std::collections::BTreeMap;
@@ -74,21 +75,22 @@ pub struct Merged {
 }
 
 /// Reads the shards' results files and merges them (see `merge`).
-pub fn merge_files(paths: &[PathBuf], same_machine: bool) -> Result<Results> {
+pub fn merge_files(paths: &[PathBuf], settings: &MergeConfig) -> Result<Results> {
     let read = paths
         .iter()
         .map(|path| Ok((path.clone(), super::read_results(path)?)))
         .collect::<Result<Vec<_>>>()?;
-    merge(&read, same_machine)
+    merge(&read, settings)
 }
 
 /// Merges shard results read from `paths`. All must come from the same suite; with
 /// `same_machine`, from machines with the same fingerprint; a runtime label must name the same
 /// runtime version everywhere; and no (test, runtime) may be measured in two shards.
-pub fn merge(shards: &[(PathBuf, Results)], same_machine: bool) -> Result<Results> {
+pub fn merge(shards: &[(PathBuf, Results)], settings: &MergeConfig) -> Result<Results> {
     if shards.is_empty() {
         bail!("give the results files of the shards to merge");
     }
+    let same_machine = settings.same_machine;
     Ok(merge_with(shards, Policy::Strict { same_machine })?.results)
 }
 
@@ -393,7 +395,7 @@ mod tests {
                 ("one.json".into(), shard(&["sign"])),
                 ("two.json".into(), shard(&["hash", "hash2"])),
             ],
-            true,
+            &MergeConfig { same_machine: true },
         )
         .unwrap();
         assert_eq!(merged.samples.len(), 6);
@@ -407,7 +409,9 @@ mod tests {
             ("one.json".into(), shard(&["sign"])),
             ("two.json".into(), second),
         ];
-        merge(&shards, true).unwrap_err().to_string()
+        merge(&shards, &MergeConfig { same_machine: true })
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -417,7 +421,7 @@ mod tests {
                 ("one.json".into(), shard(&["sign"])),
                 ("two.json".into(), shard(&["sign"])),
             ],
-            true,
+            &MergeConfig { same_machine: true },
         )
         .unwrap_err()
         .to_string();
@@ -437,9 +441,19 @@ mod tests {
             ("one.json".into(), shard(&["sign"])),
             ("two.json".into(), other_machine),
         ];
-        let error = merge(&pair, true).unwrap_err().to_string();
+        let error = merge(&pair, &MergeConfig { same_machine: true })
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("merge.same_machine: false"), "{error}");
-        assert!(merge(&pair, false).is_ok());
+        assert!(
+            merge(
+                &pair,
+                &MergeConfig {
+                    same_machine: false
+                }
+            )
+            .is_ok()
+        );
 
         let mut other_version = shard(&["hash"]);
         other_version.runtimes[0].version = "2.0".into();

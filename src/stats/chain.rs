@@ -106,7 +106,7 @@ pub fn solve(nights: usize, links: &[Link]) -> Chain {
     // At most a quarter of the links can be outvoted; beyond that there is no majority.
     for _ in 0..links.len() / 4 {
         let chosen = chosen(links, &kept);
-        let levels = fit(nights, &chosen, false);
+        let levels = fit(nights, &chosen, Errors::Skipped);
         let worst = (links.iter().enumerate())
             .filter(|(index, _)| kept[*index])
             .map(|(index, link)| residual(index, link, &levels, true))
@@ -117,7 +117,7 @@ pub fn solve(nights: usize, links: &[Link]) -> Chain {
             None => break,
         }
     }
-    let levels = fit(nights, &chosen(links, &kept), true);
+    let levels = fit(nights, &chosen(links, &kept), Errors::Wanted);
     let residuals = (links.iter().enumerate())
         .map(|(index, link)| residual(index, link, &levels, usable(link)))
         .collect();
@@ -131,9 +131,16 @@ fn chosen(links: &[Link], kept: &[bool]) -> Vec<Link> {
         .collect()
 }
 
+/// Whether a fit computes the levels' standard errors (they cost a solve per night).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Errors {
+    Wanted,
+    Skipped,
+}
+
 /// The levels of every night from the given links, each connected part of the chain fixed at
-/// its first night; standard errors only when asked for (they cost a solve per night).
-fn fit(nights: usize, links: &[Link], with_sd: bool) -> Vec<Option<Level>> {
+/// its first night; standard errors only when asked for.
+fn fit(nights: usize, links: &[Link], errors: Errors) -> Vec<Option<Level>> {
     let component = components(nights, links);
     let mut levels: Vec<Option<Level>> = vec![None; nights];
     let mut segment = 0;
@@ -149,7 +156,7 @@ fn fit(nights: usize, links: &[Link], with_sd: bool) -> Vec<Option<Level>> {
             .filter(|l| component[l.later] == Some(first))
             .copied()
             .collect();
-        let (x, sd) = solve_component(&members, &inside, with_sd);
+        let (x, sd) = solve_component(&members, &inside, errors);
         for (k, night) in members.iter().enumerate() {
             levels[*night] = Some(Level {
                 log_level: x[k],
@@ -216,7 +223,7 @@ fn components(nights: usize, links: &[Link]) -> Vec<Option<usize>> {
 
 /// The normal equations of one connected component, its first night fixed at 0; returns the
 /// levels and their standard errors in `members` order.
-fn solve_component(members: &[usize], links: &[Link], with_sd: bool) -> (Vec<f64>, Vec<f64>) {
+fn solve_component(members: &[usize], links: &[Link], errors: Errors) -> (Vec<f64>, Vec<f64>) {
     let m = members.len();
     let mut x = vec![0.0; m];
     let mut sd = vec![0.0; m];
@@ -257,7 +264,7 @@ fn solve_component(members: &[usize], links: &[Link], with_sd: bool) -> (Vec<f64
     let solution = factor.solve(&b);
     for k in 0..n {
         x[k + 1] = solution[k];
-        if !with_sd {
+        if errors == Errors::Skipped {
             continue;
         }
         let mut unit = vec![0.0; n];

@@ -101,8 +101,14 @@ pub struct Scheduler<'a> {
     pub executor: &'a dyn Executor,
 }
 
-/// A sample as a worker hands it over: its (test, runtime) pair, round, core and outcome.
-type Measured = ((usize, usize), u32, Option<usize>, ProcessOutcome);
+/// A sample as a worker hands it over.
+struct Measured {
+    /// Its (test, runtime) pair, as indices.
+    pair: (usize, usize),
+    round: u32,
+    core: Option<usize>,
+    outcome: ProcessOutcome,
+}
 
 /// What the scheduler hears while a round runs; workers are numbered from 0.
 enum Event {
@@ -155,12 +161,14 @@ impl Scheduler<'_> {
                 if let Event::Started(worker, pair) = &event {
                     shown.in_flight.insert(*worker, *pair);
                 }
-                let Event::Measured(worker, (pair, round, core, outcome)) = event else {
+                let Event::Measured(worker, measured) = event else {
                     self.log_progress(&mut shown, round, &expected, &states);
                     return Ok(());
                 };
                 shown.in_flight.remove(&worker);
-                let mut sample = self.sample(pair, core, outcome, round, order);
+                let pair = measured.pair;
+                let round = measured.round;
+                let mut sample = self.sample(measured, order);
                 order += 1;
                 let state = states.get_mut(&pair).expect("known pair");
                 update(state, &sample);
@@ -294,14 +302,13 @@ impl Scheduler<'_> {
         }
     }
 
-    fn sample(
-        &self,
-        (test, runtime): (usize, usize),
-        core: Option<usize>,
-        outcome: ProcessOutcome,
-        round: u32,
-        order: u64,
-    ) -> Sample {
+    fn sample(&self, measured: Measured, order: u64) -> Sample {
+        let Measured {
+            pair: (test, runtime),
+            round,
+            core,
+            outcome,
+        } = measured;
         Sample {
             test: self.tests[test].name.clone(),
             runtime: self.runtimes[runtime].info.name.clone(),
@@ -418,7 +425,7 @@ impl Scheduler<'_> {
             for (worker, core) in self.schedule.cores.iter().enumerate() {
                 let sender = sender.clone();
                 let round = &round;
-                scope.spawn(move || self.work((worker, *core), round, &sender));
+                scope.spawn(move || self.work(worker, *core, round, &sender));
             }
             drop(sender);
             listen(receiver, wake, &mut on_event)
@@ -436,7 +443,8 @@ impl Scheduler<'_> {
     /// or the receiving end is gone.
     fn work(
         &self,
-        (worker, core): (usize, Option<usize>),
+        worker: usize,
+        core: Option<usize>,
         round: &Round,
         sender: &mpsc::Sender<Event>,
     ) {
@@ -474,7 +482,12 @@ impl Scheduler<'_> {
                     .sample(self.suite, test_module, runtime_used, &limits)
                 {
                     Some(outcome) => {
-                        let measured = ((test, runtime), block_round, core, outcome);
+                        let measured = Measured {
+                            pair: (test, runtime),
+                            round: block_round,
+                            core,
+                            outcome,
+                        };
                         if sender.send(Event::Measured(worker, measured)).is_err() {
                             return;
                         }
