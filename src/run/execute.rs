@@ -356,22 +356,12 @@ pub fn judge(status: ExitStatus, stdout: &str, stderr: &str, wall_ms: f64) -> Pr
         } else {
             stderr
         };
-        return ProcessOutcome {
-            status: SampleStatus::Failed,
-            value_ps: None,
-            wall_ms,
-            exit_code,
-            usage: Usage::default(),
-            instructions: None,
-            message: Some(format!(
-                "{how}: {}",
-                if detail.is_empty() {
-                    "no output"
-                } else {
-                    &detail
-                }
-            )),
+        let detail = if detail.is_empty() {
+            "no output"
+        } else {
+            &detail
         };
+        return failed_after(wall_ms, exit_code, format!("{how}: {detail}"));
     }
     match parse_output(stdout) {
         Ok(value) => ProcessOutcome {
@@ -383,18 +373,13 @@ pub fn judge(status: ExitStatus, stdout: &str, stderr: &str, wall_ms: f64) -> Pr
             usage: Usage::default(),
             instructions: None,
         },
-        Err(why) => ProcessOutcome {
-            status: SampleStatus::Failed,
-            value_ps: None,
-            wall_ms,
-            exit_code,
-            usage: Usage::default(),
-            instructions: None,
-            message: Some(match excerpt(stderr) {
+        Err(why) => {
+            let message = match excerpt(stderr) {
                 stderr if stderr.is_empty() => why,
                 stderr => format!("{why}; stderr: {stderr}"),
-            }),
-        },
+            };
+            failed_after(wall_ms, exit_code, message)
+        }
     }
 }
 
@@ -467,10 +452,15 @@ pub fn not_run(message: String) -> ProcessOutcome {
 }
 
 fn failed(started: Instant, exit_code: Option<i32>, message: String) -> ProcessOutcome {
+    failed_after(elapsed_ms(started), exit_code, message)
+}
+
+/// A failed sample that took `wall_ms`.
+fn failed_after(wall_ms: f64, exit_code: Option<i32>, message: String) -> ProcessOutcome {
     ProcessOutcome {
         status: SampleStatus::Failed,
         value_ps: None,
-        wall_ms: elapsed_ms(started),
+        wall_ms,
         exit_code,
         message: Some(message),
         usage: Usage::default(),
