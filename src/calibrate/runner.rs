@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 pub struct RunnerKey {
     /// The machine's fingerprint (`run::machine`): CPU model, cores, architecture, OS.
     pub machine: String,
-    /// The reference runtime's adapter and version.
+    /// The reference runtime's adapter, version and the hash of its binaries' content.
     pub runtime: String,
     pub tiers: Vec<u64>,
     pub target_seconds: f64,
@@ -40,7 +40,12 @@ impl RunnerKey {
         let inputs = serde_json::to_string(&(&config.source, &config.toolchain))?;
         Ok(RunnerKey {
             machine: crate::run::machine::fingerprint(Vec::new()).fingerprint,
-            runtime: format!("{}: {}", runtime.info.adapter, runtime.info.version),
+            runtime: format!(
+                "{}: {} (binaries {})",
+                runtime.info.adapter,
+                runtime.info.version,
+                runtime.made_by_digest()
+            ),
             tiers: config.build.tiers.clone(),
             target_seconds: config.build.calibration.target_seconds,
             inputs: crate::util::short_hash(&inputs),

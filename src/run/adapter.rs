@@ -136,7 +136,11 @@ fn resolve_with(
         command: config.run.clone(),
         native: config.native,
     };
-    let runtime = Runtime::new(info, argv, aot);
+    // What makes the code that runs: the runtime binary, and a separate compiler's.
+    let made_by = std::iter::once(bin.clone())
+        .chain(compiler.as_ref().map(|c| c.path.clone()))
+        .collect();
+    let runtime = Runtime::new(info, argv, aot, made_by);
     if let (Some(guard), Some(interpreter), AotGuardRuns::Yes) =
         (&config.aot_guard, interpreter, guard_runs)
     {

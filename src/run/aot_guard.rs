@@ -84,16 +84,14 @@ pub fn check(home: &Home, commands: &Commands) -> Result<()> {
     Ok(())
 }
 
-/// A pass holds for this binary (its size and time of change: a rebuild at the same path with
-/// the same version string is checked again), version, templates and factor.
+/// A pass holds for the content of these binaries (a rebuild at the same path with the same
+/// version string is checked again), version, templates and factor.
 fn pass_key(commands: &Commands, aot: &[String]) -> String {
     let runtime = commands.runtime;
-    let stamp = std::fs::metadata(&runtime.info.path)
-        .map(|m| format!("{} {:?}", m.len(), m.modified().ok()))
-        .unwrap_or_default();
     crate::util::short_hash(&format!(
-        "{} {stamp} {} {aot:?} {:?} {:?} {}",
+        "{} {} {} {aot:?} {:?} {:?} {}",
         runtime.info.path,
+        runtime.made_by_digest(),
         runtime.info.version,
         runtime.run_argv(),
         commands.interpreter,

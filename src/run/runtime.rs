@@ -10,6 +10,7 @@ use anyhow::Result;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 /// A runtime ready to run modules.
@@ -23,6 +24,11 @@ pub struct Runtime {
     /// A native runtime's executables (wasm module path -> native executable), given by
     /// `use_native_build`; its run command takes one as `{aot}`.
     native_build: BTreeMap<PathBuf, PathBuf>,
+    /// The binaries whose content makes the code that runs: the runtime, and its compiler when
+    /// a separate one compiles ahead of time (wamrc).
+    made_by: Vec<PathBuf>,
+    /// The hash of their content, read once when a cache key first needs it.
+    made_by_digest: OnceLock<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,8 +48,15 @@ pub(super) struct AotStep {
 }
 
 impl Runtime {
-    pub(super) fn new(info: RuntimeInfo, argv: Vec<String>, aot: Option<AotStep>) -> Runtime {
+    pub(super) fn new(
+        info: RuntimeInfo,
+        argv: Vec<String>,
+        aot: Option<AotStep>,
+        made_by: Vec<PathBuf>,
+    ) -> Runtime {
         Runtime {
+            made_by,
+            made_by_digest: OnceLock::new(),
             info,
             argv,
             aot: aot.map(|step| Aot {
@@ -83,15 +96,19 @@ impl Runtime {
         suite: &Suite,
         tests: &[TestModule],
     ) -> Vec<AotRecord> {
+        let made_by = self.made_by_digest().to_string();
         let Some(aot) = self.aot.as_mut() else {
             return Vec::new();
         };
         let mut records = Vec::new();
         for test in tests {
             let module = suite.module_path(test);
+            // Keyed by the content of the binaries that compile, not by their path or version
+            // line alone: a runtime rebuilt in place with the same version must not run the
+            // code its predecessor compiled.
             let key = crate::util::short_hash(&format!(
-                "{} {} {:?}",
-                test.sha256, self.info.version, aot.argv
+                "{} {} {} {:?}",
+                test.sha256, made_by, self.info.version, aot.argv
             ));
             let product = home.dir("aot").join(format!("{key}.{}", aot.extension));
             let started = Instant::now();
@@ -137,8 +154,11 @@ impl Runtime {
                 // Keyed like the suite's products: two runs checking runtimes of one name in
                 // other versions must not run each other's product.
                 let key = crate::util::short_hash(&format!(
-                    "{} {} {:?}",
-                    self.info.path, self.info.version, aot.argv
+                    "{} {} {} {:?}",
+                    self.info.path,
+                    self.made_by_digest(),
+                    self.info.version,
+                    aot.argv
                 ));
                 let product = dir.join(format!("{key}.{}", aot.extension));
                 compile_ahead(&aot.argv, &module, &product).map_err(|why| self.unusable(&why))?;
@@ -160,6 +180,21 @@ impl Runtime {
             crate::model::SampleStatus::Ok => Ok(()),
             _ => Err(self.unusable(outcome.message.as_deref().unwrap_or("failed"))),
         }
+    }
+
+    /// A hash of the content of the binaries that make this runtime's code (`made_by`): part of
+    /// the key of everything cached from them. A binary that cannot be read gives a key no
+    /// cache holds, so nothing stale is reused (and the step itself then says why it fails).
+    pub fn made_by_digest(&self) -> &str {
+        self.made_by_digest.get_or_init(|| {
+            let digests: Vec<String> = (self.made_by.iter())
+                .map(|path| match crate::util::sha256_file(path) {
+                    Ok(digest) => digest,
+                    Err(err) => format!("unreadable {}: {err:#}", path.display()),
+                })
+                .collect();
+            crate::util::short_hash(&digests.join(" "))
+        })
     }
 
     /// The run command, filled but for `{module}` and `{aot}`.
@@ -258,6 +293,65 @@ impl Runtime {
             argv: vec!["/bin/true".to_string(), "{module}".to_string()],
             aot: None,
             native_build: BTreeMap::new(),
+            made_by: vec![PathBuf::from("/bin/true")],
+            made_by_digest: OnceLock::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::fake_executor::{suite, tests};
+
+    /// A "runtime" whose compile step is `script`: it writes `what` into the product.
+    fn compiling(script: &Path, what: &str) -> Runtime {
+        std::fs::write(script, format!("#!/bin/sh\necho {what} > \"$2\"\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = script.to_string_lossy().to_string();
+        let info = RuntimeInfo {
+            path: path.clone(),
+            // The same version line before and after the rebuild.
+            version: "compiler 1.0".to_string(),
+            ..Runtime::for_tests("compiler").info
+        };
+        let step = AotStep {
+            argv: vec![path.clone(), "{module}".into(), "{aot}".into()],
+            extension: "aot".into(),
+        };
+        let argv = vec![path, "{aot}".into()];
+        Runtime::new(info, argv, Some(step), vec![script.to_path_buf()])
+    }
+
+    fn product_of(runtime: &mut Runtime, home: &Home) -> String {
+        let suite = suite();
+        let test = tests(&suite, &["sign"]);
+        let records = runtime.prepare_aot(home, &suite, &test);
+        assert_eq!(records[0].error, None, "{records:?}");
+        let product = runtime
+            .aot
+            .as_ref()
+            .unwrap()
+            .products
+            .values()
+            .next()
+            .unwrap();
+        std::fs::read_to_string(product.as_ref().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_compiler_rebuilt_in_place_with_the_same_version_compiles_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::at(dir.path().join("home"));
+        let script = dir.path().join("compile.sh");
+        assert_eq!(product_of(&mut compiling(&script, "old"), &home), "old\n");
+        // The same path, the same version line, other content: its own products.
+        assert_eq!(product_of(&mut compiling(&script, "new"), &home), "new\n");
+        // Unchanged, it finds its products in the cache.
+        let mut again = compiling(&script, "new");
+        let suite = suite();
+        let records = again.prepare_aot(&home, &suite, &tests(&suite, &["sign"]));
+        assert!(records[0].cached, "{records:?}");
     }
 }
