@@ -51,7 +51,7 @@ fn seed_changed_builds(dir: &Path) {
         let binary = format!("builds/old-{old}");
         std::fs::write(dir.join("kept").join(&binary), "changed since").unwrap();
         let build = serde_json::json!({
-            "commit": format!("old{old}"),
+            "commit": format!("01d{old}"),
             "date": "long ago",
             "binary": binary,
             "sha256": "0".repeat(64),
@@ -146,7 +146,7 @@ fn three_nights_record_compare_and_catch_a_regression_with_its_bisect_command() 
     // Kept: nine builds, so the oldest changed one is pruned, index and file.
     let kept = kept_commits(&dir);
     assert_eq!(kept.len(), 8, "{kept:?}");
-    assert_eq!(kept[0], "old2");
+    assert_eq!(kept[0], "01d2");
     assert_eq!(kept[7], commit(3));
     assert!(!dir.join("kept/builds/old-1").exists());
     assert!(dir.join("kept/builds/old-2").exists());

@@ -49,7 +49,7 @@ pub struct Stored {
     #[arg(long, default_value = "local", env = "WASMGATE_RUNNER")]
     runner: String,
     /// The commit the runtime was built from [default: $GITHUB_SHA]
-    #[arg(long, env = "GITHUB_SHA")]
+    #[arg(long, env = "GITHUB_SHA", value_parser = super::commit_id)]
     commit: Option<String>,
     /// The baselines directory
     #[arg(long, default_value = "baselines")]
@@ -79,7 +79,7 @@ pub fn run(_ctx: &Context, command: BaselineCommand) -> Result<u8> {
             runner,
             dir,
             measure,
-        } => println!("{}", path_here(&dir, &runner, &runtime, measure).display()),
+        } => println!("{}", path_here(&dir, &runner, &runtime, measure)?.display()),
         BaselineCommand::History {
             results,
             stored,

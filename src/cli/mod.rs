@@ -123,6 +123,13 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
+/// Parses a flag that names a commit: its id, or one line saying what is wrong.
+fn commit_id(text: &str) -> Result<String, String> {
+    crate::util::paths::commit_id(text, "the commit")
+        .map(str::to_string)
+        .map_err(|err| err.to_string())
+}
+
 /// Exit code of a run stopped by Ctrl-C or SIGTERM (its samples are kept).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
@@ -261,5 +268,35 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Config(command) => config::run(&ctx, command),
         Command::Doctor(args) => doctor::run(&ctx, args),
         Command::Bisect(args) => bisect::run(&ctx, args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_commit_flag_takes_a_commit_id_and_nothing_else() {
+        let nightly = |commit: &str| {
+            let args = [
+                "wasmgate",
+                "nightly",
+                "--adapter",
+                "wasmtime",
+                "--binary",
+                "b",
+            ];
+            let more = ["--kept", "kept", "--commit", commit];
+            Cli::try_parse_from(args.iter().chain(&more))
+        };
+        assert!(nightly("0123456789abcdef0123456789abcdef01234567").is_ok());
+        let error = nightly("abc;touch${IFS}/tmp/x;#").unwrap_err().to_string();
+        assert!(error.contains("is not a commit id"), "{error}");
+        let publish = ["wasmgate", "publish", "c.json", "--commit", "$(id)"];
+        assert!(Cli::try_parse_from(publish).is_err());
+        let baseline = [
+            "wasmgate", "baseline", "update", "r.json", "--commit", "main;ls",
+        ];
+        assert!(Cli::try_parse_from(baseline).is_err());
     }
 }

@@ -21,7 +21,7 @@ pub struct NightlyArgs {
     #[arg(long, value_name = "PATH")]
     pub binary: PathBuf,
     /// The commit tonight's binary was built from [default: GITHUB_SHA]
-    #[arg(long, env = "GITHUB_SHA", value_name = "SHA")]
+    #[arg(long, env = "GITHUB_SHA", value_name = "SHA", value_parser = super::commit_id)]
     pub commit: String,
     /// The kept-builds folder: earlier nights' binaries, nights.json and nightly.history.jsonl
     #[arg(long, value_name = "DIR")]

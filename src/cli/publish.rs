@@ -20,7 +20,7 @@ pub struct PublishArgs {
     #[arg(long)]
     pub pr: Option<u64>,
     /// The commit measured [default: GITHUB_SHA]
-    #[arg(long)]
+    #[arg(long, value_parser = super::commit_id)]
     pub commit: Option<String>,
     /// Nightly watch: open (or update) an issue on a regression, close it when it is gone
     #[arg(long)]

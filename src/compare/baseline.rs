@@ -79,10 +79,23 @@ pub fn side_from_baseline(path: &Path) -> Result<Side> {
     })
 }
 
-/// Where a runner's baseline of a runtime lives: `DIR/RUNNER-FINGERPRINT/RUNTIME.json`.
-pub fn baseline_path(dir: &Path, runner: &str, fingerprint: &str, runtime: &str) -> PathBuf {
-    dir.join(format!("{runner}-{fingerprint}"))
-        .join(format!("{runtime}.json"))
+/// Where a runner's baseline of a runtime lives: `DIR/RUNNER-FINGERPRINT/RUNTIME.json`. The
+/// runner, the fingerprint and the runtime's label come from flags and results files: each
+/// must be a plain name, so the path stays inside `DIR`.
+pub fn baseline_path(
+    dir: &Path,
+    runner: &str,
+    fingerprint: &str,
+    runtime: &str,
+) -> Result<PathBuf> {
+    use crate::util::paths::plain_name;
+    let runner = plain_name(runner, "the runner's name (--runner)")?;
+    let fingerprint = plain_name(fingerprint, "the machine's fingerprint in the results")?;
+    let folder = plain_name(&format!("{runner}-{fingerprint}"), "the runner's folder")?.to_string();
+    let file = format!("{}.json", plain_name(runtime, "the runtime's label")?);
+    Ok(dir
+        .join(folder)
+        .join(plain_name(&file, "the runtime's label")?))
 }
 
 pub fn history_path(baseline: &Path) -> PathBuf {
@@ -148,7 +161,7 @@ pub fn append(entry: &Entry, comparison: Option<&Path>) -> Result<(String, PathB
 }
 
 /// Where this machine's baseline of `runtime` in `measure` lives (it may not exist yet).
-pub fn path_here(dir: &Path, runner: &str, runtime: &str, measure: Measure) -> PathBuf {
+pub fn path_here(dir: &Path, runner: &str, runtime: &str, measure: Measure) -> Result<PathBuf> {
     let machine = crate::run::machine::fingerprint(Vec::new());
     baseline_path(
         dir,
@@ -177,7 +190,7 @@ pub fn update(
 ) -> Result<PathBuf> {
     let baseline = baseline_of(results, side, runner, commit)?;
     let name = stored_name(&side.info.label, side.info.measure);
-    let path = baseline_path(dir, runner, &baseline.machine.fingerprint, &name);
+    let path = baseline_path(dir, runner, &baseline.machine.fingerprint, &name)?;
     crate::model::write_json(&path, &baseline)?;
     append_history(&history_path(&path), &summarize(&baseline))?;
     Ok(path)
@@ -199,7 +212,7 @@ pub fn record_history(
         runner,
         &baseline.machine.fingerprint,
         &stored_name(&side.info.label, side.info.measure),
-    ));
+    )?);
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
@@ -379,6 +392,39 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_label_or_runner_from_data_never_leaves_the_baselines_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let baselines = dir.path().join("baselines");
+        let mut results = crate::model::fixtures::results_with(&[("sign", "a", Some(100))]);
+        results.runtimes[0].name = "../../escaped".to_string();
+        for sample in &mut results.samples {
+            sample.runtime = "../../escaped".to_string();
+        }
+        let side = side_from_results(&results, None, Path::new("r.json")).unwrap();
+        let error = update(&baselines, &results, &side, "ci", None)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("cannot name a file"), "{error}");
+        let side = side_from_results(
+            &crate::model::fixtures::results_with(&[("sign", "a", Some(100))]),
+            None,
+            Path::new("r.json"),
+        )
+        .unwrap();
+        let error = update(&baselines, &results, &side, "../ci", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("the runner's name (--runner): "),
+            "{error}"
+        );
+        assert!(path_here(&baselines, "ci", "../x", Measure::Time).is_err());
+        // Nothing was written anywhere.
+        let written: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(written.is_empty(), "{written:?}");
     }
 
     #[test]

@@ -34,6 +34,13 @@ pub fn read(dir: &Path) -> Result<KeptBuilds> {
         &path,
         "move the folder aside and start the kept builds over (the first night keeps itself)",
     )?;
+    // The index is input: a binary it names is run, hashed and deleted, so each must be a
+    // file inside the folder, and each commit a commit id, before anything is done with them.
+    for (at, build) in kept.builds.iter().enumerate() {
+        let field = |name: &str| format!("{}: field `builds[{at}].{name}`", path.display());
+        crate::util::paths::inside(dir, &build.binary, &field("binary"))?;
+        crate::util::paths::commit_id(&build.commit, &field("commit"))?;
+    }
     Ok(kept)
 }
 
@@ -62,6 +69,7 @@ pub fn choose_links(dir: &Path, kept: &KeptBuilds) -> (Vec<Link>, Vec<String>) {
             continue;
         };
         let build = &kept.builds[index];
+        // Checked when the index was read (`read`).
         let path = dir.join(&build.binary);
         let problem = match crate::util::sha256_file(&path) {
             Ok(sha256) if sha256 == build.sha256 => None,
@@ -194,7 +202,7 @@ mod tests {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, format!("runtime of night {night}")).unwrap();
         KeptBuild {
-            commit: format!("commit{night}"),
+            commit: format!("c0ffee{night}"),
             date: format!("night {night}"),
             sha256: crate::util::sha256_file(&path).unwrap(),
             binary,
@@ -223,10 +231,10 @@ mod tests {
         assert_eq!(
             backs(&links),
             [
-                (1, "commit10".to_string()),
-                (2, "commit9".to_string()),
-                (4, "commit7".to_string()),
-                (8, "commit3".to_string())
+                (1, "c0ffee10".to_string()),
+                (2, "c0ffee9".to_string()),
+                (4, "c0ffee7".to_string()),
+                (8, "c0ffee3".to_string())
             ]
         );
         assert_eq!(links[0].label(), "t-1");
@@ -239,7 +247,7 @@ mod tests {
         let (links, _) = choose_links(dir.path(), &kept(dir.path(), 3));
         assert_eq!(
             backs(&links),
-            [(1, "commit3".to_string()), (2, "commit2".to_string())]
+            [(1, "c0ffee3".to_string()), (2, "c0ffee2".to_string())]
         );
         let (links, warnings) = choose_links(dir.path(), &kept(dir.path(), 0));
         assert!(links.is_empty() && warnings.is_empty());
@@ -252,11 +260,11 @@ mod tests {
         std::fs::write(dir.path().join("builds/night-3"), "rebuilt since").unwrap();
         std::fs::remove_file(dir.path().join("builds/night-1")).unwrap();
         let (links, warnings) = choose_links(dir.path(), &index);
-        assert_eq!(backs(&links), [(1, "commit4".to_string())]);
+        assert_eq!(backs(&links), [(1, "c0ffee4".to_string())]);
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(
             warnings[0].ends_with(
-                "night-3: the build of 2 nights back (commit commit3) is left out: its sha256 no longer matches the one in nights.json"
+                "night-3: the build of 2 nights back (commit c0ffee3) is left out: its sha256 no longer matches the one in nights.json"
             ),
             "{warnings:?}"
         );
@@ -264,20 +272,49 @@ mod tests {
     }
 
     #[test]
+    fn an_index_naming_a_file_outside_the_folder_is_refused_before_anything_is_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("kept");
+        std::fs::create_dir_all(&folder).unwrap();
+        let victim = dir.path().join("victim.txt");
+        std::fs::write(&victim, "keep me").unwrap();
+        let sha256 = crate::util::sha256_file(&victim).unwrap();
+        let mut index = kept(&folder, 9);
+        for (at, outside) in ["../victim.txt", victim.to_str().unwrap()]
+            .iter()
+            .enumerate()
+        {
+            index.builds[at].binary = outside.to_string();
+            index.builds[at].sha256 = sha256.clone();
+        }
+        crate::model::write_json(&folder.join(INDEX), &index).unwrap();
+        let error = read(&folder).unwrap_err().to_string();
+        assert!(error.contains("field `builds[0].binary`"), "{error}");
+        assert!(error.contains("is not a path inside"), "{error}");
+        // A commit that is not one (it would reach a shell command and a link) is refused too.
+        let mut index = kept(&folder, 2);
+        index.builds[1].commit = "abc;touch${IFS}/tmp/x;#".to_string();
+        crate::model::write_json(&folder.join(INDEX), &index).unwrap();
+        let error = read(&folder).unwrap_err().to_string();
+        assert!(error.contains("field `builds[1].commit`"), "{error}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+    }
+
+    #[test]
     fn a_repeated_commit_is_refused_unless_forced() {
         let dir = tempfile::tempdir().unwrap();
         let index = kept(dir.path(), 2);
-        let said = repeated(dir.path(), &index, "commit2", false).unwrap();
+        let said = repeated(dir.path(), &index, "c0ffee2", false).unwrap();
         assert!(
-            said.starts_with("--commit commit2: already measured on night 2 (the last night in "),
+            said.starts_with("--commit c0ffee2: already measured on night 2 (the last night in "),
             "{said}"
         );
         assert!(said.ends_with("nights.json); pass --force to measure it again"));
         assert!(!said.contains('\n'));
-        assert_eq!(repeated(dir.path(), &index, "commit2", true), None);
-        assert_eq!(repeated(dir.path(), &index, "commit1", false), None);
-        assert_eq!(without_repeat(index.clone(), "commit2").builds.len(), 1);
-        assert_eq!(without_repeat(index, "commit9").builds.len(), 2);
+        assert_eq!(repeated(dir.path(), &index, "c0ffee2", true), None);
+        assert_eq!(repeated(dir.path(), &index, "c0ffee1", false), None);
+        assert_eq!(without_repeat(index.clone(), "c0ffee2").builds.len(), 1);
+        assert_eq!(without_repeat(index, "c0ffee9").builds.len(), 2);
     }
 
     #[test]
@@ -285,9 +322,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (kept, pruned) = prune(kept(dir.path(), 11).builds);
         assert_eq!(kept.len(), 8);
-        assert_eq!(kept[0].commit, "commit4");
+        assert_eq!(kept[0].commit, "c0ffee4");
         let pruned: Vec<&str> = pruned.iter().map(|b| b.commit.as_str()).collect();
-        assert_eq!(pruned, ["commit1", "commit2", "commit3"]);
+        assert_eq!(pruned, ["c0ffee1", "c0ffee2", "c0ffee3"]);
         let (kept, pruned) = prune(self::kept(dir.path(), 5).builds);
         assert_eq!((kept.len(), pruned.len()), (5, 0));
     }

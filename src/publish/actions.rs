@@ -88,6 +88,13 @@ impl ActionsEnv {
             Some(pr) => Some(pr),
             None => self.pull_request()?,
         };
+        // A commit reaches links and the shell command the issue suggests: an id, or refused.
+        let commit = match commit {
+            Some(commit) => Some(crate::util::paths::commit_id(commit, "--commit")?),
+            None => (self.sha.as_deref())
+                .map(|sha| crate::util::paths::commit_id(sha, "GITHUB_SHA"))
+                .transpose()?,
+        };
         Ok(Target {
             api_url: self
                 .api_url
@@ -96,7 +103,7 @@ impl ActionsEnv {
             owner: owner.to_string(),
             repo: name.to_string(),
             pr,
-            commit: commit.map(str::to_string).or_else(|| self.sha.clone()),
+            commit: commit.map(str::to_string),
             server_url: self.server_url(),
         })
     }

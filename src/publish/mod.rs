@@ -205,6 +205,16 @@ impl Published {
             path,
             "compare again with this wasmgate",
         )?;
+        // The commits reach links and a shell command: ids, or the file is refused.
+        for (side, commit) in [
+            ("base", &comparison.base.commit),
+            ("head", &comparison.head.commit),
+        ] {
+            if let Some(commit) = commit {
+                let field = format!("{origin}: field `{side}.commit`");
+                crate::util::paths::commit_id(commit, &field)?;
+            }
+        }
         Ok(Published::Comparison(Box::new(comparison)))
     }
 

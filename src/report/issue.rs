@@ -4,7 +4,7 @@
 
 use super::comparison::{Presentation, headline, markdown};
 use crate::model::{Comparison, Verdict};
-use crate::util::short_commit;
+use crate::util::{shell_word, short_commit};
 use anyhow::Result;
 
 /// Where the measured commits live: the repository on its GitHub server, and tonight's commit.
@@ -126,19 +126,24 @@ pub fn bisect_section(comparison: &Comparison, commits: &Commits, build: Option<
     if tests.is_empty() {
         tests = comparison.tests.iter().map(|t| t.test.as_str()).collect();
     }
-    let build = build.unwrap_or("<the command that builds the runtime binary>");
+    // Every word from data is quoted for the shell: the command is meant to be pasted.
+    let command = [
+        "wasmgate bisect --repo . --good",
+        &shell_word(good),
+        "--bad",
+        &shell_word(bad),
+        "--build",
+        &shell_word(build.unwrap_or("<the command that builds the runtime binary>")),
+        "--adapter",
+        &shell_word(&comparison.head.runtime.adapter),
+        "--tests",
+        &shell_word(&tests.join(",")),
+    ]
+    .join(" ");
     format!(
-        "\n\n### Bisect\n\nIn a checkout of the runtime, this finds the first commit that made it slower, measuring each midpoint against `{}` in one paired run:\n\n```sh\nwasmgate bisect --repo . --good {good} --bad {bad} --build {} --adapter {} --tests {}\n```\n",
+        "\n\n### Bisect\n\nIn a checkout of the runtime, this finds the first commit that made it slower, measuring each midpoint against `{}` in one paired run:\n\n```sh\n{command}\n```\n",
         short_commit(good),
-        shell_quote(build),
-        comparison.head.runtime.adapter,
-        tests.join(",")
     )
-}
-
-/// One shell word: single-quoted, with any single quote closed, escaped and reopened.
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// Names up to three regressed tests (else the regressed categories), or says the tests
@@ -191,5 +196,46 @@ pub fn commit_range(base: Option<&str>, name: &str, commits: &Commits) -> String
         ),
         (Some(base), None) => format!("since `{}` ({name})", short_commit(base)),
         (None, None) => "(commits not recorded)".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::baseline::side_from_results;
+    use std::path::Path;
+
+    #[test]
+    fn the_bisect_command_quotes_every_word_from_data_for_the_shell() {
+        let results = crate::model::fixtures::results_with(&[
+            ("sign", "a", Some(100)),
+            ("sign", "b", Some(130)),
+        ]);
+        let side = |label| side_from_results(&results, Some(label), Path::new("r.json")).unwrap();
+        let settings = crate::compare::settings(
+            &crate::config::parse(crate::config::DEFAULT_YAML, "default")
+                .unwrap()
+                .compare,
+            crate::model::Measure::Time,
+        );
+        let pairing = crate::compare::Pairing::Unpaired;
+        let mut comparison =
+            crate::compare::compare(&side("a"), &side("b"), &settings, pairing, None);
+        comparison.base.commit = Some("abc1234".into());
+        comparison.head.runtime.adapter = "wasm;time".into();
+        let commits = Commits {
+            server_url: "https://github.com".into(),
+            repository: "acme/runtime".into(),
+            head: Some("def5678".into()),
+        };
+        let section = bisect_section(&comparison, &commits, Some("make\n```\nrm -rf ~"));
+        let command = section
+            .lines()
+            .find(|l| l.starts_with("wasmgate bisect"))
+            .unwrap();
+        assert_eq!(
+            command,
+            "wasmgate bisect --repo . --good abc1234 --bad def5678 --build $'make\\n```\\nrm -rf ~' --adapter 'wasm;time' --tests sign"
+        );
     }
 }

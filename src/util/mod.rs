@@ -2,6 +2,7 @@
 //! formatting a time. Nothing here knows the configuration or a stage.
 
 pub mod lock;
+pub mod paths;
 
 /// Raised by Ctrl-C or SIGTERM (a run installs the handler): samples in flight are killed and
 /// every wait for another wasmgate's lock gives up.
@@ -29,6 +30,30 @@ pub fn short_hash(text: &str) -> String {
 /// history file or a server's answer is input, and may hold anything.
 pub fn short_commit(commit: &str) -> String {
     commit.chars().take(12).collect()
+}
+
+/// `text` as one word of a POSIX shell command line shown to a user: as it is when it holds
+/// only characters no shell reads specially, else single-quoted; a control character (a
+/// newline would end the line, or a markdown code block around it) is written `$'\n'`-style.
+pub fn shell_word(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./,:=@+%".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        return text.to_string();
+    }
+    if !text.chars().any(char::is_control) {
+        return format!("'{}'", text.replace('\'', "'\\''"));
+    }
+    let escaped: String = (text.chars())
+        .map(|c| match c {
+            '\n' => "\\n".to_string(),
+            '\t' => "\\t".to_string(),
+            '\\' => "\\\\".to_string(),
+            '\'' => "\\'".to_string(),
+            c if c.is_control() => format!("\\x{:02x}", u32::from(c) & 0xff),
+            c => c.to_string(),
+        })
+        .collect();
+    format!("$'{escaped}'")
 }
 
 /// Runs a command within `limit` and turns a failure into an error carrying the end of its
@@ -194,6 +219,23 @@ pub fn format_value(measure: crate::model::Measure, value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shell_word_is_quoted_only_when_a_shell_would_read_it() {
+        assert_eq!(shell_word("abc123"), "abc123");
+        assert_eq!(shell_word("sign,box"), "sign,box");
+        assert_eq!(
+            shell_word("cargo build --release"),
+            "'cargo build --release'"
+        );
+        assert_eq!(
+            shell_word("abc;touch${IFS}/tmp/x;#"),
+            "'abc;touch${IFS}/tmp/x;#'"
+        );
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word("a\n```\nb"), "$'a\\n```\\nb'");
+        assert_eq!(shell_word(""), "''");
+    }
 
     #[test]
     fn counts_read_with_their_prefix() {
