@@ -260,6 +260,8 @@ fn summary_only(request: &PublishRequest, redactor: &Redactor) -> Result<()> {
 
 /// The hidden line that marks wasmgate's comment or issue, so later runs find and update it.
 pub fn marker(kind: &str, key: &str) -> String {
+    // The key comes from a flag or a runtime's name: encoded so it cannot end the comment.
+    let key = crate::report::escape::html_comment(key);
     format!("<!-- wasmgate:{kind}:{key} -->")
 }
 

@@ -182,7 +182,7 @@ fn view<'a>(comparison: &'a Comparison, presentation: &'a Presentation) -> View<
 }
 
 pub fn markdown(comparison: &Comparison, presentation: &Presentation) -> Result<String> {
-    let mut env = Environment::new();
+    let mut env = super::escape::markdown_environment(Environment::new());
     env.add_template("comparison.md", TEMPLATE)?;
     let text = env
         .get_template("comparison.md")?

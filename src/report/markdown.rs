@@ -25,7 +25,7 @@ pub(super) fn environment(measure: Measure) -> Environment<'static> {
 }
 
 pub fn render(summary: &Summary) -> Result<String> {
-    let mut env = environment(summary.measure);
+    let mut env = super::escape::markdown_environment(environment(summary.measure));
     env.add_template("report.md", TEMPLATE)?;
     let text = env.get_template("report.md")?.render(minijinja::context! {
         s => Value::from(Serde(summary)),

@@ -6,6 +6,7 @@ mod apart;
 pub mod chained;
 pub mod combine;
 pub mod comparison;
+pub mod escape;
 pub mod html;
 pub mod issue;
 pub mod markdown;

@@ -194,4 +194,36 @@ mod tests {
         let text = render_comparison(&comparison(), Format::Terminal, &presentation).unwrap();
         assert!(text.contains("gate: passed"), "{text}");
     }
+
+    #[test]
+    fn foreign_text_reaches_a_pull_request_comment_escaped_and_bounded() {
+        let hostile = "<script>x</script> | @octocat <img onerror=alert(1)> ";
+        let mut comparison = comparison();
+        comparison.head.runtime.version = format!("{hostile}{}", "v".repeat(70_000));
+        comparison.head.label = "b|`x".into();
+        comparison.tests[0].test = "si|gn @team".into();
+        comparison.tests[0].category = "<b>cat</b>".into();
+        let presentation = Presentation {
+            run_url: Some("https://github.com/a/b/actions/runs/1) [x](y".into()),
+            compact: false,
+        };
+        let markdown = render_comparison(&comparison, Format::Markdown, &presentation).unwrap();
+        // Each of these is there only escaped: after a backslash, or not at all.
+        for raw in ["<script>", "<img", "@octocat", "<b>", "](y"] {
+            let escaped = |at: usize| markdown[..at].ends_with('\\');
+            assert!(
+                markdown.match_indices(raw).all(|(at, _)| escaped(at)),
+                "{raw} in {markdown}"
+            );
+        }
+        // A name is shown in a code span, where GitHub reads nothing and pings no one.
+        assert!(markdown.contains("| `si\\|gn @team` |"), "{markdown}");
+        // Every table row keeps its columns, and the tables are all there.
+        for row in markdown.lines().filter(|l| l.starts_with("| `si")) {
+            let cells = row.replace("\\|", "").matches('|').count();
+            assert_eq!(cells, 8, "{row}");
+        }
+        assert!(markdown.contains("### By category"), "{markdown}");
+        assert!(markdown.len() < 5_000, "{} characters", markdown.len());
+    }
 }

@@ -180,9 +180,13 @@ fn value_cell(point: Option<&Point>, markup: Markup) -> String {
     match (point, markup) {
         (None, _) => "–".to_string(),
         (Some(p), _) if p.regressions.is_empty() => format!("{:.3}", p.value),
-        (Some(p), Markup::Markdown) => {
-            format!("**{:.3}** ⚠ {}", p.value, p.regressions.join(", "))
-        }
+        // Markdown cells are written as they are (the template marks them safe): the test
+        // names, read from a history file, are escaped here.
+        (Some(p), Markup::Markdown) => format!(
+            "**{:.3}** ⚠ {}",
+            p.value,
+            super::escape::markdown_text(&p.regressions.join(", "))
+        ),
         (Some(p), Markup::Plain) => format!("{:.3} ⚠ {}", p.value, p.regressions.join(", ")),
     }
 }
@@ -195,7 +199,11 @@ fn night_heading(night: &Point, markup: Markup) -> String {
     // Characters, not bytes: a history file is input, and may hold anything.
     let short: String = commit.chars().take(7).collect();
     match markup {
-        Markup::Markdown => format!("{} `{short}`", night.date),
+        Markup::Markdown => format!(
+            "{} {}",
+            super::escape::markdown_text(&night.date),
+            super::escape::code_span(&short)
+        ),
         Markup::Plain => format!("{} {short}", night.date),
     }
 }

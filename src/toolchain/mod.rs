@@ -93,9 +93,12 @@ pub fn read_version(name: &str, mut command: Command) -> Result<String> {
     let file_name = Path::new(&program)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned());
+    // The line is recorded in every results file and report: bounded where it enters.
     let line = line.map(|line| match &file_name {
-        Some(file_name) if program.contains('/') => line.replace(&program, file_name),
-        _ => line.to_string(),
+        Some(file_name) if program.contains('/') => {
+            bounded_line(&line.replace(&program, file_name))
+        }
+        _ => bounded_line(line),
     });
     match (output.status.success(), &line) {
         (true, Some(line)) => Ok(line.clone()),
@@ -105,6 +108,14 @@ pub fn read_version(name: &str, mut command: Command) -> Result<String> {
             line.as_deref().unwrap_or("no output")
         ),
     }
+}
+
+/// The longest version line kept: real ones are well under it.
+const VERSION_LIMIT: usize = 200;
+
+/// A line of a tool's output cut to `VERSION_LIMIT` characters.
+fn bounded_line(line: &str) -> String {
+    crate::util::bounded(line, VERSION_LIMIT)
 }
 
 /// Returns the executable for an install spec, installing it into the cache when needed.

@@ -32,6 +32,15 @@ pub fn short_commit(commit: &str) -> String {
     commit.chars().take(12).collect()
 }
 
+/// `text` cut to `limit` characters, with `…` where it was cut: foreign text (a version line,
+/// a label, a server's message) is bounded where it enters and where it is shown.
+pub fn bounded(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 /// `text` as one word of a POSIX shell command line shown to a user: as it is when it holds
 /// only characters no shell reads specially, else single-quoted; a control character (a
 /// newline would end the line, or a markdown code block around it) is written `$'\n'`-style.
