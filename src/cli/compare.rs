@@ -40,6 +40,13 @@ pub fn run(ctx: &Context, args: CompareArgs) -> Result<u8> {
             "--beside puts two measures of the same run's --base and --head side by side: not with --baseline, nor with --out - (its table would spoil the JSON)"
         );
     }
+    let inputs: Vec<&Path> = std::iter::once(args.results.as_path())
+        .chain(args.beside.as_deref())
+        .chain(args.against.baseline.as_deref())
+        .collect();
+    for output in [&args.out, &args.report].into_iter().flatten() {
+        crate::model::check_not_an_input(output, &inputs)?;
+    }
     let comparison = judge(ctx, &args.results, &args.against)?;
     if let Some(out) = &args.out {
         crate::model::write_json(out, &comparison)?;

@@ -43,6 +43,11 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<u8> {
         defaults,
     )?;
     let against = args.against.plain();
+    if let Some(baseline) = &against.baseline {
+        for output in [&results_path, &report_path] {
+            crate::model::check_not_an_input(output, &[baseline.as_path()])?;
+        }
+    }
     let outcome =
         crate::compare::judge::gate(&ctx.with_plan()?, &request, &results_path, &against)?;
     let actions = crate::publish::ActionsEnv::from_env();

@@ -33,6 +33,15 @@ pub struct ReportArgs {
 }
 
 pub fn run(args: ReportArgs) -> Result<u8> {
+    if let Some(out) = &args.out {
+        let inputs = [&args.results, &args.histories, &args.nightly_histories];
+        let inputs: Vec<&Path> = inputs
+            .iter()
+            .flat_map(|paths| paths.iter())
+            .map(PathBuf::as_path)
+            .collect();
+        crate::model::check_not_an_input(out, &inputs)?;
+    }
     let files = (args.results.iter())
         .map(|path| Ok((path.clone(), crate::run::read_results(path)?)))
         .collect::<Result<Vec<_>>>()?;

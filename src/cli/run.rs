@@ -52,6 +52,8 @@ fn print_outcome(results: &Results, out: &Path) {
 
 /// `wasmgate merge`: the shards' results, checked and combined, written atomically.
 pub fn merge(ctx: &Context, shards: &[std::path::PathBuf], out: &Path) -> Result<u8> {
+    let inputs: Vec<&Path> = shards.iter().map(std::path::PathBuf::as_path).collect();
+    crate::model::check_not_an_input(out, &inputs)?;
     let merged = crate::run::merge::merge_files(shards, &ctx.loaded.config.merge)?;
     crate::model::write_json(out, &merged)?;
     print_outcome(&merged, out);

@@ -46,6 +46,9 @@ impl Loaded {
     }
 }
 
+/// The most a configuration or plan file may hold: real ones are a few kilobytes.
+pub(super) const CONFIG_LIMIT: u64 = 16 << 20;
+
 /// Loads the configuration: the explicit file, else `wasmgate.yml` in the current directory,
 /// else the embedded default.
 pub fn load(explicit: Option<&Path>) -> Result<Loaded> {
@@ -55,7 +58,7 @@ pub fn load(explicit: Option<&Path>) -> Result<Loaded> {
     };
     let config = match &file {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let text = crate::model::read_text(path, CONFIG_LIMIT)
                 .with_context(|| format!("cannot read config file {}", path.display()))?;
             parse(&text, &path.display().to_string())?
         }

@@ -12,7 +12,7 @@ pub fn load_plan(config: &Config) -> Result<crate::model::Plan> {
     match &config.build.plan {
         PlanChoice::Shipped => parse_plan(DEFAULT_PLAN_YAML, "the built-in plan"),
         PlanChoice::File(path) | PlanChoice::RunnerCached(path) => {
-            let text = std::fs::read_to_string(path)
+            let text = crate::model::read_text(path, super::load::CONFIG_LIMIT)
                 .with_context(|| format!("cannot read the plan {} (build.plan)", path.display()))?;
             parse_plan(&text, &path.display().to_string())
         }

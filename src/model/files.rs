@@ -95,6 +95,63 @@ fn destination(path: &Path) -> Result<std::path::PathBuf> {
     )
 }
 
+/// The most a JSON document or history wasmgate reads may hold: far above any results file
+/// (a whole-suite run of ten runtimes is tens of megabytes), far below what would exhaust
+/// the memory of a runner.
+pub const READ_LIMIT: u64 = 512 << 20;
+
+/// Reads a text file wasmgate takes as input: refused unless it is a regular file (a named
+/// pipe would block the open, a device never end) of at most `limit` bytes; every error names
+/// the file.
+pub fn read_text(path: &Path, limit: u64) -> Result<String> {
+    use std::io::Read;
+    let found =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !found.is_file() {
+        anyhow::bail!(
+            "{}: is {}, not a regular file; give the path of a file to read",
+            path.display(),
+            describe_kind(&found.file_type())
+        );
+    }
+    if found.len() > limit {
+        anyhow::bail!(
+            "{}: {} bytes, more than the {limit} a file read here may hold; is it the right file?",
+            path.display(),
+            found.len()
+        );
+    }
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut text = String::new();
+    // Bounded again while reading: the file may grow between the check and the read.
+    file.take(limit)
+        .read_to_string(&mut text)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(text)
+}
+
+/// Refuses to write `output` when it is one of the `inputs` (the same file, by any path): the
+/// write would replace what it was made from.
+pub fn check_not_an_input(output: &Path, inputs: &[&Path]) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(written) = std::fs::metadata(output) else {
+        return Ok(());
+    };
+    for input in inputs {
+        let same = std::fs::metadata(input)
+            .is_ok_and(|read| read.dev() == written.dev() && read.ino() == written.ino());
+        if same {
+            anyhow::bail!(
+                "{}: is also an input ({}); write the output to another file",
+                output.display(),
+                input.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 fn describe_kind(kind: &std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
     if kind.is_dir() {
@@ -175,6 +232,48 @@ pub mod file_mode {
 mod tests {
     use super::*;
     use crate::model::write_json;
+
+    #[test]
+    fn an_input_that_is_not_a_regular_file_or_too_big_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("r.json");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let error = read_text(&fifo, READ_LIMIT).unwrap_err().to_string();
+        assert!(
+            error.contains("is a named pipe, not a regular file"),
+            "{error}"
+        );
+        let error = read_text(Path::new("/dev/zero"), READ_LIMIT)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("is a device"), "{error}");
+        let big = dir.path().join("big.json");
+        std::fs::write(&big, "x".repeat(100)).unwrap();
+        let error = read_text(&big, 10).unwrap_err().to_string();
+        assert!(
+            error.starts_with(&format!("{}: 100 bytes", big.display())),
+            "{error}"
+        );
+        assert_eq!(read_text(&big, 100).unwrap().len(), 100);
+    }
+
+    #[test]
+    fn an_output_that_is_one_of_the_inputs_is_refused_by_any_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("r.json");
+        std::fs::write(&results, "{}").unwrap();
+        let other = dir.path().join("sub/../r.json");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let error = check_not_an_input(&other, &[&results])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("is also an input"), "{error}");
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&results, &link).unwrap();
+        assert!(check_not_an_input(&link, &[&results]).is_err());
+        // Another file, or one not written yet, is fine.
+        assert!(check_not_an_input(&dir.path().join("new.json"), &[&results]).is_ok());
+    }
 
     #[test]
     fn a_write_through_a_link_replaces_its_target_and_keeps_the_link() {

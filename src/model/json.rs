@@ -19,8 +19,7 @@ pub fn check_schema(found: u32, path: &Path, fix: &str) -> Result<()> {
 
 /// Reads a JSON document, with an error that names the file and the field that is wrong.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = super::read_text(path, super::READ_LIMIT)?;
     parse_json(&text, &path.display().to_string())
 }
 
@@ -60,7 +59,7 @@ pub struct JsonLines<'a> {
 /// crash while appending) is skipped; any other line that does not parse is an error naming
 /// the file and the line's number in it.
 pub fn read_lines<T: serde::de::DeserializeOwned>(path: &Path, kind: &JsonLines) -> Result<Vec<T>> {
-    let text = std::fs::read_to_string(path)
+    let text = super::read_text(path, super::READ_LIMIT)
         .with_context(|| format!("cannot read the history {}", path.display()))?;
     let numbered: Vec<(usize, &str)> = (text.lines().enumerate())
         .filter(|(_, line)| !line.trim().is_empty())

@@ -18,7 +18,10 @@ pub use baseline::*;
 pub use comparison::*;
 #[cfg(test)]
 pub use files::file_mode;
-pub use files::{check_destination, copy_atomic, is_standard_output, write_atomic};
+pub use files::{
+    READ_LIMIT, check_destination, check_not_an_input, copy_atomic, is_standard_output, read_text,
+    write_atomic,
+};
 pub use json::*;
 pub use machine::*;
 pub use results::*;

@@ -62,7 +62,9 @@ impl ActionsEnv {
         let Some(path) = &self.event_path else {
             return Ok(None);
         };
-        let event: serde_json::Value = crate::model::read_json(Path::new(path))?;
+        // GitHub's event payloads are well under a megabyte; a bigger file is not one.
+        let text = crate::model::read_text(Path::new(path), 16 << 20)?;
+        let event: serde_json::Value = crate::model::parse_json(&text, path)?;
         let number = event
             .pointer("/pull_request/number")
             .or_else(|| event.pointer("/workflow_run/pull_requests/0/number"))

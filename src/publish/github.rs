@@ -293,6 +293,13 @@ enum Refusal {
     },
 }
 
+/// A server's text as one bounded line: a 422 whose message is 50 MB is one error line all
+/// the same.
+fn from_server(text: &str) -> String {
+    let head = crate::util::bounded(text, 2_000);
+    crate::util::bounded(&head.split_whitespace().collect::<Vec<_>>().join(" "), 500)
+}
+
 impl Refusal {
     fn of(error: &octocrab::Error, timeout: Duration) -> Refusal {
         let source = match error {
@@ -305,12 +312,12 @@ impl Refusal {
             _ => {
                 return Refusal::Other {
                     status: None,
-                    message: error.to_string(),
+                    message: from_server(&error.to_string()),
                 };
             }
         };
         let status = source.status_code.as_u16();
-        let message = source.message.clone();
+        let message = from_server(&source.message);
         let header = |name: &str| -> Option<u64> {
             source
                 .headers

@@ -190,8 +190,7 @@ enum Published {
 impl Published {
     /// Reads a comparison or a results file, told apart by their fields.
     fn read(path: &Path) -> Result<Published> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let text = crate::model::read_text(path, crate::model::READ_LIMIT)?;
         let origin = path.display().to_string();
         let value: serde_json::Value = crate::model::parse_json(&text, &origin)?;
         if value.get("samples").is_some() {

@@ -24,12 +24,18 @@ pub struct Journal {
 
 impl Journal {
     pub fn create(path: &Path, header: &Results) -> Result<Journal> {
+        // A named pipe or a device in its place would block the open or never fill.
+        crate::model::check_destination(path)?;
         let mut file = std::fs::File::create(path)
             .with_context(|| format!("cannot create the journal {}", path.display()))?;
         let mut header = header.clone();
         header.samples.clear();
-        writeln!(file, "{}", serde_json::to_string(&header)?)?;
-        file.flush()?;
+        let line = format!("{}\n", serde_json::to_string(&header)?);
+        if let Err(error) = file.write_all(line.as_bytes()).and_then(|()| file.flush()) {
+            // A torn header is no journal: nothing of the run is in it yet.
+            let _ = std::fs::remove_file(path);
+            bail!("cannot write the journal {}: {error}", path.display());
+        }
         Ok(Journal {
             file,
             path: path.to_path_buf(),
@@ -46,10 +52,27 @@ impl Journal {
     }
 }
 
+/// A journal left by a run that did not finish, when a new run of the same results starts
+/// without `--resume`: moved aside (never overwritten), so its samples are not lost; returns
+/// where it went.
+pub fn set_aside(path: &Path) -> Result<Option<PathBuf>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut aside = path.as_os_str().to_os_string();
+    aside.push(format!(".interrupted-{seconds}"));
+    let aside = PathBuf::from(aside);
+    std::fs::rename(path, &aside)
+        .with_context(|| format!("cannot move the journal {} aside", path.display()))?;
+    Ok(Some(aside))
+}
+
 /// Reads a journal back into results (marked incomplete). A torn last line is dropped.
 pub fn read(path: &Path) -> Result<Results> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = crate::model::read_text(path, crate::model::READ_LIMIT)?;
     let mut lines = text.lines();
     let Some(header) = lines.next() else {
         bail!("{}: empty journal; nothing was measured", path.display());
@@ -73,6 +96,35 @@ mod tests {
     use super::*;
     use crate::model::file_mode;
     use crate::model::fixtures::results_with;
+
+    #[test]
+    fn a_journal_that_is_a_named_pipe_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json.journal");
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let results = results_with(&[("sign", "a", Some(1))]);
+        let error = Journal::create(&path, &results).err().unwrap().to_string();
+        assert!(error.contains("a named pipe"), "{error}");
+        assert!(
+            read(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("a named pipe")
+        );
+    }
+
+    #[test]
+    fn an_interrupted_runs_journal_is_set_aside_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json.journal");
+        let results = results_with(&[("sign", "a", Some(1))]);
+        let mut journal = Journal::create(&path, &results).unwrap();
+        journal.append(&results.samples[0]).unwrap();
+        let aside = set_aside(&path).unwrap().unwrap();
+        assert!(!path.exists());
+        assert_eq!(read(&aside).unwrap().samples.len(), 1);
+        assert_eq!(set_aside(&path).unwrap(), None);
+    }
 
     #[test]
     fn a_new_journal_is_readable_as_the_umask_allows() {

@@ -89,6 +89,19 @@ pub fn measure(loaded: &Loaded, request: &MeasureRequest, out: &Path) -> Result<
         &out.display().to_string(),
         "wait for that run to finish, or give another --out",
     )?;
+    // The journal is written too: a named pipe there would block the run.
+    let journal = super::journal::path_for(out);
+    crate::model::check_destination(&journal)?;
+    if !request.resume
+        && let Some(aside) = super::journal::set_aside(&journal)?
+    {
+        eprintln!(
+            "wasmgate: {}: an earlier run of {} did not finish; its samples are kept in {} (`--resume` continues such a run)",
+            journal.display(),
+            out.display(),
+            aside.display()
+        );
+    }
     let home = Home::resolve(config)?;
     let measure = request.sampling.measure;
     // Found before anything is built: a machine without the counter hears so at once.
