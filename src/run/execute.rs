@@ -2,9 +2,9 @@
 //! with what the kernel accounted to the process (CPU time, time spent waiting for its core,
 //! preemptions), from which `flag_disturbance` tells a sample another process slowed.
 
-use super::process_tree::{self, Mark};
 use crate::config::DisturbanceConfig;
 use crate::model::SampleStatus;
+use crate::util::process_tree::{self, Mark};
 use crate::util::tail;
 
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus};

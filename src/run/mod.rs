@@ -16,7 +16,6 @@ pub mod machine;
 pub mod measure;
 pub mod merge;
 pub mod parallelism;
-pub mod process_tree;
 pub mod round_policy;
 pub mod runtime;
 pub mod scheduler;

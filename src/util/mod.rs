@@ -3,6 +3,7 @@
 
 pub mod lock;
 pub mod paths;
+pub mod process_tree;
 
 /// Raised by Ctrl-C or SIGTERM (a run installs the handler): samples in flight are killed and
 /// every wait for another wasmgate's lock gives up.
@@ -107,8 +108,19 @@ pub fn output_within(command: &mut Command, what: &str, limit: Duration) -> Resu
     }
 }
 
+/// The most of a command's stdout or stderr kept: a version line or a build log needs far
+/// less; the rest is read and dropped, so the command never blocks on a full pipe and never
+/// fills the memory (`exec yes` as a version command).
+pub const OUTPUT_LIMIT: usize = 4 << 20;
+
+/// How long a command's output is still read once the command has ended: its pipes close
+/// then, unless a process it left behind (ended by now) held them.
+const OUTPUT_GRACE: Duration = Duration::from_secs(2);
+
 /// As `output_within`, but a command still running at `limit` is ended and `None` returned:
-/// for a caller to whom lateness is an answer (the AOT guard's interpreter run).
+/// for a caller to whom lateness is an answer (the AOT guard's interpreter run). The command's
+/// process tree (its group, and every descendant by an environment mark, `setsid` or not) is
+/// ended when it exits or times out, and its output is bounded in size and in time.
 pub fn output_unless_late(
     command: &mut Command,
     what: &str,
@@ -116,6 +128,8 @@ pub fn output_unless_late(
 ) -> Result<Option<Output>> {
     use std::os::unix::process::CommandExt;
     use wait_timeout::ChildExt;
+    let mark = process_tree::Mark::unique();
+    mark.apply(command);
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -130,41 +144,64 @@ pub fn output_unless_late(
     let status = child
         .wait_timeout(limit)
         .with_context(|| format!("waiting for {what} ({program})"))?;
-    end_group(child.id());
-    let Some(status) = status else {
+    if status.is_none() {
         let _ = child.kill();
         let _ = child.wait();
+    }
+    let group = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+    mark.end_tree(group);
+    let Some(status) = status else {
         return Ok(None);
     };
+    let deadline = std::time::Instant::now() + OUTPUT_GRACE;
     Ok(Some(Output {
         status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
+        stdout: stdout.collect(deadline),
+        stderr: stderr.collect(deadline),
     }))
 }
 
-/// A pipe read to its end on a thread of its own, so neither pipe can fill and block the child.
-fn read_in_background(
-    pipe: Option<impl std::io::Read + Send + 'static>,
-) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_end(&mut bytes);
-        }
-        bytes
-    })
+/// A pipe read on a thread of its own, so neither pipe can fill and block the child; the first
+/// `OUTPUT_LIMIT` bytes are kept.
+struct PipeReader {
+    kept: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    done: std::sync::mpsc::Receiver<()>,
 }
 
-/// Ends whatever is left of a process group (children the command left behind).
-fn end_group(leader: u32) {
-    let Ok(leader) = i32::try_from(leader) else {
-        return;
-    };
-    let _ = nix::sys::signal::killpg(
-        nix::unistd::Pid::from_raw(leader),
-        nix::sys::signal::Signal::SIGKILL,
-    );
+impl PipeReader {
+    /// What was read by `deadline` (all of it, when the pipe closed by then).
+    fn collect(self, deadline: std::time::Instant) -> Vec<u8> {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let _ = self.done.recv_timeout(left);
+        let kept = self.kept.lock().map(|bytes| bytes.clone());
+        kept.unwrap_or_default()
+    }
+}
+
+fn read_in_background(pipe: Option<impl std::io::Read + Send + 'static>) -> PipeReader {
+    let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (sender, done) = std::sync::mpsc::channel();
+    let shared = std::sync::Arc::clone(&kept);
+    std::thread::spawn(move || {
+        let Some(mut pipe) = pipe else {
+            let _ = sender.send(());
+            return;
+        };
+        let mut buffer = [0u8; 64 * 1024];
+        loop {
+            match pipe.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(read) => {
+                    if let Ok(mut bytes) = shared.lock() {
+                        let room = OUTPUT_LIMIT.saturating_sub(bytes.len());
+                        bytes.extend_from_slice(&buffer[..read.min(room)]);
+                    }
+                }
+            }
+        }
+        let _ = sender.send(());
+    });
+    PipeReader { kept, done }
 }
 
 /// The last `lines` non-empty lines of a text, joined with " | " to stay on one line.
@@ -228,6 +265,41 @@ pub fn format_value(measure: crate::model::Measure, value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_command_that_leaves_a_child_holding_its_output_ends_at_once_with_its_child() {
+        let started = std::time::Instant::now();
+        // A version command whose child leaves the process group and keeps stdout open.
+        let mut command = Command::new("sh");
+        command.args(["-c", "setsid sleep 300 & echo tool 1.0"]);
+        let output =
+            output_within(&mut command, "a version command", Duration::from_secs(60)).unwrap();
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "tool 1.0\n");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            started.elapsed()
+        );
+        // The child is gone: no `sleep 300` of ours is left.
+        let sleeping = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
+            .filter(|cmdline| cmdline.as_slice() == b"sleep\x00300\x00")
+            .count();
+        assert_eq!(sleeping, 0);
+    }
+
+    #[test]
+    fn a_command_that_floods_its_output_is_kept_to_the_bound() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "head -c 50000000 /dev/zero"]);
+        let output = output_within(&mut command, "a flood", Duration::from_secs(60)).unwrap();
+        assert_eq!(output.stdout.len(), OUTPUT_LIMIT);
+        let mut endless = Command::new("yes");
+        let late = output_unless_late(&mut endless, "yes", Duration::from_millis(500)).unwrap();
+        assert!(late.is_none());
+    }
 
     #[test]
     fn a_shell_word_is_quoted_only_when_a_shell_would_read_it() {

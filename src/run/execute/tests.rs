@@ -92,7 +92,7 @@ fn a_runtime_that_leaves_a_child_behind_fails_its_sample_and_the_child_ends() {
     ] {
         let script = format!(
             "{leave} {}; echo $pid > {}; echo 1000",
-            crate::run::process_tree::tests::WAIT_FOR_SLEEP,
+            crate::util::process_tree::tests::WAIT_FOR_SLEEP,
             pid_file.display()
         );
         let (outcome, took) = sample_of_script(&script);

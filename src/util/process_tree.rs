@@ -1,4 +1,5 @@
-//! A sample's process tree: every process the runtime started, found once the runtime exits and
+//! A process tree: every process a started command (a sample's runtime, a version or build
+//! command) started, found once the runtime exits and
 //! ended, so that nothing it leaves behind outlives its sample, holds its output open, or keeps
 //! computing on the core the next sample measures on.
 //!
