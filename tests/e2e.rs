@@ -523,9 +523,12 @@ fn two_runs_never_share_a_results_file_and_take_turns_on_a_core() {
         )),
         "{message}"
     );
-    // Another --out on the same core: it waits for the core and says so.
+    // Another --out on the same core, with another temporary folder: the core locks are
+    // machine-wide, so it waits for the core and says so.
     let other = dir.join("other.json");
-    let mut waiting = args(&other, "1").spawn().unwrap();
+    let elsewhere = dir.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let mut waiting = args(&other, "1").env("TMPDIR", &elsewhere).spawn().unwrap();
     std::thread::sleep(Duration::from_secs(3));
     assert!(
         !journal_of(&other).exists(),

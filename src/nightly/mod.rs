@@ -150,6 +150,13 @@ pub fn runtimes(adapter: &str, binary: &Path, links: &[Link]) -> Vec<RuntimeRequ
 
 /// The night: measured, compared, recorded and kept.
 pub fn run(loaded: &Loaded, request: &NightlyRequest) -> Result<NightlyOutcome> {
+    // One night at a time in a kept folder: nights.json is read now and written at the end,
+    // and a second night in between would lose one of the two.
+    let _folder = crate::util::lock::FileLock::acquire(
+        &request.kept.join(".nightly.lock"),
+        &format!("the kept builds {}", request.kept.display()),
+        "wait for that night to finish, or give another --kept",
+    )?;
     let before = kept::read(&request.kept)?;
     if let Some(said) = kept::repeated(&request.kept, &before, &request.commit, request.force) {
         return Ok(NightlyOutcome::AlreadyMeasured(said));
@@ -305,6 +312,38 @@ mod tests {
         assert_eq!(total(Some("10m"), 0).as_deref(), Some("10m"));
         assert_eq!(total(None, 4), None);
         assert!(budget_for_links(Some("soon"), 2).is_err());
+    }
+
+    #[test]
+    fn a_second_night_on_the_same_kept_folder_is_refused_while_the_first_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let kept = dir.path().join("kept");
+        let loaded = crate::config::load(None).unwrap();
+        let request = NightlyRequest {
+            adapter: "wasmtime".into(),
+            binary: dir.path().join("wasmtime"),
+            commit: "0123456789abcdef0123456789abcdef01234567".into(),
+            kept: kept.clone(),
+            runner: "ci".into(),
+            prefix: dir.path().join("nightly"),
+            force: false,
+            measure: crate::run::measure::MeasureRequest {
+                runtimes: Vec::new(),
+                tests: Vec::new(),
+                sampling: loaded.config.run.clone(),
+                cores_origin: String::new(),
+                seed: None,
+                resume: false,
+                progress: false,
+                shard: None,
+            },
+            budget_per_link: true,
+        };
+        // The first night holds the folder (here, this test does).
+        let _first =
+            crate::util::lock::FileLock::acquire(&kept.join(".nightly.lock"), "x", "y").unwrap();
+        let error = run(&loaded, &request).unwrap_err().to_string();
+        assert!(error.contains("is in use by another wasmgate"), "{error}");
     }
 
     #[test]

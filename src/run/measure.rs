@@ -236,15 +236,22 @@ fn lock_beside(destination: &Path) -> std::path::PathBuf {
     destination.with_file_name(name)
 }
 
+/// Where the core locks live: one fixed folder for the whole machine. Not in the cache (two
+/// runs with two caches still share the cores) and not under `$TMPDIR` (two runs with two
+/// temporary folders too).
+pub const CORE_LOCKS: &str = "/tmp/wasmgate-locks";
+
+/// The lock of one core.
+pub fn core_lock(core: usize) -> std::path::PathBuf {
+    Path::new(CORE_LOCKS).join(format!("core-{core}.lock"))
+}
+
 /// One run measures on a core at a time: two would slow each other's every sample. A run
 /// that finds its core taken waits for it, and says so.
 pub fn lock_cores(cores: &[Option<usize>]) -> Result<Vec<FileLock>> {
     let mut held = Vec::new();
     for core in cores.iter().flatten() {
-        // Machine-wide, not in the cache: two runs with two caches still share the cores.
-        let path = std::env::temp_dir()
-            .join("wasmgate-locks")
-            .join(format!("core-{core}.lock"));
+        let path = core_lock(*core);
         let what = format!("core {core}");
         let tell = |who: &str| eprintln!("wasmgate: waiting: {who}");
         match FileLock::wait_for(&path, &what, &STOP, tell)? {
