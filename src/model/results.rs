@@ -4,6 +4,10 @@ use super::{Machine, Manifest};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+/// The largest time per iteration a sample may hold: a million seconds. Anything above is a
+/// damaged or edited file, and would swamp every ratio it enters.
+pub const MAX_VALUE_PS: u64 = 1_000_000 * 1_000_000_000_000;
+
 /// One runtime as it was measured.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RuntimeInfo {

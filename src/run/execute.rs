@@ -414,6 +414,11 @@ pub fn parse_output(stdout: &str) -> Result<u64, String> {
                 "printed 0: the test measured nothing (too few iterations for the clock?)"
                     .to_string(),
             ),
+            // The bound the results' reader applies, applied where the value enters: a value
+            // recorded here is one `report` reads back.
+            Ok(value) if value > crate::model::MAX_VALUE_PS => Err(format!(
+                "printed {value} picoseconds per iteration, more than a million seconds: not a time"
+            )),
             Ok(value) => Ok(value),
             Err(_) => Err(format!(
                 "printed `{}` instead of picoseconds per iteration",

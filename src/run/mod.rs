@@ -266,10 +266,6 @@ pub fn read_results(path: &Path) -> Result<Results> {
     Ok(results)
 }
 
-/// The largest time per iteration a sample may hold: a million seconds. Anything above is a
-/// damaged or edited file, and would swamp every ratio it enters.
-const MAX_VALUE_PS: u64 = 1_000_000 * 1_000_000_000_000;
-
 /// Refuses results whose samples do not belong to them: a test or runtime the file does not
 /// declare, a (test, runtime, round) measured twice, a value no module can print.
 fn check_consistent(results: &Results, path: &Path) -> Result<()> {
@@ -310,7 +306,10 @@ fn check_consistent(results: &Results, path: &Path) -> Result<()> {
                 ),
             ));
         }
-        if sample.value_ps.is_some_and(|v| v == 0 || v > MAX_VALUE_PS) {
+        if sample
+            .value_ps
+            .is_some_and(|v| v == 0 || v > crate::model::MAX_VALUE_PS)
+        {
             return Err(damaged(
                 index,
                 format!(

@@ -283,3 +283,13 @@ fn pinned_process_runs_on_its_core() {
     .unwrap();
     assert_eq!(outcome.value_ps, Some(1000 + core as u64), "{outcome:?}");
 }
+
+#[test]
+fn a_value_the_reader_would_refuse_is_a_failed_sample_not_a_recorded_one() {
+    let error = parse_output("1000000000000000001\n").unwrap_err();
+    assert!(error.contains("more than a million seconds"), "{error}");
+    assert_eq!(
+        parse_output(&format!("{}\n", crate::model::MAX_VALUE_PS)),
+        Ok(crate::model::MAX_VALUE_PS)
+    );
+}
