@@ -287,7 +287,27 @@ pub fn read_history(path: &Path) -> Result<Vec<HistoryEntry>> {
         entry: "a history entry",
         fix: "history files are written by `wasmgate baseline update` and `baseline history`",
     };
-    crate::model::read_lines(path, &lines)
+    let entries: Vec<HistoryEntry> = crate::model::read_lines(path, &lines)?;
+    // A history is input: a median of 0, below 0, not a number or beyond any time would
+    // draw nonsense into every trend it enters.
+    for (at, entry) in entries.iter().enumerate() {
+        for (test, summary) in &entry.tests {
+            let median = summary.median_ps;
+            let usable =
+                median.is_finite() && median > 0.0 && median <= crate::model::MAX_VALUE_PS as f64;
+            if !usable {
+                bail!(
+                    "{}: entry {} ({}): field `tests.{}.median_ps` is {median}, not a time; delete or repair that line ({})",
+                    path.display(),
+                    at + 1,
+                    crate::util::bounded(&entry.date, 40),
+                    crate::util::bounded(test, 60),
+                    lines.fix
+                );
+            }
+        }
+    }
+    Ok(entries)
 }
 
 /// Cuts a last line without its newline (a write that was interrupted) off the history, after
@@ -425,6 +445,33 @@ mod tests {
         // Nothing was written anywhere.
         let written: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert!(written.is_empty(), "{written:?}");
+    }
+
+    #[test]
+    fn a_history_median_that_is_not_a_time_is_refused_naming_the_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wasmtime.history.jsonl");
+        // (A NaN is written as null, which the reader refuses as not a number already.)
+        for bad in [0.0, -5.0, 1e308] {
+            let mut night = entry("night 2");
+            night.tests.insert(
+                "sign".into(),
+                crate::model::TestSummary {
+                    median_ps: bad,
+                    ci_low_ps: None,
+                    ci_high_ps: None,
+                    samples: 3,
+                },
+            );
+            let _ = std::fs::remove_file(&path);
+            append_history(&path, &entry("night 1")).unwrap();
+            append_history(&path, &night).unwrap();
+            let error = read_history(&path).unwrap_err().to_string();
+            assert!(
+                error.contains("entry 2 (night 2): field `tests.sign.median_ps`"),
+                "{bad}: {error}"
+            );
+        }
     }
 
     #[test]
