@@ -148,15 +148,19 @@ pub fn runtimes(adapter: &str, binary: &Path, links: &[Link]) -> Vec<RuntimeRequ
         .collect()
 }
 
+/// One night at a time in a kept folder: nights.json is read at the start of a night and
+/// written at its end, and a second night in between would lose one of the two.
+fn lock_kept(dir: &Path) -> Result<crate::util::lock::FileLock> {
+    crate::util::lock::FileLock::acquire(
+        &dir.join(".nightly.lock"),
+        &format!("the kept builds {}", dir.display()),
+        "wait for that night to finish, or give another --kept",
+    )
+}
+
 /// The night: measured, compared, recorded and kept.
 pub fn run(loaded: &Loaded, request: &NightlyRequest) -> Result<NightlyOutcome> {
-    // One night at a time in a kept folder: nights.json is read now and written at the end,
-    // and a second night in between would lose one of the two.
-    let _folder = crate::util::lock::FileLock::acquire(
-        &request.kept.join(".nightly.lock"),
-        &format!("the kept builds {}", request.kept.display()),
-        "wait for that night to finish, or give another --kept",
-    )?;
+    let _folder = lock_kept(&request.kept)?;
     let before = kept::read(&request.kept)?;
     if let Some(said) = kept::repeated(&request.kept, &before, &request.commit, request.force) {
         return Ok(NightlyOutcome::AlreadyMeasured(said));
