@@ -162,6 +162,11 @@ fn binary_for(
     config: &crate::config::RuntimeConfig,
 ) -> Result<PathBuf> {
     match &request.path {
+        Some(path) if path.is_dir() => bail!(
+            "runtime `{}`: {} is a folder, not a runtime's binary; give the path of the executable in it",
+            request.label,
+            path.display()
+        ),
         Some(path) if !path.is_file() => bail!(
             "runtime `{}`: {} does not exist; build it first or fix the path",
             request.label,
@@ -251,6 +256,24 @@ fn fill_placeholders(arg: &str, bin: &str, compiler: Option<&str>, home: &Home) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_folder_given_as_a_runtime_is_named_a_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let loaded = crate::config::load(None).unwrap();
+        let home = Home::at(dir.path().join("home"));
+        let request: RuntimeRequest = format!("mine@wasmtime={}", dir.path().display())
+            .parse()
+            .unwrap();
+        let config = loaded.runtime("wasmtime").unwrap();
+        let error = binary_for(&home, &request, "wasmtime", config)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("is a folder, not a runtime's binary"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn runtime_requests_parse() {

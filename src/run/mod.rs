@@ -196,11 +196,22 @@ impl Start {
             .map(|r| (&r.name, &r.path, &r.version))
             .collect();
         if now != then {
+            // Say what differs: the labels, or a label's binary or version.
+            let differing = (then.iter().zip(&now)).find(|(a, b)| a != b);
+            let what = match differing {
+                Some((a, b)) if a.0 == b.0 => format!(
+                    "runtime `{}` was {} ({}), now {} ({})",
+                    a.0, a.1, a.2, b.1, b.2
+                ),
+                _ => format!(
+                    "measured runtimes {:?}, now {:?}",
+                    then.iter().map(|r| r.0).collect::<Vec<_>>(),
+                    now.iter().map(|r| r.0).collect::<Vec<_>>()
+                ),
+            };
             bail!(
-                "{}: measured runtimes {:?}, now {:?}; resume with the same --runtime arguments",
-                out.display(),
-                then.iter().map(|r| r.0).collect::<Vec<_>>(),
-                now.iter().map(|r| r.0).collect::<Vec<_>>()
+                "{}: {what}; resume with the same --runtime arguments, or start anew without --resume",
+                out.display()
             );
         }
         Ok(Start { results })
@@ -463,6 +474,29 @@ mod consistency_tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn a_resume_with_another_binary_under_the_same_label_says_what_differs() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("r.json");
+        let runtimes = [Runtime::for_tests("a")];
+        let mut results = results_with(&[("sign", "a", Some(100))]);
+        results.complete = false;
+        results.runtimes = vec![crate::model::RuntimeInfo {
+            path: "/old/wasmtime".into(),
+            ..runtimes[0].info.clone()
+        }];
+        crate::model::write_json(&out, &results).unwrap();
+        let suite = crate::run::fake_executor::suite();
+        let err = Start::resume(&out, &suite, &runtimes, crate::model::Measure::Time)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("runtime `a` was /old/wasmtime (a 1.0), now /bin/true (a 1.0)"),
+            "{err}"
+        );
     }
 
     #[test]
