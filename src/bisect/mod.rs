@@ -121,6 +121,7 @@ pub fn bisect(
         outcome,
         builds: bisector.builds.counts,
         wall_seconds: started.elapsed().as_secs_f64(),
+        measuring_seconds: bisector.measuring.as_secs_f64(),
     };
     crate::model::write_json(&request.out, &record)?;
     Ok(record)

@@ -19,11 +19,13 @@ pub fn render(record: &BisectRecord) -> String {
     let builds = &record.builds;
     let _ = writeln!(
         text,
-        "builds: {} made, {} cached ({:.0} s building); {} paired runs in {:.0} s",
+        "builds: {} made, {} cached ({:.0} s building, not counted against the budget); {} paired runs measuring for {:.0} s of the {:.0} s budget; {:.0} s in all",
         builds.made,
         builds.cached,
         builds.seconds,
         record.steps.len(),
+        record.measuring_seconds,
+        record.budget_seconds,
         record.wall_seconds
     );
     text
@@ -190,6 +192,7 @@ mod tests {
                 seconds: 1.0,
             },
             wall_seconds: 42.0,
+            measuring_seconds: 30.0,
         }
     }
 
@@ -217,6 +220,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("builds: 3 made, 2 cached"), "{text}");
+        // What the budget bounds is said apart from the whole time.
+        assert!(
+            text.contains("paired runs measuring for 30 s of the 60 s budget; 42 s in all"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -34,7 +34,11 @@ pub struct BisectRecord {
     pub steps: Vec<BisectStep>,
     pub outcome: BisectOutcome,
     pub builds: BuildCounts,
+    /// The whole bisect's wall time, builds included.
     pub wall_seconds: f64,
+    /// The paired runs' time: what the budget bounds (builds are not counted against it).
+    #[serde(default)]
+    pub measuring_seconds: f64,
 }
 
 /// What a step is for.
