@@ -350,14 +350,19 @@ fn append_history(path: &Path, entry: &HistoryEntry) -> Result<()> {
 
 /// Appends one JSON line to a history of any kind, as `append_history` does.
 pub fn append_line<T: serde::Serialize>(path: &Path, entry: &T) -> Result<()> {
+    // A named pipe would block the open, a device (`/dev/full`) never hold the line.
+    crate::model::check_destination(path)?;
     cut_torn_tail(path)?;
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .with_context(|| format!("cannot append to {}", path.display()))?;
-    writeln!(file, "{}", serde_json::to_string(entry)?)?;
-    file.sync_all()?;
+    let line = format!("{}\n", serde_json::to_string(entry)?);
+    (file
+        .write_all(line.as_bytes())
+        .and_then(|()| file.sync_all()))
+    .with_context(|| format!("cannot append to {}", path.display()))?;
     Ok(())
 }
 
@@ -472,6 +477,23 @@ mod tests {
                 "{bad}: {error}"
             );
         }
+    }
+
+    #[test]
+    fn a_history_that_is_a_named_pipe_or_a_device_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("wasmtime.history.jsonl");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let error = append_history(&fifo, &entry("night 1"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("a named pipe"), "{error}");
+        let full = dir.path().join("full.history.jsonl");
+        std::os::unix::fs::symlink("/dev/full", &full).unwrap();
+        let error = append_history(&full, &entry("night 1"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("a device"), "{error}");
     }
 
     #[test]
