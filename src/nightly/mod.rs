@@ -318,47 +318,15 @@ mod tests {
         assert!(budget_for_links(Some("soon"), 2).is_err());
     }
 
-    #[test]
-    fn a_second_night_on_the_same_kept_folder_is_refused_while_the_first_runs() {
-        let dir = tempfile::tempdir().unwrap();
-        let kept = dir.path().join("kept");
-        let loaded = crate::config::load(None).unwrap();
-        let request = NightlyRequest {
+    /// A night's request for tests: wasmtime at `binary`, the default sampling.
+    fn request(binary: PathBuf, kept: PathBuf, prefix: PathBuf) -> NightlyRequest {
+        NightlyRequest {
             adapter: "wasmtime".into(),
-            binary: dir.path().join("wasmtime"),
+            binary,
             commit: "0123456789abcdef0123456789abcdef01234567".into(),
-            kept: kept.clone(),
+            kept,
             runner: "ci".into(),
-            prefix: dir.path().join("nightly"),
-            force: false,
-            measure: crate::run::measure::MeasureRequest {
-                runtimes: Vec::new(),
-                tests: Vec::new(),
-                sampling: loaded.config.run.clone(),
-                cores_origin: String::new(),
-                seed: None,
-                resume: false,
-                progress: false,
-                shard: None,
-            },
-            budget_per_link: true,
-        };
-        // The first night holds the folder (here, this test does).
-        let _first =
-            crate::util::lock::FileLock::acquire(&kept.join(".nightly.lock"), "x", "y").unwrap();
-        let error = run(&loaded, &request).unwrap_err().to_string();
-        assert!(error.contains("is in use by another wasmgate"), "{error}");
-    }
-
-    #[test]
-    fn the_files_are_named_by_the_prefix_and_the_link() {
-        let request = NightlyRequest {
-            adapter: "wasmtime".into(),
-            binary: PathBuf::new(),
-            commit: "c".into(),
-            kept: PathBuf::new(),
-            runner: "ci".into(),
-            prefix: PathBuf::from("out/nightly"),
+            prefix,
             force: false,
             measure: crate::run::measure::MeasureRequest {
                 runtimes: Vec::new(),
@@ -373,7 +341,29 @@ mod tests {
                 shard: None,
             },
             budget_per_link: true,
-        };
+        }
+    }
+
+    #[test]
+    fn a_second_night_on_the_same_kept_folder_is_refused_while_the_first_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let kept = dir.path().join("kept");
+        let loaded = crate::config::load(None).unwrap();
+        let request = request(
+            dir.path().join("wasmtime"),
+            kept.clone(),
+            dir.path().join("nightly"),
+        );
+        // The first night holds the folder (here, this test does).
+        let _first =
+            crate::util::lock::FileLock::acquire(&kept.join(".nightly.lock"), "x", "y").unwrap();
+        let error = run(&loaded, &request).unwrap_err().to_string();
+        assert!(error.contains("is in use by another wasmgate"), "{error}");
+    }
+
+    #[test]
+    fn the_files_are_named_by_the_prefix_and_the_link() {
+        let request = request(PathBuf::new(), PathBuf::new(), PathBuf::from("out/nightly"));
         assert_eq!(
             request.results_path(),
             PathBuf::from("out/nightly.results.json")
