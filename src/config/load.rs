@@ -309,20 +309,62 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> R
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let field = err.path().to_string();
         let inner = err.into_inner();
+        let message = first_line(&inner.to_string());
+        // serde_yaml locates a duplicate key at the start of its mapping: point at the key.
         let location = inner
             .location()
-            .map(|loc| format!(":{}:{}", loc.line(), loc.column()))
+            .map(|loc| {
+                duplicate_key_at(text, &message, loc.line(), loc.column())
+                    .unwrap_or((loc.line(), loc.column()))
+            })
+            .map(|(line, column)| format!(":{line}:{column}"))
             .unwrap_or_default();
         let field = if field == "." || field == "?" {
             String::new()
         } else {
             format!(" field `{field}`:")
         };
-        anyhow::anyhow!(
-            "{origin}{location}:{field} {}",
-            first_line(&inner.to_string())
-        )
+        anyhow::anyhow!("{origin}{location}:{field} {message}")
     })
+}
+
+/// Where the second `key:` of a mapping is, for an error about a duplicate `key` that serde
+/// locates at the mapping's first line and column: the mapping's keys are the lines from
+/// there at that indentation, until a line indented less.
+fn duplicate_key_at(
+    text: &str,
+    message: &str,
+    line: usize,
+    column: usize,
+) -> Option<(usize, usize)> {
+    let key = message
+        .split_once("duplicate field `")
+        .or_else(|| message.split_once("duplicate entry with key \""))?
+        .1
+        .split(['`', '"'])
+        .next()?;
+    let indent = column.checked_sub(1)?;
+    let mut seen = 0;
+    for (at, text_line) in text.lines().enumerate().skip(line.checked_sub(1)?) {
+        let trimmed = text_line.trim_start();
+        let own = text_line.len() - trimmed.len();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        if own < indent {
+            return None;
+        }
+        let is_key = trimmed
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with(':'));
+        if own == indent && is_key {
+            seen += 1;
+            if seen == 2 {
+                return Some((at + 1, column));
+            }
+        }
+    }
+    None
 }
 
 /// The configuration as YAML, for `wasmgate config show`.

@@ -478,3 +478,11 @@ fn other_source_kinds_parse() {
     let config = parse(&text, "git.yml").unwrap();
     assert!(matches!(config.source, SourceConfig::Git { .. }));
 }
+
+#[test]
+fn a_duplicate_key_is_located_at_its_second_occurrence() {
+    let text = "runtimes:\n  wasmtime:\n    run: [a]\n    version: [b]\n\n    run: [c]\n";
+    let error = parse_yaml::<Config>(text, "w.yml").unwrap_err().to_string();
+    assert!(error.starts_with("w.yml:6:5:"), "{error}");
+    assert!(error.contains("duplicate field `run`"), "{error}");
+}
