@@ -398,14 +398,9 @@ mod tests {
         assert_ne!(history_path(&stored[0]), history_path(&stored[1]));
         // Refused before anything is built or measured.
         let config = crate::config::parse(crate::config::DEFAULT_YAML, "default").unwrap();
-        let against = crate::compare::judge::Against {
-            baseline: Some(stored[1].clone()),
-            allow_foreign: true,
-            ..Default::default()
-        };
         let err = crate::compare::judge::check_baseline_first(
             &stored[1],
-            &against,
+            crate::compare::Foreign::Allowed,
             &config,
             Measure::Time,
         )

@@ -58,7 +58,8 @@ pub fn gate(
     against: &Against,
 ) -> Result<GateOutcome> {
     if let Some(baseline) = &against.baseline {
-        check_baseline_first(baseline, against, &loaded.config, request.sampling.measure)?;
+        let foreign = Foreign::allowed_if(against.allow_foreign);
+        check_baseline_first(baseline, foreign, &loaded.config, request.sampling.measure)?;
     }
     let results = crate::run::measure::measure(loaded, request, results_path)?;
     if !results.complete {
@@ -75,7 +76,7 @@ pub fn gate(
 /// of the suite this configuration builds, and measured on this machine unless allowed.
 pub(super) fn check_baseline_first(
     path: &Path,
-    against: &Against,
+    foreign: Foreign,
     config: &crate::config::Config,
     measure: crate::model::Measure,
 ) -> Result<()> {
@@ -96,7 +97,6 @@ pub(super) fn check_baseline_first(
         suite_id: &suite.manifest.suite_id,
         machine: &machine,
     };
-    let foreign = Foreign::allowed_if(against.allow_foreign);
     super::check_same_machine_and_build(&base.info, &here, foreign)?;
     Ok(())
 }

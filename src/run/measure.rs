@@ -76,7 +76,7 @@ pub fn measure(loaded: &Loaded, request: &MeasureRequest, out: &Path) -> Result<
     // Cores that cannot be used are refused before anything is built, as labels are.
     let min_effect = config.compare.min_effect_of(request.sampling.measure);
     let schedule = schedule_for(request, min_effect)?;
-    let _writing = claim_destination(out, request.resume)?;
+    let _writing = claim_destination(out, request)?;
     let home = Home::resolve(config)?;
     let measure = request.sampling.measure;
     // Found before anything is built: a machine without the counter hears so at once.
@@ -208,7 +208,7 @@ fn report_cost(samples: &[crate::model::Sample], cores: &[Option<usize>], second
 /// the whole budget, when it cannot be written or another run is writing it; a journal an
 /// interrupted run left is set aside unless this run resumes it. The lock is held while the
 /// returned value lives.
-fn claim_destination(out: &Path, resume: bool) -> Result<FileLock> {
+fn claim_destination(out: &Path, request: &MeasureRequest) -> Result<FileLock> {
     if crate::model::is_standard_output(out) {
         anyhow::bail!(
             "--out -: a run's results need a file, with the journal beside it that keeps every sample if the run is stopped; give a file and print it with `wasmgate report FILE --format json`"
@@ -223,7 +223,9 @@ fn claim_destination(out: &Path, resume: bool) -> Result<FileLock> {
     // The journal is written too: a named pipe there would block the run.
     let journal = super::journal::path_for(out);
     crate::model::check_destination(&journal)?;
-    if !resume && let Some(aside) = super::journal::set_aside(&journal)? {
+    if !request.resume
+        && let Some(aside) = super::journal::set_aside(&journal)?
+    {
         eprintln!(
             "wasmgate: {}: an earlier run of {} did not finish; its samples are kept in {} (`--resume` continues such a run)",
             journal.display(),

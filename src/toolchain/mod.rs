@@ -96,9 +96,9 @@ pub fn read_version(name: &str, mut command: Command) -> Result<String> {
     // The line is recorded in every results file and report: bounded where it enters.
     let line = line.map(|line| match &file_name {
         Some(file_name) if program.contains('/') => {
-            bounded_line(&line.replace(&program, file_name))
+            crate::util::bounded(&line.replace(&program, file_name), VERSION_LIMIT)
         }
-        _ => bounded_line(line),
+        _ => crate::util::bounded(line, VERSION_LIMIT),
     });
     match (output.status.success(), &line) {
         (true, Some(line)) => Ok(line.clone()),
@@ -112,11 +112,6 @@ pub fn read_version(name: &str, mut command: Command) -> Result<String> {
 
 /// The longest version line kept: real ones are well under it.
 const VERSION_LIMIT: usize = 200;
-
-/// A line of a tool's output cut to `VERSION_LIMIT` characters.
-fn bounded_line(line: &str) -> String {
-    crate::util::bounded(line, VERSION_LIMIT)
-}
 
 /// Returns the executable for an install spec, installing it into the cache when needed.
 pub fn ensure_installed(home: &Home, name: &str, install: &Install) -> Result<PathBuf> {
