@@ -43,9 +43,15 @@ impl Suite {
 
     /// Reads a suite directory and checks every module against the manifest's hash.
     pub fn open(dir: &Path) -> Result<Suite> {
-        let manifest: Manifest = crate::model::read_json(&dir.join("manifest.json"))?;
-        for test in &manifest.tests {
-            let path = dir.join(&test.file);
+        let manifest_path = dir.join("manifest.json");
+        let manifest: Manifest = crate::model::read_json(&manifest_path)?;
+        for (i, test) in manifest.tests.iter().enumerate() {
+            // A suite folder may come from a restored CI cache: its manifest names files to
+            // hash and run, so each must be a file of this folder.
+            let field =
+                |name: &str| format!("{}: field `tests[{i}].{name}`", manifest_path.display());
+            crate::util::paths::plain_name(&test.name, &field("name"))?;
+            let path = crate::util::paths::inside(dir, &test.file, &field("file"))?;
             let actual = sha256_file(&path)
                 .with_context(|| format!("suite module {} is missing", path.display()))?;
             if actual != test.sha256 {
@@ -546,5 +552,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("no test program to build"), "{error}");
+    }
+
+    #[test]
+    fn a_suite_whose_manifest_names_a_file_outside_its_folder_is_refused_before_hashing() {
+        let dir = tempfile::tempdir().unwrap();
+        let suite = dir.path().join("suite");
+        std::fs::create_dir(&suite).unwrap();
+        std::fs::write(dir.path().join("victim.wasm"), "outside").unwrap();
+        let outside = sha256_file(&dir.path().join("victim.wasm")).unwrap();
+        for (file, name, field) in [
+            ("../victim.wasm", "sign", "file"),
+            ("/etc/hostname", "sign", "file"),
+            ("sign.wasm", "../sign", "name"),
+        ] {
+            let mut manifest = crate::model::fixtures::manifest();
+            manifest.tests.truncate(1);
+            manifest.tests[0].file = file.into();
+            manifest.tests[0].name = name.into();
+            manifest.tests[0].sha256 = outside.clone();
+            crate::model::write_json(&suite.join("manifest.json"), &manifest).unwrap();
+            let error = Suite::open(&suite).unwrap_err().to_string();
+            assert!(
+                error.contains(&format!("field `tests[0].{field}`")),
+                "{file} {name}: {error}"
+            );
+        }
     }
 }

@@ -245,7 +245,7 @@ fn lock_beside(destination: &Path) -> std::path::PathBuf {
 
 /// Where the core locks live: one fixed folder for the whole machine. Not in the cache (two
 /// runs with two caches still share the cores) and not under `$TMPDIR` (two runs with two
-/// temporary folders too).
+/// temporary folders too). Shared by every user, as `/tmp` is (see `lock::shared_folder`).
 pub const CORE_LOCKS: &str = "/tmp/wasmgate-locks";
 
 /// The lock of one core.
@@ -257,6 +257,9 @@ pub fn core_lock(core: usize) -> std::path::PathBuf {
 /// that finds its core taken waits for it, and says so.
 pub fn lock_cores(cores: &[Option<usize>]) -> Result<Vec<FileLock>> {
     let mut held = Vec::new();
+    if cores.iter().any(Option::is_some) {
+        crate::util::lock::shared_folder(Path::new(CORE_LOCKS))?;
+    }
     for core in cores.iter().flatten() {
         let path = core_lock(*core);
         let what = format!("core {core}");

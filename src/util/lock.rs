@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::File;
 use std::io::{Read, Seek, Write};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// A lock held until dropped.
@@ -28,13 +28,7 @@ impl FileLock {
         // A holder that was just releasing may have removed the file we opened: then the
         // lock we got is on a file nobody else will find, so open the path again.
         for _ in 0..8 {
-            let file = File::options()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(path)
-                .with_context(|| format!("cannot open the lock {}", path.display()))?;
+            let file = open_lock_file(path)?;
             let mut held = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
                 Ok(held) => held,
                 Err((mut file, _)) => bail!("{what} is in use by {}: {fix}", holder(&mut file)),
@@ -80,6 +74,77 @@ impl FileLock {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
     }
+}
+
+/// Opens (or creates) the lock file itself, never through a link: the holder's pid is written
+/// into it, so a link planted where a lock goes (`/tmp` is everyone's) would have a victim's
+/// file emptied. In a folder every user shares (sticky and world-writable, as `shared_folder`
+/// makes it), a new lock is made writable by all, so a lock another user's run left behind
+/// does not lock the next user out. Opened without blocking: a named pipe planted there would
+/// otherwise hold the run until someone wrote to it.
+fn open_lock_file(path: &Path) -> Result<File> {
+    let file = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path)
+        .with_context(|| {
+            format!(
+                "cannot open the lock {}: remove it if it is a link, or ask its owner to",
+                path.display()
+            )
+        })?;
+    let found = file
+        .metadata()
+        .with_context(|| format!("cannot read the lock {}", path.display()))?;
+    if !found.is_file() {
+        bail!(
+            "the lock {} is not a plain file: remove it (only wasmgate's own lock files belong there)",
+            path.display()
+        );
+    }
+    let everyones = path
+        .parent()
+        .and_then(|dir| std::fs::metadata(dir).ok())
+        .is_some_and(|dir| dir.mode() & 0o1777 == 0o1777);
+    if everyones && found.uid() == nix::unistd::geteuid().as_raw() && found.mode() & 0o666 != 0o666
+    {
+        file.set_permissions(std::fs::Permissions::from_mode(0o666))
+            .with_context(|| format!("cannot share the lock {}", path.display()))?;
+    }
+    Ok(file)
+}
+
+/// Makes `dir` a folder every user's wasmgate can take locks in, as `/tmp` is: world-writable
+/// and sticky (a user removes only their own files). A link or a file there, or a folder of
+/// another user that others cannot write to, is refused with the fix.
+pub fn shared_folder(dir: &Path) -> Result<()> {
+    match std::fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot create {}", dir.display())),
+    }
+    let found =
+        std::fs::symlink_metadata(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    if !found.is_dir() {
+        bail!(
+            "{} is not a folder (a link or a file): remove it, wasmgate makes the folder itself",
+            dir.display()
+        );
+    }
+    if found.mode() & 0o1777 == 0o1777 {
+        return Ok(());
+    }
+    if found.uid() != nix::unistd::geteuid().as_raw() {
+        bail!(
+            "{} belongs to another user and is not shared: ask them (or root) to `chmod 1777` it",
+            dir.display()
+        );
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o1777))
+        .with_context(|| format!("cannot share {} with other users", dir.display()))
 }
 
 /// Makes one shared cache entry at most once at a time across wasmgate processes (and threads):
@@ -244,5 +309,49 @@ mod tests {
         });
         assert_eq!(made.load(Ordering::SeqCst), 1);
         assert!(done());
+    }
+
+    #[test]
+    fn a_link_or_a_pipe_where_a_lock_goes_is_refused_and_what_it_points_at_is_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim.txt");
+        std::fs::write(&victim, "precious").unwrap();
+        let planted = dir.path().join("core-0.lock");
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        let err = FileLock::acquire(&planted, "core 0", "wait").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("remove it if it is a link"),
+            "{err:#}"
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+
+        let pipe = dir.path().join("core-1.lock");
+        nix::unistd::mkfifo(&pipe, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let err = FileLock::acquire(&pipe, "core 1", "wait").unwrap_err();
+        assert!(err.to_string().contains("is not a plain file"), "{err:#}");
+    }
+
+    #[test]
+    fn a_shared_folder_is_sticky_and_writable_by_all_and_its_locks_by_all_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("locks");
+        shared_folder(&shared).unwrap();
+        let mode = std::fs::metadata(&shared).unwrap().mode();
+        assert_eq!(mode & 0o7777, 0o1777, "{mode:o}");
+        let lock = FileLock::acquire(&shared.join("core-0.lock"), "core 0", "wait").unwrap();
+        let mode = std::fs::metadata(shared.join("core-0.lock"))
+            .unwrap()
+            .mode();
+        assert_eq!(mode & 0o666, 0o666, "{mode:o}");
+        drop(lock);
+        // A folder left by an older wasmgate with the default mode is shared when it is ours.
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+        shared_folder(&shared).unwrap();
+        assert_eq!(std::fs::metadata(&shared).unwrap().mode() & 0o7777, 0o1777);
+
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&shared, &link).unwrap();
+        let err = shared_folder(&link).unwrap_err().to_string();
+        assert!(err.contains("is not a folder (a link or a file)"), "{err}");
     }
 }
