@@ -451,11 +451,10 @@ fn runtime_labelled(aa: &Results, label: &str) -> RuntimeInfo {
 /// A test and its pairs in one trial, in round order.
 type TrialPairs<'a> = (&'a String, Vec<(f64, f64)>);
 
-/// How many pairs of each test the gate would take, and the wall time of the rounds run, in
-/// seconds. The stopping rule is asked at the start of each round and the rounds follow the
-/// scheduler's round policy (`run::round_policy`): which tests run how many pairs next, on how
-/// many workers, and which blocks still fit in the budget. A test the rule would sample beyond
-/// its recorded pairs uses them all.
+/// How many pairs of each test the gate would take, and the wall time they took, in seconds:
+/// the scheduler's dispatch (`run::round_policy::replay`) on the sampling's workers, each pair
+/// lasting its test's mean pair time in the A/A run, the stopping rule asked when a pair is
+/// handed out. A test the rule would sample beyond its recorded pairs uses them all.
 fn pairs_within_budget(
     tests: &[TrialPairs],
     pair_seconds: &BTreeMap<&str, f64>,
@@ -463,45 +462,28 @@ fn pairs_within_budget(
     rng: &mut fastrand::Rng,
 ) -> (Vec<usize>, f64) {
     let stopping = &sampling.stopping;
-    let mut taken = vec![0usize; tests.len()];
-    // A test the rule stopped stays stopped: its pairs do not change.
-    let mut done = vec![false; tests.len()];
-    let mut spent = Duration::ZERO;
-    loop {
-        for (at, (_, pairs)) in tests.iter().enumerate() {
-            done[at] = done[at]
-                || taken[at] >= pairs.len()
-                || !stopping.pairs_want_more(taken[at], &[pairs[..taken[at]].to_vec()]);
-        }
-        let open: Vec<usize> = (0..tests.len()).filter(|&at| !done[at]).collect();
-        if open.is_empty() {
-            return (taken, spent.as_secs_f64());
-        }
-        // An A/A pair is never disturbed: the room left is the recorded pairs'.
-        let open_tests: Vec<OpenTest> = (open.iter())
-            .map(|&at| OpenTest {
-                taken: taken[at],
-                room: tests[at].1.len() - taken[at],
-            })
-            .collect();
-        let rounds = round_policy::next_rounds(&open_tests, sampling.workers, stopping);
-        let mut blocks: Vec<(usize, Duration)> = Vec::new();
-        for (&at, &more) in open.iter().zip(&rounds) {
-            let wall = round_policy::wall_from_seconds(pair_seconds[tests[at].0.as_str()]);
-            blocks.extend(std::iter::repeat_n((at, wall), more));
-        }
-        // The scheduler visits a round's tests in a shuffled order.
-        rng.shuffle(&mut blocks);
-        let walls: Vec<Duration> = blocks.iter().map(|(_, wall)| *wall).collect();
-        let round = round_policy::replay_round(&walls, sampling.workers, spent, sampling.budget);
-        spent += round.wall;
-        for ((at, _), started) in blocks.iter().zip(&round.started) {
-            taken[*at] += usize::from(*started);
-        }
-        if round.budget_spent {
-            return (taken, spent.as_secs_f64());
-        }
-    }
+    let walls: Vec<Duration> = (tests.iter())
+        .map(|(test, _)| round_policy::wall_from_seconds(pair_seconds[test.as_str()]))
+        .collect();
+    // An A/A pair is never disturbed: the room left is the recorded pairs'.
+    let open = |at: usize, taken: usize| {
+        let pairs = &tests[at].1;
+        let wants =
+            taken < pairs.len() && stopping.pairs_want_more(taken, &[pairs[..taken].to_vec()]);
+        wants.then(|| OpenTest {
+            taken,
+            room: pairs.len() - taken,
+        })
+    };
+    let replayed = round_policy::replay(
+        &walls,
+        sampling.workers,
+        sampling.budget,
+        rng.u64(..),
+        stopping.most_blocks(),
+        open,
+    );
+    (replayed.taken, replayed.wall.as_secs_f64())
 }
 
 /// The distinct cores the samples of runtimes `a` and `b` were pinned to, at least 1.

@@ -27,6 +27,7 @@ pub fn results_with(samples: &[(&str, &str, Option<u64>)]) -> Results {
         shard: None,
         measure: crate::model::Measure::Time,
         instructions: None,
+        harness: None,
         samples: samples
             .iter()
             .enumerate()

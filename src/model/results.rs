@@ -204,7 +204,21 @@ pub struct Results {
     /// How instructions were counted, under the instructions measure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instructions: Option<InstructionsRecord>,
+    /// What the harness itself cost per sample in the last session that measured (absent from
+    /// results written before it was recorded, and from merged ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub harness: Option<HarnessCost>,
     pub samples: Vec<Sample>,
+}
+
+/// The harness's own cost per sample: what a worker spent outside its samples, other than
+/// waiting for a block (starting and reaping processes, the disturbance readings, ending the
+/// process tree, handing the sample over), and wasmgate's own CPU time, both per sample.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct HarnessCost {
+    pub samples: usize,
+    pub wall_ms_per_sample: f64,
+    pub cpu_ms_per_sample: f64,
 }
 
 /// The K-th of N deterministic slices of the selected tests (K from 1). A test's runtimes all

@@ -40,6 +40,8 @@ pub struct FakeExecutor<S> {
     pause: Duration,
     /// The wall time each sample reports, which the budget uses as its estimate.
     wall_ms: f64,
+    /// A test whose samples last this long instead.
+    slower: Option<(&'static str, Duration)>,
     calls: Mutex<Vec<(String, String)>>,
     spans: Mutex<Vec<Span>>,
 }
@@ -47,6 +49,8 @@ pub struct FakeExecutor<S> {
 /// When one sample ran, in real time, and the core it was given.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Span {
+    /// The sample's test.
+    pub test: &'static str,
     pub core: Option<usize>,
     pub start: Instant,
     pub end: Instant,
@@ -75,6 +79,7 @@ impl<S: Fn(&str, &str, usize) -> ScriptedStep + Sync> FakeExecutor<S> {
             script,
             pause: Duration::ZERO,
             wall_ms: 1.0,
+            slower: None,
             calls: Mutex::new(Vec::new()),
             spans: Mutex::new(Vec::new()),
         }
@@ -85,6 +90,14 @@ impl<S: Fn(&str, &str, usize) -> ScriptedStep + Sync> FakeExecutor<S> {
         FakeExecutor {
             pause,
             wall_ms,
+            ..self
+        }
+    }
+
+    /// The samples of `test` last `pause` instead.
+    pub fn slower(self, test: &'static str, pause: Duration) -> Self {
+        FakeExecutor {
+            slower: Some((test, pause)),
             ..self
         }
     }
@@ -163,8 +176,13 @@ impl<S: Fn(&str, &str, usize) -> ScriptedStep + Sync> Executor for FakeExecutor<
     ) -> Option<ProcessOutcome> {
         let nth = self.count(&test.name, &runtime.info.name);
         let start = Instant::now();
-        let lasted = last(self.pause, limits);
+        let (test_name, pause) = match self.slower {
+            Some((slow, pause)) if slow == test.name => (slow, pause),
+            _ => ("", self.pause),
+        };
+        let lasted = last(pause, limits);
         self.spans.lock().unwrap().push(Span {
+            test: test_name,
             core: limits.core,
             start,
             end: Instant::now(),
@@ -226,6 +244,7 @@ mod tests {
         let t0 = Instant::now();
         let at = |ms: u64| t0 + Duration::from_millis(ms);
         let span = |start, end| Span {
+            test: "",
             core: None,
             start: at(start),
             end: at(end),

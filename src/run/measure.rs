@@ -129,7 +129,7 @@ pub fn measure(loaded: &Loaded, request: &MeasureRequest, out: &Path) -> Result<
     )?;
     let session_seconds = results.wall_seconds - earlier_seconds;
     let taken = results.samples.get(earlier..).unwrap_or_default();
-    report_cost(taken, &schedule.cores, session_seconds);
+    report_cost(taken, &schedule.cores, session_seconds, results.harness);
     Ok(results)
 }
 
@@ -194,14 +194,27 @@ fn prepare_runtimes(
     Ok(())
 }
 
-/// The harness's own cost in one line: how long the measuring took, and how much of that the
-/// workers spent in samples, so a run whose workers waited on each other shows it.
-fn report_cost(samples: &[crate::model::Sample], cores: &[Option<usize>], seconds: f64) {
+/// The harness's own cost in one line: how long the measuring took, how much of that the
+/// workers spent in samples (a run whose workers waited on each other shows it), and what the
+/// harness itself took per sample, between samples and in CPU time.
+fn report_cost(
+    samples: &[crate::model::Sample],
+    cores: &[Option<usize>],
+    seconds: f64,
+    harness: Option<crate::model::HarnessCost>,
+) {
     let took = humantime::format_duration(Duration::from_secs(seconds.max(0.0) as u64));
-    match super::parallelism::parallelism(samples, cores, seconds) {
-        Some(achieved) => eprintln!("measuring took {took}, {achieved}"),
-        None => eprintln!("measuring took {took}"),
+    let mut line = format!("measuring took {took}");
+    if let Some(achieved) = super::parallelism::parallelism(samples, cores, seconds) {
+        line.push_str(&format!(", {achieved}"));
     }
+    if let Some(cost) = harness {
+        line.push_str(&format!(
+            "; harness {:.1} ms a sample between samples, {:.1} ms CPU",
+            cost.wall_ms_per_sample, cost.cpu_ms_per_sample
+        ));
+    }
+    eprintln!("{line}");
 }
 
 /// The results file and its journal, claimed before anything is built: refused now, not after

@@ -104,6 +104,8 @@ pub fn merge_with(files: &[(PathBuf, Results)], policy: Policy) -> Result<Merged
         files,
         merged: Results {
             shard: None,
+            // Each shard's harness was its own runner's.
+            harness: None,
             ..first.clone()
         },
         measured_as: BTreeMap::new(),

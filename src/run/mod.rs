@@ -138,6 +138,7 @@ impl Start {
                 shard: None,
                 measure: schedule.measure,
                 instructions: None,
+                harness: None,
                 samples: Vec::new(),
             },
         }
@@ -245,13 +246,14 @@ pub fn run(
     };
     let earlier = results.samples.clone();
     let started = std::time::Instant::now();
-    let ending = scheduler.run(&earlier, |sample| {
+    let ran = scheduler.run(&earlier, |sample| {
         journal.append(&sample)?;
         results.samples.push(sample);
         Ok(())
     })?;
-    results.complete = ending != Ending::Interrupted;
-    results.budget_spent = ending == Ending::BudgetSpent;
+    results.complete = ran.ending != Ending::Interrupted;
+    results.budget_spent = ran.ending == Ending::BudgetSpent;
+    results.harness = ran.harness;
     results.wall_seconds += started.elapsed().as_secs_f64();
     results.finished_at = Some(crate::model::now_rfc3339());
     crate::model::write_json(out, &results)?;

@@ -1,18 +1,23 @@
-//! The round policy: which pairs run next, on how many workers, within the budget. Pure, so
-//! the scheduler follows it while a run goes and the injection replay (`calibrate`) follows it
-//! on recorded pairs: the proof of the gate measures the policy that is shipped, and a change
-//! to the policy is made once.
+//! The dispatch policy: which test's next block a free worker takes, within the budget. Pure,
+//! so the scheduler follows it while a run goes and the injection replay (`calibrate`) follows
+//! it on recorded pairs: the proof of the gate measures the policy that is shipped, and a
+//! change to the policy is made once.
 //!
-//! - Each round runs one block (one pair of samples) of every test still open. While fewer
-//!   tests are open than there are workers, each open test also gets the blocks of the next
-//!   rounds, as far as the stopping rule could ask for them, so every worker takes a pair
-//!   rather than wait for one worker's (`next_rounds`).
-//! - A worker takes the round's next block when it is free, and starts it only when its
-//!   expected wall time ends within the budget; a block that does not fit is skipped and the
-//!   run ends after the round (`ends_within`, `replay_round`).
+//! - Blocks are handed out in passes: each pass holds every test still open once, in a
+//!   shuffled order, and the next pass is made when a worker finds this one empty. There is no
+//!   barrier between passes: a worker that ends a block takes the next at once, so no core
+//!   waits for the slowest block of a round (`Dispatch`).
+//! - Whether a test is open is asked when its block is handed out, not when its pass was made:
+//!   a test decided meanwhile takes no more. A pass holds the open tests with no block
+//!   running; only when there is none does a test get a second block at once (as far as the
+//!   stopping rule could ask for them), so every worker takes a block rather than wait while
+//!   the last few tests are open. Once the rule says a test is done, it stays done.
+//! - A block starts only when its expected wall time ends within the budget; a block that
+//!   does not fit is skipped and no new pass is made (`ends_within`).
 
 use crate::config::RunConfig;
 use crate::stats::stopping::Stopping;
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// The stopping rule of a run's checked sampling settings; `min_effect` is the comparison's.
@@ -26,28 +31,135 @@ pub fn stopping_rule(sampling: &RunConfig, min_effect: f64) -> Stopping {
     }
 }
 
-/// A test the stopping rule keeps open at the start of a round.
+/// A test the stopping rule keeps open.
 #[derive(Debug, Clone, Copy)]
 pub struct OpenTest {
     /// Its samples (or pairs) so far.
     pub taken: usize,
-    /// How many more rounds it may take at most: a pair's disturbed samples left before it
+    /// How many more blocks it may take at most: a pair's disturbed samples left before it
     /// measures no more, or a replay's recorded pairs left.
     pub room: usize,
 }
 
-/// How many rounds of blocks each open test runs next, in the order given: at least one.
-pub fn next_rounds(open: &[OpenTest], workers: usize, stopping: &Stopping) -> Vec<usize> {
-    let at_once = rounds_at_once(workers, open.len()) as usize;
-    (open.iter())
-        .map(|test| stopping.rounds_for(test.taken, at_once, test.room))
-        .collect()
+/// Which test's block each free worker takes next.
+#[derive(Debug, Clone)]
+pub struct Dispatch {
+    /// The current pass's tests not yet handed out, in their shuffled order.
+    queue: VecDeque<usize>,
+    /// Per test, its blocks handed out and not yet ended.
+    running: Vec<usize>,
+    /// Per test, whether the stopping rule said it is done.
+    done: Vec<bool>,
+    /// The passes made so far, counted from `first_pass`; each is shuffled by (seed, pass).
+    pass: u64,
+    seed: u64,
+    /// A block did not fit in the budget: no new pass is made.
+    pub budget_spent: bool,
 }
 
-/// How many rounds run at once: one, unless fewer tests are open than there are workers; then
-/// as many as keep every worker busy (each open test once per round).
-pub fn rounds_at_once(workers: usize, open: usize) -> u32 {
-    u32::try_from(workers / open.max(1)).map_or(1, |rounds| rounds.max(1))
+impl Dispatch {
+    /// The dispatch of `tests` tests; a resumed run gives its next pass as `first_pass`, so
+    /// its shuffles continue the sequence.
+    pub fn new(tests: usize, seed: u64, first_pass: u64) -> Dispatch {
+        Dispatch {
+            queue: VecDeque::new(),
+            running: vec![0; tests],
+            done: vec![false; tests],
+            pass: first_pass,
+            seed,
+            budget_spent: false,
+        }
+    }
+
+    /// The test whose block the free worker runs next, or `None`: nothing can start now (wait
+    /// for a running block to end, or end the run when none is running). `open` is the
+    /// stopping rule on a test's results so far (`None`: done); `most` the most blocks it
+    /// could ask for (`Stopping::most_blocks`); `fits` whether the test's block, started now,
+    /// ends within the budget.
+    pub fn next(
+        &mut self,
+        open: impl Fn(usize) -> Option<OpenTest>,
+        most: usize,
+        fits: impl Fn(usize) -> bool,
+    ) -> Option<usize> {
+        loop {
+            let test = match self.queue.pop_front() {
+                Some(test) => test,
+                None if self.budget_spent => return None,
+                None => {
+                    self.new_pass(&open, most);
+                    self.queue.pop_front()?
+                }
+            };
+            if !self.wants_block(test, &open, most) {
+                continue;
+            }
+            if !fits(test) {
+                self.budget_spent = true;
+                continue;
+            }
+            self.running[test] += 1;
+            return Some(test);
+        }
+    }
+
+    /// A block of `test` ended (measured, failed, or cut short).
+    pub fn ended(&mut self, test: usize) {
+        self.running[test] = self.running[test].saturating_sub(1);
+    }
+
+    /// Blocks handed out and not yet ended.
+    pub fn running(&self) -> usize {
+        self.running.iter().sum()
+    }
+
+    /// Whether the stopping rule said `test` is done.
+    pub fn is_done(&self, test: usize) -> bool {
+        self.done[test]
+    }
+
+    /// The passes made so far (the first one counted from `first_pass`).
+    pub fn pass(&self) -> u64 {
+        self.pass
+    }
+
+    /// Every test that wants a block and has none running, once, in an order shuffled by
+    /// (seed, pass); when every such test has a block running, those that have room for
+    /// another. A test's second block at once is a guess that its first will not decide it,
+    /// so it is taken only when no other test is waiting.
+    fn new_pass(&mut self, open: &impl Fn(usize) -> Option<OpenTest>, most: usize) {
+        let wanting: Vec<usize> = (0..self.running.len())
+            .filter(|&test| self.wants_block(test, open, most))
+            .collect();
+        let idle: Vec<usize> = (wanting.iter().copied())
+            .filter(|&test| self.running[test] == 0)
+            .collect();
+        let mut tests = if idle.is_empty() { wanting } else { idle };
+        let mut rng =
+            fastrand::Rng::with_seed(self.seed ^ self.pass.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        rng.shuffle(&mut tests);
+        self.pass += 1;
+        self.queue.extend(tests);
+    }
+
+    /// Whether `test` is open and has room for one more block beside those running: never
+    /// past what the rule could ask for, nor past the room its runtimes have left.
+    fn wants_block(
+        &mut self,
+        test: usize,
+        open: &impl Fn(usize) -> Option<OpenTest>,
+        most: usize,
+    ) -> bool {
+        if self.done[test] {
+            return false;
+        }
+        let Some(state) = open(test) else {
+            self.done[test] = true;
+            return false;
+        };
+        let running = self.running[test];
+        running == 0 || (state.taken + running < most && running < state.room)
+    }
 }
 
 /// Whether a block expected to take `needed`, started `elapsed` into the run, ends within the
@@ -68,43 +180,54 @@ pub fn wall_from_seconds(seconds: f64) -> Duration {
     })
 }
 
-/// One round replayed on simulated workers (`replay_round`).
+/// A run replayed on simulated workers (`replay`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ReplayedRound {
-    /// Per block, whether it started (and so gave its pair).
-    pub started: Vec<bool>,
-    /// The round's wall time: until its last worker was done.
+pub struct Replayed {
+    /// Per test, the blocks it took.
+    pub taken: Vec<usize>,
+    /// Until the last worker was done.
     pub wall: Duration,
-    /// A block did not fit in the budget: the run ends after this round.
+    /// A block did not fit in the budget.
     pub budget_spent: bool,
 }
 
-/// A round of blocks, each with its expected wall time, on `workers` workers, as the
-/// scheduler runs it: each block goes to the first worker free, in the round's order, and
-/// starts only if it `ends_within` the budget; the next round starts when the last worker is
-/// done. Not the round's total divided by the workers: that would credit the last rounds,
-/// where a few tests that look changed are still open, with workers that have nothing to do.
-pub fn replay_round(
-    blocks: &[Duration],
+/// The run the scheduler would make of tests whose blocks take `walls`, on `workers` workers:
+/// each free worker takes `Dispatch::next` at once, and a block's result is known when it
+/// ends. `open(test, taken)` is the stopping rule on the test's first `taken` blocks.
+pub fn replay(
+    walls: &[Duration],
     workers: usize,
-    elapsed: Duration,
     budget: Option<Duration>,
-) -> ReplayedRound {
-    let mut busy_until = vec![elapsed; workers.max(1)];
-    let mut started = Vec::with_capacity(blocks.len());
-    for &needed in blocks {
-        let first_free = busy_until.iter_mut().min().expect("at least one worker");
-        let fits = ends_within(*first_free, needed, budget);
-        if fits {
-            *first_free = first_free.saturating_add(needed);
+    seed: u64,
+    most: usize,
+    open: impl Fn(usize, usize) -> Option<OpenTest>,
+) -> Replayed {
+    let mut dispatch = Dispatch::new(walls.len(), seed, 0);
+    let mut taken = vec![0usize; walls.len()];
+    // (end, test) of each running block.
+    let mut running: Vec<(Duration, usize)> = Vec::new();
+    let mut now = Duration::ZERO;
+    loop {
+        while running.len() < workers.max(1) {
+            let next = dispatch.next(
+                |test| open(test, taken[test]),
+                most,
+                |test| ends_within(now, walls[test], budget),
+            );
+            let Some(test) = next else { break };
+            running.push((now.saturating_add(walls[test]), test));
         }
-        started.push(fits);
-    }
-    let end = busy_until.into_iter().max().unwrap_or(elapsed);
-    ReplayedRound {
-        budget_spent: started.contains(&false),
-        started,
-        wall: end.saturating_sub(elapsed),
+        let Some(first) = (0..running.len()).min_by_key(|&i| running[i]) else {
+            return Replayed {
+                taken,
+                wall: now,
+                budget_spent: dispatch.budget_spent,
+            };
+        };
+        let (end, test) = running.swap_remove(first);
+        now = end;
+        taken[test] += 1;
+        dispatch.ended(test);
     }
 }
 
@@ -116,35 +239,69 @@ mod tests {
         values.iter().map(|&v| Duration::from_millis(v)).collect()
     }
 
-    fn wall(blocks: &[u64], workers: usize) -> Duration {
-        replay_round(&ms(blocks), workers, Duration::ZERO, None).wall
+    /// A replay in which test `t` wants `wanted[t]` blocks (and has room for them).
+    fn replayed(walls: &[u64], wanted: &[usize], workers: usize, budget: Option<u64>) -> Replayed {
+        let most = wanted.iter().copied().max().unwrap_or(1);
+        replay(
+            &ms(walls),
+            workers,
+            budget.map(Duration::from_millis),
+            7,
+            most,
+            |test, taken| (taken < wanted[test]).then_some(OpenTest { taken, room: most }),
+        )
     }
 
     #[test]
-    fn a_round_gives_each_block_to_the_first_free_worker() {
-        assert_eq!(wall(&[1, 1, 1, 1], 1), Duration::from_millis(4));
-        assert_eq!(wall(&[1, 1, 1, 1], 2), Duration::from_millis(2));
-        // A long block first: the other worker takes the rest meanwhile.
-        assert_eq!(wall(&[3, 1, 1, 1], 2), Duration::from_millis(3));
-        // Last: the long block starts only when a worker is free.
-        assert_eq!(wall(&[1, 1, 1, 3], 2), Duration::from_millis(4));
-        // One test still open keeps one worker busy; the other has nothing to do.
-        assert_eq!(wall(&[2], 2), Duration::from_millis(2));
+    fn a_worker_takes_the_next_block_when_its_own_ends_without_waiting_for_the_others() {
+        // A 3 ms test and a 1 ms one, three blocks each, on two workers: in rounds with a
+        // barrier, 3 × 3 ms; without one, the fast test's worker also takes the slow test's
+        // blocks, and the run takes about half of the 12 ms of work.
+        let run = replayed(&[3, 1], &[3, 3], 2, None);
+        assert_eq!(run.taken, vec![3, 3]);
+        assert!(run.wall < Duration::from_millis(9), "{run:?}");
+        assert!(run.wall >= Duration::from_millis(6), "{run:?}");
+        // One worker: every block, one after another.
+        let run = replayed(&[3, 1], &[3, 3], 1, None);
+        assert_eq!(run.wall, Duration::from_millis(12));
     }
 
     #[test]
-    fn a_block_that_would_end_past_the_budget_is_skipped_and_ends_the_run() {
-        let budget = Some(Duration::from_millis(5));
-        // 3 ms in: on one worker, the 1 ms block fits, the 2 ms one after it does not, and a
-        // later 1 ms block still does, as a worker of the scheduler would take it.
-        let round = replay_round(&ms(&[1, 2, 1]), 1, Duration::from_millis(3), budget);
-        assert_eq!(round.started, vec![true, false, true]);
-        assert!(round.budget_spent);
-        assert_eq!(round.wall, Duration::from_millis(2));
-        // Everything fits: the run goes on.
-        let round = replay_round(&ms(&[1, 1]), 2, Duration::ZERO, budget);
-        assert_eq!(round.started, vec![true, true]);
-        assert!(!round.budget_spent);
+    fn one_test_open_takes_every_worker_but_never_more_blocks_than_it_could_want() {
+        let run = replayed(&[2], &[5], 2, None);
+        assert_eq!(run.taken, vec![5]);
+        // Two at once, twice, then one.
+        assert_eq!(run.wall, Duration::from_millis(6));
+        // A test decided after two blocks takes no third on one worker; the other goes on.
+        let run = replayed(&[1, 1], &[2, 4], 1, None);
+        assert_eq!(run.taken, vec![2, 4]);
+    }
+
+    #[test]
+    fn a_block_that_would_end_past_the_budget_is_not_started_and_ends_the_run() {
+        let run = replayed(&[1, 2], &[10, 10], 1, Some(7));
+        assert!(run.budget_spent);
+        assert!(run.wall <= Duration::from_millis(7), "{run:?}");
+        assert!(run.taken.iter().sum::<usize>() >= 4, "{run:?}");
+        let run = replayed(&[1, 2], &[2, 2], 2, Some(100));
+        assert!(!run.budget_spent);
+        assert_eq!(run.taken, vec![2, 2]);
+    }
+
+    #[test]
+    fn a_dispatch_never_runs_a_test_past_its_room() {
+        let mut dispatch = Dispatch::new(1, 1, 0);
+        let open = |_| Some(OpenTest { taken: 0, room: 2 });
+        assert_eq!(dispatch.next(open, 10, |_| true), Some(0));
+        assert_eq!(dispatch.next(open, 10, |_| true), Some(0));
+        assert_eq!(dispatch.next(open, 10, |_| true), None, "room for two");
+        assert_eq!(dispatch.running(), 2);
+        dispatch.ended(0);
+        assert_eq!(dispatch.next(open, 10, |_| true), Some(0));
+        // Once the rule says done, a test stays done.
+        assert_eq!(dispatch.next(|_| None, 10, |_| true), None);
+        assert!(dispatch.is_done(0));
+        assert_eq!(dispatch.next(open, 10, |_| true), None);
     }
 
     #[test]
@@ -165,31 +322,5 @@ mod tests {
             Duration::MAX,
             Some(Duration::MAX)
         ));
-    }
-
-    #[test]
-    fn idle_workers_take_the_next_rounds_of_the_few_tests_still_open() {
-        let stopping = Stopping {
-            min_samples: 5,
-            max_samples: 20,
-            precision: 0.01,
-            min_effect: 0.02,
-            counts: false,
-        };
-        let open = |taken, room| OpenTest { taken, room };
-        // Two workers, one test open: two rounds at once.
-        assert_eq!(next_rounds(&[open(6, 20)], 2, &stopping), vec![2]);
-        // As many tests as workers: one round each.
-        assert_eq!(
-            next_rounds(&[open(6, 20), open(6, 20)], 2, &stopping),
-            vec![1, 1]
-        );
-        // Never past the maximum, nor past the room left; at least one.
-        assert_eq!(next_rounds(&[open(19, 20)], 4, &stopping), vec![1]);
-        assert_eq!(next_rounds(&[open(6, 2)], 4, &stopping), vec![2]);
-        assert_eq!(next_rounds(&[open(6, 0)], 4, &stopping), vec![1]);
-        assert_eq!(rounds_at_once(2, 1), 2);
-        assert_eq!(rounds_at_once(2, 3), 1);
-        assert_eq!(rounds_at_once(0, 0), 1);
     }
 }

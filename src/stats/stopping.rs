@@ -54,20 +54,16 @@ fn first_counts(paired: &[Vec<(f64, f64)>]) -> Option<Vec<f64>> {
 }
 
 impl Stopping {
-    /// How many rounds of an open test with `taken` samples (or pairs) to run at once, when
-    /// `rounds` run at once (`run::round_policy::rounds_at_once`) and the test's runtimes may
-    /// yet be disturbed `room` times: at least one, and never past what the rule could ask for
-    /// (the minimum when precision is off, else the maximum) nor past `room`. Used by the
-    /// scheduler and the injection replay alike.
-    pub fn rounds_for(&self, taken: usize, rounds: usize, room: usize) -> usize {
+    /// The most blocks (samples, or pairs) the rule could ask of a test: the minimum when
+    /// precision is off, else the maximum. The dispatch never runs a test past it
+    /// (`run::round_policy::Dispatch`), however many of its blocks run at once.
+    pub fn most_blocks(&self) -> usize {
         let most = if self.precision <= 0.0 {
             self.min_samples
         } else {
             self.max_samples
         };
-        (rounds.min(room))
-            .min((most as usize).saturating_sub(taken))
-            .max(1)
+        most as usize
     }
 
     /// Whether a test with `taken` samples per runtime, paired (first runtime, other runtime)
@@ -169,7 +165,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rounds_at_once_stop_where_the_rule_could_stop_and_before_the_disturbed_cap() {
+    fn the_most_blocks_are_the_maximum_or_with_precision_off_the_minimum() {
         let rule = Stopping {
             min_samples: 5,
             max_samples: 10,
@@ -177,23 +173,12 @@ mod tests {
             min_effect: 0.02,
             counts: false,
         };
-        assert_eq!(rule.rounds_for(0, 3, 10), 3);
-        assert_eq!(rule.rounds_for(8, 3, 10), 2, "never past the maximum");
-        assert_eq!(
-            rule.rounds_for(10, 3, 10),
-            1,
-            "one round, as without idle workers"
-        );
-        assert_eq!(rule.rounds_for(0, 3, 2), 2, "never past the disturbed cap");
+        assert_eq!(rule.most_blocks(), 10);
         let exactly = Stopping {
             precision: 0.0,
             ..rule
         };
-        assert_eq!(
-            exactly.rounds_for(3, 3, 10),
-            2,
-            "precision off: never past the minimum"
-        );
+        assert_eq!(exactly.most_blocks(), 5);
     }
 
     fn rule() -> Stopping {

@@ -83,10 +83,9 @@ fn the_budget_is_replayed_on_the_workers() {
     let mut aa = synthetic_aa();
     let replay = Replay::new(&aa, ("a", "b")).unwrap();
     assert_eq!(replay.recorded_workers(), 1, "unpinned samples: one worker");
-    // Each sample took 1 ms, so a round of the 3 tests takes 6 ms on one worker and 4 ms
-    // on two (2 + 1 blocks of 2 ms): 5 and 7 rounds fit in 31 ms. Then, as the
-    // scheduler's workers would, each worker starts what still ends within the budget: on
-    // one, nothing (30 + 2 > 31); on two, one more block each (28 + 2), the third not.
+    // Each sample took 1 ms, so a block (a pair) takes 2 ms. With no barrier between
+    // rounds, each worker takes the next block when its own ends, as long as it ends within
+    // the budget: 15 blocks of 2 ms fit in 31 ms on each worker, 15 on one, 30 on two.
     let nothing = Setting {
         target: Target::Nothing,
         factor: 1.0,
@@ -100,10 +99,7 @@ fn the_budget_is_replayed_on_the_workers() {
         replay.run(&settings(), &sampling, nothing, 2, 1)
     };
     let (one, two) = (on(1), on(2));
-    assert_eq!(
-        (one.pairs_used, two.pairs_used),
-        (2 * 3 * 5, 2 * (3 * 7 + 2))
-    );
+    assert_eq!((one.pairs_used, two.pairs_used), (2 * 15, 2 * 30));
     assert!((one.mean_seconds() - 0.030).abs() < 1e-9, "{one:?}");
     assert!((two.mean_seconds() - 0.030).abs() < 1e-9, "{two:?}");
     for (i, sample) in aa.samples.iter_mut().enumerate() {

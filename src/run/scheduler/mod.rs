@@ -1,8 +1,10 @@
-//! The scheduler: rounds over the tests still open, in a shuffled order (seed recorded). In a
-//! round, each test is a block: its runtimes run back to back, in a shuffled order, on one
-//! worker. So the samples of one test and round were taken within a second of each other on
-//! the same core, and a same-run comparison can pair them, which cancels the machine's slow
-//! drift; the shuffles keep any order effect from favouring one runtime.
+//! The scheduler: blocks of the tests still open, handed to each worker the moment it is free
+//! by the dispatch policy (`round_policy::Dispatch`: passes over the open tests in a shuffled
+//! order, seed recorded, with no barrier between them). A block is one round of one test: its
+//! runtimes run back to back, in a shuffled order, on one worker. So the samples of one test
+//! and round were taken within a second of each other on the same core, and a same-run
+//! comparison can pair them, which cancels the machine's slow drift; the shuffles keep any
+//! order effect from favouring one runtime. Rounds are numbered per test.
 //!
 //! Whether a test wants another round is the rule of `stopping`, on the samples so far. A runtime that fails a test
 //! twice leaves that test's blocks: a crash is a result, not noise to average away. A sample
@@ -14,18 +16,18 @@
 
 use super::execute::ProcessOutcome;
 use super::executor::{Executor, Limits};
-use super::round_policy::{self, OpenTest};
+use super::round_policy::{self, Dispatch, OpenTest};
 use super::runtime::Runtime;
 use crate::build::Suite;
 use crate::config::DisturbanceConfig;
-use crate::model::{Sample, TestModule};
+use crate::model::{HarnessCost, Sample, TestModule};
 use crate::stats;
 use crate::stats::stopping::Stopping;
 use indicatif::ProgressBar;
 use progress::{PairSoFar, ProgressLog, Shown, Status, time_left};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, mpsc};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Failed samples after which a runtime does not run a test again.
@@ -110,24 +112,65 @@ struct Measured {
     outcome: ProcessOutcome,
 }
 
-/// What the scheduler hears while a round runs; workers are numbered from 0.
+/// What the scheduler hears while the run goes; workers are numbered from 0.
 enum Event {
+    /// A worker is free for a block: its previous one, if any, has ended.
+    Free(usize),
     /// A worker started a sample of this (test, runtime) pair.
     Started(usize, (usize, usize)),
     /// A worker's sample ended.
     Measured(usize, Measured),
+    /// A sample was cut at the end of the budget: the budget is spent.
+    CutShort,
+    /// A worker has ended, and this is how its time went.
+    Retired(WorkerTime),
     /// No worker said anything for a while.
     Quiet,
 }
 
+/// How one worker's time went.
+#[derive(Debug, Default, Clone, Copy)]
+struct WorkerTime {
+    lived: Duration,
+    /// Waiting for a block: nothing was open that it could take.
+    waited: Duration,
+    /// In samples, by their wall times.
+    sampled: Duration,
+    samples: usize,
+}
+
+/// How a run ended, and what the harness cost meanwhile.
+#[derive(Debug, Clone, Copy)]
+pub struct Ran {
+    pub ending: Ending,
+    /// `None` when no sample was taken.
+    pub harness: Option<HarnessCost>,
+}
+
+/// What the scheduler keeps while the run goes.
+struct Progress {
+    states: BTreeMap<(usize, usize), PairState>,
+    dispatch: Dispatch,
+    /// Per test, the round its next block takes.
+    next_round: Vec<u32>,
+    /// The next sample's place in the run's order.
+    order: u64,
+    /// Per worker, the test of the block it runs.
+    busy: Vec<Option<usize>>,
+    /// Workers waiting for a block.
+    free: Vec<usize>,
+    times: Vec<WorkerTime>,
+}
+
 impl Scheduler<'_> {
-    /// Runs rounds until done; every sample goes to `record` as it is measured. `earlier`
-    /// holds the samples of a resumed run, which count towards every test's state.
+    /// Hands out blocks until every test is done; every sample goes to `record` as it is
+    /// measured. `earlier` holds the samples of a resumed run, which count towards every
+    /// test's state.
     pub fn run(
         &self,
         earlier: &[Sample],
         record: impl FnMut(Sample) -> anyhow::Result<()>,
-    ) -> anyhow::Result<Ending> {
+    ) -> anyhow::Result<Ran> {
         self.run_logging(earlier, record, self.progress_log())
     }
 
@@ -137,85 +180,214 @@ impl Scheduler<'_> {
         earlier: &[Sample],
         mut record: impl FnMut(Sample) -> anyhow::Result<()>,
         log: Option<ProgressLog>,
-    ) -> anyhow::Result<Ending> {
+    ) -> anyhow::Result<Ran> {
         let started = Instant::now();
-        let mut states = self.initial_states(earlier);
-        let mut order = earlier.iter().map(|s| s.order + 1).max().unwrap_or(0);
-        let mut round = earlier.iter().map(|s| s.round + 1).max().unwrap_or(0);
+        let cpu_before = own_cpu();
+        let mut progress = self.progress_of(earlier);
         let wake = log.as_ref().map(|log| log.wake);
         let mut shown = Shown {
             bar: self.progress_bar(),
             log,
             in_flight: BTreeMap::new(),
         };
-        let ending = loop {
-            let (blocks, rounds) = self.blocks(round, &states);
-            if blocks.is_empty() {
-                break Ending::Finished;
+        let (events, heard) = mpsc::channel();
+        std::thread::scope(|scope| -> anyhow::Result<()> {
+            let mut assign = Vec::new();
+            for (worker, core) in self.schedule.cores.iter().enumerate() {
+                let (give, take) = mpsc::channel();
+                assign.push(give);
+                let events = events.clone();
+                scope.spawn(move || self.work(worker, *core, started, &take, &events));
             }
-            let open = (blocks.iter().map(|b| b.test))
-                .collect::<BTreeSet<_>>()
-                .len();
-            let expected = expected_walls(&blocks, &states);
-            let outcome = self.run_round(blocks, &expected, started, wake, |event| {
-                if let Event::Started(worker, pair) = &event {
-                    shown.in_flight.insert(*worker, *pair);
-                }
-                let Event::Measured(worker, measured) = event else {
-                    self.log_progress(&mut shown, round, &expected, &states);
-                    return Ok(());
+            drop(events);
+            let mut on_event = |event, progress: &mut Progress| {
+                self.on_event(event, progress, &mut shown, started, &mut record)
+            };
+            self.coordinate(&mut progress, assign, &heard, wake, started, &mut on_event)
+        })?;
+        shown.bar.finish_and_clear();
+        let ending = if self.stop.load(Ordering::SeqCst) {
+            Ending::Interrupted
+        } else if progress.dispatch.budget_spent {
+            Ending::BudgetSpent
+        } else {
+            Ending::Finished
+        };
+        let cpu = own_cpu().saturating_sub(cpu_before);
+        Ok(Ran {
+            ending,
+            harness: harness_cost(&progress.times, cpu),
+        })
+    }
+
+    /// Hands each free worker a block, and hears what the workers do, until no block is left
+    /// and every worker has ended (or `on_event` fails, which drops the channels and so stops
+    /// the workers after their sample).
+    fn coordinate(
+        &self,
+        progress: &mut Progress,
+        mut assign: Vec<mpsc::Sender<Block>>,
+        heard: &mpsc::Receiver<Event>,
+        wake: Option<Duration>,
+        started: Instant,
+        on_event: &mut impl FnMut(Event, &mut Progress) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        loop {
+            let event = match wake {
+                Some(wake) => match heard.recv_timeout(wake) {
+                    Ok(event) => event,
+                    Err(mpsc::RecvTimeoutError::Timeout) => Event::Quiet,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+                },
+                None => match heard.recv() {
+                    Ok(event) => event,
+                    Err(mpsc::RecvError) => return Ok(()),
+                },
+            };
+            on_event(event, progress)?;
+            if assign.is_empty() {
+                continue;
+            }
+            while let Some(&worker) = progress.free.last() {
+                let Some(block) = self.hand_out(progress, started) else {
+                    break;
                 };
+                progress.busy[worker] = Some(block.test);
+                progress.free.pop();
+                // A worker that is gone ended with an error its thread reports.
+                let _ = assign[worker].send(block);
+            }
+            if progress.free.len() == assign.len() {
+                // Every worker is free and nothing is left to run: closing their channels
+                // ends them.
+                assign.clear();
+            }
+        }
+    }
+
+    /// What an event changes: a free worker, a sample recorded, the budget spent, the
+    /// progress shown.
+    fn on_event(
+        &self,
+        event: Event,
+        progress: &mut Progress,
+        shown: &mut Shown,
+        started: Instant,
+        record: &mut impl FnMut(Sample) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        match event {
+            Event::Free(worker) => {
+                if let Some(test) = progress.busy[worker].take() {
+                    progress.dispatch.ended(test);
+                }
+                progress.free.push(worker);
+            }
+            Event::Started(worker, pair) => {
+                shown.in_flight.insert(worker, pair);
+                self.log_progress(shown, progress);
+            }
+            Event::Measured(worker, measured) => {
                 shown.in_flight.remove(&worker);
                 let pair = measured.pair;
-                let round = measured.round;
-                let mut sample = self.sample(measured, order);
-                order += 1;
-                let state = states.get_mut(&pair).expect("known pair");
+                let mut sample = self.sample(measured, progress.order);
+                progress.order += 1;
+                let state = progress.states.get_mut(&pair).expect("known pair");
                 update(state, &sample);
                 self.say_if_closed_by_disturbance(state, &mut sample);
+                let open = (0..self.tests.len())
+                    .filter(|&test| !progress.dispatch.is_done(test))
+                    .count();
                 shown.bar.set_message(format!(
-                    "round {} · {open} tests open · {} on {}",
-                    round + 1,
+                    "pass {} · {open} tests open · {} on {}",
+                    progress.dispatch.pass(),
                     sample.test,
                     sample.runtime
                 ));
                 shown.bar.set_position(started.elapsed().as_secs());
-                record(sample)
-            })?;
-            shown.in_flight.clear();
-            round += rounds;
-            if let Some(ending) = outcome {
-                break ending;
+                record(sample)?;
             }
-        };
-        shown.bar.finish_and_clear();
-        Ok(ending)
+            Event::CutShort => progress.dispatch.budget_spent = true,
+            Event::Retired(time) => progress.times.push(time),
+            Event::Quiet => self.log_progress(shown, progress),
+        }
+        Ok(())
     }
 
-    /// Writes a progress line to the log when one is due. `expected` holds the round's pairs.
-    fn log_progress(
-        &self,
-        shown: &mut Shown,
-        round: u32,
-        expected: &BTreeMap<(usize, usize), Duration>,
-        states: &BTreeMap<(usize, usize), PairState>,
-    ) {
+    /// The next block for a free worker, by the dispatch policy: its test, its round, and
+    /// its runtimes still measuring, in a shuffled order. `None`: nothing can start now.
+    fn hand_out(&self, progress: &mut Progress, started: Instant) -> Option<Block> {
+        if self.stop.load(Ordering::SeqCst) {
+            return None;
+        }
+        let states = &progress.states;
+        let open = |test| self.open_test(test, states);
+        let fits = |test| {
+            let Some((runtimes, _)) = self.open_runtimes(test, states) else {
+                return true;
+            };
+            let needed = runtimes.iter().fold(Duration::ZERO, |sum, r| {
+                sum.saturating_add(expected_wall(&states[&(test, *r)]))
+            });
+            round_policy::ends_within(started.elapsed(), needed, self.schedule.budget)
+        };
+        let most = self.schedule.stopping.most_blocks();
+        let test = progress.dispatch.next(open, most, fits)?;
+        let (mut runtimes, _) = self.open_runtimes(test, states)?;
+        let round = progress.next_round[test];
+        progress.next_round[test] += 1;
+        let mut rng = fastrand::Rng::with_seed(
+            self.schedule.seed
+                ^ (test as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                ^ u64::from(round).wrapping_mul(0xC2B2_AE3D_27D4_EB4F),
+        );
+        rng.shuffle(&mut runtimes);
+        Some(Block {
+            round,
+            test,
+            runtimes,
+        })
+    }
+
+    /// The state a run starts from: every pair's samples so far (a resumed run's), each
+    /// test's next round, and the dispatch's next pass.
+    fn progress_of(&self, earlier: &[Sample]) -> Progress {
+        let mut next_round = vec![0u32; self.tests.len()];
+        for sample in earlier {
+            if let Some(test) = self.tests.iter().position(|t| t.name == sample.test) {
+                next_round[test] = next_round[test].max(sample.round.saturating_add(1));
+            }
+        }
+        let first_pass = next_round.iter().copied().max().unwrap_or(0);
+        Progress {
+            states: self.initial_states(earlier),
+            dispatch: Dispatch::new(self.tests.len(), self.schedule.seed, u64::from(first_pass)),
+            next_round,
+            order: earlier.iter().map(|s| s.order + 1).max().unwrap_or(0),
+            busy: vec![None; self.schedule.cores.len()],
+            free: Vec::new(),
+            times: Vec::new(),
+        }
+    }
+
+    /// Writes a progress line to the log when one is due.
+    fn log_progress(&self, shown: &mut Shown, progress: &Progress) {
         let Shown { log, in_flight, .. } = shown;
         let Some(log) = log else { return };
         let Some(elapsed) = log.due() else { return };
-        let pairs: Vec<(usize, usize)> = expected.keys().copied().collect();
-        let mut open: Vec<usize> = pairs.iter().map(|(test, _)| *test).collect();
-        open.dedup();
-        let so_far: Vec<PairSoFar> = (pairs.iter())
-            .map(|pair| PairSoFar {
-                median_wall_ms: stats::median(&states[pair].wall_ms),
-                taken: states[pair].taken(),
+        let open: Vec<usize> = (0..self.tests.len())
+            .filter(|&test| !progress.dispatch.is_done(test))
+            .collect();
+        let so_far: Vec<PairSoFar> = (progress.states.iter())
+            .filter(|((test, _), _)| open.contains(test))
+            .map(|(_, state)| PairSoFar {
+                median_wall_ms: stats::median(&state.wall_ms),
+                taken: state.taken(),
             })
             .collect();
         let status = Status {
             elapsed,
             budget: self.schedule.budget,
-            round: round + 1,
+            round: u32::try_from(progress.dispatch.pass()).unwrap_or(u32::MAX),
             open: open.len(),
             in_flight: in_flight
                 .values()
@@ -247,59 +419,20 @@ impl Scheduler<'_> {
         }
     }
 
-    /// The blocks that run next, and how many rounds they span: each open test with its
-    /// runtimes, both in a shuffled order, for as many rounds as the round policy gives it
-    /// (`round_policy::next_rounds`).
-    fn blocks(
+    /// The test as the dispatch sees it: its samples (or pairs) so far and the blocks its
+    /// runtimes may yet be disturbed in, or `None` when it is done.
+    fn open_test(
         &self,
-        round: u32,
+        test: usize,
         states: &BTreeMap<(usize, usize), PairState>,
-    ) -> (Vec<Block>, u32) {
-        let open: Vec<(usize, Vec<usize>, OpenTest)> = (0..self.tests.len())
-            .filter_map(|test| {
-                let (runtimes, taken) = self.open_runtimes(test, states)?;
-                let disturbed = (runtimes.iter())
-                    .map(|r| states[&(test, *r)].disturbed)
-                    .max()
-                    .unwrap_or(0);
-                let room = self.disturbed_cap().saturating_sub(disturbed);
-                Some((test, runtimes, OpenTest { taken, room }))
-            })
-            .collect();
-        let tests: Vec<OpenTest> = open.iter().map(|(_, _, test)| *test).collect();
-        let rounds =
-            round_policy::next_rounds(&tests, self.schedule.cores.len(), &self.schedule.stopping);
-        let mut blocks = Vec::new();
-        for ((test, runtimes, _), &rounds) in open.iter().zip(&rounds) {
-            blocks.extend((round..).take(rounds).map(|round| Block {
-                round,
-                test: *test,
-                runtimes: runtimes.clone(),
-            }));
-        }
-        self.shuffle(&mut blocks);
-        let spanned = rounds.into_iter().max().unwrap_or(1);
-        (blocks, u32::try_from(spanned).unwrap_or(1))
-    }
-
-    /// Shuffles the blocks of each round and each block's runtimes, the blocks of a round
-    /// before those of the next. A generator per round from (seed, round): a resumed run
-    /// continues the sequence.
-    fn shuffle(&self, blocks: &mut Vec<Block>) {
-        let mut rounds: BTreeMap<u32, Vec<Block>> = BTreeMap::new();
-        for block in blocks.drain(..) {
-            rounds.entry(block.round).or_default().push(block);
-        }
-        for (round, mut these) in rounds {
-            let mut rng = fastrand::Rng::with_seed(
-                self.schedule.seed ^ u64::from(round).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-            );
-            rng.shuffle(&mut these);
-            for block in &mut these {
-                rng.shuffle(&mut block.runtimes);
-            }
-            blocks.extend(these);
-        }
+    ) -> Option<OpenTest> {
+        let (runtimes, taken) = self.open_runtimes(test, states)?;
+        let disturbed = (runtimes.iter())
+            .map(|r| states[&(test, *r)].disturbed)
+            .max()
+            .unwrap_or(0);
+        let room = self.disturbed_cap().saturating_sub(disturbed);
+        Some(OpenTest { taken, room })
     }
 
     fn sample(&self, measured: Measured, order: u64) -> Sample {
@@ -404,179 +537,124 @@ impl Scheduler<'_> {
         open.then_some((usable, counted))
     }
 
-    /// Runs one round's blocks on the workers. Returns `Some(ending)` when the run must stop.
-    fn run_round(
-        &self,
-        blocks: Vec<Block>,
-        expected: &BTreeMap<(usize, usize), Duration>,
-        started: Instant,
-        wake: Option<Duration>,
-        mut on_event: impl FnMut(Event) -> anyhow::Result<()>,
-    ) -> anyhow::Result<Option<Ending>> {
-        let round = Round {
-            queue: Mutex::new(VecDeque::from(blocks)),
-            expected,
-            started,
-            budget: self.schedule.budget,
-            budget_spent: AtomicBool::new(false),
-        };
-        let (sender, receiver) = mpsc::channel();
-        std::thread::scope(|scope| -> anyhow::Result<()> {
-            for (worker, core) in self.schedule.cores.iter().enumerate() {
-                let sender = sender.clone();
-                let round = &round;
-                scope.spawn(move || self.work(worker, *core, round, &sender));
-            }
-            drop(sender);
-            listen(receiver, wake, &mut on_event)
-        })?;
-        if self.stop.load(Ordering::SeqCst) {
-            Ok(Some(Ending::Interrupted))
-        } else if round.budget_spent.load(Ordering::SeqCst) {
-            Ok(Some(Ending::BudgetSpent))
-        } else {
-            Ok(None)
-        }
-    }
-
-    /// One worker: takes blocks off the round's queue until it is empty, the run is stopped,
-    /// or the receiving end is gone.
+    /// One worker: tells the scheduler it is free, runs the block it is given, and again,
+    /// until its channel closes (nothing is left, or the run failed); then says how its time
+    /// went.
     fn work(
         &self,
         worker: usize,
         core: Option<usize>,
-        round: &Round,
-        sender: &mpsc::Sender<Event>,
+        started: Instant,
+        blocks: &mpsc::Receiver<Block>,
+        events: &mpsc::Sender<Event>,
     ) {
         let limits = Limits {
             core,
             timeout: self.schedule.timeout,
-            abandon_at: round.deadline(),
+            abandon_at: (self.schedule.budget).and_then(|budget| started.checked_add(budget)),
             stop: self.stop,
             disturbance: self.schedule.disturbance,
         };
-        while let Some(Block {
-            round: block_round,
-            test,
-            runtimes,
-        }) = round.next_block()
-        {
-            // A block runs whole or not at all: half a block has no pairs.
-            if !round.fits(test, &runtimes) {
-                round.budget_spent.store(true, Ordering::SeqCst);
-                continue;
+        let born = Instant::now();
+        let mut time = WorkerTime::default();
+        loop {
+            if events.send(Event::Free(worker)).is_err() {
+                break;
             }
-            for runtime in runtimes {
-                if self.stop.load(Ordering::SeqCst) {
-                    return;
-                }
-                if sender
-                    .send(Event::Started(worker, (test, runtime)))
-                    .is_err()
-                {
-                    return;
-                }
-                let (test_module, runtime_used) = (&self.tests[test], &self.runtimes[runtime]);
-                match self
-                    .executor
-                    .sample(self.suite, test_module, runtime_used, &limits)
-                {
-                    Some(outcome) => {
-                        let measured = Measured {
-                            pair: (test, runtime),
-                            round: block_round,
-                            core,
-                            outcome,
-                        };
-                        if sender.send(Event::Measured(worker, measured)).is_err() {
-                            return;
-                        }
-                    }
-                    // Stopped or out of budget: a partial run is not a sample. A sample that
-                    // outlasts its estimate can be cut so, leaving the samples before it in
-                    // the block unpaired: the budget is a hard bound.
-                    None => {
-                        if !self.stop.load(Ordering::SeqCst) {
-                            round.budget_spent.store(true, Ordering::SeqCst);
-                        }
-                        break;
-                    }
-                }
+            let asked = Instant::now();
+            let given = blocks.recv();
+            time.waited += asked.elapsed();
+            let Ok(block) = given else { break };
+            if !self.run_block(worker, &limits, block, events, &mut time) {
+                break;
             }
         }
+        time.lived = born.elapsed();
+        let _ = events.send(Event::Retired(time));
+    }
+
+    /// Runs a block's samples back to back; `false` when the scheduler no longer listens.
+    fn run_block(
+        &self,
+        worker: usize,
+        limits: &Limits,
+        block: Block,
+        events: &mpsc::Sender<Event>,
+        time: &mut WorkerTime,
+    ) -> bool {
+        for runtime in block.runtimes {
+            if self.stop.load(Ordering::SeqCst) {
+                return true;
+            }
+            let pair = (block.test, runtime);
+            if events.send(Event::Started(worker, pair)).is_err() {
+                return false;
+            }
+            let (test, runtime_used) = (&self.tests[block.test], &self.runtimes[runtime]);
+            let Some(outcome) = self.executor.sample(self.suite, test, runtime_used, limits) else {
+                // Stopped or out of budget: a partial run is not a sample. A sample that
+                // outlasts its estimate can be cut so, leaving the samples before it in the
+                // block unpaired: the budget is a hard bound.
+                if !self.stop.load(Ordering::SeqCst) {
+                    let _ = events.send(Event::CutShort);
+                }
+                return true;
+            };
+            time.samples += 1;
+            time.sampled += round_policy::wall_from_seconds(outcome.wall_ms / 1000.0);
+            let measured = Measured {
+                pair,
+                round: block.round,
+                core: limits.core,
+                outcome,
+            };
+            if events.send(Event::Measured(worker, measured)).is_err() {
+                return false;
+            }
+        }
+        true
     }
 }
 
-/// Hands each event of a round to `on_event` until the workers are done or it fails, which
-/// drops the receiver and so stops the workers. With `wake`, a quiet spell that long is an
-/// event too.
-fn listen(
-    receiver: mpsc::Receiver<Event>,
-    wake: Option<Duration>,
-    on_event: &mut impl FnMut(Event) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    loop {
-        let event = match wake {
-            Some(wake) => match receiver.recv_timeout(wake) {
-                Ok(event) => event,
-                Err(mpsc::RecvTimeoutError::Timeout) => Event::Quiet,
-                Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
-            },
-            None => match receiver.recv() {
-                Ok(event) => event,
-                Err(mpsc::RecvError) => return Ok(()),
-            },
-        };
-        on_event(event)?;
+/// The harness's cost per sample: each worker's time outside its samples and its waits for a
+/// block, and wasmgate's own CPU time (`cpu`), over the samples taken.
+fn harness_cost(times: &[WorkerTime], cpu: Duration) -> Option<HarnessCost> {
+    let samples: usize = times.iter().map(|t| t.samples).sum();
+    if samples == 0 {
+        return None;
     }
+    let outside: Duration = (times.iter())
+        .map(|t| t.lived.saturating_sub(t.waited).saturating_sub(t.sampled))
+        .sum();
+    let per_sample = |total: Duration| total.as_secs_f64() * 1000.0 / samples as f64;
+    Some(HarnessCost {
+        samples,
+        wall_ms_per_sample: per_sample(outside),
+        cpu_ms_per_sample: per_sample(cpu),
+    })
 }
 
-/// What the workers of one round share.
-struct Round<'r> {
-    queue: Mutex<VecDeque<Block>>,
-    /// Expected wall time of each pair of the round's blocks.
-    expected: &'r BTreeMap<(usize, usize), Duration>,
-    /// When the run started, and its budget.
-    started: Instant,
-    budget: Option<Duration>,
-    budget_spent: AtomicBool,
+/// The CPU time wasmgate's own threads have used (its children's not included).
+#[allow(unsafe_code)]
+fn own_cpu() -> Duration {
+    // SAFETY: rusage is a plain C struct of integers, for which all zeroes is a valid value,
+    // and getrusage writes only into the local it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return Duration::ZERO;
+    }
+    let time = |t: libc::timeval| {
+        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
 }
 
-impl Round<'_> {
-    fn next_block(&self) -> Option<Block> {
-        self.queue.lock().expect("no panics while held").pop_front()
-    }
-
-    /// Whether the block can finish within the budget, by its expected wall time.
-    fn fits(&self, test: usize, runtimes: &[usize]) -> bool {
-        let needed = runtimes.iter().fold(Duration::ZERO, |sum, r| {
-            sum.saturating_add(self.expected[&(test, *r)])
-        });
-        round_policy::ends_within(self.started.elapsed(), needed, self.budget)
-    }
-
-    /// When a sample still running is abandoned: the end of the budget.
-    fn deadline(&self) -> Option<Instant> {
-        self.budget
-            .and_then(|budget| self.started.checked_add(budget))
-    }
-}
-
-/// Expected wall time of each pair (the median so far), so the budget never starts a block
-/// it cannot finish.
-fn expected_walls(
-    blocks: &[Block],
-    states: &BTreeMap<(usize, usize), PairState>,
-) -> BTreeMap<(usize, usize), Duration> {
-    blocks
-        .iter()
-        .flat_map(|block| block.runtimes.iter().map(move |r| (block.test, *r)))
-        .map(|pair| {
-            let ms = stats::median(&states[&pair].wall_ms).unwrap_or(0.0);
-            let wall = round_policy::wall_from_seconds(ms / 1000.0);
-            (pair, wall)
-        })
-        .collect()
+/// Expected wall time of a pair's next sample (the median so far), so the budget never starts
+/// a block it cannot finish.
+fn expected_wall(state: &PairState) -> Duration {
+    let ms = stats::median(&state.wall_ms).unwrap_or(0.0);
+    round_policy::wall_from_seconds(ms / 1000.0)
 }
 
 fn update(state: &mut PairState, sample: &Sample) {

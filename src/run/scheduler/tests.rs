@@ -52,7 +52,7 @@ impl Bench {
         log: Option<ProgressLog>,
     ) -> (Ending, Vec<Sample>) {
         let mut samples = Vec::new();
-        let ending = self
+        let ran = self
             .scheduler(executor)
             .run_logging(
                 earlier,
@@ -63,7 +63,7 @@ impl Bench {
                 log,
             )
             .unwrap();
-        (ending, samples)
+        (ran.ending, samples)
     }
 }
 
@@ -255,6 +255,38 @@ fn idle_workers_take_the_next_rounds_of_the_tests_still_open() {
     let (_, samples) = bench.run(&FakeExecutor::new(steady), &[]);
     assert_eq!(samples.len(), 2 * 2 * 3);
     assert!(samples.iter().all(|s| s.round < 3));
+}
+
+#[test]
+fn a_worker_takes_its_next_block_when_its_own_ends_not_when_the_slowest_does() {
+    // `sign` takes 60 ms a sample, `hash` 5 ms, four rounds each, on two workers. With a
+    // barrier between rounds, hash's second round would wait for sign's first; without one,
+    // the worker that ran hash takes hash's next rounds, then the next of sign's.
+    let mut bench = Bench::new(&["sign", "hash"], &["a"], exactly(4));
+    bench.schedule.cores = vec![Some(0), Some(1)];
+    let fake = FakeExecutor::new(steady)
+        .pausing(Duration::from_millis(5), 5.0)
+        .slower("sign", Duration::from_millis(60));
+    let (ending, samples) = bench.run(&fake, &[]);
+    assert_eq!(ending, Ending::Finished);
+    assert_eq!(samples.len(), 8);
+    let spans = fake.spans();
+    let first_sign_end = (spans.iter())
+        .filter(|span| span.test == "sign")
+        .map(|span| span.end)
+        .min()
+        .unwrap();
+    let hash_done = (spans.iter())
+        .filter(|span| span.test != "sign")
+        .map(|span| span.end)
+        .max()
+        .unwrap();
+    assert!(hash_done < first_sign_end, "hash waited for sign's round");
+    let sign_cores: BTreeSet<Option<usize>> = (spans.iter())
+        .filter(|span| span.test == "sign")
+        .map(|span| span.core)
+        .collect();
+    assert_eq!(sign_cores.len(), 2, "both workers took sign's rounds");
 }
 
 #[test]
