@@ -7,6 +7,7 @@ use crate::compare::settings;
 use crate::config::{Loaded, RunOverrides, parse_duration};
 use crate::model::{CompareSettings, PairedTest, Results};
 use crate::run::round_policy;
+use crate::stats::stopping::Goal;
 use anyhow::{Result, anyhow, bail};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -70,7 +71,8 @@ pub fn inject(loaded: &Loaded, request: &InjectRequest) -> Result<InjectReport> 
         measure: Some(results.measure),
         ..request.overrides.clone()
     };
-    let (sampling, budget) = gate_sampling(loaded, &overrides, settings.min_effect, workers)?;
+    let family = tests_sampled(&results);
+    let (sampling, budget) = gate_sampling(loaded, &overrides, family, workers)?;
     let tests = if request.paired_tests.is_empty() {
         vec![settings.paired_test]
     } else {
@@ -92,7 +94,7 @@ pub fn inject(loaded: &Loaded, request: &InjectRequest) -> Result<InjectReport> 
 fn gate_sampling(
     loaded: &Loaded,
     overrides: &RunOverrides,
-    min_effect: f64,
+    family: usize,
     workers: usize,
 ) -> Result<(Sampling, Option<String>)> {
     let defaults = loaded.config.gate_sampling();
@@ -101,7 +103,12 @@ fn gate_sampling(
         .map(parse_duration)
         .transpose()?;
     let emulated = Sampling {
-        stopping: round_policy::stopping_rule(&sampling, min_effect),
+        stopping: round_policy::stopping_rule(
+            &sampling,
+            &loaded.config.compare,
+            defaults.purpose,
+            family,
+        ),
         budget,
         workers,
     };
@@ -127,8 +134,13 @@ fn replay_every_setting(
                     paired_test,
                     ..settings.clone()
                 };
+                // The rule judges by the paired test it replays, as a gate with it would.
+                let mut sampling = sampling.clone();
+                if let Goal::Verdict(rule) = &mut sampling.stopping.goal {
+                    rule.paired_test = paired_test;
+                }
                 let run =
-                    move || replay.run(&settings, sampling, setting, request.trials, request.seed);
+                    move || replay.run(&settings, &sampling, setting, request.trials, request.seed);
                 (paired_test, setting, scope.spawn(run))
             })
             .collect();

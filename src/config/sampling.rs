@@ -25,6 +25,7 @@ impl Config {
         SamplingDefaults {
             run: self.gate_run(),
             sources: Sources::gate_fields(&self.gate),
+            purpose: Purpose::Verdicts,
         }
     }
 
@@ -33,6 +34,7 @@ impl Config {
         SamplingDefaults {
             run: self.run.clone(),
             sources: Sources::run_fields(),
+            purpose: Purpose::Report,
         }
     }
 }
@@ -43,6 +45,17 @@ impl Config {
 pub struct SamplingDefaults {
     pub run: RunConfig,
     pub sources: Sources,
+    pub purpose: Purpose,
+}
+
+/// What a command's samples are for, which decides when a test has enough of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A report of runtimes side by side (`run`): each ratio known to the precision target.
+    Report,
+    /// Verdicts (`gate`, `nightly`, `bisect`, `calibrate aa`): each comparison sampled until
+    /// its verdict is decided, within the maximum and the budget.
+    Verdicts,
 }
 
 /// Where each sampling setting of a run came from: a field of the configuration, or a flag

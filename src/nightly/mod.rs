@@ -339,6 +339,7 @@ mod tests {
                 resume: false,
                 progress: false,
                 shard: None,
+                purpose: crate::config::Purpose::Verdicts,
             },
             budget_per_link: true,
         }

@@ -232,6 +232,7 @@ pub fn exactly(samples: u32) -> crate::stats::stopping::Stopping {
         precision: 0.0,
         min_effect: 0.02,
         counts: false,
+        goal: crate::stats::stopping::Goal::Precision,
     }
 }
 

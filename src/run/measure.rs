@@ -9,7 +9,8 @@ use super::{STOP, Start, choose_cores, doctor, refuse_smt_siblings, select_tests
 use crate::build::Suite;
 use crate::build::instructions::{MeasuredSuites, suites_for};
 use crate::config::{
-    Loaded, RunConfig, RunOverrides, SamplingDefaults, TestFilter, parse_duration,
+    CompareConfig, Loaded, Purpose, RunConfig, RunOverrides, SamplingDefaults, TestFilter,
+    parse_duration,
 };
 use crate::model::{AotRecord, CheckStatus, Environment, Results, Shard};
 use crate::model::{Measure, TestModule};
@@ -36,6 +37,8 @@ pub struct MeasureRequest {
     pub resume: bool,
     pub progress: bool,
     pub shard: Option<Shard>,
+    /// What the samples are for: when a test has enough.
+    pub purpose: Purpose,
 }
 
 impl MeasureRequest {
@@ -65,6 +68,7 @@ impl MeasureRequest {
             resume: false,
             progress: true,
             shard: None,
+            purpose: defaults.purpose,
         })
     }
 }
@@ -74,8 +78,7 @@ pub fn measure(loaded: &Loaded, request: &MeasureRequest, out: &Path) -> Result<
     let config = &loaded.config;
     check_labels(&request.runtimes)?;
     // Cores that cannot be used are refused before anything is built, as labels are.
-    let min_effect = config.compare.min_effect_of(request.sampling.measure);
-    let schedule = schedule_for(request, min_effect)?;
+    let schedule = schedule_for(request, &config.compare)?;
     let _writing = claim_destination(out, request)?;
     let home = Home::resolve(config)?;
     let measure = request.sampling.measure;
@@ -84,6 +87,17 @@ pub fn measure(loaded: &Loaded, request: &MeasureRequest, out: &Path) -> Result<
     let MeasuredSuites { suite, low } = suites_for(config, &home, measure)?;
     let mut runtimes = resolve_all(loaded, &home, &request.runtimes, measure)?;
     let tests = select(&suite, config, request)?;
+    // Each runtime after the first is judged against it: that many comparisons per test.
+    let heads = runtimes.len().saturating_sub(1).max(1);
+    let schedule = Schedule {
+        stopping: super::round_policy::stopping_rule(
+            &request.sampling,
+            &config.compare,
+            request.purpose,
+            tests.len() * heads,
+        ),
+        ..schedule
+    };
     // Under the instructions measure, each test's smaller module runs too.
     let mut suites = vec![(&suite, tests.clone())];
     if let Some(low) = &low {
@@ -347,7 +361,7 @@ fn select(
 }
 
 /// The schedule of a request; its seed is the request's or the clock's.
-fn schedule_for(request: &MeasureRequest, min_effect: f64) -> Result<Schedule> {
+fn schedule_for(request: &MeasureRequest, compare: &CompareConfig) -> Result<Schedule> {
     let sampling = &request.sampling;
     // A count does not care what runs beside it: the instructions measure takes every core
     // this process may use unless told otherwise, SMT siblings included.
@@ -362,7 +376,8 @@ fn schedule_for(request: &MeasureRequest, min_effect: f64) -> Result<Schedule> {
     let allowed = sampling.allow_smt_siblings || counting;
     refuse_smt_siblings(&system, &cores, allowed, &request.cores_origin)?;
     Ok(Schedule {
-        stopping: super::round_policy::stopping_rule(sampling, min_effect),
+        // Its family is known once the tests are selected (`measure`).
+        stopping: super::round_policy::stopping_rule(sampling, compare, request.purpose, 1),
         budget: sampling.budget.as_deref().map(parse_duration).transpose()?,
         timeout: Duration::from_secs(sampling.timeout_seconds),
         cores,

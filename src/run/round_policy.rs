@@ -15,19 +15,35 @@
 //! - A block starts only when its expected wall time ends within the budget; a block that
 //!   does not fit is skipped and no new pass is made (`ends_within`).
 
-use crate::config::RunConfig;
-use crate::stats::stopping::Stopping;
+use crate::config::{CompareConfig, Purpose, RunConfig};
+use crate::stats::stopping::{Goal, Stopping, VerdictRule};
 use std::collections::VecDeque;
 use std::time::Duration;
 
-/// The stopping rule of a run's checked sampling settings; `min_effect` is the comparison's.
-pub fn stopping_rule(sampling: &RunConfig, min_effect: f64) -> Stopping {
+/// The stopping rule of a run's checked sampling settings, for what its samples are for;
+/// `family` is how many comparisons the verdicts judge together (tests times heads).
+pub fn stopping_rule(
+    sampling: &RunConfig,
+    compare: &CompareConfig,
+    purpose: Purpose,
+    family: usize,
+) -> Stopping {
+    let goal = match purpose {
+        Purpose::Report => Goal::Precision,
+        Purpose::Verdicts => Goal::Verdict(VerdictRule {
+            confidence: compare.confidence,
+            alpha: compare.alpha,
+            family,
+            paired_test: compare.paired_test,
+        }),
+    };
     Stopping {
         min_samples: sampling.samples,
         max_samples: sampling.max_samples,
         precision: sampling.precision,
-        min_effect,
+        min_effect: compare.min_effect_of(sampling.measure),
         counts: !sampling.measure.is_time(),
+        goal,
     }
 }
 

@@ -1,21 +1,30 @@
 //! When a test has enough samples. One rule, used by the scheduler while it runs and by the
 //! injection replay that proves the gate (so the proof measures the rule that is shipped).
 //!
-//! A test gets `min_samples`, then more while, below `max_samples`, either
-//! - its comparison **looks changed**: the paired ratio against the first runtime is beyond the
-//!   minimum effect. Such a test is about to be called a regression or an improvement, and a
-//!   verdict that strong must rest on as many pairs as the run allows: a 5 % slowdown seen on the
-//!   minimum of pairs can still miss significance after the correction for ~100 tests on a noisy
-//!   runner, and a chance excursion of an unchanged test shrinks back as pairs are added.
-//!   The rule never stops a test *because* it became significant, so sampling more cannot be
-//!   used to fish for significance; or
-//! - its interval is **wider than the precision** target and within reach: intervals narrow as
-//!   1/√n, so the samples needed are projected as n·(half-width/precision)²; a test needing
-//!   more than `HOPELESS` times `max_samples` (a workload random by design, for one: with
-//!   `build.random: system`, `box_easy2`'s message length is drawn once per process)
-//!   stops at the minimum and leaves the budget to tests that more samples can settle.
+//! A test gets `min_samples`, then more, below `max_samples`, until it is settled for its
+//! run's goal:
+//! - **A verdict** (a gate, a nightly, a bisect step, an A/A proof): until the comparison's
+//!   verdict is decided either way. *Unchanged* when its interval at the comparison's
+//!   confidence lies inside the minimum effect: more pairs would only narrow it. *Changed*
+//!   when an interval far stricter than the verdict's lies beyond the minimum effect: at the
+//!   confidence 1 − α / (family × looks), with `family` the comparisons judged together and
+//!   `looks` the times the rule may ask (one per pair from the minimum to the maximum), so the
+//!   chance that an unchanged test is ever stopped as changed is at most α / family, however
+//!   often it is asked (Bonferroni over the looks): stopping early cannot be used to fish for
+//!   significance, and the test's final verdict, at its own confidence and after the
+//!   false-discovery correction, is the change. Anything else is undecided and sampled on:
+//!   the budget goes to the tests that need it, and no test stops at the minimum merely
+//!   because its first pairs looked quiet.
+//! - **A report** (a `run` of runtimes side by side): until each interval is within the
+//!   precision target, the precision a report prints. Intervals narrow as 1/√n, so the
+//!   samples needed are projected as n·(half-width/precision)²; a test needing more than
+//!   `HOPELESS` times `max_samples` (a workload random by design, for one: with
+//!   `build.random: system`, `box_easy2`'s message length is drawn once per process) stops at
+//!   the minimum and leaves the budget to tests that more samples can settle.
 //!
-//! With one runtime there is no comparison: only the precision of its median counts.
+//! With one runtime there is no comparison: only the precision of its median counts. Counts
+//! that repeat exactly settle a test under either goal. A precision of 0 samples exactly
+//! `min_samples`.
 
 use crate::stats;
 
@@ -24,6 +33,28 @@ pub const PRECISION_CONFIDENCE: f64 = 0.95;
 /// A test whose projected sample count to reach the precision exceeds this many times
 /// `max_samples` is not sampled beyond the minimum.
 const HOPELESS: f64 = 8.0;
+
+/// What a run's samples are for, which decides when a test has enough.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Goal {
+    /// Each ratio (or median) to within the precision target.
+    Precision,
+    /// Each comparison's verdict, decided either way.
+    Verdict(VerdictRule),
+}
+
+/// How the comparison that follows the run judges, for a rule that stops when its verdict is
+/// decided.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VerdictRule {
+    /// The verdict's confidence (`compare.confidence`).
+    pub confidence: f64,
+    /// The false-discovery rate (`compare.alpha`).
+    pub alpha: f64,
+    /// The comparisons judged together: tests times heads.
+    pub family: usize,
+    pub paired_test: stats::PairedTest,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stopping {
@@ -36,6 +67,7 @@ pub struct Stopping {
     /// The values are counts: a test whose counts repeat exactly (`stats::exact_spread`) is
     /// settled, changed or not, since more samples would only repeat them.
     pub counts: bool,
+    pub goal: Goal,
 }
 
 /// The first runtime's count and every other's, when each runtime has exactly one so far.
@@ -69,6 +101,9 @@ impl Stopping {
     /// Whether a test with `taken` samples per runtime, paired (first runtime, other runtime)
     /// by round for each other runtime, wants another round.
     pub fn pairs_want_more(&self, taken: usize, paired: &[Vec<(f64, f64)>]) -> bool {
+        if let Goal::Verdict(rule) = self.goal {
+            return self.verdict_wants_more(taken, paired, &rule);
+        }
         self.wants_more(taken, || {
             if self.counts
                 && let Some(first) = first_counts(paired)
@@ -77,14 +112,12 @@ impl Stopping {
                 // two heads each 0.1 % from the base may be 0.2 % from each other.
                 return stats::first_counts_agree(&first).then_some(State {
                     halfwidth: stats::EXACT_WITHIN,
-                    looks_changed: false,
                 });
             }
             paired.iter().try_fold(State::default(), |all, pairs| {
                 let one = self.paired_state(pairs)?;
                 Some(State {
                     halfwidth: all.halfwidth.max(one.halfwidth),
-                    looks_changed: all.looks_changed || one.looks_changed,
                 })
             })
         })
@@ -99,9 +132,56 @@ impl Stopping {
                     Some(spread) => spread / 2.0,
                     None => stats::median_relative_halfwidth(values, PRECISION_CONFIDENCE)?,
                 },
-                looks_changed: false,
             })
         })
+    }
+
+    /// Whether some comparison of the test is still undecided (`Goal::Verdict`).
+    fn verdict_wants_more(
+        &self,
+        taken: usize,
+        paired: &[Vec<(f64, f64)>],
+        rule: &VerdictRule,
+    ) -> bool {
+        if taken < self.min_samples as usize {
+            return true;
+        }
+        if taken >= self.max_samples as usize || self.precision <= 0.0 {
+            return false;
+        }
+        if self.counts
+            && let Some(first) = first_counts(paired)
+        {
+            return !stats::first_counts_agree(&first);
+        }
+        paired.iter().any(|pairs| !self.decided(pairs, rule))
+    }
+
+    /// Whether the verdict on these pairs is decided: unchanged, or changed beyond what more
+    /// pairs could reverse (see the module's comment).
+    fn decided(&self, pairs: &[(f64, f64)], rule: &VerdictRule) -> bool {
+        if self.counts {
+            let side =
+                |pick: fn(&(f64, f64)) -> f64| -> Vec<f64> { pairs.iter().map(pick).collect() };
+            if stats::compare_exact(&side(|p| p.0), &side(|p| p.1)).is_some() {
+                return true;
+            }
+        }
+        let slower = 1.0 + self.min_effect;
+        let faster = 1.0 / slower;
+        let interval = |confidence| {
+            stats::compare_paired_by(pairs, confidence, rule.paired_test)
+                .ok()
+                .and_then(|estimate| estimate.interval)
+        };
+        match interval(rule.confidence) {
+            Some((low, high)) if low >= faster && high <= slower => return true,
+            Some(_) => {}
+            None => return false,
+        }
+        let looks = (self.max_samples.saturating_sub(self.min_samples) + 1) as f64;
+        let strict = 1.0 - rule.alpha / (rule.family.max(1) as f64 * looks);
+        interval(strict).is_some_and(|(low, high)| low > slower || high < faster)
     }
 
     fn wants_more(&self, taken: usize, state: impl FnOnce() -> Option<State>) -> bool {
@@ -116,9 +196,7 @@ impl Stopping {
             return true;
         };
         let projected = taken as f64 * (state.halfwidth / self.precision).powi(2);
-        let imprecise =
-            state.halfwidth > self.precision && projected <= HOPELESS * f64::from(self.max_samples);
-        state.looks_changed || imprecise
+        state.halfwidth > self.precision && projected <= HOPELESS * f64::from(self.max_samples)
     }
 
     fn paired_state(&self, pairs: &[(f64, f64)]) -> Option<State> {
@@ -131,7 +209,6 @@ impl Stopping {
                 Some(exact) => {
                     return Some(State {
                         halfwidth: (exact.high - exact.low) / (4.0 * exact.ratio),
-                        looks_changed: false,
                     });
                 }
                 None if pairs.len() < 2 => return None,
@@ -145,7 +222,6 @@ impl Stopping {
                 ..
             }) => Some(State {
                 halfwidth: (high - low) / (2.0 * ratio),
-                looks_changed: ratio.ln().abs() >= self.min_effect.ln_1p(),
             }),
             _ => None,
         }
@@ -157,7 +233,6 @@ impl Stopping {
 struct State {
     /// Relative half-width of the widest interval.
     halfwidth: f64,
-    looks_changed: bool,
 }
 
 #[cfg(test)]
@@ -172,6 +247,7 @@ mod tests {
             precision: 0.1,
             min_effect: 0.02,
             counts: false,
+            goal: Goal::Precision,
         };
         assert_eq!(rule.most_blocks(), 10);
         let exactly = Stopping {
@@ -188,6 +264,20 @@ mod tests {
             precision: 0.01,
             min_effect: 0.02,
             counts: false,
+            goal: Goal::Precision,
+        }
+    }
+
+    /// `rule()` for a gate of 94 tests with the trimmed t at 99 %.
+    fn verdict() -> Stopping {
+        Stopping {
+            goal: Goal::Verdict(VerdictRule {
+                confidence: 0.99,
+                alpha: 0.01,
+                family: 94,
+                paired_test: stats::PairedTest::TrimmedT,
+            }),
+            ..rule()
         }
     }
 
@@ -224,6 +314,7 @@ mod tests {
             precision: 0.002,
             min_effect: 0.005,
             counts: true,
+            goal: Goal::Precision,
         };
         // A 5 % change counted twice to within 10⁻⁵: nothing more to learn.
         let exact = [(1e6, 1.05e6), (1e6 + 3.0, 1.05e6 - 4.0)];
@@ -247,6 +338,7 @@ mod tests {
             precision: 0.002,
             min_effect: 0.005,
             counts: true,
+            goal: Goal::Precision,
         };
         assert!(!counting.pairs_want_more(1, &[vec![(1e6, 1e6 + 40.0)]]));
         // 0.3 % apart: too far for two runs of a deterministic runtime, too close to call.
@@ -269,10 +361,38 @@ mod tests {
     }
 
     #[test]
-    fn a_test_that_looks_changed_goes_on_even_when_precise() {
-        assert!(rule().pairs_want_more(16, &[pairs(16, 1.05, 0.001)]));
-        // Any one of several runtimes that looks changed keeps the test open.
-        assert!(rule().pairs_want_more(16, &[pairs(16, 1.0, 0.001), pairs(16, 0.9, 0.001)]));
+    fn a_report_stops_a_changed_test_once_its_ratio_is_precise() {
+        assert!(!rule().pairs_want_more(16, &[pairs(16, 1.05, 0.001)]));
+        assert!(!rule().pairs_want_more(16, &[pairs(16, 1.0, 0.001), pairs(16, 0.9, 0.001)]));
+        assert!(rule().pairs_want_more(16, &[pairs(16, 1.05, 0.015)]));
+    }
+
+    #[test]
+    fn a_verdict_stops_when_decided_either_way_and_not_before() {
+        // Unchanged: the 99 % interval is inside ±2 %.
+        assert!(!verdict().pairs_want_more(16, &[pairs(16, 1.0, 0.002)]));
+        // Changed: even the strict interval (99.99989 %) is beyond +2 %.
+        assert!(!verdict().pairs_want_more(16, &[pairs(16, 1.10, 0.002)]));
+        // Precise to ±10 % but not decided: a report would stop, a verdict goes on.
+        let quiet_but_unsure = pairs(16, 1.0, 0.03);
+        assert!(verdict().pairs_want_more(16, std::slice::from_ref(&quiet_but_unsure)));
+        let loose = Stopping {
+            precision: 0.1,
+            ..rule()
+        };
+        assert!(!loose.pairs_want_more(16, &[quiet_but_unsure]));
+        // Beyond +2 % at 99 % but not at the strict level: a chance excursion is not
+        // stopped as a change.
+        let borderline = pairs(16, 1.035, 0.01);
+        let (low, _) = stats::compare_paired_by(&borderline, 0.99, stats::PairedTest::TrimmedT)
+            .unwrap()
+            .interval
+            .unwrap();
+        assert!(low > 1.02, "{low}");
+        assert!(verdict().pairs_want_more(16, &[borderline]));
+        // Any comparison undecided keeps the test open; the maximum still ends it.
+        assert!(verdict().pairs_want_more(16, &[pairs(16, 1.0, 0.002), pairs(16, 1.0, 0.03)]));
+        assert!(!verdict().pairs_want_more(40, &[pairs(40, 1.0, 0.03)]));
     }
 
     #[test]

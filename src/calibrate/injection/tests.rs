@@ -43,6 +43,7 @@ fn sampling() -> Sampling {
             precision: 0.01,
             min_effect: 0.02,
             counts: false,
+            goal: crate::stats::stopping::Goal::Precision,
         },
         budget: None,
         workers: 1,

@@ -3,6 +3,7 @@ use crate::model::SampleStatus;
 use crate::run::fake_executor::{
     FakeExecutor, ScriptedStep, Span, exactly, most_at_once, schedule, suite, tests,
 };
+use crate::stats::stopping::{Goal, VerdictRule};
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
 
@@ -448,7 +449,7 @@ fn with_detection_off_a_disturbed_sample_is_a_value() {
 
 /// Sign on runtimes a and b, 6 to 12 samples, to 1 %: b's values are a's times `ratio`,
 /// with a wobble of a few per mille.
-fn paired_run(ratio: f64) -> Vec<Sample> {
+fn paired_run(ratio: f64, goal: Goal) -> Vec<Sample> {
     let bench = Bench::new(
         &["sign"],
         &["a", "b"],
@@ -458,6 +459,7 @@ fn paired_run(ratio: f64) -> Vec<Sample> {
             precision: 0.01,
             min_effect: 0.02,
             counts: false,
+            goal,
         },
     );
     let fake = FakeExecutor::new(move |_, runtime, nth| {
@@ -469,21 +471,37 @@ fn paired_run(ratio: f64) -> Vec<Sample> {
     samples
 }
 
+/// A gate's goal: each verdict decided.
+fn verdicts() -> Goal {
+    Goal::Verdict(VerdictRule {
+        confidence: 0.99,
+        alpha: 0.01,
+        family: 1,
+        paired_test: crate::model::PairedTest::TrimmedT,
+    })
+}
+
 #[test]
 fn a_quiet_pair_stops_at_the_minimum() {
-    let samples = paired_run(1.0);
+    let samples = paired_run(1.0, verdicts());
     assert_eq!(of(&samples, "sign", "a").len(), 6);
     assert_eq!(of(&samples, "sign", "b").len(), 6);
 }
 
 #[test]
-fn a_pair_that_looks_changed_goes_on_to_the_maximum() {
-    let samples = paired_run(1.1);
+fn a_pair_whose_verdict_is_undecided_goes_on_to_the_maximum() {
+    // On the minimum effect itself: neither inside it nor beyond it.
+    let samples = paired_run(1.02, verdicts());
     assert_eq!(of(&samples, "sign", "a").len(), 12);
     assert_eq!(of(&samples, "sign", "b").len(), 12);
 }
 
-/// A clock that moves `step` on at every reading, from an arbitrary start.
+#[test]
+fn a_report_stops_a_changed_pair_once_its_ratio_is_precise() {
+    let samples = paired_run(1.1, Goal::Precision);
+    assert_eq!(of(&samples, "sign", "b").len(), 6);
+}
+
 fn ticking(step: Duration) -> Box<dyn Fn() -> Instant> {
     let start = Instant::now();
     let readings = std::cell::Cell::new(0);
