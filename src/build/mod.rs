@@ -374,10 +374,11 @@ fn zig_build_with(
     Ok(out.join("bin"))
 }
 
-/// Runs the zig builds one after another, and wasm-opt on each build's modules as soon as that
-/// build is done. A zig build keeps one core busy (the first, which compiles Zig's own runtime
-/// for the target, about 2 minutes cold), so the other `jobs - 1` optimize meanwhile rather
-/// than wait for every build; when the builds are done their thread optimizes too.
+/// Runs the zig builds, and wasm-opt on each build's modules as soon as that build is done,
+/// on `jobs` threads. The first zig build runs alone: it compiles what every build shares (Zig's
+/// runtime and libc for the target, about 2 minutes cold, and libsodium's objects), while the
+/// other `jobs - 1` threads wait for its modules; then up to `jobs` builds run at once beside
+/// the optimizers, and when the builds are done every thread optimizes.
 fn build_and_optimize(
     inputs: &Inputs,
     home: &Home,
@@ -409,7 +410,7 @@ fn build_and_optimize(
             scope.spawn(optimize_ready);
         }
         // `ready` moves in and is dropped when the builds end, which lets the others finish.
-        let built = zig_builds_feeding(inputs, home, wanted, &bar, ready);
+        let built = zig_builds_feeding(inputs, home, wanted, &bar, ready, jobs);
         optimize_ready();
         built
     });
@@ -425,21 +426,24 @@ fn build_and_optimize(
 }
 
 /// One zig build per iteration count the wanted tests use, the count with the most tests
-/// first (the most work for the optimizers soonest); each build's modules go to `ready`.
+/// first (the most work for the optimizers soonest): that one alone, then the others up to
+/// `jobs` at once. Each build's modules go to `ready`.
 fn zig_builds_feeding<'w>(
     inputs: &Inputs,
     home: &Home,
     wanted: &'w [Wanted],
     bar: &ProgressBar,
     ready: std::sync::mpsc::Sender<(&'w Wanted, PathBuf)>,
+    jobs: usize,
 ) -> Result<()> {
     let mut counts: BTreeMap<u64, usize> = BTreeMap::new();
     for test in wanted {
         *counts.entry(test.iterations).or_default() += 1;
     }
-    let mut order: Vec<(u64, usize)> = counts.into_iter().collect();
-    order.sort_by_key(|&(iterations, tests)| (std::cmp::Reverse(tests), iterations));
-    for (index, &(iterations, _)) in order.iter().enumerate() {
+    let mut order: Vec<u64> = counts.keys().copied().collect();
+    order.sort_by_key(|iterations| (std::cmp::Reverse(counts[iterations]), *iterations));
+    let build = |index: usize| -> Result<()> {
+        let iterations = order[index];
         // Printed with the bar out of the way, and also when it is hidden (not a terminal).
         bar.suspend(|| {
             eprintln!(
@@ -454,8 +458,37 @@ fn zig_builds_feeding<'w>(
             // The receivers live until this function returns: sending cannot fail.
             let _ = ready.send((test, input));
         }
+        Ok(())
+    };
+    if order.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    build(0)?;
+    let next = std::sync::atomic::AtomicUsize::new(1);
+    let failed: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let stop = failed.lock().expect("no panics while holding").is_some();
+                    if index >= order.len() || stop {
+                        break;
+                    }
+                    if let Err(error) = build(index) {
+                        failed
+                            .lock()
+                            .expect("no panics while holding")
+                            .get_or_insert(error);
+                    }
+                }
+            });
+        }
+    });
+    match failed.into_inner().expect("threads joined") {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
 }
 
 /// Optimizes one module, reusing an earlier result for the same input, tool and flags.
