@@ -26,7 +26,13 @@ const BETWEEN_PASSES: Duration = Duration::from_millis(5);
 
 /// A mark unique to one sample of this wasmgate process.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mark(String);
+pub struct Mark {
+    value: String,
+    /// When the mark was made, in clock ticks since boot (as `/proc/PID/stat` counts a
+    /// process's start), less a margin: no process that started before it can carry the mark,
+    /// so the sweep reads no older process's environment. `None` where the clock is unknown.
+    since: Option<u64>,
+}
 
 /// A process of the tree that was still alive after the runtime exited.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,12 +49,15 @@ impl Mark {
         let serial = NEXT.fetch_add(1, Ordering::Relaxed);
         // Fixed width: every sample's environment has the same size, so the mark cannot
         // shift a runtime's memory layout from one sample to the next.
-        Mark(format!("{:010}-{serial:012}", std::process::id()))
+        Mark {
+            value: format!("{:010}-{serial:012}", std::process::id()),
+            since: ticks_since_boot().map(|ticks| ticks.saturating_sub(2)),
+        }
     }
 
     /// Starts the command with this mark in its environment.
     pub fn apply(&self, command: &mut Command) {
-        command.env(MARK_VARIABLE, &self.0);
+        command.env(MARK_VARIABLE, &self.value);
     }
 
     /// Ends every process of the sample still alive (the group `group` and every process with
@@ -87,7 +96,11 @@ impl Mark {
             .filter_map(|pid| {
                 let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
                 let (name, state, pgrp) = parse_stat(&stat)?;
-                let member = pgrp == group.as_raw() || self.marks(pid);
+                let younger = match (self.since, start_ticks(&stat)) {
+                    (Some(since), Some(started)) => started >= since,
+                    _ => true,
+                };
+                let member = pgrp == group.as_raw() || (younger && self.marks(pid));
                 (member && !matches!(state, 'Z' | 'X')).then_some(Survivor { pid, name })
             })
             .collect()
@@ -98,7 +111,7 @@ impl Mark {
         let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
             return false;
         };
-        let entry = format!("{MARK_VARIABLE}={}", self.0);
+        let entry = format!("{MARK_VARIABLE}={}", self.value);
         environ.split(|b| *b == 0).any(|e| e == entry.as_bytes())
     }
 }
@@ -114,6 +127,27 @@ fn parse_stat(stat: &str) -> Option<(String, char, i32)> {
     let _parent = fields.next()?;
     let group = fields.next()?.parse().ok()?;
     Some((name, state, group))
+}
+
+/// When the process started, in clock ticks since boot: the 22nd field of its stat.
+fn start_ticks(stat: &str) -> Option<u64> {
+    let close = stat.rfind(')')?;
+    // Fields from the 3rd (the state) follow the name.
+    stat.get(close + 1..)?
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()
+}
+
+/// Clock ticks since boot now, by `/proc/uptime` and the tick rate.
+#[allow(unsafe_code)]
+fn ticks_since_boot() -> Option<u64> {
+    let uptime = std::fs::read_to_string("/proc/uptime").ok()?;
+    let seconds: f64 = uptime.split_whitespace().next()?.parse().ok()?;
+    // SAFETY: sysconf reads a configuration value and touches no memory of ours.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (per_second > 0).then(|| (seconds * per_second as f64) as u64)
 }
 
 /// "sleep (pid 123), sh (pid 124)", at most a few named.
@@ -134,6 +168,19 @@ pub fn describe(survivors: &[Survivor]) -> String {
 pub(crate) mod tests {
     use super::*;
     use std::os::unix::process::CommandExt;
+
+    #[test]
+    fn a_process_started_before_the_mark_cannot_carry_it() {
+        // The first process started at boot, long before any mark.
+        let init = std::fs::read_to_string("/proc/1/stat").unwrap();
+        let started = start_ticks(&init).unwrap();
+        let mark = Mark::unique();
+        let since = mark.since.expect("the clock is known here");
+        assert!(started < since, "{started} {since}");
+        assert!(since <= ticks_since_boot().unwrap());
+        let stat = "4242 (a) b) S 1 4240 4240 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 98765 0";
+        assert_eq!(start_ticks(stat), Some(98765));
+    }
 
     #[test]
     fn the_name_may_hold_spaces_and_parentheses() {
@@ -199,6 +246,6 @@ pub(crate) mod tests {
     fn marks_are_unique_and_of_one_length() {
         let (a, b) = (Mark::unique(), Mark::unique());
         assert_ne!(a, b);
-        assert_eq!(a.0.len(), b.0.len());
+        assert_eq!(a.value.len(), b.value.len());
     }
 }
