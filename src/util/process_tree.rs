@@ -147,7 +147,7 @@ fn ticks_since_boot() -> Option<u64> {
     let seconds: f64 = uptime.split_whitespace().next()?.parse().ok()?;
     // SAFETY: sysconf reads a configuration value and touches no memory of ours.
     let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    (per_second > 0).then(|| (seconds * per_second as f64) as u64)
+    (per_second > 0).then_some((seconds * per_second as f64) as u64)
 }
 
 /// "sleep (pid 123), sh (pid 124)", at most a few named.
