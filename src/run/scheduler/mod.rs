@@ -122,8 +122,8 @@ enum Event {
     Measured(usize, Measured),
     /// A sample was cut at the end of the budget: the budget is spent.
     CutShort,
-    /// A worker has ended, and this is how its time went.
-    Retired(WorkerTime),
+    /// A worker has ended (also by a panic), and this is how its time went.
+    Retired(usize, WorkerTime),
     /// No worker said anything for a while.
     Quiet,
 }
@@ -159,6 +159,8 @@ struct Progress {
     busy: Vec<Option<usize>>,
     /// Workers waiting for a block.
     free: Vec<usize>,
+    /// Workers that have ended.
+    retired: usize,
     times: Vec<WorkerTime>,
 }
 
@@ -257,9 +259,9 @@ impl Scheduler<'_> {
                 // A worker that is gone ended with an error its thread reports.
                 let _ = assign[worker].send(block);
             }
-            if progress.free.len() == assign.len() {
-                // Every worker is free and nothing is left to run: closing their channels
-                // ends them.
+            if progress.free.len() + progress.retired == assign.len() {
+                // Every worker is free (or gone) and nothing is left to run: closing their
+                // channels ends them.
                 assign.clear();
             }
         }
@@ -307,7 +309,16 @@ impl Scheduler<'_> {
                 record(sample)?;
             }
             Event::CutShort => progress.dispatch.budget_spent = true,
-            Event::Retired(time) => progress.times.push(time),
+            Event::Retired(worker, time) => {
+                // A worker that ended while busy panicked: its block is over all the same,
+                // and the panic is raised when the workers are joined.
+                if let Some(test) = progress.busy[worker].take() {
+                    progress.dispatch.ended(test);
+                }
+                progress.free.retain(|&free| free != worker);
+                progress.retired += 1;
+                progress.times.push(time);
+            }
             Event::Quiet => self.log_progress(shown, progress),
         }
         Ok(())
@@ -365,6 +376,7 @@ impl Scheduler<'_> {
             order: earlier.iter().map(|s| s.order + 1).max().unwrap_or(0),
             busy: vec![None; self.schedule.cores.len()],
             free: Vec::new(),
+            retired: 0,
             times: Vec::new(),
         }
     }
@@ -555,22 +567,24 @@ impl Scheduler<'_> {
             stop: self.stop,
             disturbance: self.schedule.disturbance,
         };
-        let born = Instant::now();
-        let mut time = WorkerTime::default();
+        let mut retiring = Retiring {
+            worker,
+            events,
+            born: Instant::now(),
+            time: WorkerTime::default(),
+        };
         loop {
             if events.send(Event::Free(worker)).is_err() {
                 break;
             }
             let asked = Instant::now();
             let given = blocks.recv();
-            time.waited += asked.elapsed();
+            retiring.time.waited += asked.elapsed();
             let Ok(block) = given else { break };
-            if !self.run_block(worker, &limits, block, events, &mut time) {
+            if !self.run_block(worker, &limits, block, events, &mut retiring.time) {
                 break;
             }
         }
-        time.lived = born.elapsed();
-        let _ = events.send(Event::Retired(time));
     }
 
     /// Runs a block's samples back to back; `false` when the scheduler no longer listens.
@@ -613,6 +627,22 @@ impl Scheduler<'_> {
             }
         }
         true
+    }
+}
+
+/// Tells the scheduler that its worker ended, when the worker's thread leaves `work`, by a
+/// return or a panic: the scheduler then no longer waits for it.
+struct Retiring<'e> {
+    worker: usize,
+    events: &'e mpsc::Sender<Event>,
+    born: Instant,
+    time: WorkerTime,
+}
+
+impl Drop for Retiring<'_> {
+    fn drop(&mut self) {
+        self.time.lived = self.born.elapsed();
+        let _ = self.events.send(Event::Retired(self.worker, self.time));
     }
 }
 

@@ -291,6 +291,27 @@ fn a_worker_takes_its_next_block_when_its_own_ends_not_when_the_slowest_does() {
 }
 
 #[test]
+fn a_worker_that_panics_does_not_leave_the_run_waiting_for_it() {
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut bench = Bench::new(&["sign", "hash"], &["a"], exactly(3));
+        bench.schedule.cores = vec![None, None];
+        let fake = FakeExecutor::new(|test, _, nth| {
+            assert!(!(test == "sign" && nth == 1), "a bug in a sample");
+            ScriptedStep::Value(1000)
+        });
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| bench.run(&fake, &[])));
+        let _ = done.send(ran.is_err());
+    });
+    let panicked = finished.recv_timeout(Duration::from_secs(20));
+    assert_eq!(
+        panicked,
+        Ok(true),
+        "the panic reached the caller, without a hang"
+    );
+}
+
+#[test]
 fn each_core_runs_a_worker_and_the_workers_sample_at_the_same_time() {
     for cores in [vec![2, 3], vec![1, 2, 3]] {
         let spans = spans_on(&cores);
