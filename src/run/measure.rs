@@ -4,7 +4,7 @@
 
 use super::adapter::{RuntimeRequest, resolve_measuring};
 use super::instructions::{Counter, InstructionsExecutor};
-use super::scheduler::Schedule;
+use super::scheduler::{Ending, Ran, Schedule};
 use super::{STOP, Start, choose_cores, doctor, refuse_smt_siblings, select_tests};
 use crate::build::Suite;
 use crate::build::instructions::{MeasuredSuites, suites_for};
@@ -129,7 +129,7 @@ pub fn measure(loaded: &Loaded, request: &MeasureRequest, out: &Path) -> Result<
     };
     // A resumed run's earlier samples were taken in an earlier session, on its own clock.
     let (earlier, earlier_seconds) = (start.results.samples.len(), start.results.wall_seconds);
-    let results = super::run(
+    let (results, ran) = super::run(
         &suite,
         &runtimes,
         &tests,
@@ -143,7 +143,7 @@ pub fn measure(loaded: &Loaded, request: &MeasureRequest, out: &Path) -> Result<
     )?;
     let session_seconds = results.wall_seconds - earlier_seconds;
     let taken = results.samples.get(earlier..).unwrap_or_default();
-    report_cost(taken, &schedule.cores, session_seconds, results.harness);
+    report_cost(taken, &schedule, session_seconds, &ran);
     Ok(results)
 }
 
@@ -208,21 +208,29 @@ fn prepare_runtimes(
     Ok(())
 }
 
-/// The harness's own cost in one line: how long the measuring took, how much of that the
+/// The run's end and the harness's own cost in one line: how long the measuring took, whether
+/// every test was settled or how many the budget left unsettled, how much of the time the
 /// workers spent in samples (a run whose workers waited on each other shows it), and what the
 /// harness itself took per sample, between samples and in CPU time.
-fn report_cost(
-    samples: &[crate::model::Sample],
-    cores: &[Option<usize>],
-    seconds: f64,
-    harness: Option<crate::model::HarnessCost>,
-) {
+fn report_cost(samples: &[crate::model::Sample], schedule: &Schedule, seconds: f64, ran: &Ran) {
     let took = humantime::format_duration(Duration::from_secs(seconds.max(0.0) as u64));
     let mut line = format!("measuring took {took}");
-    if let Some(achieved) = super::parallelism::parallelism(samples, cores, seconds) {
+    match (ran.ending, schedule.budget) {
+        (Ending::Finished, Some(budget)) => line.push_str(&format!(
+            " of the {} budget: every test settled",
+            humantime::format_duration(budget)
+        )),
+        (Ending::Finished, None) => line.push_str(": every test settled"),
+        (Ending::BudgetSpent, _) => line.push_str(&format!(
+            ": the budget ended it with {} of {} tests unsettled",
+            ran.unsettled, ran.tests
+        )),
+        (Ending::Interrupted, _) => line.push_str(": interrupted"),
+    }
+    if let Some(achieved) = super::parallelism::parallelism(samples, &schedule.cores, seconds) {
         line.push_str(&format!(", {achieved}"));
     }
-    if let Some(cost) = harness {
+    if let Some(cost) = ran.harness {
         line.push_str(&format!(
             "; harness {:.1} ms a sample between samples, {:.1} ms CPU",
             cost.wall_ms_per_sample, cost.cpu_ms_per_sample

@@ -229,7 +229,7 @@ pub fn run(
     start: Start,
     out: &Path,
     executor: &dyn Executor,
-) -> Result<Results> {
+) -> Result<(Results, scheduler::Ran)> {
     let mut results = start.results;
     let journal_path = journal::path_for(out);
     let mut journal = journal::Journal::create(&journal_path, &results)?;
@@ -258,7 +258,7 @@ pub fn run(
     results.finished_at = Some(crate::model::now_rfc3339());
     crate::model::write_json(out, &results)?;
     std::fs::remove_file(&journal.path)?;
-    Ok(results)
+    Ok((results, ran))
 }
 
 /// Reads results: a finished results file, or the journal of an interrupted run.
@@ -388,7 +388,7 @@ mod tests {
             }
         });
         let start = Start::fresh(&suite, &runtimes, &schedule, None);
-        let results = run(&suite, &runtimes, &tests, &schedule, start, &out, &fake).unwrap();
+        let (results, _) = run(&suite, &runtimes, &tests, &schedule, start, &out, &fake).unwrap();
         assert_eq!(results.samples.len(), 8);
         assert!(results.samples.iter().all(|s| s.ok_value() == Some(1000.0)));
         assert!(results.complete);

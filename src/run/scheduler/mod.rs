@@ -143,6 +143,11 @@ struct WorkerTime {
 #[derive(Debug, Clone, Copy)]
 pub struct Ran {
     pub ending: Ending,
+    /// Tests the stopping rule still wanted samples of when the run ended (by the budget or
+    /// an interrupt); 0 when every test was settled.
+    pub unsettled: usize,
+    /// Tests the run measured.
+    pub tests: usize,
     /// `None` when no sample was taken.
     pub harness: Option<HarnessCost>,
 }
@@ -216,8 +221,13 @@ impl Scheduler<'_> {
             Ending::Finished
         };
         let cpu = own_cpu().saturating_sub(cpu_before);
+        let unsettled = (0..self.tests.len())
+            .filter(|&test| self.open_test(test, &progress.states).is_some())
+            .count();
         Ok(Ran {
             ending,
+            unsettled,
+            tests: self.tests.len(),
             harness: harness_cost(&progress.times, cpu),
         })
     }

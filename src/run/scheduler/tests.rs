@@ -109,6 +109,27 @@ fn the_budget_ends_the_run_between_whole_blocks() {
 }
 
 #[test]
+fn a_run_says_how_many_tests_it_left_unsettled_and_what_the_harness_cost() {
+    let ran = |bench: &Bench| {
+        let fake = FakeExecutor::new(steady).pausing(Duration::from_millis(2), 40.0);
+        (bench.scheduler(&fake).run_logging(&[], |_| Ok(()), None)).unwrap()
+    };
+    let mut bench = Bench::new(&["sign", "hash", "hash2"], &["a", "b"], exactly(50));
+    let finished = ran(&bench);
+    assert_eq!(
+        (finished.ending, finished.unsettled, finished.tests),
+        (Ending::Finished, 0, 3)
+    );
+    let cost = finished.harness.expect("samples were taken");
+    assert_eq!(cost.samples, 3 * 2 * 50);
+    assert!(cost.wall_ms_per_sample >= 0.0 && cost.cpu_ms_per_sample >= 0.0);
+    bench.schedule.budget = Some(Duration::from_millis(300));
+    let spent = ran(&bench);
+    assert_eq!(spent.ending, Ending::BudgetSpent);
+    assert_eq!(spent.unsettled, 3);
+}
+
+#[test]
 fn a_sample_cut_by_the_deadline_is_not_recorded() {
     let mut bench = Bench::new(&["sign"], &["a"], exactly(3));
     bench.schedule.budget = Some(Duration::from_millis(30));
