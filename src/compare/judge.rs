@@ -61,7 +61,17 @@ pub fn gate(
         let foreign = Foreign::allowed_if(against.allow_foreign);
         check_baseline_first(baseline, foreign, &loaded.config, request.sampling.measure)?;
     }
-    let results = crate::run::measure::measure(loaded, request, results_path)?;
+    // With nothing to compare, there is no verdict to decide: the run is a report of its
+    // runtimes side by side, each ratio sampled to the gate's precision.
+    let purpose = match against.is_given() {
+        true => request.purpose,
+        false => crate::config::Purpose::Report,
+    };
+    let request = MeasureRequest {
+        purpose,
+        ..request.clone()
+    };
+    let results = crate::run::measure::measure(loaded, &request, results_path)?;
     if !results.complete {
         return Ok(GateOutcome::Interrupted);
     }
