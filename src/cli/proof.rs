@@ -113,18 +113,31 @@ fn print_aa(outcome: &AaOutcome) {
     );
 }
 
+/// When the replayed rule stops a test, as the header says it.
+fn until(stopping: &crate::stats::stopping::Stopping) -> String {
+    match (stopping.precision > 0.0, stopping.goal) {
+        (false, _) => "exactly the minimum".to_string(),
+        (true, crate::stats::stopping::Goal::Verdict(_)) => {
+            "until its verdict is decided".to_string()
+        }
+        (true, crate::stats::stopping::Goal::Precision) => {
+            format!("precision ±{} %", stopping.precision * 100.0)
+        }
+    }
+}
+
 fn print_injection(report: &InjectReport, request: &InjectRequest) {
     let (settings, sampling) = (&report.settings, &report.sampling);
     let stopping = &sampling.stopping;
     println!(
-        "{} trials per setting on {} (A/A samples split at random into base and head); alpha {}, min effect {} %; each test stopped where the scheduler would stop it ({} to {} pairs, precision ±{} %, budget {} on {} worker{}; the A/A run had {})",
+        "{} trials per setting on {} (A/A samples split at random into base and head); alpha {}, min effect {} %; each test stopped where the scheduler would stop it ({} to {} pairs, {}, budget {} on {} worker{}; the A/A run had {})",
         request.trials,
         request.results.display(),
         settings.alpha,
         settings.min_effect * 100.0,
         stopping.min_samples,
         stopping.max_samples,
-        stopping.precision * 100.0,
+        until(stopping),
         report.budget.as_deref().unwrap_or("none"),
         sampling.workers,
         if sampling.workers == 1 { "" } else { "s" },
