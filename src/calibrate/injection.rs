@@ -480,7 +480,10 @@ fn pairs_within_budget(
         sampling.workers,
         sampling.budget,
         rng.u64(..),
-        stopping.most_blocks(),
+        round_policy::Blocks {
+            least: stopping.least_blocks(),
+            most: stopping.most_blocks(),
+        },
         open,
     );
     (replayed.taken, replayed.wall.as_secs_f64())

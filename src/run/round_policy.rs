@@ -57,6 +57,13 @@ pub struct OpenTest {
     pub room: usize,
 }
 
+/// The blocks a test takes: at least `least` (the rule's minimum), at most `most`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Blocks {
+    pub least: usize,
+    pub most: usize,
+}
+
 /// Which test's block each free worker takes next.
 #[derive(Debug, Clone)]
 pub struct Dispatch {
@@ -89,13 +96,13 @@ impl Dispatch {
 
     /// The test whose block the free worker runs next, or `None`: nothing can start now (wait
     /// for a running block to end, or end the run when none is running). `open` is the
-    /// stopping rule on a test's results so far (`None`: done); `most` the most blocks it
-    /// could ask for (`Stopping::most_blocks`); `fits` whether the test's block, started now,
-    /// ends within the budget.
+    /// stopping rule on a test's results so far (`None`: done); `bounds` the blocks it asks
+    /// for at least and could ask for at most (`Stopping::blocks`); `fits` whether the test's
+    /// block, started now, ends within the budget.
     pub fn next(
         &mut self,
         open: impl Fn(usize) -> Option<OpenTest>,
-        most: usize,
+        bounds: Blocks,
         fits: impl Fn(usize) -> bool,
     ) -> Option<usize> {
         loop {
@@ -103,11 +110,11 @@ impl Dispatch {
                 Some(test) => test,
                 None if self.budget_spent => return None,
                 None => {
-                    self.new_pass(&open, most);
+                    self.new_pass(&open, bounds);
                     self.queue.pop_front()?
                 }
             };
-            if !self.wants_block(test, &open, most) {
+            if !self.wants_block(test, &open, bounds) {
                 continue;
             }
             if !fits(test) {
@@ -143,9 +150,9 @@ impl Dispatch {
     /// (seed, pass); when every such test has a block running, those that have room for
     /// another. A test's second block at once is a guess that its first will not decide it,
     /// so it is taken only when no other test is waiting.
-    fn new_pass(&mut self, open: &impl Fn(usize) -> Option<OpenTest>, most: usize) {
+    fn new_pass(&mut self, open: &impl Fn(usize) -> Option<OpenTest>, bounds: Blocks) {
         let wanting: Vec<usize> = (0..self.running.len())
-            .filter(|&test| self.wants_block(test, open, most))
+            .filter(|&test| self.wants_block(test, open, bounds))
             .collect();
         let idle: Vec<usize> = (wanting.iter().copied())
             .filter(|&test| self.running[test] == 0)
@@ -159,12 +166,15 @@ impl Dispatch {
     }
 
     /// Whether `test` is open and has room for one more block beside those running: never
-    /// past what the rule could ask for, nor past the room its runtimes have left.
+    /// past what the rule could ask for, nor past the room its runtimes have left. Below its
+    /// minimum, a second block at once only while the minimum still needs it: the blocks
+    /// running may complete the minimum, and then the rule decides (one count a side settles
+    /// a deterministic test, and a second would only delay the run's end).
     fn wants_block(
         &mut self,
         test: usize,
         open: &impl Fn(usize) -> Option<OpenTest>,
-        most: usize,
+        bounds: Blocks,
     ) -> bool {
         if self.done[test] {
             return false;
@@ -174,7 +184,9 @@ impl Dispatch {
             return false;
         };
         let running = self.running[test];
-        running == 0 || (state.taken + running < most && running < state.room)
+        let with_running = state.taken + running;
+        let guess_allowed = with_running < bounds.least || state.taken >= bounds.least;
+        running == 0 || (guess_allowed && with_running < bounds.most && running < state.room)
     }
 }
 
@@ -215,7 +227,7 @@ pub fn replay(
     workers: usize,
     budget: Option<Duration>,
     seed: u64,
-    most: usize,
+    bounds: Blocks,
     open: impl Fn(usize, usize) -> Option<OpenTest>,
 ) -> Replayed {
     let mut dispatch = Dispatch::new(walls.len(), seed, 0);
@@ -227,7 +239,7 @@ pub fn replay(
         while running.len() < workers.max(1) {
             let next = dispatch.next(
                 |test| open(test, taken[test]),
-                most,
+                bounds,
                 |test| ends_within(now, walls[test], budget),
             );
             let Some(test) = next else { break };
@@ -263,7 +275,7 @@ mod tests {
             workers,
             budget.map(Duration::from_millis),
             7,
-            most,
+            Blocks { least: 1, most },
             |test, taken| (taken < wanted[test]).then_some(OpenTest { taken, room: most }),
         )
     }
@@ -307,17 +319,47 @@ mod tests {
     #[test]
     fn a_dispatch_never_runs_a_test_past_its_room() {
         let mut dispatch = Dispatch::new(1, 1, 0);
+        let bounds = Blocks { least: 3, most: 10 };
         let open = |_| Some(OpenTest { taken: 0, room: 2 });
-        assert_eq!(dispatch.next(open, 10, |_| true), Some(0));
-        assert_eq!(dispatch.next(open, 10, |_| true), Some(0));
-        assert_eq!(dispatch.next(open, 10, |_| true), None, "room for two");
+        assert_eq!(dispatch.next(open, bounds, |_| true), Some(0));
+        assert_eq!(dispatch.next(open, bounds, |_| true), Some(0));
+        assert_eq!(dispatch.next(open, bounds, |_| true), None, "room for two");
         assert_eq!(dispatch.running(), 2);
         dispatch.ended(0);
-        assert_eq!(dispatch.next(open, 10, |_| true), Some(0));
+        assert_eq!(dispatch.next(open, bounds, |_| true), Some(0));
         // Once the rule says done, a test stays done.
-        assert_eq!(dispatch.next(|_| None, 10, |_| true), None);
+        assert_eq!(dispatch.next(|_| None, bounds, |_| true), None);
         assert!(dispatch.is_done(0));
-        assert_eq!(dispatch.next(open, 10, |_| true), None);
+        assert_eq!(dispatch.next(open, bounds, |_| true), None);
+    }
+
+    #[test]
+    fn below_its_minimum_a_test_runs_no_block_the_minimum_does_not_need() {
+        // One sample a side is the minimum (counts): while the first runs, a second worker
+        // does not take another of the same test; once it is in and the rule wants more, it
+        // may.
+        let bounds = Blocks { least: 1, most: 12 };
+        let mut dispatch = Dispatch::new(1, 1, 0);
+        let first = |_| Some(OpenTest { taken: 0, room: 12 });
+        assert_eq!(dispatch.next(first, bounds, |_| true), Some(0));
+        assert_eq!(dispatch.next(first, bounds, |_| true), None);
+        let more = |_| Some(OpenTest { taken: 1, room: 12 });
+        assert_eq!(dispatch.next(more, bounds, |_| true), Some(0));
+        // With a minimum of 8, the first blocks all go at once.
+        let bounds = Blocks {
+            least: 8,
+            most: 100,
+        };
+        let mut dispatch = Dispatch::new(1, 1, 0);
+        let fresh = |_| {
+            Some(OpenTest {
+                taken: 0,
+                room: 100,
+            })
+        };
+        for _ in 0..4 {
+            assert_eq!(dispatch.next(fresh, bounds, |_| true), Some(0));
+        }
     }
 
     #[test]

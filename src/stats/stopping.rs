@@ -98,6 +98,11 @@ impl Stopping {
         most as usize
     }
 
+    /// The fewest blocks the rule asks of any test: its minimum.
+    pub fn least_blocks(&self) -> usize {
+        self.min_samples as usize
+    }
+
     /// Whether a test with `taken` samples per runtime, paired (first runtime, other runtime)
     /// by round for each other runtime, wants another round.
     pub fn pairs_want_more(&self, taken: usize, paired: &[Vec<(f64, f64)>]) -> bool {

@@ -351,8 +351,12 @@ impl Scheduler<'_> {
             });
             round_policy::ends_within(started.elapsed(), needed, self.schedule.budget)
         };
-        let most = self.schedule.stopping.most_blocks();
-        let test = progress.dispatch.next(open, most, fits)?;
+        let stopping = &self.schedule.stopping;
+        let bounds = round_policy::Blocks {
+            least: stopping.least_blocks(),
+            most: stopping.most_blocks(),
+        };
+        let test = progress.dispatch.next(open, bounds, fits)?;
         let (mut runtimes, _) = self.open_runtimes(test, states)?;
         let round = progress.next_round[test];
         progress.next_round[test] += 1;
