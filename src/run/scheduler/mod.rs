@@ -342,13 +342,12 @@ impl Scheduler<'_> {
         }
         let states = &progress.states;
         let open = |test| self.open_test(test, states);
+        // Asked only of a test the rule keeps open: its runtimes are those still measuring.
         let fits = |test| {
-            let Some((runtimes, _)) = self.open_runtimes(test, states) else {
-                return true;
-            };
-            let needed = runtimes.iter().fold(Duration::ZERO, |sum, r| {
-                sum.saturating_add(expected_wall(&states[&(test, *r)]))
-            });
+            let needed = (self.usable_runtimes(test, states).iter())
+                .fold(Duration::ZERO, |sum, r| {
+                    sum.saturating_add(expected_wall(&states[&(test, *r)]))
+                });
             round_policy::ends_within(started.elapsed(), needed, self.schedule.budget)
         };
         let stopping = &self.schedule.stopping;
@@ -357,7 +356,7 @@ impl Scheduler<'_> {
             most: stopping.most_blocks(),
         };
         let test = progress.dispatch.next(open, bounds, fits)?;
-        let (mut runtimes, _) = self.open_runtimes(test, states)?;
+        let mut runtimes = self.usable_runtimes(test, states);
         let round = progress.next_round[test];
         progress.next_round[test] += 1;
         let mut rng = fastrand::Rng::with_seed(
@@ -526,16 +525,25 @@ impl Scheduler<'_> {
         states
     }
 
-    /// The runtimes that run the test this round and the samples (or pairs) it has taken, or
-    /// `None` when the test is done.
+    /// The runtimes that still measure `test`: neither failed nor disturbed out of it.
+    fn usable_runtimes(
+        &self,
+        test: usize,
+        states: &BTreeMap<(usize, usize), PairState>,
+    ) -> Vec<usize> {
+        (0..self.runtimes.len())
+            .filter(|r| !states[&(test, *r)].closed(self.disturbed_cap()))
+            .collect()
+    }
+
+    /// The runtimes that run the test's next block and the samples (or pairs) it has taken,
+    /// or `None` when the test is done.
     fn open_runtimes(
         &self,
         test: usize,
         states: &BTreeMap<(usize, usize), PairState>,
     ) -> Option<(Vec<usize>, usize)> {
-        let usable: Vec<usize> = (0..self.runtimes.len())
-            .filter(|r| !states[&(test, *r)].closed(self.disturbed_cap()))
-            .collect();
+        let usable = self.usable_runtimes(test, states);
         let taken = usable.iter().map(|r| states[&(test, *r)].taken()).min()?;
         let values = |r: usize| &states[&(test, r)].values;
         let stopping = &self.schedule.stopping;
