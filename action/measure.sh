@@ -70,8 +70,9 @@ done <<< "$WG_RUNTIMES"
 sampling=()
 if [ -n "$WG_BUDGET" ]; then sampling+=(--budget "$WG_BUDGET"); fi
 if [ -n "${WG_MEASURE:-}" ]; then sampling+=(--measure "$WG_MEASURE"); fi
-# The instructions measure counts under Debian's valgrind: a hosted runner lacks it.
-if [ "${WG_MEASURE:-}" = "instructions" ] && ! command -v valgrind >/dev/null 2>&1; then
+# The counting measures count under Debian's valgrind: a hosted runner lacks it.
+case "${WG_MEASURE:-}" in instructions|compile-instructions) counted=1 ;; *) counted=0 ;; esac
+if [ "$counted" = 1 ] && ! command -v valgrind >/dev/null 2>&1; then
   group "Install valgrind (the instructions measure's counter)" \
     timeout 600 sh -c 'sudo apt-get update -qq && sudo apt-get install -y -qq valgrind' || exit 2
 fi

@@ -104,7 +104,8 @@ pub struct MeasuredSuites {
 /// Builds (or finds) the suites a run under `measure` measures.
 pub fn suites_for(config: &Config, home: &Home, measure: Measure) -> Result<MeasuredSuites> {
     Ok(match measure {
-        Measure::Time => MeasuredSuites {
+        // A compile does not run the module: the suite as measured for time is compiled.
+        Measure::Time | Measure::Compile | Measure::CompileInstructions => MeasuredSuites {
             suite: super::build_configured(config, home)?.0,
             low: None,
         },
@@ -122,7 +123,9 @@ pub fn suites_for(config: &Config, home: &Home, measure: Measure) -> Result<Meas
 /// bytes), for a native build of the same source.
 pub fn inputs_for(config: &Config, home: &Home, measure: Measure) -> Result<Inputs> {
     match measure {
-        Measure::Time => super::prepare(config, home),
+        Measure::Time | Measure::Compile | Measure::CompileInstructions => {
+            super::prepare(config, home)
+        }
         Measure::Instructions => prepare_instruction_inputs(config, home),
     }
 }

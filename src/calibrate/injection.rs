@@ -445,6 +445,7 @@ fn runtime_labelled(aa: &Results, label: &str) -> RuntimeInfo {
             version: String::new(),
             command: Vec::new(),
             native: false,
+            compile_threads: None,
         })
 }
 

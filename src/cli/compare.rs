@@ -21,8 +21,9 @@ pub struct CompareArgs {
     /// Write the formatted report here instead of standard output
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// Results of the same runtimes in the other measure (--measure): print both comparisons'
-    /// ratios side by side, per test, with their rank correlation and the tests they disagree on
+    /// Results of the same runtimes in another measure (--measure, e.g. time beside
+    /// instructions or beside compile): print both comparisons' ratios side by side, per test,
+    /// with their rank correlation and the tests they disagree on
     #[arg(long)]
     pub beside: Option<PathBuf>,
 }

@@ -186,7 +186,7 @@ pub struct SamplingArgs {
     /// Let two workers run on SMT siblings of one physical core [default: run.allow_smt_siblings]
     #[arg(long)]
     pub allow_smt_siblings: bool,
-    /// What a sample measures: time, or instructions counted under valgrind [default: run.measure]
+    /// What a sample measures: time, instructions (counted under valgrind), compile (each runtime's compile step timed) or compile-instructions [default: run.measure]
     #[arg(long)]
     pub measure: Option<crate::model::Measure>,
 }

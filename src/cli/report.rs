@@ -55,6 +55,9 @@ pub fn run(args: ReportArgs) -> Result<u8> {
         (true, crate::model::Measure::Instructions) => eprintln!(
             "--then-now left out: the 2023 results are times, and these are instruction counts"
         ),
+        (true, _compiles) => eprintln!(
+            "--then-now left out: the 2023 results time the compiled code running; the article did not measure compile time"
+        ),
         (false, _) => {}
     }
     summary.trends = read_trends(&args.histories)?;

@@ -15,6 +15,7 @@ pub fn run(ctx: &Context) -> Result<u8> {
         "found",
         "version",
         "AOT step",
+        "compile measure",
         "path",
     ]);
     for listed in crate::run::inventory::inventory(&ctx.loaded)? {
@@ -27,6 +28,10 @@ pub fn run(ctx: &Context) -> Result<u8> {
                 .aot
                 .map(|a| a.join(" "))
                 .unwrap_or_else(|| "–".to_string()),
+            match &listed.compile {
+                Some((_, threads)) => format!("yes, {}", threads.describe()),
+                None => "no compile step".to_string(),
+            },
             listed
                 .found
                 .map(|p| p.display().to_string())

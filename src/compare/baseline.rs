@@ -172,11 +172,11 @@ pub fn path_here(dir: &Path, runner: &str, runtime: &str, measure: Measure) -> R
 }
 
 /// The name a runtime's baseline is stored under: its label, and the measure unless time, so
-/// that a runner's baselines (and their histories) of the two measures never mix.
+/// that a runner's baselines (and their histories) of different measures never mix.
 fn stored_name(label: &str, measure: Measure) -> String {
     match measure {
         Measure::Time => label.to_string(),
-        Measure::Instructions => format!("{label}.instructions"),
+        other => format!("{label}.{}", other.name()),
     }
 }
 
@@ -382,10 +382,10 @@ mod tests {
     }
 
     #[test]
-    fn baselines_of_the_two_measures_are_stored_apart_and_a_gate_refuses_the_other_one() {
+    fn baselines_of_each_measure_are_stored_apart_and_a_gate_refuses_another_measures() {
         let dir = tempfile::tempdir().unwrap();
         let mut stored = Vec::new();
-        for measure in [Measure::Time, Measure::Instructions] {
+        for measure in Measure::ALL {
             let mut results = crate::model::fixtures::results_with(&[("sign", "a", Some(100))]);
             results.measure = measure;
             let side = side_from_results(&results, Some("a"), Path::new("r.json")).unwrap();
@@ -393,25 +393,40 @@ mod tests {
             assert_eq!(side_from_baseline(&path).unwrap().info.measure, measure);
             stored.push(path);
         }
-        assert_ne!(stored[0], stored[1]);
+        let apart: std::collections::BTreeSet<_> = stored.iter().collect();
+        assert_eq!(apart.len(), Measure::ALL.len(), "{stored:?}");
         assert!(stored[1].ends_with("a.instructions.json"), "{stored:?}");
-        assert_ne!(history_path(&stored[0]), history_path(&stored[1]));
+        assert!(stored[2].ends_with("a.compile.json"), "{stored:?}");
+        assert!(
+            stored[3].ends_with("a.compile-instructions.json"),
+            "{stored:?}"
+        );
+        let histories: std::collections::BTreeSet<_> =
+            stored.iter().map(|p| history_path(p)).collect();
+        assert_eq!(histories.len(), Measure::ALL.len());
         // Refused before anything is built or measured.
         let config = crate::config::parse(crate::config::DEFAULT_YAML, "default").unwrap();
-        let err = crate::compare::judge::check_baseline_first(
-            &stored[1],
-            crate::compare::Foreign::Allowed,
-            &config,
-            Measure::Time,
-        )
-        .unwrap_err()
-        .to_string();
+        let refusal = |stored: &Path, gated: Measure| {
+            let foreign = crate::compare::Foreign::Allowed;
+            let refused =
+                crate::compare::judge::check_baseline_first(stored, foreign, &config, gated);
+            refused.unwrap_err().to_string()
+        };
+        let err = refusal(&stored[1], Measure::Time);
         assert!(
             err.ends_with(
                 "a baseline of instructions, and this gate measures time: store a baseline of the same measure (its file name says which), or gate with --measure instructions"
             ),
             "{err}"
         );
+        // A compile-time baseline is no baseline of run time, nor the other way round.
+        let err = refusal(&stored[2], Measure::Time);
+        assert!(
+            err.contains("a baseline of compile, and this gate measures time"),
+            "{err}"
+        );
+        let err = refusal(&stored[0], Measure::Compile);
+        assert!(err.contains("--measure time"), "{err}");
     }
 
     #[test]

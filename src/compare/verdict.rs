@@ -89,7 +89,7 @@ pub(super) fn compare_test(
         head_disturbed: head_taken.disturbed,
     };
     fail_if_either_failed(&mut row, &base_taken, &head_taken);
-    let counted = head.info.measure == crate::model::Measure::Instructions;
+    let counted = head.info.measure.counts();
     if counted && row.verdict != Verdict::Failed {
         match exact_counts(&base_taken, &head_taken, settings.min_effect) {
             Ok(Some(exact)) => return (exact_row(row, &exact, settings), None),

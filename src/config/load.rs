@@ -190,6 +190,7 @@ fn check_runtime(name: &str, runtime: &RuntimeConfig) -> Result<()> {
         let counted = runtime.under(crate::model::Measure::Instructions);
         check_templates(&format!("{name}.instructions"), &counted)?;
     }
+    check_compile(name, runtime)?;
     check_install(&format!("runtimes.{name}.install"), &runtime.install)?;
     if let Some(compiler) = &runtime.compiler {
         check_install(
@@ -217,6 +218,32 @@ fn check_runtime(name: &str, runtime: &RuntimeConfig) -> Result<()> {
                 "field `runtimes.{name}.aot_guard.min_speedup`: give a factor between 1 and 100, e.g. 5"
             );
         }
+    }
+    Ok(())
+}
+
+/// A runtime's compile steps turn `{module}` into `{aot}`, as an `aot` step does.
+fn check_compile(name: &str, runtime: &RuntimeConfig) -> Result<()> {
+    let Some(compile) = &runtime.compile else {
+        return Ok(());
+    };
+    if runtime.native {
+        bail!(
+            "field `runtimes.{name}.compile`: native code is built by zig, not compiled by a runtime"
+        );
+    }
+    let steps = [("serial", &compile.serial), ("parallel", &compile.parallel)];
+    for (threads, step) in steps {
+        let Some(step) = step else { continue };
+        let mentions = |what: &str| step.iter().any(|arg| arg.contains(what));
+        if !(mentions("{module}") && mentions("{aot}")) {
+            bail!(
+                "field `runtimes.{name}.compile.{threads}`: the command must contain `{{module}}` and `{{aot}}`"
+            );
+        }
+    }
+    if compile.serial.is_none() && compile.parallel.is_none() {
+        bail!("field `runtimes.{name}.compile`: give `serial`, `parallel` or both");
     }
     Ok(())
 }

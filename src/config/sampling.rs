@@ -251,9 +251,9 @@ impl RunOverrides {
             run.measure = measure;
             given.push("measure");
         }
-        let sources = match run.measure {
-            crate::model::Measure::Time => sources,
-            crate::model::Measure::Instructions => {
+        let sources = match run.measure.is_time() {
+            true => sources,
+            false => {
                 let counting = run.instructions;
                 run.samples = counting.samples;
                 run.max_samples = counting.max_samples;

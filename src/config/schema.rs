@@ -283,6 +283,19 @@ pub struct RunConfig {
     /// The sampling and the modules of the instructions measure.
     #[serde(default)]
     pub instructions: InstructionsConfig,
+    /// How the compile measures run a runtime's compiler. Absent from configurations written
+    /// before the measure existed: on one thread.
+    #[serde(default)]
+    pub compile: CompileConfig,
+}
+
+/// How the compile measures run a runtime's compiler.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompileConfig {
+    /// On one thread or as many as the compiler chooses, where the runtime's `compile` entry
+    /// says how; a runtime that cannot be told compiles as it chooses, and its results say so.
+    pub threads: crate::model::CompileThreads,
 }
 
 /// How the instructions measure samples. A deterministic count needs no repetition to be
@@ -382,6 +395,22 @@ pub struct RuntimeConfig {
     /// count then differs from run to run), or an AOT target the simulator can run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instructions: Option<InstructionsCommands>,
+    /// The compile step of the compile measures where it is not the `aot` step: a runtime that
+    /// compiles as it runs may still compile without running (`wasmtime compile`), and a
+    /// compiler that may use several threads says how to choose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compile: Option<CompileCommands>,
+}
+
+/// A runtime's compile step, `{module}` into `{aot}`, on one thread and on as many as its
+/// compiler chooses; an absent one is the `aot` step, as the runtime chooses.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompileCommands {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel: Option<Vec<String>>,
 }
 
 /// A runtime's `run` and `aot` templates under the instructions measure; an absent one is the
@@ -406,6 +435,34 @@ impl RuntimeConfig {
             runtime.aot = counted.aot.clone().or(runtime.aot);
         }
         runtime
+    }
+
+    /// The command a compile measure times with `threads` asked for, and the threads it runs
+    /// on: the runtime's `compile` entry for that choice, else its `aot` step, as it chooses.
+    /// `None`: it has no compile step (it compiles as it runs, or interprets).
+    pub fn compile_step(
+        &self,
+        threads: crate::model::CompileThreads,
+    ) -> Option<(Vec<String>, crate::model::CompileThreads)> {
+        use crate::model::CompileThreads;
+        let entry = self.compile.as_ref();
+        let chosen = match threads {
+            CompileThreads::Serial => entry.and_then(|c| c.serial.clone()),
+            CompileThreads::Parallel => entry.and_then(|c| c.parallel.clone()),
+            CompileThreads::Runtime => None,
+        };
+        if let Some(command) = chosen {
+            return Some((command, threads));
+        }
+        let own = (self.aot.clone()).map(|command| (command, CompileThreads::Runtime));
+        let parallel = || {
+            entry?
+                .parallel
+                .clone()
+                .map(|c| (c, CompileThreads::Parallel))
+        };
+        let serial = || entry?.serial.clone().map(|c| (c, CompileThreads::Serial));
+        own.or_else(parallel).or_else(serial)
     }
 }
 
@@ -450,9 +507,9 @@ pub(super) fn default_min_effect_instructions() -> f64 {
 impl CompareConfig {
     /// The minimum effect of a comparison of values in `measure`.
     pub fn min_effect_of(&self, measure: crate::model::Measure) -> f64 {
-        match measure {
-            crate::model::Measure::Time => self.min_effect,
-            crate::model::Measure::Instructions => self.min_effect_instructions,
+        match measure.is_time() {
+            true => self.min_effect,
+            false => self.min_effect_instructions,
         }
     }
 }

@@ -110,6 +110,54 @@ fn aot_templates_must_use_their_placeholders() {
 }
 
 #[test]
+fn the_compile_step_is_the_chosen_threads_entry_else_the_aot_step_as_the_runtime_chooses() {
+    use crate::model::CompileThreads::{Parallel, Runtime, Serial};
+    let config = parse(DEFAULT_YAML, "default").unwrap();
+    assert_eq!(config.run.compile.threads, Serial);
+    let step = |name: &str, threads| config.runtimes[name].compile_step(threads);
+    // wasmtime compiles without running, on the threads asked for.
+    let (serial, threads) = step("wasmtime", Serial).unwrap();
+    assert_eq!(threads, Serial);
+    assert!(
+        serial.contains(&"parallel-compilation=n".to_string()),
+        "{serial:?}"
+    );
+    let (parallel, threads) = step("wasmtime", Parallel).unwrap();
+    assert_eq!(threads, Parallel);
+    assert!(parallel.contains(&"parallel-compilation=y".to_string()));
+    // Without a setting, its own choice: wasmtime's is parallel.
+    assert_eq!(step("wasmtime", Runtime).unwrap().1, Parallel);
+    // A runtime whose compile step cannot be told: its aot step, as it chooses.
+    let (wamrc, threads) = step("iwasm-aot", Serial).unwrap();
+    assert_eq!((wamrc[0].as_str(), threads), ("{compiler}", Runtime));
+    // Interpreters, engines that compile as they run, and native code have none.
+    for none in ["node", "iwasm", "wasm3", "native"] {
+        assert!(step(none, Serial).is_none(), "{none}");
+    }
+    // An entry must turn {module} into {aot}, and give a step.
+    let with_compile = |entry: &str| {
+        DEFAULT_YAML.replace(
+            "runtimes:\n",
+            &format!("runtimes:\n  x:\n    install: {{ path: x }}\n    run: [\"{{bin}}\", \"{{module}}\"]\n    version: [\"{{bin}}\"]\n    compile: {entry}\n"),
+        )
+    };
+    let ok = with_compile(r#"{ serial: ["{bin}", c, "{module}", "{aot}"] }"#);
+    assert!(parse(&ok, "ok.yml").is_ok());
+    let err = parse(
+        &with_compile(r#"{ parallel: ["{bin}", c, "{module}"] }"#),
+        "a.yml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("runtimes.x.compile.parallel") && err.contains("{aot}"),
+        "{err}"
+    );
+    let err = parse(&with_compile("{}"), "b.yml").unwrap_err().to_string();
+    assert!(err.contains("give `serial`, `parallel` or both"), "{err}");
+}
+
+#[test]
 fn git_installs_and_guards_are_checked_field_by_field() {
     let commit = "25bd7eb63e828e4bd242cc9b38d260b4b31c6605";
     let with = |install: &str, extra: &str| {

@@ -96,6 +96,7 @@ pub fn runtime(name: &str) -> RuntimeInfo {
         version: "1.0".into(),
         command: vec![],
         native: name == "native",
+        compile_threads: None,
     }
 }
 

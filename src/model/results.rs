@@ -23,6 +23,10 @@ pub struct RuntimeInfo {
     /// divide by, never a WebAssembly runtime.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub native: bool,
+    /// Under a compile measure, the threads its compiler ran on (`command` is then the
+    /// compile step's template).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compile_threads: Option<CompileThreads>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
@@ -40,9 +44,10 @@ pub enum SampleStatus {
     Disturbed,
 }
 
-/// What a sample's value is: the module's own clock, or the instructions the processor executed.
+/// What a sample's value is: the module's own clock, or the instructions the processor executed,
+/// of the module's run or of the runtime compiling it.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, Hash)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Measure {
     /// Picoseconds per iteration of the test's loop, as the module timed it.
     #[default]
@@ -50,13 +55,29 @@ pub enum Measure {
     /// Instructions executed per iteration of the test's loop, counted under a simulator
     /// (valgrind): a neighbour on the core cannot change it, so it is for noisy runners.
     Instructions,
+    /// Picoseconds one process of the runtime's compile step took to compile the test's whole
+    /// module (`value_ps`), on its pinned core: the runtime's compiler, not its generated code.
+    Compile,
+    /// Instructions that process executed, counted under valgrind: compile time for noisy
+    /// runners (a single-threaded compiler repeats its count).
+    CompileInstructions,
 }
 
 impl Measure {
+    /// Every measure, for listings and the refusal of an unknown one.
+    pub const ALL: [Measure; 4] = [
+        Measure::Time,
+        Measure::Instructions,
+        Measure::Compile,
+        Measure::CompileInstructions,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Measure::Time => "time",
             Measure::Instructions => "instructions",
+            Measure::Compile => "compile",
+            Measure::CompileInstructions => "compile-instructions",
         }
     }
 
@@ -67,11 +88,29 @@ impl Measure {
             Measure::Instructions => {
                 "instructions executed per iteration (counted under valgrind; no clock involved)"
             }
+            Measure::Compile => {
+                "compile time of the whole module (one process of the runtime's compile step, on its pinned core)"
+            }
+            Measure::CompileInstructions => {
+                "instructions executed compiling the whole module (the runtime's compile step counted under valgrind; no clock involved)"
+            }
         }
     }
 
+    /// Whether a sample's value is a clock reading, which a neighbour on the core can move
+    /// (and so is checked for disturbance), rather than a count.
     pub fn is_time(&self) -> bool {
-        *self == Measure::Time
+        matches!(self, Measure::Time | Measure::Compile)
+    }
+
+    /// Whether a sample is a count of instructions under valgrind.
+    pub fn counts(&self) -> bool {
+        !self.is_time()
+    }
+
+    /// Whether a sample is the runtime compiling the module rather than running it.
+    pub fn compiles(&self) -> bool {
+        matches!(self, Measure::Compile | Measure::CompileInstructions)
     }
 }
 
@@ -79,12 +118,45 @@ impl std::str::FromStr for Measure {
     type Err = String;
 
     fn from_str(name: &str) -> Result<Self, String> {
-        match name {
-            "time" => Ok(Measure::Time),
-            "instructions" => Ok(Measure::Instructions),
-            _ => Err(format!(
-                "unknown measure `{name}`; use time or instructions"
-            )),
+        Measure::ALL
+            .into_iter()
+            .find(|measure| measure.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Measure::ALL.iter().map(|m| m.name()).collect();
+                format!("unknown measure `{name}`; use {}", names.join(", "))
+            })
+    }
+}
+
+/// The threads a runtime's compiler ran on under a compile measure: asked for by
+/// `run.compile.threads`, or the runtime's own choice where its configuration cannot tell it.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum CompileThreads {
+    /// One thread: what a pinned core measures faithfully, and a count repeats.
+    #[default]
+    Serial,
+    /// As many threads as the compiler chooses (on a pinned core they take turns).
+    Parallel,
+    /// The runtime's own choice: its compile step has no setting for it.
+    Runtime,
+}
+
+impl CompileThreads {
+    /// Its name in a configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            CompileThreads::Serial => "serial",
+            CompileThreads::Parallel => "parallel",
+            CompileThreads::Runtime => "runtime",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            CompileThreads::Serial => "one thread",
+            CompileThreads::Parallel => "parallel",
+            CompileThreads::Runtime => "as the runtime chooses",
         }
     }
 }
@@ -95,9 +167,12 @@ impl std::str::FromStr for Measure {
 pub struct InstructionsRecord {
     /// The counter's version line, e.g. "valgrind-3.19.0".
     pub counter: String,
-    /// The suite of the smaller modules.
+    /// The suite of the smaller modules; empty under `compile-instructions`, which counts a
+    /// whole compile and subtracts nothing.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub low_suite_id: String,
     /// Per test, the iterations of its smaller module (the suite's modules have more).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub low_iterations: std::collections::BTreeMap<String, u64>,
 }
 

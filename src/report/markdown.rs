@@ -21,6 +21,9 @@ pub(super) fn environment(measure: Measure) -> Environment<'static> {
     });
     env.add_filter("ratio", |ratio: Option<f64>| format_ratio(ratio));
     env.add_filter("ps", |ps: f64| format_ps(ps));
+    env.add_filter("bytes", |bytes: Option<u64>| {
+        bytes.map(super::format_bytes).unwrap_or_default()
+    });
     env
 }
 

@@ -1,7 +1,8 @@
-//! The same base and head compared in both measures, test by test: where time and instructions
+//! The same base and head compared in two measures, test by test. Where time and instructions
 //! agree, a change is in the code executed; where they disagree, it is in how the processor
 //! runs it (cache misses, vectorization, branch prediction), which counts cannot see, or in
-//! noise, which a count does not have.
+//! noise, which a count does not have. Where compile time changes and run time does not, a
+//! change made the compiler slower or faster without changing what its code does.
 
 use super::comparison::verdict_word;
 use crate::model::{Comparison, Measure, TestComparison, Verdict};
@@ -13,10 +14,12 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct BesideRow {
     pub test: String,
-    pub time_ratio: Option<f64>,
-    pub time_verdict: Verdict,
-    pub count_ratio: Option<f64>,
-    pub count_verdict: Verdict,
+    /// In the first measure of `Beside::measures`.
+    pub first_ratio: Option<f64>,
+    pub first_verdict: Verdict,
+    /// In the second.
+    pub second_ratio: Option<f64>,
+    pub second_verdict: Verdict,
     /// Both measures decided (changed or unchanged), and differently.
     pub disagree: bool,
 }
@@ -24,43 +27,50 @@ pub struct BesideRow {
 /// Both comparisons of one pair of runtimes, side by side.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Beside {
+    /// The two measures, in the order of `Measure::ALL` (time first).
+    pub measures: [Measure; 2],
     pub rows: Vec<BesideRow>,
     /// Spearman's rank correlation of the two measures' ratios over the tests both compared.
     pub rank_correlation: Option<f64>,
 }
 
-/// Pairs a comparison in time with one in instructions (in either order) by test.
+/// Pairs two comparisons of the same runtimes in two measures (in either order) by test:
+/// time with instructions (is a change in the code executed, or in how the processor runs
+/// it?), or run time with compile time (did a change to the compiler change its code too?).
 pub fn beside(one: &Comparison, other: &Comparison) -> Result<Beside> {
-    let (time, counts) = match (one.measure, other.measure) {
-        (Measure::Time, Measure::Instructions) => (one, other),
-        (Measure::Instructions, Measure::Time) => (other, one),
-        (a, b) => bail!(
-            "--beside wants the other measure: both comparisons are in {} and {}; measure the same runtimes with --measure {}",
-            a.name(),
-            b.name(),
-            if a == Measure::Time {
-                "instructions"
-            } else {
-                "time"
-            }
-        ),
+    if one.measure == other.measure {
+        let suggested = match one.measure {
+            Measure::Time => Measure::Instructions,
+            _ => Measure::Time,
+        };
+        bail!(
+            "--beside wants another measure: both comparisons are in {}; measure the same runtimes with --measure {}",
+            one.measure.name(),
+            suggested.name()
+        );
+    }
+    let rank = |m: Measure| Measure::ALL.iter().position(|a| *a == m);
+    let (first, second) = match rank(one.measure) < rank(other.measure) {
+        true => (one, other),
+        false => (other, one),
     };
-    let rows: Vec<BesideRow> = (time.tests.iter())
+    let rows: Vec<BesideRow> = (first.tests.iter())
         .filter_map(|t| {
-            let c = counts.tests.iter().find(|c| c.test == t.test)?;
+            let c = second.tests.iter().find(|c| c.test == t.test)?;
             Some(row(t, c))
         })
         .collect();
     let ranked: Vec<(f64, f64)> = (rows.iter())
-        .filter_map(|r| Some((r.time_ratio?, r.count_ratio?)))
+        .filter_map(|r| Some((r.first_ratio?, r.second_ratio?)))
         .collect();
     Ok(Beside {
+        measures: [first.measure, second.measure],
         rank_correlation: crate::stats::spearman(&ranked),
         rows,
     })
 }
 
-fn row(time: &TestComparison, counts: &TestComparison) -> BesideRow {
+fn row(first: &TestComparison, second: &TestComparison) -> BesideRow {
     let decided = |v: Verdict| {
         matches!(
             v,
@@ -68,14 +78,14 @@ fn row(time: &TestComparison, counts: &TestComparison) -> BesideRow {
         )
     };
     BesideRow {
-        test: time.test.clone(),
-        time_ratio: time.ratio,
-        time_verdict: time.verdict,
-        count_ratio: counts.ratio,
-        count_verdict: counts.verdict,
-        disagree: decided(time.verdict)
-            && decided(counts.verdict)
-            && time.verdict != counts.verdict,
+        test: first.test.clone(),
+        first_ratio: first.ratio,
+        first_verdict: first.verdict,
+        second_ratio: second.ratio,
+        second_verdict: second.verdict,
+        disagree: decided(first.verdict)
+            && decided(second.verdict)
+            && first.verdict != second.verdict,
     }
 }
 
@@ -83,17 +93,18 @@ fn row(time: &TestComparison, counts: &TestComparison) -> BesideRow {
 pub fn terminal(beside: &Beside) -> String {
     let mut table = Table::new();
     table.load_style(UTF8_FULL_CONDENSED);
-    table.set_header(["test", "time", "verdict", "instructions", "verdict", ""]);
+    let [first, second] = beside.measures.map(Measure::name);
+    table.set_header(["test", first, "verdict", second, "verdict", ""]);
     let mut rows: Vec<&BesideRow> = beside.rows.iter().collect();
     rows.sort_by_key(|r| !r.disagree);
     let ratio = |r: Option<f64>| r.map_or("–".to_string(), |r| format!("{r:.3}×"));
     for r in rows {
         table.add_row([
             r.test.clone(),
-            ratio(r.time_ratio),
-            verdict_word(r.time_verdict).to_string(),
-            ratio(r.count_ratio),
-            verdict_word(r.count_verdict).to_string(),
+            ratio(r.first_ratio),
+            verdict_word(r.first_verdict).to_string(),
+            ratio(r.second_ratio),
+            verdict_word(r.second_verdict).to_string(),
             if r.disagree { "disagree" } else { "" }.to_string(),
         ]);
     }
@@ -102,7 +113,7 @@ pub fn terminal(beside: &Beside) -> String {
         .rank_correlation
         .map_or("–".to_string(), |rho| format!("{rho:.2}"));
     format!(
-        "time and instructions, head over base, per test\n{table}\nrank correlation of the ratios (Spearman): {correlation} over {} tests; verdicts that disagree (both decided): {disagreeing}\n",
+        "{first} and {second}, head over base, per test\n{table}\nrank correlation of the ratios (Spearman): {correlation} over {} tests; verdicts that disagree (both decided): {disagreeing}\n",
         beside.rows.len()
     )
 }
@@ -177,5 +188,34 @@ mod tests {
         assert!(text.contains("0.50 over 3 tests; verdicts that disagree (both decided): 1"));
         let refused = super::beside(&time, &time).unwrap_err().to_string();
         assert!(refused.contains("--measure instructions"), "{refused}");
+    }
+
+    #[test]
+    fn compile_time_pairs_with_run_time_and_a_compiler_only_change_shows_apart() {
+        use Verdict::*;
+        let compile = comparison(
+            Measure::Compile,
+            &[("sign", 1.20, Regression), ("box", 1.18, Regression)],
+        );
+        let time = comparison(
+            Measure::Time,
+            &[("sign", 1.001, Unchanged), ("box", 0.999, Unchanged)],
+        );
+        let beside = beside(&compile, &time).unwrap();
+        // Time first, whatever the order given.
+        assert_eq!(beside.measures, [Measure::Time, Measure::Compile]);
+        let sign = beside.rows.iter().find(|r| r.test == "sign").unwrap();
+        assert_eq!(
+            (sign.first_verdict, sign.second_verdict),
+            (Unchanged, Regression)
+        );
+        assert!(sign.disagree);
+        let text = terminal(&beside);
+        assert!(
+            text.starts_with("time and compile, head over base"),
+            "{text}"
+        );
+        let refused = super::beside(&compile, &compile).unwrap_err().to_string();
+        assert!(refused.contains("--measure time"), "{refused}");
     }
 }

@@ -39,6 +39,9 @@ pub struct Summary {
     /// The measure in words, for the reports' heading.
     #[serde(default)]
     pub measure_description: String,
+    /// The measure times or counts compiles: the tables show each module's size.
+    #[serde(default)]
+    pub compiles: bool,
     pub runtimes: Vec<RuntimeInfo>,
     /// The index of native code among `runtimes`, when it ran.
     pub native: Option<usize>,
@@ -89,6 +92,10 @@ pub struct TestRow {
     pub name: String,
     pub category: String,
     pub iterations: u64,
+    /// Under a compile measure, the size of the compiled module: a compiler's time grows with
+    /// the code it is given, and the modules' sizes differ thirty-fold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module_bytes: Option<u64>,
     /// One cell per runtime, in `Summary::runtimes` order.
     pub cells: Vec<Cell>,
 }
@@ -116,6 +123,9 @@ pub struct Cell {
     pub to_native: Option<f64>,
     /// The first failure's message, when any sample failed.
     pub failure: Option<String>,
+    /// Under a compile measure, the median per KiB of the module compiled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_kib: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -142,26 +152,6 @@ pub struct CategoryRow {
 }
 
 pub fn summarize(results: &Results) -> Summary {
-    let runtime_names: Vec<&str> = results.runtimes.iter().map(|r| r.name.as_str()).collect();
-    let mut rows: Vec<TestRow> = Vec::new();
-    for test in &results.suite.tests {
-        let cells: Vec<Cell> = runtime_names
-            .iter()
-            .map(|rt| cell_for(results, &test.name, rt))
-            .collect();
-        if cells
-            .iter()
-            .all(|c| c.ok == 0 && c.failed == 0 && c.disturbed == 0)
-        {
-            continue; // not run
-        }
-        rows.push(TestRow {
-            name: test.name.clone(),
-            category: test.category.clone(),
-            iterations: test.iterations,
-            cells,
-        });
-    }
     let Figures {
         rows,
         native,
@@ -169,7 +159,7 @@ pub fn summarize(results: &Results) -> Summary {
         overall,
         fastest,
         fastest_to_native,
-    } = figures(rows, &results.runtimes);
+    } = figures(rows_of(results), &results.runtimes);
     let apart = rows
         .iter()
         .filter_map(|r| Some((r.name.clone(), apart::reason(&r.name)?.to_string())))
@@ -180,6 +170,7 @@ pub fn summarize(results: &Results) -> Summary {
         schema_version: crate::model::SCHEMA_VERSION,
         measure: results.measure,
         measure_description: results.measure.describe().to_string(),
+        compiles: results.measure.compiles(),
         runtimes: results.runtimes.clone(),
         native,
         fastest: fastest.filter(|_| native.is_some()),
@@ -218,6 +209,52 @@ pub fn summarize(results: &Results) -> Summary {
         trends: Vec::new(),
         test_trends: Vec::new(),
         trend_notes: Vec::new(),
+    }
+}
+
+/// A row per test that ran, a cell per runtime.
+fn rows_of(results: &Results) -> Vec<TestRow> {
+    let runtime_names: Vec<&str> = results.runtimes.iter().map(|r| r.name.as_str()).collect();
+    let mut rows: Vec<TestRow> = Vec::new();
+    for test in &results.suite.tests {
+        let cells: Vec<Cell> = runtime_names
+            .iter()
+            .map(|rt| cell_for(results, &test.name, rt))
+            .collect();
+        if cells
+            .iter()
+            .all(|c| c.ok == 0 && c.failed == 0 && c.disturbed == 0)
+        {
+            continue; // not run
+        }
+        let module_bytes = results.measure.compiles().then_some(test.size);
+        rows.push(TestRow {
+            name: test.name.clone(),
+            category: test.category.clone(),
+            iterations: test.iterations,
+            cells: per_kib(cells, module_bytes),
+            module_bytes,
+        });
+    }
+    rows
+}
+
+/// Each cell's median per KiB of a module of `module_bytes` (a compile measure's figure).
+fn per_kib(mut cells: Vec<Cell>, module_bytes: Option<u64>) -> Vec<Cell> {
+    let Some(kib) = module_bytes.map(|bytes| bytes as f64 / 1024.0) else {
+        return cells;
+    };
+    for cell in cells.iter_mut().filter(|_| kib > 0.0) {
+        cell.per_kib = cell.median_ps.map(|median| median / kib);
+    }
+    cells
+}
+
+/// A module's size as reports show it, e.g. "762 KiB".
+pub fn format_bytes(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        _ => format!("{:.0} KiB", bytes as f64 / 1024.0),
     }
 }
 
@@ -408,12 +445,20 @@ fn category_row(name: &str, rows: &[&TestRow], runtime_infos: &[RuntimeInfo]) ->
 /// The text of a cell: median ± spread, or why there is no number.
 pub fn format_cell(cell: &Cell, measure: Measure) -> String {
     let value = |median: f64| crate::util::format_value(measure, median);
+    let per_kib = match cell.per_kib {
+        Some(per_kib) => format!(" · {}/KiB", value(per_kib)),
+        None => String::new(),
+    };
     match (cell.median_ps, cell.spread_pct) {
         (Some(median), Some(spread)) if cell.failed == 0 => {
-            format!("{} ±{spread:.1}%", value(median))
+            format!("{} ±{spread:.1}%{per_kib}", value(median))
         }
         (Some(median), Some(spread)) => {
-            format!("{} ±{spread:.1}% ({} failed)", value(median), cell.failed)
+            format!(
+                "{} ±{spread:.1}%{per_kib} ({} failed)",
+                value(median),
+                cell.failed
+            )
         }
         _ if cell.failed > 0 => "failed".to_string(),
         _ => "–".to_string(),

@@ -81,6 +81,7 @@ fn index_line(line: &'static str) -> Result<Published> {
             version: "2022-12".to_string(),
             command: Vec::new(),
             native,
+            compile_threads: None,
         },
         results,
         adapters: adapters.split_whitespace().collect(),
@@ -126,6 +127,7 @@ fn published_figures(published: &[Published]) -> super::Figures {
             name: test.to_string(),
             category: category_of(test).to_string(),
             iterations: 200,
+            module_bytes: None,
             cells: (tables.iter())
                 .map(|table| {
                     let value = table.iter().find(|(t, _)| *t == test).map(|(_, v)| *v);

@@ -56,14 +56,26 @@ fn notes(summary: &Summary) -> String {
 fn tests_table(summary: &Summary) -> String {
     let mut tests = Table::new();
     tests.load_style(UTF8_FULL_CONDENSED);
+    let compiles = summary.measure.compiles();
     let mut header = vec!["category".to_string(), "test".to_string()];
+    if compiles {
+        header.push("module".to_string());
+    }
+    let per = if compiles {
+        "a module"
+    } else {
+        "per iteration"
+    };
     for runtime in &summary.runtimes {
-        header.push(format!("{} (per iteration)", runtime.name));
+        header.push(format!("{} ({per})", runtime.name));
         header.push("× fastest".to_string());
     }
     tests.set_header(header);
     for row in &summary.tests {
         let mut cells = vec![row.category.clone(), row.name.clone()];
+        if let Some(bytes) = row.module_bytes.filter(|_| compiles) {
+            cells.push(super::format_bytes(bytes));
+        }
         for cell in &row.cells {
             cells.push(format_cell(cell, summary.measure));
             cells.push(format_ratio(cell.ratio_to_fastest));

@@ -128,19 +128,48 @@ fn resolve_with(
         .map(|guard| fill(&guard.interpreter))
         .transpose()?;
     let argv = fill(&config.run)?;
-    let info = RuntimeInfo {
+    let mut info = RuntimeInfo {
         name: request.label.clone(),
         adapter: adapter.clone(),
         path: bin.to_string_lossy().to_string(),
         version,
         command: config.run.clone(),
         native: config.native,
+        compile_threads: None,
     };
     // What makes the code that runs: the runtime binary, and a separate compiler's.
     let made_by = std::iter::once(bin.clone())
         .chain(compiler.as_ref().map(|c| c.path.clone()))
         .collect();
-    let runtime = Runtime::new(info, argv, aot, made_by);
+    if measure.compiles() {
+        // The compile step is the sample: nothing is compiled ahead, and the compiled code is
+        // never run, so the guard that checks it runs compiled has nothing to check.
+        let (template, threads) = compile_step(loaded, &adapter, config, request)?;
+        let step = AotStep {
+            argv: fill(&template)?,
+            extension: (config.aot_extension.clone()).unwrap_or_else(|| "aot".to_string()),
+        };
+        (info.command, info.compile_threads) = (template, Some(threads));
+        return Ok(Runtime::new(info, argv, None, made_by).compiling_with(step));
+    }
+    guarded(
+        home,
+        Runtime::new(info, argv, aot, made_by),
+        config,
+        interpreter,
+        guard_runs,
+    )
+}
+
+/// The runtime, once its AOT guard (if it has one and it runs) found its compiled code is
+/// what runs.
+fn guarded(
+    home: &Home,
+    runtime: Runtime,
+    config: &crate::config::RuntimeConfig,
+    interpreter: Option<Vec<String>>,
+    guard_runs: AotGuardRuns,
+) -> Result<Runtime> {
     if let (Some(guard), Some(interpreter), AotGuardRuns::Yes) =
         (&config.aot_guard, interpreter, guard_runs)
     {
@@ -152,6 +181,41 @@ fn resolve_with(
         super::aot_guard::check(home, &commands)?;
     }
     Ok(runtime)
+}
+
+/// Whether the adapter a request names has a compile step the compile measures can time;
+/// `Err` when the request names no adapter at all.
+pub fn has_compile_step(loaded: &Loaded, request: &RuntimeRequest) -> Result<bool> {
+    let adapter = choose_adapter(loaded, request)?;
+    let threads = loaded.config.run.compile.threads;
+    Ok((loaded.runtime(&adapter)?).compile_step(threads).is_some())
+}
+
+/// The compile step a compile measure times, and the threads it runs on.
+fn compile_step(
+    loaded: &Loaded,
+    adapter: &str,
+    config: &crate::config::RuntimeConfig,
+    request: &RuntimeRequest,
+) -> Result<(Vec<String>, crate::model::CompileThreads)> {
+    let asked = loaded.config.run.compile.threads;
+    let Some((template, threads)) = config.compile_step(asked) else {
+        bail!(
+            "runtime `{}` ({adapter}) has no compile step: it compiles as it runs or interprets; measure it with --measure time, or give `runtimes.{adapter}.compile` in {}",
+            request.label,
+            loaded.origin()
+        );
+    };
+    if threads != asked {
+        eprintln!(
+            "wasmgate: {}: its compile step has no setting for {} (`runtimes.{adapter}.compile.{}`); it compiles {}",
+            request.label,
+            asked.describe(),
+            asked.name(),
+            threads.describe()
+        );
+    }
+    Ok((template, threads))
 }
 
 /// The runtime's binary: the path the request gives, else the configured install.

@@ -65,6 +65,23 @@ pub fn run_once(
     abandon_at: Option<Instant>,
     stop: &AtomicBool,
 ) -> Option<ProcessOutcome> {
+    run_judged(command, core, timeout, abandon_at, stop, &judge)
+}
+
+/// How a process that exited becomes a sample: from its exit status, its standard output and
+/// error, and its wall time in milliseconds.
+pub type Judge<'a> = &'a dyn Fn(ExitStatus, &str, &str, f64) -> ProcessOutcome;
+
+/// As `run_once`, with the exited process judged by `judge` (a compile step prints no number:
+/// its product is what it made).
+pub fn run_judged(
+    command: Result<Command, String>,
+    core: Option<usize>,
+    timeout: Duration,
+    abandon_at: Option<Instant>,
+    stop: &AtomicBool,
+    judge: Judge,
+) -> Option<ProcessOutcome> {
     let mut command = match command {
         Ok(command) => command,
         Err(why) => return Some(not_run(why)),
@@ -109,12 +126,18 @@ pub fn run_once(
             return Some(failed(started, None, why));
         }
     }
-    Some(outcome_after_exit(pid, started, &mark, output))
+    Some(outcome_after_exit(pid, started, &mark, output, judge))
 }
 
 /// The sample of a runtime that exited: reaped with its accounting, its tree ended, its
 /// output judged.
-fn outcome_after_exit(pid: Pid, started: Instant, mark: &Mark, output: Output) -> ProcessOutcome {
+fn outcome_after_exit(
+    pid: Pid,
+    started: Instant,
+    mark: &Mark,
+    output: Output,
+    judge: Judge,
+) -> ProcessOutcome {
     let wall_ms = elapsed_ms(started);
     // Exited but not reaped: its scheduler statistics are still there to read.
     let run_delay_ms = read_run_delay_ms(pid);
@@ -342,6 +365,42 @@ fn disturbance(outcome: &ProcessOutcome, rule: &DisturbanceConfig) -> Option<Str
 
 /// Turns a finished process into a sample: a number, or a failure that says why.
 pub fn judge(status: ExitStatus, stdout: &str, stderr: &str, wall_ms: f64) -> ProcessOutcome {
+    if let Some(failure) = judge_failure(status, stdout, stderr, wall_ms) {
+        return failure;
+    }
+    let exit_code = status.code();
+    match parse_output(stdout) {
+        Ok(value) => succeeded(value, wall_ms, exit_code),
+        Err(why) => {
+            let message = match excerpt(stderr) {
+                stderr if stderr.is_empty() => why,
+                stderr => format!("{why}; stderr: {stderr}"),
+            };
+            failed_after(wall_ms, exit_code, message)
+        }
+    }
+}
+
+/// A sample of `value_ps` from a process that exited 0.
+pub fn succeeded(value_ps: u64, wall_ms: f64, exit_code: Option<i32>) -> ProcessOutcome {
+    ProcessOutcome {
+        status: SampleStatus::Ok,
+        value_ps: Some(value_ps),
+        wall_ms,
+        exit_code,
+        message: None,
+        usage: Usage::default(),
+        instructions: None,
+    }
+}
+
+/// The failed sample of a process that did not exit 0, with what it said; `None` when it did.
+pub fn judge_failure(
+    status: ExitStatus,
+    stdout: &str,
+    stderr: &str,
+    wall_ms: f64,
+) -> Option<ProcessOutcome> {
     use std::os::unix::process::ExitStatusExt;
     let exit_code = status.code();
     if !status.success() {
@@ -361,26 +420,9 @@ pub fn judge(status: ExitStatus, stdout: &str, stderr: &str, wall_ms: f64) -> Pr
         } else {
             &detail
         };
-        return failed_after(wall_ms, exit_code, format!("{how}: {detail}"));
+        return Some(failed_after(wall_ms, exit_code, format!("{how}: {detail}")));
     }
-    match parse_output(stdout) {
-        Ok(value) => ProcessOutcome {
-            status: SampleStatus::Ok,
-            value_ps: Some(value),
-            wall_ms,
-            exit_code,
-            message: None,
-            usage: Usage::default(),
-            instructions: None,
-        },
-        Err(why) => {
-            let message = match excerpt(stderr) {
-                stderr if stderr.is_empty() => why,
-                stderr => format!("{why}; stderr: {stderr}"),
-            };
-            failed_after(wall_ms, exit_code, message)
-        }
-    }
+    None
 }
 
 /// A sample killed at its timeout: a result of its own, not a failure to average away.
@@ -461,7 +503,7 @@ fn failed(started: Instant, exit_code: Option<i32>, message: String) -> ProcessO
 }
 
 /// A failed sample that took `wall_ms`.
-fn failed_after(wall_ms: f64, exit_code: Option<i32>, message: String) -> ProcessOutcome {
+pub fn failed_after(wall_ms: f64, exit_code: Option<i32>, message: String) -> ProcessOutcome {
     ProcessOutcome {
         status: SampleStatus::Failed,
         value_ps: None,

@@ -61,7 +61,7 @@ impl Counter {
     }
 
     /// `command` run under the counter, which writes one file per process into `into`.
-    fn wrap(&self, command: &Command, into: &Path) -> Command {
+    pub(super) fn wrap(&self, command: &Command, into: &Path) -> Command {
         let mut counted = Command::new(&self.program);
         counted
             .args(COUNTER_FLAGS)
@@ -188,7 +188,7 @@ pub fn per_iteration(
 }
 
 /// The total of the `summary:` lines of the counter's output files in `dir` (one per process).
-fn read_counts(dir: &Path) -> Result<u64, String> {
+pub(super) fn read_counts(dir: &Path) -> Result<u64, String> {
     let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read the counts: {e}"))?;
     let mut total: u64 = 0;
     let mut files = 0;

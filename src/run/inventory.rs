@@ -222,6 +222,9 @@ pub struct Listed {
     /// Its version, or why it cannot tell one; `None` when it is not installed.
     pub version: Option<String>,
     pub aot: Option<Vec<String>>,
+    /// What the compile measures time (its compile step, and the threads it runs on), under
+    /// the configured `run.compile.threads`; `None` when it has none.
+    pub compile: Option<(Vec<String>, crate::model::CompileThreads)>,
 }
 
 /// Every configured runtime, found or not. Only a runtime already here is asked for its
@@ -254,6 +257,7 @@ pub fn inventory(loaded: &Loaded) -> Result<Vec<Listed>> {
                 found,
                 version,
                 aot: config.aot.clone(),
+                compile: config.compile_step(loaded.config.run.compile.threads),
             }
         })
         .collect())

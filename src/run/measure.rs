@@ -3,6 +3,8 @@
 //! build and the ahead-of-time steps done, then the schedule runs, fresh or resumed.
 
 use super::adapter::{RuntimeRequest, resolve_measuring};
+use super::compile::{CompileExecutor, with_compile_step};
+use super::executor::Executor;
 use super::instructions::{Counter, InstructionsExecutor};
 use super::scheduler::{Ending, Ran, Schedule};
 use super::{STOP, Start, choose_cores, doctor, refuse_smt_siblings, select_tests};
@@ -13,7 +15,7 @@ use crate::config::{
     parse_duration,
 };
 use crate::model::{AotRecord, CheckStatus, Environment, Results, Shard};
-use crate::model::{Measure, TestModule};
+use crate::model::{InstructionsRecord, Measure, TestModule};
 use crate::toolchain::Home;
 use crate::util::lock::FileLock;
 use anyhow::{Result, bail};
@@ -83,7 +85,7 @@ pub fn measure(loaded: &Loaded, request: &MeasureRequest, out: &Path) -> Result<
     let home = Home::resolve(config)?;
     let measure = request.sampling.measure;
     // Found before anything is built: a machine without the counter hears so at once.
-    let counter = (!measure.is_time()).then(Counter::find).transpose()?;
+    let counter = measure.counts().then(Counter::find).transpose()?;
     let MeasuredSuites { suite, low } = suites_for(config, &home, measure)?;
     let mut runtimes = resolve_all(loaded, &home, &request.runtimes, measure)?;
     let tests = select(&suite, config, request)?;
@@ -118,11 +120,8 @@ pub fn measure(loaded: &Loaded, request: &MeasureRequest, out: &Path) -> Result<
     let environment = check_runner(&schedule);
     let mut start = start(request, &suite, &runtimes, &schedule, out, environment)?;
     start.results.aot.extend(aot);
-    let counted = match (counter, low) {
-        (Some(counter), Some(low)) => Some(InstructionsExecutor { counter, low }),
-        _ => None,
-    };
-    record_counting(&mut start, counted.as_ref(), out)?;
+    let (executor, counting) = executor_for(measure, counter, low);
+    record_counting(&mut start, counting, out)?;
     let schedule = Schedule {
         seed: start.results.seed,
         ..schedule
@@ -136,10 +135,7 @@ pub fn measure(loaded: &Loaded, request: &MeasureRequest, out: &Path) -> Result<
         &schedule,
         start,
         out,
-        match &counted {
-            Some(counted) => counted,
-            None => &super::executor::Processes,
-        },
+        executor.as_ref(),
     )?;
     let session_seconds = results.wall_seconds - earlier_seconds;
     let taken = results.samples.get(earlier..).unwrap_or_default();
@@ -147,13 +143,37 @@ pub fn measure(loaded: &Loaded, request: &MeasureRequest, out: &Path) -> Result<
     Ok(results)
 }
 
+/// What takes each sample under `measure`, and how it counts where it counts.
+fn executor_for(
+    measure: Measure,
+    counter: Option<Counter>,
+    low: Option<Suite>,
+) -> (Box<dyn Executor>, Option<InstructionsRecord>) {
+    if measure.compiles() {
+        // A whole compile is counted: nothing is subtracted.
+        let record = (counter.as_ref()).map(|counter| InstructionsRecord {
+            counter: counter.version.clone(),
+            low_suite_id: String::new(),
+            low_iterations: Default::default(),
+        });
+        return (Box::new(CompileExecutor { counter }), record);
+    }
+    match (counter, low) {
+        (Some(counter), Some(low)) => {
+            let counted = InstructionsExecutor { counter, low };
+            let record = counted.record();
+            (Box::new(counted), Some(record))
+        }
+        _ => (Box::new(super::executor::Processes), None),
+    }
+}
+
 /// Records how the run counts; a resumed run must have counted the same way.
 fn record_counting(
     start: &mut Start,
-    counted: Option<&InstructionsExecutor>,
+    record: Option<InstructionsRecord>,
     out: &Path,
 ) -> Result<()> {
-    let record = counted.map(InstructionsExecutor::record);
     let earlier = &start.results.instructions;
     if earlier.is_some() && *earlier != record {
         bail!(
@@ -326,6 +346,10 @@ fn resolve_all(
         &configured
     } else {
         requested
+    };
+    let requests = match measure.compiles() {
+        true => with_compile_step(loaded, requests.to_vec(), measure)?,
+        false => requests.to_vec(),
     };
     requests
         .iter()

@@ -4,6 +4,7 @@
 
 pub mod adapter;
 pub mod aot_guard;
+pub mod compile;
 pub mod doctor;
 pub mod execute;
 pub mod executor;

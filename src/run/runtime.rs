@@ -21,6 +21,9 @@ pub struct Runtime {
     argv: Vec<String>,
     /// The ahead-of-time step, filled in the same way, and its products per module.
     aot: Option<Aot>,
+    /// Under a compile measure, the compile step each sample runs (`{module}` into `{aot}`);
+    /// nothing is then compiled ahead.
+    compile: Option<AotStep>,
     /// A native runtime's executables (wasm module path -> native executable), given by
     /// `use_native_build`; its run command takes one as `{aot}`.
     native_build: BTreeMap<PathBuf, PathBuf>,
@@ -40,6 +43,7 @@ struct Aot {
 }
 
 /// A runtime's ahead-of-time step as `adapter` fills it in.
+#[derive(Debug, Clone)]
 pub(super) struct AotStep {
     /// The step, filled but for `{module}` and `{aot}`.
     pub argv: Vec<String>,
@@ -65,7 +69,30 @@ impl Runtime {
                 products: BTreeMap::new(),
             }),
             native_build: BTreeMap::new(),
+            compile: None,
         }
+    }
+
+    /// The runtime under a compile measure: each sample runs `step`.
+    pub(super) fn compiling_with(self, step: AotStep) -> Runtime {
+        Runtime {
+            compile: Some(step),
+            ..self
+        }
+    }
+
+    /// Under a compile measure, the command that compiles `module` into `product`; `None`
+    /// when the runtime is not measured compiling.
+    pub fn compile_command(&self, module: &Path, product: &Path) -> Option<Command> {
+        let step = self.compile.as_ref()?;
+        Some(command_from(&step.argv, module, Some(product)))
+    }
+
+    /// The file extension of what the compile step writes (some compilers look at it).
+    pub fn compile_extension(&self) -> &str {
+        self.compile
+            .as_ref()
+            .map_or("aot", |c| c.extension.as_str())
     }
 
     /// The command that runs one module; `Err` says why it cannot run (its AOT step failed).
@@ -289,9 +316,11 @@ impl Runtime {
                 version: format!("{name} 1.0"),
                 command: vec!["{bin}".to_string(), "{module}".to_string()],
                 native: false,
+                compile_threads: None,
             },
             argv: vec!["/bin/true".to_string(), "{module}".to_string()],
             aot: None,
+            compile: None,
             native_build: BTreeMap::new(),
             made_by: vec![PathBuf::from("/bin/true")],
             made_by_digest: OnceLock::new(),

@@ -256,9 +256,9 @@ pub fn format_count(count: f64) -> String {
 
 /// A value of `measure` as reports show it.
 pub fn format_value(measure: crate::model::Measure, value: f64) -> String {
-    match measure {
-        crate::model::Measure::Time => format_ps(value),
-        crate::model::Measure::Instructions => format_count(value),
+    match measure.is_time() {
+        true => format_ps(value),
+        false => format_count(value),
     }
 }
 

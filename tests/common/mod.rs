@@ -317,11 +317,16 @@ pub fn write_history(path: &Path) {
 /// A runtime "build" at `path`: a script that runs the real `wasmtime` with `flags` after `run`
 /// (`note` is its comment line, e.g. which night it is).
 pub fn wasmtime_wrapper(path: &Path, note: &str, wasmtime: &str, flags: &str) {
+    wasmtime_wrapper_of(path, note, wasmtime, "run", flags);
+}
+
+/// As `wasmtime_wrapper`, with `flags` after the wasmtime command `subcommand` (e.g. `compile`).
+pub fn wasmtime_wrapper_of(path: &Path, note: &str, wasmtime: &str, subcommand: &str, flags: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(
         path,
         format!(
-            "#!/bin/sh\n# {note}\nif [ \"$1\" = run ]; then shift; exec '{wasmtime}' run {flags} \"$@\"; fi\nexec '{wasmtime}' \"$@\"\n"
+            "#!/bin/sh\n# {note}\nif [ \"$1\" = {subcommand} ]; then shift; exec '{wasmtime}' {subcommand} {flags} \"$@\"; fi\nexec '{wasmtime}' \"$@\"\n"
         ),
     )
     .unwrap();
