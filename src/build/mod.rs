@@ -4,6 +4,7 @@
 //! Everything is cached by its inputs, so a build with nothing changed does no work.
 
 pub mod categories;
+pub mod code_size;
 pub mod fixed_random;
 pub mod instructions;
 pub mod source;
@@ -44,8 +45,8 @@ impl Suite {
     /// Reads a suite directory and checks every module against the manifest's hash.
     pub fn open(dir: &Path) -> Result<Suite> {
         let manifest_path = dir.join("manifest.json");
-        let manifest: Manifest = crate::model::read_json(&manifest_path)?;
-        for (i, test) in manifest.tests.iter().enumerate() {
+        let mut manifest: Manifest = crate::model::read_json(&manifest_path)?;
+        for (i, test) in manifest.tests.iter_mut().enumerate() {
             // A suite folder may come from a restored CI cache: its manifest names files to
             // hash and run, so each must be a file of this folder.
             let field =
@@ -60,6 +61,10 @@ impl Suite {
                     path.display(),
                     dir.display()
                 );
+            }
+            // A suite built before code sizes were recorded: its modules are here to read.
+            if test.code_bytes.is_none() {
+                test.code_bytes = code_size::code_bytes_of(&path);
             }
         }
         Ok(Suite {
@@ -529,6 +534,7 @@ fn optimize_one(
         measures_nothing: test.measures_nothing,
         sha256: sha256_file(&into.join(&file))?,
         size: std::fs::metadata(into.join(&file))?.len(),
+        code_bytes: code_size::code_bytes_of(&into.join(&file)),
         file,
     })
 }

@@ -50,6 +50,7 @@ pub fn manifest() -> Manifest {
         file: format!("{name}.wasm"),
         sha256: "00".into(),
         size: 1,
+        code_bytes: None,
     };
     Manifest {
         schema_version: SCHEMA_VERSION,

@@ -81,6 +81,10 @@ pub struct TestModule {
     pub file: String,
     pub sha256: String,
     pub size: u64,
+    /// The bytes of its code section: what a runtime's compiler compiles (the rest is data it
+    /// copies). Absent from suites written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_bytes: Option<u64>,
 }
 
 impl Manifest {

@@ -87,7 +87,7 @@ pub struct Summary {
     pub trend_notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct TestRow {
     pub name: String,
     pub category: String,
@@ -96,6 +96,10 @@ pub struct TestRow {
     /// the code it is given, and the modules' sizes differ thirty-fold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module_bytes: Option<u64>,
+    /// Under a compile measure, the size of its code section, where the suite recorded it:
+    /// what the compiler compiles (some modules are mostly data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_bytes: Option<u64>,
     /// One cell per runtime, in `Summary::runtimes` order.
     pub cells: Vec<Cell>,
 }
@@ -123,7 +127,8 @@ pub struct Cell {
     pub to_native: Option<f64>,
     /// The first failure's message, when any sample failed.
     pub failure: Option<String>,
-    /// Under a compile measure, the median per KiB of the module compiled.
+    /// Under a compile measure, the median per KiB of code compiled (of the whole module
+    /// where the code section's size is not known).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_kib: Option<f64>,
 }
@@ -227,21 +232,24 @@ fn rows_of(results: &Results) -> Vec<TestRow> {
         {
             continue; // not run
         }
-        let module_bytes = results.measure.compiles().then_some(test.size);
+        let compiles = results.measure.compiles();
+        let module_bytes = compiles.then_some(test.size);
+        let code_bytes = test.code_bytes.filter(|_| compiles);
         rows.push(TestRow {
             name: test.name.clone(),
             category: test.category.clone(),
             iterations: test.iterations,
-            cells: per_kib(cells, module_bytes),
+            cells: per_kib(cells, code_bytes.or(module_bytes)),
             module_bytes,
+            code_bytes,
         });
     }
     rows
 }
 
-/// Each cell's median per KiB of a module of `module_bytes` (a compile measure's figure).
-fn per_kib(mut cells: Vec<Cell>, module_bytes: Option<u64>) -> Vec<Cell> {
-    let Some(kib) = module_bytes.map(|bytes| bytes as f64 / 1024.0) else {
+/// Each cell's median per KiB of `compiled` bytes (a compile measure's figure).
+fn per_kib(mut cells: Vec<Cell>, compiled: Option<u64>) -> Vec<Cell> {
+    let Some(kib) = compiled.map(|bytes| bytes as f64 / 1024.0) else {
         return cells;
     };
     for cell in cells.iter_mut().filter(|_| kib > 0.0) {
@@ -250,11 +258,22 @@ fn per_kib(mut cells: Vec<Cell>, module_bytes: Option<u64>) -> Vec<Cell> {
     cells
 }
 
-/// A module's size as reports show it, e.g. "762 KiB".
+/// A size as reports show it, e.g. "762 KiB".
 pub fn format_bytes(bytes: u64) -> String {
     match bytes {
         0..1024 => format!("{bytes} B"),
         _ => format!("{:.0} KiB", bytes as f64 / 1024.0),
+    }
+}
+
+/// A row's module size, with its code's where known, e.g. "762 KiB (code 94 KiB)".
+pub fn format_module_size(row: &TestRow) -> String {
+    match (row.module_bytes, row.code_bytes) {
+        (Some(module), Some(code)) => {
+            format!("{} (code {})", format_bytes(module), format_bytes(code))
+        }
+        (Some(module), None) => format_bytes(module),
+        _ => String::new(),
     }
 }
 

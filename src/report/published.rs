@@ -128,6 +128,7 @@ fn published_figures(published: &[Published]) -> super::Figures {
             category: category_of(test).to_string(),
             iterations: 200,
             module_bytes: None,
+            code_bytes: None,
             cells: (tables.iter())
                 .map(|table| {
                     let value = table.iter().find(|(t, _)| *t == test).map(|(_, v)| *v);

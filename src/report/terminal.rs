@@ -73,8 +73,8 @@ fn tests_table(summary: &Summary) -> String {
     tests.set_header(header);
     for row in &summary.tests {
         let mut cells = vec![row.category.clone(), row.name.clone()];
-        if let Some(bytes) = row.module_bytes.filter(|_| compiles) {
-            cells.push(super::format_bytes(bytes));
+        if compiles {
+            cells.push(super::format_module_size(row));
         }
         for cell in &row.cells {
             cells.push(format_cell(cell, summary.measure));
