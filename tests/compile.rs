@@ -57,7 +57,10 @@ fn each_sample_is_one_compile_and_a_runtime_without_a_compile_step_is_left_out()
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
     assert!(text.contains("compile time of the whole module"), "{text}");
-    assert!(text.contains("module") && text.contains("KiB (code "), "{text}");
+    assert!(
+        text.contains("module") && text.contains("KiB (code "),
+        "{text}"
+    );
     assert!(text.contains("/KiB"), "{text}");
     let markdown = run(wasmgate(&dir).arg("report").arg(dir.join("r.json")).args([
         "--format",

@@ -1,7 +1,7 @@
 //! Tests grouped into categories and the whole suite, and the gate's rule (`fail_on`) over them.
 
 use super::verdict::classify;
-use crate::model::{CompareSettings, Disturbance, GroupComparison, TestComparison, Verdict};
+use crate::model::{CompareSettings, GroupComparison, TestComparison, Verdict};
 use crate::stats;
 use std::collections::BTreeMap;
 
@@ -66,18 +66,18 @@ pub(super) fn gate_rule(
     categories: &[GroupComparison],
     overall: &GroupComparison,
     settings: &CompareSettings,
-    disturbance: Disturbance,
+    measure: crate::model::Measure,
 ) -> (bool, Vec<String>) {
     // A runner too busy to measure on is said in the headline and on every inconclusive test,
     // but it fails nothing: a red check (or a nightly issue) that names no slower test would be
     // the false alarm that costs a gate its users' trust.
-    let _ = disturbance;
+    let slower = measure.slower();
     let mut reasons = Vec::new();
     let on = |what: &str| settings.fail_on.iter().any(|f| f == what);
     if on("test") {
         for row in tests.iter().filter(|r| r.verdict == Verdict::Regression) {
             reasons.push(format!(
-                "test {} is {} slower",
+                "test {} is {} {slower}",
                 row.test,
                 percent_change(row.ratio, row.ci_low, row.ci_high)
             ));
@@ -98,7 +98,7 @@ pub(super) fn gate_rule(
             .filter(|g| g.verdict == Verdict::Regression)
         {
             reasons.push(format!(
-                "category {} is {} slower",
+                "category {} is {} {slower}",
                 group.name,
                 percent_change(group.ratio, group.ci_low, group.ci_high)
             ));
@@ -106,7 +106,7 @@ pub(super) fn gate_rule(
     }
     if on("overall") && overall.verdict == Verdict::Regression {
         reasons.push(format!(
-            "the suite is {} slower overall",
+            "the suite is {} {slower} overall",
             percent_change(overall.ratio, overall.ci_low, overall.ci_high)
         ));
     }

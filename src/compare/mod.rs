@@ -99,7 +99,7 @@ pub fn compare(
         settings,
     );
     let (gate_failed, gate_reasons) =
-        gate_rule(&rows, &categories, &overall, settings, disturbance);
+        gate_rule(&rows, &categories, &overall, settings, head.info.measure);
     Comparison {
         schema_version: SCHEMA_VERSION,
         base: base.info.clone(),

@@ -1,6 +1,6 @@
 use super::verdict::classify;
 use super::*;
-use crate::model::{ComparedSide, Disturbance, Sample};
+use crate::model::{ComparedSide, Disturbance, Measure, Sample};
 
 fn settings() -> CompareSettings {
     CompareSettings {
@@ -384,10 +384,18 @@ fn gate_rule_lists_reasons() {
         ci_high: None,
         verdict: Verdict::Unchanged,
     };
-    let (failed, reasons) = gate_rule(&[row], &[], &overall, &settings(), Disturbance::default());
+    let (failed, reasons) = gate_rule(
+        std::slice::from_ref(&row),
+        &[],
+        &overall,
+        &settings(),
+        Measure::Time,
+    );
     assert!(failed);
     assert_eq!(
         reasons,
         vec!["test sign is +7.1 % ± 0.8 % slower".to_string()]
     );
+    let (_, reasons) = gate_rule(&[row], &[], &overall, &settings(), Measure::Compile);
+    assert_eq!(reasons, ["test sign is +7.1 % ± 0.8 % slower to compile"]);
 }

@@ -108,6 +108,14 @@ impl Measure {
         !self.is_time()
     }
 
+    /// What a regression in this measure is, after its change: "+7.1 % ± 0.8 % slower".
+    pub fn slower(self) -> &'static str {
+        match self.compiles() {
+            true => "slower to compile",
+            false => "slower",
+        }
+    }
+
     /// Whether a sample is the runtime compiling the module rather than running it.
     pub fn compiles(&self) -> bool {
         matches!(self, Measure::Compile | Measure::CompileInstructions)

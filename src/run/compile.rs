@@ -156,18 +156,18 @@ fn counted(mut outcome: ProcessOutcome, counts: &Path) -> ProcessOutcome {
 mod tests {
     use super::*;
     use crate::run::fake_executor::{suite, tests};
-    use std::os::unix::fs::PermissionsExt;
     use std::sync::atomic::AtomicBool;
     use std::time::Duration;
 
-    /// A "compiler": a script run as `SCRIPT {module} {aot}`.
+    /// A "compiler": a script run as `sh SCRIPT {module} {aot}` (by the shell, not executed
+    /// itself: a file just written may still be open for writing in a child another test
+    /// forked meanwhile, and executing it would then fail with "text file busy").
     fn compiler(dir: &Path, body: &str) -> Runtime {
         let script = dir.join("compile.sh");
-        std::fs::write(&script, format!("#!/bin/sh\n{body}\n")).unwrap();
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(&script, format!("{body}\n")).unwrap();
         let path = script.to_string_lossy().to_string();
         Runtime::for_tests("compiler").compiling_with(super::super::runtime::AotStep {
-            argv: vec![path, "{module}".into(), "{aot}".into()],
+            argv: vec!["/bin/sh".into(), path, "{module}".into(), "{aot}".into()],
             extension: "cwasm".into(),
         })
     }
@@ -181,7 +181,12 @@ mod tests {
             timeout: Duration::from_secs(20),
             abandon_at: None,
             stop: &stop,
-            disturbance: crate::config::DisturbanceConfig::default(),
+            // The other tests run beside this one on the same cores: its samples are not
+            // for measuring, and a wait for the core must not turn one into a disturbed one.
+            disturbance: crate::config::DisturbanceConfig {
+                enabled: false,
+                ..Default::default()
+            },
         };
         let executor = CompileExecutor { counter: None };
         executor.sample(&suite, test, runtime, &limits).unwrap()

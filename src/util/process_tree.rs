@@ -65,8 +65,8 @@ impl Mark {
     pub fn end_tree(&self, group: Pid) -> Vec<Survivor> {
         let mut found: BTreeMap<i32, String> = BTreeMap::new();
         for _ in 0..PASSES {
-            let alive = self.alive(group);
-            if alive.is_empty() {
+            let Seen { alive, undecided } = self.alive(group);
+            if alive.is_empty() && !undecided {
                 break;
             }
             let _ = killpg(group, Signal::SIGKILL);
@@ -83,37 +83,74 @@ impl Mark {
     }
 
     /// The processes of the sample that are alive (zombies are gone but for their exit
-    /// status, which their parent or init collects).
-    fn alive(&self, group: Pid) -> Vec<Survivor> {
+    /// status, which their parent or init collects), and whether a process younger than the
+    /// mark could not be told yet.
+    fn alive(&self, group: Pid) -> Seen {
+        let mut seen = Seen::default();
         let Ok(entries) = std::fs::read_dir("/proc") else {
-            return Vec::new();
+            return seen;
         };
         let own = std::process::id() as i32;
-        entries
-            .flatten()
+        let pids = (entries.flatten())
             .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
-            .filter(|pid| *pid != own)
-            .filter_map(|pid| {
-                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-                let (name, state, pgrp) = parse_stat(&stat)?;
-                let younger = match (self.since, start_ticks(&stat)) {
-                    (Some(since), Some(started)) => started >= since,
-                    _ => true,
-                };
-                let member = pgrp == group.as_raw() || (younger && self.marks(pid));
-                (member && !matches!(state, 'Z' | 'X')).then_some(Survivor { pid, name })
-            })
-            .collect()
+            .filter(|pid| *pid != own);
+        for pid in pids {
+            let Some(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok() else {
+                continue;
+            };
+            let Some((name, state, pgrp)) = parse_stat(&stat) else {
+                continue;
+            };
+            let younger = match (self.since, start_ticks(&stat)) {
+                (Some(since), Some(started)) => started >= since,
+                _ => true,
+            };
+            let marked = match younger && !is_kernel_thread(&stat) {
+                true => self.marks(pid),
+                false => Some(false),
+            };
+            seen.undecided |= marked.is_none();
+            let member = pgrp == group.as_raw() || marked == Some(true);
+            if member && !matches!(state, 'Z' | 'X') {
+                seen.alive.push(Survivor { pid, name });
+            }
+        }
+        seen
     }
 
     /// Whether the process's environment holds this mark (unreadable: another user's).
-    fn marks(&self, pid: i32) -> bool {
+    /// `None` while it cannot be told: a process in the middle of `execve` shows an empty
+    /// environment until its new program's is laid out, and a child of the sample that has
+    /// just left its group (`setsid sleep`) is one until then.
+    fn marks(&self, pid: i32) -> Option<bool> {
         let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
-            return false;
+            return Some(false);
         };
+        if environ.is_empty() {
+            return None;
+        }
         let entry = format!("{MARK_VARIABLE}={}", self.value);
-        environ.split(|b| *b == 0).any(|e| e == entry.as_bytes())
+        Some(environ.split(|b| *b == 0).any(|e| e == entry.as_bytes()))
     }
+}
+
+/// What one look at the processes found.
+#[derive(Default)]
+struct Seen {
+    alive: Vec<Survivor>,
+    /// A process younger than the mark had no environment to read yet: look again.
+    undecided: bool,
+}
+
+/// A kernel thread (its `PF_KTHREAD` flag, the 9th field of its stat): it has no
+/// environment, and is never a sample's.
+fn is_kernel_thread(stat: &str) -> bool {
+    const PF_KTHREAD: u64 = 0x0020_0000;
+    let flags = (stat.rfind(')'))
+        .and_then(|close| stat.get(close + 1..))
+        .and_then(|fields| fields.split_whitespace().nth(6))
+        .and_then(|flags| flags.parse::<u64>().ok());
+    flags.is_some_and(|flags| flags & PF_KTHREAD != 0)
 }
 
 /// `(comm, state, process group)` from `/proc/PID/stat`; the name is in parentheses and may
@@ -168,6 +205,16 @@ pub fn describe(survivors: &[Survivor]) -> String {
 pub(crate) mod tests {
     use super::*;
     use std::os::unix::process::CommandExt;
+
+    #[test]
+    fn kernel_threads_are_told_by_their_flag() {
+        // kthreadd's stat, and a shell's: the 9th field holds the flags.
+        let kernel = "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 3 0 0";
+        let user = "77 (s) (x) S 1 77 77 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 9 0 0";
+        assert!(is_kernel_thread(kernel));
+        assert!(!is_kernel_thread(user));
+        assert!(!is_kernel_thread("garbage"));
+    }
 
     #[test]
     fn a_process_started_before_the_mark_cannot_carry_it() {
