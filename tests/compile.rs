@@ -68,15 +68,27 @@ fn each_sample_is_one_compile_and_a_runtime_without_a_compile_step_is_left_out()
         "--then-now",
     ]));
     assert!(markdown.status.success(), "{}", stderr(&markdown));
-    assert!(
-        stdout(&markdown).contains("| module |"),
-        "{}",
-        stdout(&markdown)
-    );
+    let text = stdout(&markdown);
+    assert!(text.contains("| module |"), "{text}");
+    assert!(text.contains("compiling on one thread"), "{text}");
     assert!(
         stderr(&markdown).contains("the article did not measure compile time"),
         "{}",
         stderr(&markdown)
+    );
+    let html = run(wasmgate(&dir)
+        .arg("report")
+        .arg(dir.join("r.json"))
+        .args(["--format", "html"]));
+    assert!(html.status.success(), "{}", stderr(&html));
+    let page = stdout(&html);
+    assert!(
+        page.contains("<p>Measured: compile time of the whole module"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<th>module</th>") && page.contains("(code "),
+        "{page}"
     );
 }
 

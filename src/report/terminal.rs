@@ -120,7 +120,13 @@ fn against_native(summary: &Summary) -> String {
 
 fn runtimes(summary: &Summary) -> String {
     (summary.runtimes.iter())
-        .map(|runtime| format!("{}: {} ({})\n", runtime.name, runtime.version, runtime.path))
+        .map(|runtime| {
+            let threads = (runtime.compile_threads)
+                .map(|threads| format!(", compiling {}", threads.describe()))
+                .unwrap_or_default();
+            let (name, version, path) = (&runtime.name, &runtime.version, &runtime.path);
+            format!("{name}: {version} ({path}){threads}\n")
+        })
         .collect()
 }
 
