@@ -160,6 +160,15 @@ impl CompileThreads {
         }
     }
 
+    /// How a runtime compiled, for the list of runtimes in a report.
+    pub fn compiling(self) -> &'static str {
+        match self {
+            CompileThreads::Serial => "compiling on one thread",
+            CompileThreads::Parallel => "compiling in parallel",
+            CompileThreads::Runtime => "compiling as the runtime chooses",
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             CompileThreads::Serial => "one thread",

@@ -122,7 +122,7 @@ fn runtimes(summary: &Summary) -> String {
     (summary.runtimes.iter())
         .map(|runtime| {
             let threads = (runtime.compile_threads)
-                .map(|threads| format!(", compiling {}", threads.describe()))
+                .map(|threads| format!(", {}", threads.compiling()))
                 .unwrap_or_default();
             let (name, version, path) = (&runtime.name, &runtime.version, &runtime.path);
             format!("{name}: {version} ({path}){threads}\n")
