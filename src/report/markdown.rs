@@ -21,6 +21,11 @@ pub(super) fn environment(measure: Measure) -> Environment<'static> {
     });
     env.add_filter("ratio", |ratio: Option<f64>| format_ratio(ratio));
     env.add_filter("ps", |ps: f64| format_ps(ps));
+    env.add_filter("compiling", |threads: Value| -> String {
+        crate::model::CompileThreads::deserialize(threads)
+            .map(|threads| threads.compiling().to_string())
+            .unwrap_or_default()
+    });
     env.add_filter("module_size", |row: Value| -> String {
         super::TestRow::deserialize(row)
             .map(|row| super::format_module_size(&row))

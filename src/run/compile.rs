@@ -10,7 +10,7 @@ use super::executor::{Executor, Limits};
 use super::instructions::{Counter, read_counts};
 use super::runtime::Runtime;
 use crate::build::Suite;
-use crate::model::{CompileThreads, Measure, SampleStatus, TestModule};
+use crate::model::{CompileThreads, InstructionsRecord, Measure, SampleStatus, TestModule};
 use anyhow::{Result, bail};
 use std::path::Path;
 use std::process::ExitStatus;
@@ -19,6 +19,18 @@ use std::process::ExitStatus;
 pub struct CompileExecutor {
     /// Under `compile-instructions`, the counter the compile runs under.
     pub counter: Option<Counter>,
+}
+
+impl CompileExecutor {
+    /// What a run's results record of how it counted, when it counts: a whole compile, with
+    /// nothing subtracted (no smaller modules).
+    pub fn record(&self) -> Option<InstructionsRecord> {
+        (self.counter.as_ref()).map(|counter| InstructionsRecord {
+            counter: counter.version.clone(),
+            low_suite_id: String::new(),
+            low_iterations: Default::default(),
+        })
+    }
 }
 
 impl Executor for CompileExecutor {

@@ -150,13 +150,9 @@ fn executor_for(
     low: Option<Suite>,
 ) -> (Box<dyn Executor>, Option<InstructionsRecord>) {
     if measure.compiles() {
-        // A whole compile is counted: nothing is subtracted.
-        let record = (counter.as_ref()).map(|counter| InstructionsRecord {
-            counter: counter.version.clone(),
-            low_suite_id: String::new(),
-            low_iterations: Default::default(),
-        });
-        return (Box::new(CompileExecutor { counter }), record);
+        let compiled = CompileExecutor { counter };
+        let record = compiled.record();
+        return (Box::new(compiled), record);
     }
     match (counter, low) {
         (Some(counter), Some(low)) => {
