@@ -2,7 +2,7 @@
 //! run, against the builds of earlier nights (a skip list: 1, 2, 4 and 8 nights back), and the
 //! builds kept for the nights to come.
 
-use super::Verdict;
+use super::{Measure, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -28,6 +28,10 @@ pub struct KeptBuild {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct KeptBuilds {
     pub schema_version: u32,
+    /// What every night of the folder measured: a trend or a link across two measures would
+    /// compare compile time with run time, so one folder holds one measure's nights.
+    #[serde(default)]
+    pub measure: Measure,
     pub builds: Vec<KeptBuild>,
 }
 
@@ -42,6 +46,9 @@ pub struct Night {
     /// since every link was measured within one run on one machine.
     pub runner: String,
     pub machine: String,
+    /// What the night measured (time when the line predates the field).
+    #[serde(default)]
+    pub measure: Measure,
     /// Tonight against each earlier night kept; empty on the first night.
     pub links: Vec<NightLink>,
 }

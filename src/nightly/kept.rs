@@ -1,8 +1,8 @@
 //! The kept-builds folder: earlier nights' runtime binaries under `builds/`, their index
 //! `nights.json` (oldest night first), and which of them tonight is measured against.
 
-use crate::model::SCHEMA_VERSION;
 use crate::model::nightly::{KeptBuild, KeptBuilds, NIGHTS_BACK};
+use crate::model::{Measure, SCHEMA_VERSION};
 use crate::util::short_commit;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
@@ -18,13 +18,14 @@ pub fn label(nights_back: u32) -> String {
     format!("t-{nights_back}")
 }
 
-/// The index of `dir`; an empty one when the folder or its index does not exist yet (the
-/// first night).
-pub fn read(dir: &Path) -> Result<KeptBuilds> {
+/// The index of `dir`, whose nights must have been measured by `measure`; an empty one when
+/// the folder or its index does not exist yet (the first night).
+pub fn read(dir: &Path, measure: Measure) -> Result<KeptBuilds> {
     let path = dir.join(INDEX);
     if !path.exists() {
         return Ok(KeptBuilds {
             schema_version: SCHEMA_VERSION,
+            measure,
             builds: Vec::new(),
         });
     }
@@ -41,7 +42,15 @@ pub fn read(dir: &Path) -> Result<KeptBuilds> {
         crate::util::paths::inside(dir, &build.binary, &field("binary"))?;
         crate::util::paths::commit_id(&build.commit, &field("commit"))?;
     }
-    Ok(kept)
+    if kept.measure != measure && !kept.builds.is_empty() {
+        anyhow::bail!(
+            "{}: field `measure`: its nights measured {}, tonight measures {}; give each measure its own --kept folder",
+            path.display(),
+            kept.measure.name(),
+            measure.name()
+        );
+    }
+    Ok(KeptBuilds { measure, ..kept })
 }
 
 /// An earlier night tonight is measured against: its build, checked, and where it is.
@@ -174,6 +183,7 @@ pub fn keep(
     let (builds, pruned) = prune(kept.builds);
     let index = KeptBuilds {
         schema_version: SCHEMA_VERSION,
+        measure: kept.measure,
         builds,
     };
     crate::model::write_json(&dir.join(INDEX), &index)?;
@@ -212,6 +222,7 @@ mod tests {
     fn kept(dir: &Path, nights: usize) -> KeptBuilds {
         KeptBuilds {
             schema_version: SCHEMA_VERSION,
+            measure: Measure::Time,
             builds: (1..=nights).map(|n| build(dir, n)).collect(),
         }
     }
@@ -288,14 +299,14 @@ mod tests {
             index.builds[at].sha256 = sha256.clone();
         }
         crate::model::write_json(&folder.join(INDEX), &index).unwrap();
-        let error = read(&folder).unwrap_err().to_string();
+        let error = read(&folder, Measure::Time).unwrap_err().to_string();
         assert!(error.contains("field `builds[0].binary`"), "{error}");
         assert!(error.contains("is not a path inside"), "{error}");
         // A commit that is not one (it would reach a shell command and a link) is refused too.
         let mut index = kept(&folder, 2);
         index.builds[1].commit = "abc;touch${IFS}/tmp/x;#".to_string();
         crate::model::write_json(&folder.join(INDEX), &index).unwrap();
-        let error = read(&folder).unwrap_err().to_string();
+        let error = read(&folder, Measure::Time).unwrap_err().to_string();
         assert!(error.contains("field `builds[1].commit`"), "{error}");
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
     }
@@ -349,12 +360,39 @@ mod tests {
         assert_eq!(kept.pruned.len(), 1);
         assert!(!folder.join("builds/night-1").exists());
         assert!(folder.join("builds/night-2").exists());
-        let written = read(&folder).unwrap();
+        let written = read(&folder, Measure::Time).unwrap();
         assert_eq!(written, kept.index);
         assert_eq!(written.builds.len(), 8);
         assert_eq!(written.builds[7].sha256, sha256);
         let (links, warnings) = choose_links(&folder, &written);
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(links[0].build.commit, "0123456789abcdef");
+    }
+
+    #[test]
+    fn a_folder_holds_one_measures_nights() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("kept");
+        // An index written before nights had a measure: its nights measured time.
+        let index = serde_json::to_value(kept(&folder, 2)).unwrap();
+        let mut old = index.as_object().unwrap().clone();
+        old.remove("measure");
+        crate::model::write_json(&folder.join(INDEX), &old).unwrap();
+        assert_eq!(read(&folder, Measure::Time).unwrap().builds.len(), 2);
+        let refused = read(&folder, Measure::Compile).unwrap_err().to_string();
+        assert!(
+            refused.ends_with(
+                "nights.json: field `measure`: its nights measured time, tonight measures compile; give each measure its own --kept folder"
+            ),
+            "{refused}"
+        );
+        // An empty folder takes tonight's measure, and keeps it.
+        let other = dir.path().join("compile");
+        let first = read(&other, Measure::Compile).unwrap();
+        let binary = dir.path().join("wasmtime");
+        std::fs::write(&binary, "tonight's runtime").unwrap();
+        keep(&other, first, &binary, "00", "0123456789abcdef").unwrap();
+        assert_eq!(read(&other, Measure::Compile).unwrap().builds.len(), 1);
+        assert!(read(&other, Measure::Time).is_err());
     }
 }

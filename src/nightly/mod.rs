@@ -161,7 +161,7 @@ fn lock_kept(dir: &Path) -> Result<crate::util::lock::FileLock> {
 /// The night: measured, compared, recorded and kept.
 pub fn run(loaded: &Loaded, request: &NightlyRequest) -> Result<NightlyOutcome> {
     let _folder = lock_kept(&request.kept)?;
-    let before = kept::read(&request.kept)?;
+    let before = kept::read(&request.kept, request.measure.sampling.measure)?;
     if let Some(said) = kept::repeated(&request.kept, &before, &request.commit, request.force) {
         return Ok(NightlyOutcome::AlreadyMeasured(said));
     }

@@ -74,6 +74,7 @@ pub fn night(
         suite_id: results.suite.suite_id.clone(),
         runner: runner.to_string(),
         machine: results.machine.fingerprint.clone(),
+        measure: results.measure,
         links,
     }
 }

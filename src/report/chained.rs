@@ -473,6 +473,7 @@ pub(crate) mod simulated {
                     suite_id: "suite".into(),
                     runner: if new_runner { "bench-2" } else { "bench-1" }.into(),
                     machine: if new_runner { "f00d2222" } else { "f00d1111" }.into(),
+                    measure: crate::model::Measure::Time,
                     links: (crate::model::nightly::NIGHTS_BACK.iter())
                         .filter_map(|back| night.checked_sub(*back as usize))
                         .map(|earlier| link(&mut rng, night, earlier))
