@@ -162,3 +162,30 @@ fn a_counted_compile_on_one_thread_repeats() {
     let high = counts.iter().cloned().fold(0.0, f64::max);
     assert!((high - low) / low < 1e-4, "{counts:?}");
 }
+
+#[test]
+#[ignore = "needs Debian's valgrind: run with --include-ignored"]
+fn the_runtime_list_says_whether_a_counted_compile_repeats() {
+    built_suite();
+    let dir = tempdir();
+    let mut command = wasmgate(&dir);
+    command.args(["runtimes", "--measure", "compile-instructions"]);
+    command.args(["--runtimes", "wasmtime,node"]);
+    let output = run(&mut command);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("node has no compile step"),
+        "{}",
+        stderr(&output)
+    );
+    let table = String::from_utf8_lossy(&output.stdout);
+    let wasmtime = (table.lines())
+        .find(|line| line.contains("wasmtime"))
+        .unwrap_or_else(|| panic!("no wasmtime row: {table}"));
+    assert!(
+        wasmtime.contains("deterministic: 3 counts of hash")
+            && !wasmtime.contains("not deterministic"),
+        "{table}"
+    );
+    assert!(!table.contains("node"), "{table}");
+}

@@ -49,8 +49,9 @@ pub enum Command {
     },
     /// List every runtime the configuration knows: found or not, version, path, AOT step
     Runtimes {
-        /// With `instructions`: count a real module a few times on each runtime found (or
-        /// named with --runtimes) and say whether its count is deterministic
+        /// With `instructions` (or `compile-instructions`): count a real module's run (or its
+        /// compile) a few times on each runtime found (or named with --runtimes) and say
+        /// whether its count is deterministic
         #[arg(long)]
         measure: Option<crate::model::Measure>,
         /// The runtimes to count [default: every one found]
@@ -250,7 +251,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Setup { runtimes } => setup::run(&ctx, &runtimes),
         Command::Build => build::run(&ctx),
         Command::Runtimes { measure, runtimes } => match measure {
-            Some(crate::model::Measure::Instructions) => runtimes::determinism(&ctx, &runtimes),
+            Some(measure) if measure.counts() => runtimes::determinism(&ctx, &runtimes, measure),
             _ => runtimes::run(&ctx),
         },
         Command::Run(args) => run::run(&ctx, args),

@@ -52,12 +52,17 @@ const PROBE: Probe = Probe {
     samples: 3,
 };
 
-/// `wasmgate runtimes --measure instructions`: whether each runtime's count is deterministic.
-pub fn determinism(ctx: &Context, names: &[String]) -> Result<u8> {
+/// `wasmgate runtimes --measure instructions` (or `compile-instructions`): whether each
+/// runtime's count is deterministic.
+pub fn determinism(ctx: &Context, names: &[String], measure: crate::model::Measure) -> Result<u8> {
     let mut table = Table::new();
     table.load_style(UTF8_FULL_CONDENSED);
-    table.set_header(["runtime", "instructions per iteration"]);
-    let found = crate::run::inventory::determinism(&ctx.loaded, names, PROBE)?;
+    let counted = match measure.compiles() {
+        true => "instructions per compile of the module",
+        false => "instructions per iteration",
+    };
+    table.set_header(["runtime", counted]);
+    let found = crate::run::inventory::determinism(&ctx.loaded, names, PROBE, measure)?;
     let mut failed = false;
     for (name, determinism) in found {
         let cell = match determinism {

@@ -63,7 +63,8 @@ fn provision_one(loaded: &Loaded, home: &Home, name: &str) -> Result<Runtime> {
 #[derive(Debug, Clone)]
 pub struct Determinism {
     pub test: String,
-    /// Instructions per iteration of each sample taken.
+    /// Instructions of each sample taken: per iteration of the test, or per compile of its
+    /// module under compile-instructions.
     pub counts: Vec<f64>,
     /// Samples that were no value (the count fell between the two modules).
     pub unusable: usize,
@@ -113,22 +114,26 @@ pub struct Probe {
     pub samples: usize,
 }
 
-/// The instructions measure's executor with the suite it counts.
+/// The executor of a counted measure with the suites it counts.
 struct Counting<'a> {
-    executor: &'a super::instructions::InstructionsExecutor,
-    suite: &'a crate::build::Suite,
+    measure: crate::model::Measure,
+    executor: &'a dyn super::executor::Executor,
+    suites: &'a crate::build::instructions::MeasuredSuites,
 }
 
 /// Counts the probe's test on each named runtime (the found ones when none is named), under
-/// the instructions measure.
+/// `measure` (instructions, or compile-instructions), exactly as a run counts it. A runtime
+/// without a compile step has no row under compile-instructions but a line saying so.
 pub fn determinism(
     loaded: &Loaded,
     names: &[String],
     probe: Probe,
+    measure: crate::model::Measure,
 ) -> Result<Vec<(String, Result<Determinism>)>> {
     let home = Home::resolve(&loaded.config)?;
     let counter = super::instructions::Counter::find()?;
-    let (suites, _) = crate::build::instructions::build_instruction_suites(&loaded.config, &home)?;
+    let suites = crate::build::instructions::suites_for(&loaded.config, &home, measure)?;
+    let mut requests = Vec::new();
     let names: Vec<String> = if names.is_empty() {
         (inventory(loaded)?.into_iter())
             .filter(|listed| listed.found.is_some())
@@ -137,19 +142,23 @@ pub fn determinism(
     } else {
         names.to_vec()
     };
-    let counted = super::instructions::InstructionsExecutor {
-        counter,
-        low: suites.low,
+    for name in names {
+        requests.push(name.parse::<RuntimeRequest>().map_err(anyhow::Error::msg)?);
+    }
+    if measure.compiles() {
+        requests = super::compile::with_compile_step(loaded, requests, measure)?;
+    }
+    let (executor, _) = super::measure::executor_for(measure, Some(counter), suites.low.clone());
+    let counting = Counting {
+        measure,
+        executor: executor.as_ref(),
+        suites: &suites,
     };
-    Ok(names
+    Ok(requests
         .into_iter()
-        .map(|name| {
-            let counting = Counting {
-                executor: &counted,
-                suite: &suites.suite,
-            };
-            let found = count_one(loaded, &home, &name, &counting, probe);
-            (name, found)
+        .map(|request| {
+            let found = count_one(loaded, &home, &request, &counting, probe);
+            (request.label, found)
         })
         .collect())
 }
@@ -157,29 +166,28 @@ pub fn determinism(
 fn count_one(
     loaded: &Loaded,
     home: &Home,
-    name: &str,
+    request: &RuntimeRequest,
     counting: &Counting,
     probe: Probe,
 ) -> Result<Determinism> {
-    let Counting {
-        executor: counted,
-        suite,
-    } = *counting;
     let Probe { test, samples } = probe;
-    use super::executor::Executor;
-    let request: RuntimeRequest = name.parse().map_err(anyhow::Error::msg)?;
-    let measure = crate::model::Measure::Instructions;
-    let mut runtime = super::adapter::resolve_measuring(loaded, home, &request, measure)?;
+    let suite = &counting.suites.suite;
+    let mut runtime = super::adapter::resolve_measuring(loaded, home, request, counting.measure)?;
     let module = (suite.manifest.test(test))
         .ok_or_else(|| anyhow::anyhow!("no test `{test}` in the suite"))?;
-    let low = (counted.low.manifest.test(test))
-        .ok_or_else(|| anyhow::anyhow!("no test `{test}` in the suite"))?;
-    runtime.prepare_aot(home, suite, std::slice::from_ref(module));
-    runtime.prepare_aot(home, &counted.low, std::slice::from_ref(low));
-    if runtime.info.native {
-        let inputs = crate::build::instructions::prepare_instruction_inputs(&loaded.config, home)?;
-        for suite in [suite, &counted.low] {
-            runtime.use_native_build(&crate::build::build_native(&inputs, home, suite)?);
+    // Under the instructions measure the module runs, compiled ahead as a run compiles it
+    // (and its smaller twin too); a compile measure compiles it in the sample itself.
+    if let Some(low) = &counting.suites.low {
+        let low_module = (low.manifest.test(test))
+            .ok_or_else(|| anyhow::anyhow!("no test `{test}` in the suite"))?;
+        runtime.prepare_aot(home, suite, std::slice::from_ref(module));
+        runtime.prepare_aot(home, low, std::slice::from_ref(low_module));
+        if runtime.info.native {
+            let inputs =
+                crate::build::instructions::prepare_instruction_inputs(&loaded.config, home)?;
+            for suite in [suite, low] {
+                runtime.use_native_build(&crate::build::build_native(&inputs, home, suite)?);
+            }
         }
     }
     // Ctrl-C ends the counting processes (they run in their own process group) before exit.
@@ -197,7 +205,7 @@ fn count_one(
         unusable: 0,
     };
     for _ in 0..samples {
-        let outcome = (counted.sample(suite, module, &runtime, &limits))
+        let outcome = (counting.executor.sample(suite, module, &runtime, &limits))
             .ok_or_else(|| anyhow::anyhow!("stopped"))?;
         match (outcome.status, outcome.instructions) {
             (crate::model::SampleStatus::Ok, Some(count)) => found.counts.push(count),

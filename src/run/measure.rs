@@ -144,7 +144,7 @@ pub fn measure(loaded: &Loaded, request: &MeasureRequest, out: &Path) -> Result<
 }
 
 /// What takes each sample under `measure`, and how it counts where it counts.
-fn executor_for(
+pub(super) fn executor_for(
     measure: Measure,
     counter: Option<Counter>,
     low: Option<Suite>,
