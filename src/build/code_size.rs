@@ -4,39 +4,19 @@
 
 use std::path::Path;
 
-/// The code section's id in the WebAssembly binary format.
-const CODE_SECTION: u8 = 10;
-
 /// The bytes of the module's code section; `None` when the file cannot be read or is not a
 /// WebAssembly module whose sections can be walked.
 pub fn code_bytes_of(module: &Path) -> Option<u64> {
     code_bytes(&std::fs::read(module).ok()?)
 }
 
-/// As `code_bytes_of`, of the module's bytes: the sections are walked by their sizes (an
-/// unsigned LEB128 after each one-byte id), nothing in them is parsed.
+/// As `code_bytes_of`, of the module's bytes.
 pub fn code_bytes(module: &[u8]) -> Option<u64> {
-    let mut rest = module.strip_prefix(b"\0asm")?.get(4..)?;
-    while let Some((&id, after_id)) = rest.split_first() {
-        let (size, after_size) = leb128(after_id)?;
-        if id == CODE_SECTION {
-            return Some(size);
-        }
-        rest = after_size.get(usize::try_from(size).ok()?..)?;
-    }
-    None
-}
-
-/// An unsigned LEB128 of at most 5 bytes (a section size is a u32), and what follows it.
-fn leb128(bytes: &[u8]) -> Option<(u64, &[u8])> {
-    let mut value = 0u64;
-    for (i, byte) in bytes.iter().take(5).enumerate() {
-        value |= u64::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            return Some((value, &bytes[i + 1..]));
-        }
-    }
-    None
+    let sections = super::wasm_sections::sections(module)?;
+    let code = sections
+        .iter()
+        .find(|s| s.id == super::wasm_sections::CODE)?;
+    Some(code.body.len() as u64)
 }
 
 #[cfg(test)]

@@ -9,39 +9,10 @@
 
 use super::source::SourceTree;
 use crate::toolchain::Home;
-use anyhow::{Context, Result};
-use std::path::Path;
+use anyhow::Result;
 
 /// The harness file whose benchmark `main` seeds the random bytes.
 const HARNESS: &str = "test/default/cmptest.h";
-/// Copies `source` into a staging folder, patches its harness and renames it to `dir`.
-fn fixed_random_copy(home: &Home, source: &SourceTree, dir: &Path) -> Result<()> {
-    let staging = tempfile::Builder::new()
-        .prefix(".fixing-")
-        .tempdir_in(home.dir("sources"))?;
-    let copy = staging.path().join("tree");
-    crate::util::run_checked(
-        std::process::Command::new("cp")
-            .arg("-a")
-            .arg(&source.dir)
-            .arg(&copy),
-        "copying the libsodium source",
-        crate::util::limits::QUICK,
-    )?;
-    let harness = copy.join(HARNESS);
-    let text = std::fs::read_to_string(&harness)
-        .with_context(|| format!("cannot read {}", harness.display()))?;
-    std::fs::write(&harness, fix_random(&text)?)
-        .with_context(|| format!("cannot write {}", harness.display()))?;
-    std::fs::write(copy.join(".complete"), "")?;
-    std::fs::rename(&copy, dir).with_context(|| {
-        format!(
-            "cannot put the fixed-random source in place at {}",
-            dir.display()
-        )
-    })
-}
-
 /// The line of the benchmark `main` that chooses the system-seeded generator.
 const SEEDED: &str = "randombytes_set_implementation(&randombytes_salsa20_implementation);";
 
@@ -49,21 +20,14 @@ const SEEDED: &str = "randombytes_set_implementation(&randombytes_salsa20_implem
 /// then renamed into place). Its `sha256` names the change, so every cache keyed by the source
 /// (zig's outputs, the suites) tells the two apart.
 pub fn with_fixed_random(home: &Home, source: &SourceTree) -> Result<SourceTree> {
-    let helper = crate::toolchain::helpers::FIXED_RANDOM;
-    let key = crate::util::short_hash(&format!("{} {helper}", source.info.sha256));
-    let dir = home.dir("sources").join(format!("fixed-random-{key}"));
-    let complete = dir.join(".complete");
-    let what = "the fixed-random copy of the libsodium source";
-    crate::util::lock::make_once(
-        &dir,
-        what,
-        || complete.exists(),
-        || fixed_random_copy(home, source, &dir),
-    )?;
-    let mut info = source.info.clone();
-    info.sha256 = format!("{}+fixed-random-{key}", source.info.sha256);
-    info.origin = format!("{}, random bytes fixed", info.origin);
-    Ok(SourceTree { dir, info })
+    let patch = super::patched::Patch {
+        name: "fixed-random",
+        origin: "random bytes fixed",
+        key: crate::toolchain::helpers::FIXED_RANDOM,
+        file: HARNESS,
+        apply: &fix_random,
+    };
+    super::patched::patched(home, source, &patch)
 }
 
 /// The harness with the fixed stream defined before its benchmark `main` and chosen in it.

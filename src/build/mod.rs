@@ -7,7 +7,10 @@ pub mod categories;
 pub mod code_size;
 pub mod fixed_random;
 pub mod instructions;
+pub mod names;
+pub mod patched;
 pub mod source;
+pub mod wasm_sections;
 
 use crate::config::{Config, RandomBytes, TestFilter};
 use crate::model::{Manifest, Plan, PlanUsed, SCHEMA_VERSION, TestModule, ToolInfo};

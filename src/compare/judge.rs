@@ -6,6 +6,7 @@ use super::baseline::{side_from_baseline, side_from_results};
 use super::{Foreign, MeasuredOn, Pairing, check_alike, compare, settings};
 use crate::config::{CompareConfig, Loaded};
 use crate::model::{Comparison, Results};
+use crate::run::adapter::RuntimeRequest;
 use crate::run::measure::MeasureRequest;
 use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
@@ -78,7 +79,24 @@ pub fn gate(
     if !against.is_given() {
         return Ok(GateOutcome::Measured(Box::new(results)));
     }
-    let comparison = judge_results(&results, results_path, against, &loaded.config.compare)?;
+    let mut comparison = judge_results(&results, results_path, against, &loaded.config.compare)?;
+    if let (Some(base), Some(head)) = (&against.base, &against.head) {
+        let request_of = |label: &str| -> Result<RuntimeRequest> {
+            match request.runtimes.iter().find(|r| r.label == label) {
+                Some(found) => Ok(found.clone()),
+                None => label.parse().map_err(anyhow::Error::msg),
+            }
+        };
+        let (base, head) = (request_of(base)?, request_of(head)?);
+        // The core the run measured on: the profiles are taken where the verdict was.
+        let core = results.samples.iter().find_map(|s| s.core);
+        let sides = super::evidence::Sides {
+            base: &base,
+            head: &head,
+            core,
+        };
+        super::evidence::attach(loaded, &mut comparison, &sides)?;
+    }
     Ok(GateOutcome::Judged(Box::new(comparison)))
 }
 

@@ -5,6 +5,7 @@
 //! groups the tests into categories and applies the gate's rule.
 
 pub mod baseline;
+pub mod evidence;
 pub mod judge;
 
 mod alike;

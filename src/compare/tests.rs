@@ -375,6 +375,7 @@ fn gate_rule_lists_reasons() {
         note: None,
         base_disturbed: 0,
         head_disturbed: 0,
+        evidence: None,
     };
     let overall = GroupComparison {
         name: "overall".into(),

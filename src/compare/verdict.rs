@@ -87,6 +87,7 @@ pub(super) fn compare_test(
         note: None,
         base_disturbed: base_taken.disturbed,
         head_disturbed: head_taken.disturbed,
+        evidence: None,
     };
     fail_if_either_failed(&mut row, &base_taken, &head_taken);
     let counted = head.info.measure.counts();

@@ -169,6 +169,15 @@ fn check_compare(compare: &CompareConfig) -> Result<()> {
     if !(0.0..1.0).contains(&compare.min_effect_instructions) {
         bail!("field `compare.min_effect_instructions`: give a fraction, e.g. 0.005 for 0.5 %");
     }
+    let evidence = &compare.evidence;
+    if !(evidence.seconds > 0.0 && evidence.seconds <= 600.0) {
+        bail!(
+            "field `compare.evidence.seconds`: give the seconds of profiled runs a side, above 0 and at most 600, e.g. 2"
+        );
+    }
+    if evidence.max_tests > 100 {
+        bail!("field `compare.evidence.max_tests`: give at most 100, e.g. 5");
+    }
     if let Some(bad) = compare
         .fail_on
         .iter()
@@ -191,6 +200,14 @@ fn check_runtime(name: &str, runtime: &RuntimeConfig) -> Result<()> {
         check_templates(&format!("{name}.instructions"), &counted)?;
     }
     check_compile(name, runtime)?;
+    if let Some(profile) = &runtime.profile {
+        // It runs the module as `run` does: the same placeholders.
+        let profiled = RuntimeConfig {
+            run: profile.clone(),
+            ..runtime.clone()
+        };
+        check_templates(&format!("{name}.profile"), &profiled)?;
+    }
     check_install(&format!("runtimes.{name}.install"), &runtime.install)?;
     if let Some(compiler) = &runtime.compiler {
         check_install(

@@ -400,6 +400,11 @@ pub struct RuntimeConfig {
     /// compiler that may use several threads says how to choose.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compile: Option<CompileCommands>,
+    /// The run command that also writes a symbol map of the code it compiled where Linux
+    /// `perf` reads one (`/tmp/perf-PID.map`): what the evidence with a changed test profiles.
+    /// Without it, a changed test on this runtime gets no profile, and the report says so.
+    #[serde(default)]
+    pub profile: Option<Vec<String>>,
 }
 
 /// A runtime's compile step, `{module}` into `{aot}`, on one thread and on as many as its
@@ -497,6 +502,31 @@ pub struct CompareConfig {
     /// a choice gets the default's.
     #[serde(default = "default_paired_test")]
     pub paired_test: crate::model::PairedTest,
+    /// The evidence with each changed test: profiles of both sides after the verdict.
+    #[serde(default)]
+    pub evidence: EvidenceConfig,
+}
+
+/// The evidence with a changed test (`compare.evidence`): after the verdict, each side of
+/// the most changed tests profiled on its pinned core, and the difference per function.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvidenceConfig {
+    pub enabled: bool,
+    /// Seconds of profiled runs a side (at least one run).
+    pub seconds: f64,
+    /// The most changed tests profiled; the others get a line saying so.
+    pub max_tests: usize,
+}
+
+impl Default for EvidenceConfig {
+    fn default() -> Self {
+        EvidenceConfig {
+            enabled: true,
+            seconds: 2.0,
+            max_tests: 5,
+        }
+    }
 }
 
 /// The built-in default's `compare.min_effect_instructions` (checked against it by a test).

@@ -57,6 +57,10 @@ pub struct TestComparison {
     pub base_disturbed: usize,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub head_disturbed: usize,
+    /// A changed test's evidence: which of its functions carried the change, or why there
+    /// is none. Taken after the verdict, it never feeds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<super::evidence::TestEvidence>,
 }
 
 fn is_zero(count: &usize) -> bool {

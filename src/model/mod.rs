@@ -5,6 +5,7 @@
 pub mod baseline;
 pub mod bisect;
 pub mod comparison;
+pub mod evidence;
 pub mod files;
 #[cfg(test)]
 pub mod fixtures;

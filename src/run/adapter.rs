@@ -91,14 +91,7 @@ fn resolve_with(
     let config = &loaded.runtime(&adapter)?.under(measure);
     let bin = binary_for(home, request, &adapter, config)?;
     let bin_text = bin.to_string_lossy().to_string();
-    let compiler = match &config.compiler {
-        Some(tool) => Some(crate::toolchain::ensure_tool(
-            home,
-            &format!("{adapter}'s compiler"),
-            tool,
-        )?),
-        None => None,
-    };
+    let compiler = compiler_of(home, &adapter, config)?;
     let compiler_path = (compiler.as_ref()).map(|c| c.path.to_string_lossy().to_string());
     let fill = |template: &[String]| -> Result<Vec<String>> {
         template
@@ -152,9 +145,10 @@ fn resolve_with(
         (info.command, info.compile_threads) = (template, Some(threads));
         return Ok(Runtime::new(info, argv, None, made_by).compiling_with(step));
     }
+    let profile = (config.profile.as_deref()).map(fill).transpose()?;
     guarded(
         home,
-        Runtime::new(info, argv, aot, made_by),
+        Runtime::new(info, argv, aot, made_by).profiled_with(profile),
         config,
         interpreter,
         guard_runs,
@@ -189,6 +183,17 @@ pub fn has_compile_step(loaded: &Loaded, request: &RuntimeRequest) -> Result<boo
     let adapter = choose_adapter(loaded, request)?;
     let threads = loaded.config.run.compile.threads;
     Ok((loaded.runtime(&adapter)?).compile_step(threads).is_some())
+}
+
+/// A runtime's separate compiler (wamrc beside iwasm), installed on first use.
+fn compiler_of(
+    home: &Home,
+    adapter: &str,
+    config: &crate::config::RuntimeConfig,
+) -> Result<Option<crate::toolchain::Tool>> {
+    (config.compiler.as_ref())
+        .map(|tool| crate::toolchain::ensure_tool(home, &format!("{adapter}'s compiler"), tool))
+        .transpose()
 }
 
 /// The compile step a compile measure times, and the threads it runs on.

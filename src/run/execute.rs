@@ -530,7 +530,7 @@ fn read_all(stream: &mut impl Read) -> String {
 }
 
 #[allow(unsafe_code)]
-fn pin_to_core(command: &mut Command, core: usize) {
+pub(super) fn pin_to_core(command: &mut Command, core: usize) {
     let mut cpus = nix::sched::CpuSet::new();
     if cpus.set(core).is_err() {
         return;

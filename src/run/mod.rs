@@ -17,6 +17,7 @@ pub mod machine;
 pub mod measure;
 pub mod merge;
 pub mod parallelism;
+pub mod profile;
 pub mod round_policy;
 pub mod runtime;
 pub mod scheduler;

@@ -24,6 +24,9 @@ pub struct Runtime {
     /// Under a compile measure, the compile step each sample runs (`{module}` into `{aot}`);
     /// nothing is then compiled ahead.
     compile: Option<AotStep>,
+    /// The run command that also writes a symbol map of the compiled code for a profiler,
+    /// filled in like `argv`; `None` when the runtime has no such command.
+    profile: Option<Vec<String>>,
     /// A native runtime's executables (wasm module path -> native executable), given by
     /// `use_native_build`; its run command takes one as `{aot}`.
     native_build: BTreeMap<PathBuf, PathBuf>,
@@ -70,7 +73,26 @@ impl Runtime {
             }),
             native_build: BTreeMap::new(),
             compile: None,
+            profile: None,
         }
+    }
+
+    /// The runtime with a run command that writes a symbol map for a profiler.
+    pub(super) fn profiled_with(self, argv: Option<Vec<String>>) -> Runtime {
+        Runtime {
+            profile: argv,
+            ..self
+        }
+    }
+
+    /// The command that runs `module` writing a symbol map of its compiled code; `None` when
+    /// the runtime has none, `Err` when it cannot run (its AOT step failed).
+    pub fn profile_command(&self, module: &Path) -> Option<Result<Command, String>> {
+        let argv = self.profile.as_ref()?;
+        Some(
+            (self.product_for(module))
+                .map(|product| command_from(argv, module, product.as_deref())),
+        )
     }
 
     /// The runtime under a compile measure: each sample runs `step`.
@@ -97,21 +119,27 @@ impl Runtime {
 
     /// The command that runs one module; `Err` says why it cannot run (its AOT step failed).
     pub fn command(&self, module: &Path) -> Result<Command, String> {
-        let missing = || format!("no ahead-of-time product for {}", module.display());
-        let product = if self.info.native {
-            Some(self.native_build.get(module).cloned().ok_or_else(missing)?)
-        } else {
-            match &self.aot {
-                None => None,
-                Some(aot) => Some(
-                    aot.products
-                        .get(module)
-                        .cloned()
-                        .unwrap_or_else(|| Err(missing()))?,
-                ),
-            }
-        };
+        let product = self.product_for(module)?;
         Ok(command_from(&self.argv, module, product.as_deref()))
+    }
+
+    /// What a run of `module` takes as `{aot}`: its native build or AOT product, if any.
+    fn product_for(&self, module: &Path) -> Result<Option<PathBuf>, String> {
+        let missing = || format!("no ahead-of-time product for {}", module.display());
+        if self.info.native {
+            return Ok(Some(
+                self.native_build.get(module).cloned().ok_or_else(missing)?,
+            ));
+        }
+        match &self.aot {
+            None => Ok(None),
+            Some(aot) => Ok(Some(
+                aot.products
+                    .get(module)
+                    .cloned()
+                    .unwrap_or_else(|| Err(missing()))?,
+            )),
+        }
     }
 
     /// Runs the ahead-of-time step for every module that has no cached product yet. The
@@ -320,6 +348,7 @@ impl Runtime {
             },
             argv: vec!["/bin/true".to_string(), "{module}".to_string()],
             aot: None,
+            profile: None,
             compile: None,
             native_build: BTreeMap::new(),
             made_by: vec![PathBuf::from("/bin/true")],

@@ -1,0 +1,68 @@
+//! Evidence with a changed test: which of its functions got slower. Profiles of both sides,
+//! taken after the verdict, and their difference per function, named through the module's
+//! named twin.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The names of a module's functions by their index in its function index space (imports
+/// first), as `wasm[0]::function[N]` and `wasm-function[N]` name them, read from the name
+/// section of the module's named twin: the same module, built with names kept, whose every
+/// other section was checked to be the measured module's, byte for byte.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FunctionNames {
+    /// sha256 of the measured module the names are for.
+    pub module_sha256: String,
+    pub names: BTreeMap<u32, String>,
+}
+
+/// One side's profile of a test: how many profiler samples fell in each call stack.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Profile {
+    /// The runtime label of the side.
+    pub runtime: String,
+    /// Every sample of the process, in and out of the module's code.
+    pub samples: u64,
+    /// Each stack, its frames outermost first joined by `;`, and its samples (the "folded"
+    /// form flame graph tools read).
+    pub stacks: BTreeMap<String, u64>,
+}
+
+/// What one function carried of a test's change.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FunctionChange {
+    pub function: String,
+    /// Share of each side's samples with the function on top of the stack (self time).
+    pub base_self: f64,
+    pub head_self: f64,
+    /// Share of each side's samples with the function anywhere on the stack (with callees).
+    pub base_total: f64,
+    pub head_total: f64,
+    /// The change in self time it accounts for, as a share of the base's time per iteration
+    /// (0.11 = the head spends 11 % of the base's time more in it).
+    pub change_of_base: f64,
+    /// Its part of the test's whole change (0.74 = 74 % of it); negative when it moved the
+    /// other way.
+    pub part_of_change: f64,
+}
+
+/// The evidence with one changed test.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Evidence {
+    /// The profiler's event, e.g. `cpu-clock`.
+    pub event: String,
+    /// The two sides' profiles.
+    pub base: Profile,
+    pub head: Profile,
+    /// The functions by what they carried of the change, most first (at most a few dozen).
+    pub functions: Vec<FunctionChange>,
+}
+
+/// Evidence with a test, or why there is none.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case")]
+pub enum TestEvidence {
+    Profiled(Box<Evidence>),
+    /// One line saying why (no profiler, a runtime without a symbol map, a failed profile).
+    Unavailable(String),
+}
