@@ -30,11 +30,21 @@ pub struct ReportArgs {
     /// links to earlier nights) to chart as chained trends; repeat for several runtimes
     #[arg(long = "nightly-history", value_name = "FILE")]
     pub nightly_histories: Vec<PathBuf>,
+    /// A gate's comparison (PREFIX.comparison.json) whose evidence to show: the functions that
+    /// carried each changed test's change, and both sides' flame graphs
+    #[arg(long, value_name = "FILE")]
+    pub evidence: Option<PathBuf>,
 }
 
 pub fn run(args: ReportArgs) -> Result<u8> {
     if let Some(out) = &args.out {
-        let inputs = [&args.results, &args.histories, &args.nightly_histories];
+        let evidence: Vec<PathBuf> = args.evidence.iter().cloned().collect();
+        let inputs = [
+            &args.results,
+            &args.histories,
+            &args.nightly_histories,
+            &evidence,
+        ];
         let inputs: Vec<&Path> = inputs
             .iter()
             .flat_map(|paths| paths.iter())
@@ -62,6 +72,10 @@ pub fn run(args: ReportArgs) -> Result<u8> {
     }
     summary.trends = read_trends(&args.histories)?;
     read_nightly(&args.nightly_histories, &mut summary)?;
+    if let Some(path) = &args.evidence {
+        let comparison: crate::model::Comparison = crate::model::read_json(path)?;
+        summary.evidence = crate::report::evidence::sections(&comparison);
+    }
     let text = render_summary(&summary, args.format)?;
     match &args.out {
         Some(path) => {
@@ -124,6 +138,7 @@ mod tests {
             then_now: false,
             histories: Vec::new(),
             nightly_histories: vec![history.to_path_buf()],
+            evidence: None,
         }
     }
 

@@ -32,7 +32,12 @@ struct View<'a> {
     categories: Vec<Row>,
     overall: Row,
     gate_failed: bool,
+    /// Why the gate failed, in one line, and the setting that says what fails it.
+    why: Option<String>,
+    fail_on: String,
     gate_reasons: &'a [String],
+    /// The changed tests' evidence, largest change first.
+    evidence: Vec<super::evidence::TestEvidenceView>,
     settings: &'a crate::model::CompareSettings,
     presentation: &'a Presentation,
 }
@@ -126,6 +131,54 @@ fn test_row(t: &TestComparison, measure: Measure) -> Row {
     }
 }
 
+/// Why the gate failed, after "The gate failed:": "2 tests and 1 category are slower; 1 test
+/// failed". The reasons one by one are in the long form.
+fn why_failed(comparison: &Comparison) -> Option<String> {
+    if !comparison.gate_failed {
+        return None;
+    }
+    let fail_on = &comparison.settings.fail_on;
+    let on = |what: &str| fail_on.iter().any(|f| f == what);
+    let count = |n: usize, one: &str, many: &str| match n {
+        0 => None,
+        1 => Some(format!("1 {one}")),
+        n => Some(format!("{n} {many}")),
+    };
+    let tests = comparison.tests_with(Verdict::Regression).count();
+    let categories = (comparison.categories.iter())
+        .filter(|g| g.verdict == Verdict::Regression)
+        .count();
+    let overall = on("overall") && comparison.overall.verdict == Verdict::Regression;
+    let slower: Vec<String> = [
+        on("test").then(|| count(tests, "test", "tests")).flatten(),
+        on("category")
+            .then(|| count(categories, "category", "categories"))
+            .flatten(),
+        overall.then(|| "the suite overall".to_string()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut parts = Vec::new();
+    if !slower.is_empty() {
+        let single = slower.len() == 1 && (slower[0].starts_with("1 ") || overall);
+        let verb = if single { "is" } else { "are" };
+        parts.push(format!(
+            "{} {verb} {}",
+            slower.join(" and "),
+            comparison.measure.slower()
+        ));
+    }
+    let failed = comparison.tests_with(Verdict::Failed).count();
+    if let Some(failed) = on("failure")
+        .then(|| count(failed, "test", "tests"))
+        .flatten()
+    {
+        parts.push(format!("{failed} failed"));
+    }
+    Some(parts.join("; "))
+}
+
 fn group_row(g: &GroupComparison) -> Row {
     Row {
         name: g.name.clone(),
@@ -175,7 +228,10 @@ fn view<'a>(comparison: &'a Comparison, presentation: &'a Presentation) -> View<
         categories: comparison.categories.iter().map(group_row).collect(),
         overall: group_row(&comparison.overall),
         gate_failed: comparison.gate_failed,
+        why: why_failed(comparison),
+        fail_on: comparison.settings.fail_on.join(", "),
         gate_reasons: &comparison.gate_reasons,
+        evidence: super::evidence::views(comparison),
         settings: &comparison.settings,
         presentation,
     }
@@ -233,6 +289,9 @@ pub fn terminal(comparison: &Comparison) -> String {
         );
     }
     out.push_str(&format!("{tests}\n"));
+    for line in super::evidence::terminal_lines(comparison) {
+        out.push_str(&format!("{line}\n"));
+    }
     let mut groups = Table::new();
     groups.load_style(UTF8_FULL_CONDENSED);
     groups.set_header(["category", "verdict", "change (geometric mean)", "tests"]);
@@ -245,7 +304,8 @@ pub fn terminal(comparison: &Comparison) -> String {
     }
     if v.gate_failed {
         out.push_str(&format!(
-            "gate: FAILED\n  {}\n",
+            "gate: FAILED: {}\n  {}\n",
+            v.why.as_deref().unwrap_or_default(),
             v.gate_reasons.join("\n  ")
         ));
     } else {

@@ -7,6 +7,8 @@ pub mod chained;
 pub mod combine;
 pub mod comparison;
 pub mod escape;
+pub mod evidence;
+pub mod flame;
 pub mod html;
 pub mod issue;
 pub mod markdown;
@@ -16,6 +18,8 @@ pub mod published;
 mod render;
 pub mod svg;
 pub mod terminal;
+#[cfg(test)]
+pub mod test_support;
 pub mod trends;
 
 pub use comparison::Presentation;
@@ -85,6 +89,10 @@ pub struct Summary {
     pub test_trends: Vec<trends::Trend>,
     /// What a reader of the trends must know: where a chain breaks, links left out of it.
     pub trend_notes: Vec<String>,
+    /// The evidence with each changed test of a gate's comparison, when given: the functions
+    /// that carried the change and both sides' flame graphs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<evidence::EvidenceSection>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -214,6 +222,7 @@ pub fn summarize(results: &Results) -> Summary {
         trends: Vec::new(),
         test_trends: Vec::new(),
         trend_notes: Vec::new(),
+        evidence: Vec::new(),
     }
 }
 

@@ -251,7 +251,7 @@ fn draw_line(svg: &mut String, plot: &Plot, n: usize, line: &Line) {
     );
 }
 
-fn open_svg(title: &str, width: f64, height: f64) -> String {
+pub(super) fn open_svg(title: &str, width: f64, height: f64) -> String {
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"{}\" width=\"{width}\" height=\"{height:.0}\" viewBox=\"0 0 {width} {height:.0}\" {FONT}>",
         escape(title)

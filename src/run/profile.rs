@@ -255,7 +255,11 @@ fn frame_name(symbol: &str, names: &FunctionNames) -> String {
         .map(|c| if c == ';' || c.is_control() { '_' } else { c })
         .take(120)
         .collect();
-    format!("[{clean}]")
+    // perf's own "[unknown]" is bracketed already.
+    match clean.starts_with('[') && clean.ends_with(']') {
+        true => clean,
+        false => format!("[{clean}]"),
+    }
 }
 
 /// The function index of a frame of the module's code: `wasm[0]::function[60]` (wasmtime),
@@ -319,5 +323,6 @@ mod tests {
         );
         assert_eq!(wasm_function_index("std::function[3]"), None);
         assert_eq!(frame_name("a;b\u{1b}", &names()), "[a_b_]");
+        assert_eq!(frame_name("[unknown]", &names()), "[unknown]");
     }
 }
