@@ -76,6 +76,15 @@ if [ "$counted" = 1 ] && ! command -v valgrind >/dev/null 2>&1; then
   group "Install valgrind (the instructions measure's counter)" \
     timeout 600 sh -c 'sudo apt-get update -qq && sudo apt-get install -y -qq valgrind' || exit 2
 fi
+# The evidence with a changed test profiles it with Linux perf. A gate of run time installs
+# it when missing (Debian's linux-perf, or Ubuntu's tools for the running kernel); without it
+# the gate still decides, and its report says in one line why there is no evidence.
+if [ "$WG_MODE" = gate ] && [ "$counted" = 0 ] && [ "${WG_MEASURE:-time}" = time ] &&
+  ! command -v perf >/dev/null 2>&1; then
+  group "Install perf (the evidence's profiler)" timeout 600 sh -c \
+    'sudo apt-get update -qq && { sudo apt-get install -y -qq linux-perf || sudo apt-get install -y -qq "linux-tools-$(uname -r)" linux-tools-common; }' ||
+    echo "::warning::wasmgate: perf could not be installed: a changed test will have no evidence"
+fi
 doctor_cores=()
 if [ -n "$WG_CORES" ]; then sampling+=(--cores "$WG_CORES"); doctor_cores=(--cores "$WG_CORES"); fi
 head=()
@@ -91,6 +100,11 @@ case "$WG_MODE" in
     elif [ -n "$WG_BASE" ]; then against=(--base "$WG_BASE");
     else echo "::error::mode gate needs the base input (a runtime label) or a baseline file"; exit 2; fi
     measure "${config[@]}" gate "${runtimes[@]}" "${sampling[@]}" "${files[@]}" "${against[@]}" "${head[@]}" || status=$?
+    # The HTML report with each changed test's evidence (its functions and flame graphs).
+    if [ -f wasmgate-results.comparison.json ]; then
+      wasmgate report wasmgate-results.json --evidence wasmgate-results.comparison.json \
+        --format html --out wasmgate-report.html && echo "html=$PWD/wasmgate-report.html" >> "$GITHUB_OUTPUT"
+    fi
     ;;
   nightly)
     if [ -n "$WG_KEPT_BUILDS" ]; then
