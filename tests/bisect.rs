@@ -128,6 +128,10 @@ fn finds_the_commit_that_made_wasmtime_slower() {
         "{printed}"
     );
     assert!(printed.contains("builds: "), "{printed}");
+    // The first bad commit's regressed test has evidence, or a line saying why it has none
+    // (the evidence's own test, under perf, is tests/evidence.rs).
+    assert_eq!(record["evidence"][0]["test"], "stream", "{record}");
+    assert!(printed.contains("  stream (+"), "{printed}");
     // Each step's results are kept beside the record, under labels that name the commits.
     let range = read_json(&dir.join("bisect.range.json"));
     let labels: Vec<&str> = (range["runtimes"].as_array().unwrap().iter())

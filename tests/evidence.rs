@@ -1,8 +1,9 @@
 //! The evidence with a changed test on real runtimes under Linux perf: a planted regression
 //! (wasmtime with explicit bounds checks, `-O signals-based-traps=n`, against itself) attributed
 //! to libsodium's functions by name, in the comparison, the comment and the HTML report; node's
-//! profile through V8's symbol map; a runtime without a symbol map said to have none; and an
-//! A/A gate, which calls nothing, carrying no evidence.
+//! profile through V8's symbol map; a runtime without a symbol map said to have none; an A/A
+//! gate, which calls nothing, carrying no evidence; and a bisect's first bad commit with its
+//! evidence.
 // A test that cannot set up fails: unwrapping is how it says so.
 #![allow(clippy::unwrap_used)]
 
@@ -200,4 +201,90 @@ fn a_gate_that_calls_nothing_carries_no_evidence() {
         called,
         "{comment}"
     );
+}
+
+/// A repository of three commits holding `runtime.sh`: wasmtime, then from commit 2 on with
+/// Cranelift's single-pass register allocator (much slower code). Returns it and its commits.
+fn slower_from_commit_2() -> (PathBuf, Vec<String>) {
+    let wasmtime = wasmtime_path();
+    let repo = bare_tempdir();
+    let git = |args: &[&str]| {
+        let output = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "git {args:?}: {output:?}");
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    };
+    git(&["init", "-q"]);
+    let mut commits = Vec::new();
+    for n in 1..=3 {
+        let flags = if n >= 2 {
+            "-O regalloc-algorithm=single-pass"
+        } else {
+            ""
+        };
+        wasmtime_wrapper_of(
+            &repo.join("runtime.sh"),
+            &format!("commit {n}"),
+            &wasmtime,
+            "run",
+            flags,
+        );
+        git(&["add", "-A"]);
+        git(&["commit", "-q", "-m", &format!("commit {n}")]);
+        commits.push(git(&["rev-parse", "HEAD"]));
+    }
+    (repo, commits)
+}
+
+#[test]
+#[ignore = "needs Debian's linux-perf: run with --include-ignored"]
+fn a_bisects_first_bad_commit_says_where_its_change_went() {
+    built_suite();
+    let (repo, commits) = slower_from_commit_2();
+    let dir = tempdir();
+    let build = "git -C {repo} show {commit}:runtime.sh > {out} && chmod +x {out}";
+    let output = run(wasmgate(&dir)
+        .arg("bisect")
+        .arg("--repo")
+        .arg(&repo)
+        .args([
+            "--good",
+            &commits[0],
+            "--bad",
+            &commits[2],
+            "--build",
+            build,
+        ])
+        .args([
+            "--adapter",
+            "wasmtime",
+            "--tests",
+            "stream",
+            "--budget",
+            "3m",
+        ]));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let record = read_json(&dir.join("bisect.json"));
+    assert_eq!(record["outcome"]["first_bad"]["subject"], "commit 2");
+    let evidence = &record["evidence"][0];
+    assert_eq!(evidence["test"], "stream");
+    let functions = evidence["evidence"]["profiled"]["functions"]
+        .as_array()
+        .unwrap();
+    let top = functions[0]["function"].as_str().unwrap();
+    assert!(
+        !top.starts_with('[') && !top.starts_with("function["),
+        "{top}"
+    );
+    let printed = stdout(&output);
+    assert!(printed.contains("  stream (+"), "{printed}");
+    assert!(printed.contains(&format!("    {top} +")), "{printed}");
 }

@@ -118,8 +118,12 @@ fn three_nights_record_compare_and_catch_a_regression_with_its_bisect_command() 
     let last_night = read_json(&dir.join("nightly.comparison.json"));
     assert_eq!(last_night["base"]["commit"], commit(2));
     assert_eq!(last_night["tests"][0]["verdict"], "regression");
+    // Last night's link carries the regression's evidence (or a line why it has none); a
+    // longer link does not profile again.
+    assert!(last_night["tests"][0]["evidence"].is_object(), "{last_night}");
     let two_back = read_json(&dir.join("nightly.t-2.comparison.json"));
     assert_eq!(two_back["base"]["commit"], commit(1));
+    assert!(two_back["tests"][0].get("evidence").is_none(), "{two_back}");
     assert!(stdout(&third).contains("t-2 ("), "{}", stdout(&third));
     let report = std::fs::read_to_string(dir.join("nightly.report.md")).unwrap();
     assert!(report.starts_with("## Tonight against earlier nights\n"));

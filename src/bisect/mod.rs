@@ -15,6 +15,7 @@ use crate::model::SCHEMA_VERSION;
 use crate::model::bisect::{
     BisectOutcome, BisectRecord, BisectStep, CommitRef, StepKind, StepVerdict, TestEffect,
 };
+use crate::model::evidence::TestEvidenceOf;
 use crate::run::adapter::RuntimeRequest;
 use crate::run::measure::{MeasureRequest, measure};
 use anyhow::{Result, bail};
@@ -105,6 +106,10 @@ pub fn bisect(
         tell,
     };
     let outcome = bisector.run(&commits, &bad)?;
+    let evidence = match &outcome {
+        BisectOutcome::Found { first_bad, .. } => bisector.evidence_of(first_bad),
+        _ => Vec::new(),
+    };
     let record = BisectRecord {
         schema_version: SCHEMA_VERSION,
         repo: repo.path.display().to_string(),
@@ -122,6 +127,7 @@ pub fn bisect(
         builds: bisector.builds.counts,
         wall_seconds: started.elapsed().as_secs_f64(),
         measuring_seconds: bisector.measuring.as_secs_f64(),
+        evidence,
     };
     crate::model::write_json(&request.out, &record)?;
     Ok(record)
@@ -353,16 +359,10 @@ impl Bisector<'_> {
         attempt: Attempt,
         budget: Duration,
     ) -> Result<BisectStep> {
-        let base_path = self.builds.get(pair.base, self.tell)?;
-        let head_path = self.builds.get(pair.head, self.tell)?;
         let (base_role, head_role) = roles(pair.kind);
-        let base_label = format!("{base_role}-{}", pair.base.short);
-        let head_label = format!("{head_role}-{}", pair.head.short);
-        let runtime = |label: &str, path: PathBuf| RuntimeRequest {
-            label: label.to_string(),
-            adapter: Some(self.request.adapter.clone()),
-            path: Some(path),
-        };
+        let base = self.runtime_of(base_role, pair.base)?;
+        let head = self.runtime_of(head_role, pair.head)?;
+        let (base_label, head_label) = (base.label.clone(), head.label.clone());
         let mut sampling = self.request.measure.sampling.clone();
         sampling.budget = Some(format!("{}ms", budget.as_millis()));
         if attempt == Attempt::Doubled {
@@ -371,10 +371,7 @@ impl Bisector<'_> {
             sampling.max_samples = sampling.max_samples.saturating_mul(2);
         }
         let request = MeasureRequest {
-            runtimes: vec![
-                runtime(&base_label, base_path),
-                runtime(&head_label, head_path),
-            ],
+            runtimes: vec![base, head],
             tests: tests.to_vec(),
             sampling,
             ..self.request.measure.clone()
@@ -413,6 +410,56 @@ impl Bisector<'_> {
             verdict: search::verdict_of(&effects, &searched, &self.range),
             effects,
         })
+    }
+}
+
+impl Bisector<'_> {
+    /// The runtime request of `commit`'s build in a step, labelled by its role there.
+    fn runtime_of(&mut self, role: &str, commit: &CommitRef) -> Result<RuntimeRequest> {
+        Ok(RuntimeRequest {
+            label: format!("{role}-{}", commit.short),
+            adapter: Some(self.request.adapter.clone()),
+            path: Some(self.builds.get(commit, self.tell)?),
+        })
+    }
+
+    /// The first bad commit's evidence: the last step that measured it as head, judged again
+    /// from its results, its changed tests profiled on that step's two builds. A failure to
+    /// profile is told and leaves the answer as it is.
+    fn evidence_of(&mut self, culprit: &CommitRef) -> Vec<TestEvidenceOf> {
+        let step = self.steps.iter().rev().find(|s| s.head.sha == culprit.sha);
+        let Some(step) = step.cloned() else {
+            return Vec::new();
+        };
+        match self.profile_step(&step) {
+            Ok(found) => found,
+            Err(why) => {
+                (self.tell)(&format!("no evidence for {}: {why:#}", culprit.short));
+                Vec::new()
+            }
+        }
+    }
+
+    fn profile_step(&mut self, step: &BisectStep) -> Result<Vec<TestEvidenceOf>> {
+        let (base_role, head_role) = roles(step.kind);
+        let base = self.runtime_of(base_role, &step.base)?;
+        let head = self.runtime_of(head_role, &step.head)?;
+        let path = Path::new(&step.results);
+        let results = crate::run::read_results(path)?;
+        let against = Against::same_run(&base.label, &head.label);
+        let config = &self.loaded.config.compare;
+        let mut comparison = judge_results(&results, path, &against, config)?;
+        let sides = (&base, &head);
+        crate::compare::evidence::attach_after_run(self.loaded, &mut comparison, sides, &results)?;
+        Ok((comparison.tests.into_iter())
+            .filter_map(|t| {
+                Some(TestEvidenceOf {
+                    evidence: t.evidence?,
+                    test: t.test,
+                    ratio: t.ratio,
+                })
+            })
+            .collect())
     }
 }
 

@@ -16,6 +16,9 @@ pub fn render(record: &BisectRecord) -> String {
         let _ = writeln!(text, "{}", step_line(step));
     }
     let _ = writeln!(text, "{}", answer(record));
+    for line in evidence_lines(record) {
+        let _ = writeln!(text, "{line}");
+    }
     let builds = &record.builds;
     let _ = writeln!(
         text,
@@ -30,6 +33,30 @@ pub fn render(record: &BisectRecord) -> String {
     );
     text
 }
+
+/// Where the first bad commit's change went, test by test: the functions that carried most
+/// of it, or why there is no evidence.
+fn evidence_lines(record: &BisectRecord) -> Vec<String> {
+    use crate::model::evidence::TestEvidence;
+    let mut lines = Vec::new();
+    for found in &record.evidence {
+        let change = percent_change(found.ratio, None, None);
+        match &found.evidence {
+            TestEvidence::Unavailable(why) => {
+                lines.push(format!("  {} ({change}): no evidence: {why}", found.test));
+            }
+            TestEvidence::Profiled(evidence) => {
+                lines.push(format!("  {} ({change}), where it went:", found.test));
+                let leading = evidence.leading(EVIDENCE_LINES);
+                lines.extend(leading.map(|f| format!("    {}", f.sentence())));
+            }
+        }
+    }
+    lines
+}
+
+/// The functions listed for each test of the first bad commit.
+const EVIDENCE_LINES: usize = 3;
 
 fn step_line(step: &BisectStep) -> String {
     let name = match step.kind {
@@ -193,7 +220,60 @@ mod tests {
             },
             wall_seconds: 42.0,
             measuring_seconds: 30.0,
+            evidence: Vec::new(),
         }
+    }
+
+    #[test]
+    fn the_first_bad_commits_evidence_follows_the_answer() {
+        use crate::model::evidence::{Evidence, FunctionChange, TestEvidence, TestEvidenceOf};
+        let function = |name: &str, part: f64| FunctionChange {
+            function: name.to_string(),
+            base_self: 0.3,
+            head_self: 0.4,
+            base_total: 0.3,
+            head_total: 0.4,
+            change_of_base: part * 0.5,
+            part_of_change: part,
+        };
+        let mut record = record(
+            Vec::new(),
+            BisectOutcome::Inconclusive {
+                step: 1,
+                commit: commit("bbb2222", "midpoint"),
+                why: String::new(),
+            },
+        );
+        let evidence = Evidence {
+            event: "cpu-clock:u".into(),
+            base: Default::default(),
+            head: Default::default(),
+            functions: vec![
+                function("crypto_stream_salsa20", 0.9),
+                function("memcpy", 0.01),
+            ],
+        };
+        record.evidence = vec![
+            TestEvidenceOf {
+                test: "stream".into(),
+                ratio: Some(1.5),
+                evidence: TestEvidence::Profiled(Box::new(evidence)),
+            },
+            TestEvidenceOf {
+                test: "hash".into(),
+                ratio: Some(1.2),
+                evidence: TestEvidence::Unavailable("perf is not installed".into()),
+            },
+        ];
+        let lines = evidence_lines(&record);
+        assert_eq!(
+            lines,
+            [
+                "  stream (+50.0 %), where it went:",
+                "    crypto_stream_salsa20 +45.0 % of base time: 90 % of the change",
+                "  hash (+20.0 %): no evidence: perf is not installed",
+            ]
+        );
     }
 
     #[test]

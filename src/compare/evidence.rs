@@ -25,6 +25,18 @@ pub struct Sides<'a> {
     pub core: Option<usize>,
 }
 
+/// Attaches evidence to `comparison`, judged from `results`: its `base` and `head` runtimes
+/// profiled on the core the run measured on, where the verdict was decided.
+pub fn attach_after_run(
+    loaded: &Loaded,
+    comparison: &mut Comparison,
+    (base, head): (&RuntimeRequest, &RuntimeRequest),
+    results: &crate::model::Results,
+) -> Result<()> {
+    let core = results.samples.iter().find_map(|s| s.core);
+    attach(loaded, comparison, &Sides { base, head, core })
+}
+
 /// Attaches evidence to the most changed tests of `comparison` (at most `max_tests`, the
 /// largest changes first); every other changed test gets a line saying why it has none.
 /// Under a measure other than time nothing is attached.

@@ -87,15 +87,8 @@ pub fn gate(
                 None => label.parse().map_err(anyhow::Error::msg),
             }
         };
-        let (base, head) = (request_of(base)?, request_of(head)?);
-        // The core the run measured on: the profiles are taken where the verdict was.
-        let core = results.samples.iter().find_map(|s| s.core);
-        let sides = super::evidence::Sides {
-            base: &base,
-            head: &head,
-            core,
-        };
-        super::evidence::attach(loaded, &mut comparison, &sides)?;
+        let sides = (&request_of(base)?, &request_of(head)?);
+        super::evidence::attach_after_run(loaded, &mut comparison, sides, &results)?;
     }
     Ok(GateOutcome::Judged(Box::new(comparison)))
 }

@@ -39,6 +39,10 @@ pub struct BisectRecord {
     /// The paired runs' time: what the budget bounds (builds are not counted against it).
     #[serde(default)]
     pub measuring_seconds: f64,
+    /// The first bad commit's evidence: each regressed test profiled on it and on its parent
+    /// (the build it was measured against), after the search.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<super::evidence::TestEvidenceOf>,
 }
 
 /// What a step is for.

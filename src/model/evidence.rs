@@ -58,6 +58,40 @@ pub struct Evidence {
     pub functions: Vec<FunctionChange>,
 }
 
+/// A function that carried less than this part of a change is not worth a line.
+pub const LEAST_PART: f64 = 0.05;
+
+impl Evidence {
+    /// The functions that carried most of the change, at most `most`, none under
+    /// `LEAST_PART` of it.
+    pub fn leading(&self, most: usize) -> impl Iterator<Item = &FunctionChange> {
+        (self.functions.iter())
+            .filter(|f| f.part_of_change >= LEAST_PART)
+            .take(most)
+    }
+}
+
+impl FunctionChange {
+    /// "fe25519_mul +11.0 % of base time: 74 % of the change", in plain text.
+    pub fn sentence(&self) -> String {
+        format!(
+            "{} {:+.1} % of base time: {:.0} % of the change",
+            self.function,
+            self.change_of_base * 100.0,
+            self.part_of_change * 100.0
+        )
+    }
+}
+
+/// One test's evidence in a record that is not a comparison (a bisect's first bad commit).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TestEvidenceOf {
+    pub test: String,
+    /// The test's change, head over base.
+    pub ratio: Option<f64>,
+    pub evidence: TestEvidence,
+}
+
 /// Evidence with a test, or why there is none.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "kebab-case")]

@@ -200,7 +200,10 @@ pub fn run(loaded: &Loaded, request: &NightlyRequest) -> Result<NightlyOutcome> 
             results: results_path,
         });
     }
-    let compared = compare_links(request, &links, &loaded.config.compare)?;
+    let mut compared = compare_links(request, &links, &loaded.config.compare)?;
+    if let Some(nearest) = compared.first_mut() {
+        evidence_for_nearest(loaded, &measure.runtimes, &results, nearest)?;
+    }
     let night_links = compared
         .iter()
         .filter_map(|l| night::link_of(&l.comparison, l.nights_back))
@@ -234,6 +237,27 @@ pub fn run(loaded: &Loaded, request: &NightlyRequest) -> Result<NightlyOutcome> 
             kept,
         }
     })
+}
+
+/// The nearest link's evidence: each test it called changed, profiled on last night's build
+/// and tonight's; its comparison is written again with it.
+fn evidence_for_nearest(
+    loaded: &Loaded,
+    runtimes: &[RuntimeRequest],
+    results: &crate::model::Results,
+    nearest: &mut LinkOutcome,
+) -> Result<()> {
+    let find = |label: &str| runtimes.iter().find(|r| r.label == label);
+    let (Some(base), Some(head)) = (find(&kept::label(nearest.nights_back)), find(TONIGHT)) else {
+        return Ok(());
+    };
+    crate::compare::evidence::attach_after_run(
+        loaded,
+        &mut nearest.comparison,
+        (base, head),
+        results,
+    )?;
+    crate::model::write_json(&nearest.path, &nearest.comparison)
 }
 
 /// Each link's comparison, paired (every night ran in the same rounds), with the nights'

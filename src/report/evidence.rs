@@ -9,8 +9,6 @@ use serde::Serialize;
 
 /// The functions a comment or a terminal lists a test: the few that carried most of it.
 pub const LINES_SHOWN: usize = 3;
-/// A function that carried less than this part of the change is not worth a line.
-const LEAST_PART: f64 = 0.05;
 
 /// One test's evidence, numbers formatted.
 #[derive(Debug, Clone, Serialize)]
@@ -42,6 +40,13 @@ pub struct FunctionLine {
 
 /// The evidence of every changed test that has some (profiled or not), largest change first.
 pub fn views(comparison: &Comparison) -> Vec<TestEvidenceView> {
+    (changed_with_evidence(comparison).into_iter())
+        .filter_map(view)
+        .collect()
+}
+
+/// The changed tests with evidence (or a line why there is none), largest change first.
+fn changed_with_evidence(comparison: &Comparison) -> Vec<&TestComparison> {
     let mut rows: Vec<&TestComparison> = (comparison.tests.iter())
         .filter(|t| matches!(t.verdict, Verdict::Regression | Verdict::Improvement))
         .filter(|t| t.evidence.is_some())
@@ -50,7 +55,7 @@ pub fn views(comparison: &Comparison) -> Vec<TestEvidenceView> {
         let size = |t: &TestComparison| t.ratio.unwrap_or(1.0).ln().abs();
         size(b).total_cmp(&size(a))
     });
-    rows.into_iter().filter_map(view).collect()
+    rows
 }
 
 fn view(row: &TestComparison) -> Option<TestEvidenceView> {
@@ -71,11 +76,7 @@ fn view(row: &TestComparison) -> Option<TestEvidenceView> {
                 .filter(|f| worth_a_row(f))
                 .map(line)
                 .collect();
-            found.lines = (evidence.functions.iter())
-                .filter(|f| f.part_of_change >= LEAST_PART)
-                .take(LINES_SHOWN)
-                .map(line)
-                .collect();
+            found.lines = evidence.leading(LINES_SHOWN).map(line).collect();
         }
     }
     Some(found)
@@ -163,21 +164,18 @@ pub fn sections(comparison: &Comparison) -> Vec<EvidenceSection> {
 /// The evidence as plain lines for the terminal, under the tests' table.
 pub fn terminal_lines(comparison: &Comparison) -> Vec<String> {
     let mut out = Vec::new();
-    for test in views(comparison) {
-        match &test.unavailable {
-            Some(why) => out.push(format!(
-                "{} ({}): no evidence: {why}",
-                test.test, test.change
-            )),
-            None => {
-                out.push(format!("{} ({}), {}:", test.test, test.change, test.how));
-                for f in &test.lines {
-                    out.push(format!(
-                        "  {} {} of base time: {} of the change",
-                        f.function, f.change, f.part
-                    ));
-                }
+    for row in changed_with_evidence(comparison) {
+        let change = crate::compare::percent_change(row.ratio, row.ci_low, row.ci_high);
+        match &row.evidence {
+            Some(TestEvidence::Unavailable(why)) => {
+                out.push(format!("{} ({change}): no evidence: {why}", row.test));
             }
+            Some(TestEvidence::Profiled(evidence)) => {
+                out.push(format!("{} ({change}), {}:", row.test, how(evidence)));
+                let leading = evidence.leading(LINES_SHOWN);
+                out.extend(leading.map(|f| format!("  {}", f.sentence())));
+            }
+            None => {}
         }
     }
     out
