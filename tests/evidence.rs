@@ -91,6 +91,14 @@ fn a_planted_regression_is_attributed_to_libsodiums_functions() {
         .find(|l| l.starts_with("  - `") && l.ends_with(" of the change"))
         .unwrap_or_else(|| panic!("no evidence line: {comment}"));
     assert!(line.contains(" of base time: "), "{line}");
+    // Each side's folded stacks and flame graph beside the results, for the artifact.
+    let folded = std::fs::read_to_string(dir.join("g.evidence/box.base.folded")).unwrap();
+    assert!(
+        folded.lines().any(|l| l.contains(";fe25519_mul;__multi3 ")),
+        "{folded}"
+    );
+    let svg = std::fs::read_to_string(dir.join("g.evidence/sign.head.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("fe25519_mul"));
     // The terminal, and the HTML report with both sides' flame graphs.
     assert!(
         stdout(&output).contains(" of base time: "),

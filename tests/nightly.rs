@@ -120,7 +120,10 @@ fn three_nights_record_compare_and_catch_a_regression_with_its_bisect_command() 
     assert_eq!(last_night["tests"][0]["verdict"], "regression");
     // Last night's link carries the regression's evidence (or a line why it has none); a
     // longer link does not profile again.
-    assert!(last_night["tests"][0]["evidence"].is_object(), "{last_night}");
+    assert!(
+        last_night["tests"][0]["evidence"].is_object(),
+        "{last_night}"
+    );
     let two_back = read_json(&dir.join("nightly.t-2.comparison.json"));
     assert_eq!(two_back["base"]["commit"], commit(1));
     assert!(two_back["tests"][0].get("evidence").is_none(), "{two_back}");

@@ -73,6 +73,7 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<u8> {
             crate::model::write_atomic(&report_path, markdown.as_bytes())?;
             let comparison_path = results_path.with_extension("comparison.json");
             crate::model::write_json(&comparison_path, &comparison)?;
+            write_profiles(&comparison, &results_path.with_extension("evidence"))?;
             actions.tell_files(&[
                 ("results", &results_path),
                 ("report", &report_path),
@@ -85,4 +86,23 @@ pub fn run(ctx: &Context, args: GateArgs) -> Result<u8> {
             })
         }
     }
+}
+
+/// Each profile of the evidence as folded stacks and a flame graph, in `dir` beside the
+/// results (for the artifact); nothing is written when there is no profile.
+fn write_profiles(comparison: &crate::model::Comparison, dir: &std::path::Path) -> Result<()> {
+    let files = crate::report::evidence::profile_files(comparison);
+    if files.is_empty() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|err| anyhow::anyhow!("cannot create {}: {err}", dir.display()))?;
+    for (name, text) in files {
+        crate::model::write_atomic(&dir.join(name), text.as_bytes())?;
+    }
+    eprintln!(
+        "evidence: each side's profile (folded stacks, flame graph) in {}",
+        dir.display()
+    );
+    Ok(())
 }

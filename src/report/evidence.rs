@@ -161,6 +161,48 @@ pub fn sections(comparison: &Comparison) -> Vec<EvidenceSection> {
         .collect()
 }
 
+/// The profiles of a comparison as files for its artifact, by name: each side's folded
+/// stacks (what flame graph tools read) and its flame graph, `TEST.base.folded`,
+/// `TEST.base.svg`, and the same for head. A test's name is the suite's, made safe anyway:
+/// a file name it makes stays one name inside the folder it is written to.
+pub fn profile_files(comparison: &Comparison) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    for row in &comparison.tests {
+        let Some(TestEvidence::Profiled(evidence)) = &row.evidence else {
+            continue;
+        };
+        let stem = safe_stem(&row.test);
+        let sides = [("base", &evidence.base), ("head", &evidence.head)];
+        for (side, profile) in sides {
+            let folded: String = (profile.stacks.iter())
+                .map(|(stack, count)| format!("{stack} {count}\n"))
+                .collect();
+            files.push((format!("{stem}.{side}.folded"), folded));
+            let title = format!("{} on {side} ({})", row.test, profile.runtime);
+            let svg = super::flame::flame_graph(&title, profile);
+            files.push((format!("{stem}.{side}.svg"), svg));
+        }
+    }
+    files
+}
+
+/// A name made only of letters, digits, `_` and `-`, never empty, at most 64 characters.
+fn safe_stem(name: &str) -> String {
+    let stem: String = (name.chars())
+        .take(64)
+        .map(
+            |c| match c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                true => c,
+                false => '_',
+            },
+        )
+        .collect();
+    match stem.is_empty() {
+        true => "test".to_string(),
+        false => stem,
+    }
+}
+
 /// The evidence as plain lines for the terminal, under the tests' table.
 pub fn terminal_lines(comparison: &Comparison) -> Vec<String> {
     let mut out = Vec::new();
@@ -196,6 +238,40 @@ mod tests {
             change_of_base,
             part_of_change,
         }
+    }
+
+    #[test]
+    fn profile_files_are_named_inside_their_folder() {
+        assert_eq!(safe_stem("box_easy2"), "box_easy2");
+        assert_eq!(safe_stem("../../etc/passwd"), "______etc_passwd");
+        assert_eq!(safe_stem(""), "test");
+        let mut comparison = crate::report::test_support::comparison(
+            crate::model::Measure::Time,
+            &[("../x", 1.12, Verdict::Regression)],
+        );
+        let profile = Profile {
+            runtime: "b".into(),
+            samples: 2,
+            stacks: [("main;mul".to_string(), 2)].into(),
+        };
+        comparison.tests[0].evidence = Some(TestEvidence::Profiled(Box::new(Evidence {
+            event: "cpu-clock:u".into(),
+            base: profile.clone(),
+            head: profile,
+            functions: Vec::new(),
+        })));
+        let files = profile_files(&comparison);
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "___x.base.folded",
+                "___x.base.svg",
+                "___x.head.folded",
+                "___x.head.svg"
+            ]
+        );
+        assert_eq!(files[0].1, "main;mul 2\n");
     }
 
     #[test]
