@@ -16,21 +16,6 @@ const CULPRIT: usize = 10;
 /// A commit that changes how wasmtime compiles, not the code it makes: no change to find.
 const NO_OP: usize = 6;
 
-fn git(repo: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "git {args:?}: {output:?}");
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
-
 /// The wrapper of commit `n`: wasmtime with that commit's flags.
 fn wrapper(wasmtime: &str, n: usize) -> String {
     let mut flags = String::new();

@@ -216,21 +216,7 @@ fn a_gate_that_calls_nothing_carries_no_evidence() {
 fn slower_from_commit_2() -> (PathBuf, Vec<String>) {
     let wasmtime = wasmtime_path();
     let repo = bare_tempdir();
-    let git = |args: &[&str]| {
-        let output = std::process::Command::new("git")
-            .arg("-C")
-            .arg(&repo)
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "git {args:?}: {output:?}");
-        String::from_utf8_lossy(&output.stdout).trim().to_string()
-    };
-    git(&["init", "-q"]);
+    git(&repo, &["init", "-q"]);
     let mut commits = Vec::new();
     for n in 1..=3 {
         let flags = if n >= 2 {
@@ -245,9 +231,9 @@ fn slower_from_commit_2() -> (PathBuf, Vec<String>) {
             "run",
             flags,
         );
-        git(&["add", "-A"]);
-        git(&["commit", "-q", "-m", &format!("commit {n}")]);
-        commits.push(git(&["rev-parse", "HEAD"]));
+        git(&repo, &["add", "-A"]);
+        git(&repo, &["commit", "-q", "-m", &format!("commit {n}")]);
+        commits.push(git(&repo, &["rev-parse", "HEAD"]));
     }
     (repo, commits)
 }
