@@ -91,6 +91,31 @@ fn a_planted_regression_is_attributed_to_libsodiums_functions() {
         .find(|l| l.starts_with("  - `") && l.ends_with(" of the change"))
         .unwrap_or_else(|| panic!("no evidence line: {comment}"));
     assert!(line.contains(" of base time: "), "{line}");
+    // The profiles ran after the verdict: judging the same samples again, without them,
+    // gives the same verdicts, changes and intervals.
+    let again = run(wasmgate(&dir).args([
+        "compare", "g.json", "--base", "base", "--head", "head", "--out", "c.json",
+    ]));
+    assert_eq!(again.status.code(), Some(1), "{}", stderr(&again));
+    let judged = read_json(&dir.join("c.json"));
+    for (with, without) in comparison["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(judged["tests"].as_array().unwrap())
+    {
+        for field in ["test", "verdict", "ratio", "ci_low", "ci_high", "q_value"] {
+            assert_eq!(with[field], without[field], "{field}: {with} / {without}");
+        }
+        assert!(without.get("evidence").is_none());
+    }
+    assert!(
+        comparison["tests"][0]["evidence"]["profiled"]["event"]
+            .as_str()
+            .unwrap()
+            .contains(":u"),
+        "a user-space event"
+    );
     // Each side's folded stacks and flame graph beside the results, for the artifact.
     let folded = std::fs::read_to_string(dir.join("g.evidence/box.base.folded")).unwrap();
     assert!(

@@ -158,7 +158,7 @@ fn profile_both(
     let head = sides.pop().unwrap_or_default();
     let base = sides.pop().unwrap_or_default();
     Ok(Evidence {
-        event: profiler.event.clone(),
+        event: profiler.recorded.clone(),
         functions: difference(&base, &head, (base_ps, head_ps)),
         base,
         head,

@@ -20,6 +20,8 @@ const FREQUENCY: u32 = 2000;
 const MAX_STACK: usize = 48;
 /// How long one profiled process (all its runs) may take.
 const RUN_LIMIT: Duration = Duration::from_secs(120);
+/// The events tried, in order: user-space cycles, then the user-space clock.
+const EVENTS: [&str; 2] = ["cycles:u", "cpu-clock:u"];
 /// The most runs of a test in one profile.
 const MAX_RUNS: usize = 200;
 
@@ -27,9 +29,13 @@ const MAX_RUNS: usize = 200;
 #[derive(Debug, Clone)]
 pub struct Profiler {
     pub perf: PathBuf,
-    /// The event sampled: `cpu-clock:u`, the user-space clock every machine has (a VM often
-    /// has no hardware cycles counter); user space only, which `perf_event_paranoid` 2 allows.
+    /// The event sampled: `cycles:u` where the processor counts cycles for perf, else
+    /// `cpu-clock:u`, the clock every machine has (a VM often has no cycles counter); user
+    /// space only, which `perf_event_paranoid` 2 allows.
     pub event: String,
+    /// The event perf records when asked for `event`, as it names it (`cpu-clock:uH` where it
+    /// fell back from cycles): what the evidence says it sampled.
+    pub recorded: String,
 }
 
 impl Profiler {
@@ -40,24 +46,56 @@ impl Profiler {
                 "perf is not installed: the evidence with a changed test profiles it with Linux perf; install it (Debian: apt-get install linux-perf) or turn evidence off (`compare.evidence.enabled: false`)"
             )
         })?;
-        let profiler = Profiler {
-            perf,
-            event: "cpu-clock:u".to_string(),
-        };
-        let probe = tempfile::tempdir()?;
-        let mut command = Command::new("true");
-        let mut recorded = profiler.record(&mut command, &probe.path().join("probe.data"));
-        let output = crate::util::output_within(&mut recorded, "perf record", RUN_LIMIT)?;
-        if !output.status.success() {
-            let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
-                .map(|v| v.trim().to_string())
-                .unwrap_or_else(|_| "unknown".into());
-            bail!(
-                "perf cannot record here (kernel.perf_event_paranoid is {paranoid}: {}); allow it with `sysctl kernel.perf_event_paranoid=2` or lower, or turn evidence off (`compare.evidence.enabled: false`)",
-                crate::util::tail(&String::from_utf8_lossy(&output.stderr), 1)
-            );
+        // The processor's cycles where it counts them (a VM often does not), else its clock.
+        let mut refused = None;
+        for event in EVENTS {
+            let mut profiler = Profiler {
+                perf: perf.clone(),
+                event: event.to_string(),
+                recorded: event.to_string(),
+            };
+            match profiler.records() {
+                Ok(recorded) => {
+                    profiler.recorded = recorded;
+                    return Ok(profiler);
+                }
+                Err(why) => refused = Some(why),
+            }
         }
-        Ok(profiler)
+        let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|_| "unknown".into());
+        bail!(
+            "perf cannot record here (kernel.perf_event_paranoid is {paranoid}: {}); allow it with `sysctl kernel.perf_event_paranoid=2` or lower, or turn evidence off (`compare.evidence.enabled: false`)",
+            refused.unwrap_or_default()
+        )
+    }
+
+    /// Whether `perf record` of this event works here, and the event it then records (perf
+    /// falls back from cycles to the clock by itself where there is no counter): a record of
+    /// `true` read back, or perf's last line of why not.
+    fn records(&self) -> Result<String, String> {
+        let probe = tempfile::tempdir().map_err(|err| err.to_string())?;
+        let data = probe.path().join("probe.data");
+        let mut recorded = self.record(&mut Command::new("true"), &data);
+        let said = |output: &std::process::Output| {
+            crate::util::tail(&String::from_utf8_lossy(&output.stderr), 1)
+        };
+        match crate::util::output_within(&mut recorded, "perf record", RUN_LIMIT) {
+            Ok(output) if output.status.success() => {}
+            Ok(output) => return Err(said(&output)),
+            Err(err) => return Err(format!("{err:#}")),
+        }
+        let mut listed = Command::new(&self.perf);
+        listed.arg("evlist").arg("-i").arg(&data);
+        let output = crate::util::output_within(&mut listed, "perf evlist", RUN_LIMIT)
+            .map_err(|err| format!("{err:#}"))?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let event = text.lines().next().map(str::trim).unwrap_or_default();
+        match output.status.success() && !event.is_empty() {
+            true => Ok(crate::util::bounded(event, 60)),
+            false => Err(said(&output)),
+        }
     }
 
     /// `command` under `perf record`, its stacks written to `data`.
