@@ -88,7 +88,7 @@ fn a_planted_regression_is_attributed_to_libsodiums_functions() {
     );
     assert!(comment.contains("**Where the change went**"), "{comment}");
     let line = (comment.lines())
-        .find(|l| l.starts_with("  - `") && l.ends_with(" of the change"))
+        .find(|l| l.starts_with("    - `") && l.ends_with(" of the change"))
         .unwrap_or_else(|| panic!("no evidence line: {comment}"));
     assert!(line.contains(" of base time: "), "{line}");
     // The profiles ran after the verdict: judging the same samples again, without them,
