@@ -534,3 +534,26 @@ fn a_duplicate_key_is_located_at_its_second_occurrence() {
     assert!(error.starts_with("w.yml:6:5:"), "{error}");
     assert!(error.contains("duplicate field `run`"), "{error}");
 }
+
+#[test]
+fn the_evidence_settings_are_checked_and_a_file_without_them_gets_the_default() {
+    let config = parse(DEFAULT_YAML, "default").unwrap();
+    assert_eq!(config.compare.evidence, EvidenceConfig::default());
+    assert!(config.compare.evidence.enabled);
+    let block = "  evidence:\n    enabled: true\n    seconds: 2       # of profiled runs a side\n    max_tests: 5     # the most changed tests profiled; the others say so in one line\n";
+    assert!(DEFAULT_YAML.contains(block));
+    let without = DEFAULT_YAML.replace(block, "");
+    assert!(!without.contains("evidence:\n"));
+    assert_eq!(
+        parse(&without, "old.yml").unwrap().compare.evidence,
+        EvidenceConfig::default()
+    );
+    let never = DEFAULT_YAML.replace("    seconds: 2 ", "    seconds: 0 ");
+    let refused = parse(&never, "my.yml").unwrap_err().to_string();
+    assert!(
+        refused.contains("field `compare.evidence.seconds`"),
+        "{refused}"
+    );
+    let off = DEFAULT_YAML.replace(block, &block.replace("enabled: true", "enabled: false"));
+    assert!(!parse(&off, "off.yml").unwrap().compare.evidence.enabled);
+}
