@@ -238,4 +238,41 @@ mod tests {
             "wasmgate bisect --repo . --good abc1234 --bad def5678 --build $'make\\n```\\nrm -rf ~' --adapter 'wasm;time' --tests sign"
         );
     }
+
+    #[test]
+    fn the_nightly_issue_carries_each_regressions_evidence_with_escaped_names() {
+        use crate::model::evidence::{Evidence, FunctionChange, TestEvidence};
+        let mut comparison = crate::report::test_support::comparison(
+            crate::model::Measure::Time,
+            &[("sign", 1.12, crate::model::Verdict::Regression)],
+        );
+        let evidence = Evidence {
+            event: "cpu-clock:uH".into(),
+            base: Default::default(),
+            head: Default::default(),
+            functions: vec![FunctionChange {
+                function: "fe25519_mul`|<b>".into(),
+                base_self: 0.2,
+                head_self: 0.3,
+                base_total: 0.5,
+                head_total: 0.6,
+                change_of_base: 0.11,
+                part_of_change: 0.74,
+            }],
+        };
+        comparison.tests[0].evidence = Some(TestEvidence::Profiled(Box::new(evidence)));
+        let commits = Commits {
+            server_url: "https://github.com".into(),
+            repository: "acme/runtime".into(),
+            head: Some("def5678".into()),
+        };
+        let text = regression_text(&comparison, &commits, None, "<!-- mark -->").unwrap();
+        let line = (text.body.lines())
+            .find(|l| l.contains(" of the change"))
+            .unwrap_or_else(|| panic!("{}", text.body));
+        assert_eq!(
+            line,
+            "    - ``fe25519_mul`\\|<b>`` +11.0 % of base time: 74 % of the change"
+        );
+    }
 }
