@@ -13,9 +13,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// Samples a second `perf` is asked for: enough for a function with 1 % of the time to show
-/// with a few dozen samples a side, few enough that one run's stacks stay small.
+/// Samples a second `perf` is asked for at most: enough for a function with 1 % of the time
+/// to show with a few dozen samples a side.
 const FREQUENCY: u32 = 2000;
+/// The most samples a profile is planned to hold: `perf script` prints about 450 bytes a
+/// sample, and what it prints is read up to `util::OUTPUT_LIMIT` (4 MiB), so a longer profile
+/// samples less often rather than losing its end.
+const MOST_SAMPLES: f64 = 6000.0;
 /// The most frames of a stack kept: deeper frames are the harness's, not the test's.
 const MAX_STACK: usize = 48;
 /// How long one profiled process (all its runs) may take.
@@ -77,7 +81,7 @@ impl Profiler {
     fn records(&self) -> Result<String, String> {
         let probe = tempfile::tempdir().map_err(|err| err.to_string())?;
         let data = probe.path().join("probe.data");
-        let mut recorded = self.record(&mut Command::new("true"), &data);
+        let mut recorded = self.record(&mut Command::new("true"), &data, FREQUENCY);
         let said = |output: &std::process::Output| {
             crate::util::tail(&String::from_utf8_lossy(&output.stderr), 1)
         };
@@ -99,11 +103,11 @@ impl Profiler {
     }
 
     /// `command` under `perf record`, its stacks written to `data`.
-    fn record(&self, command: &mut Command, data: &Path) -> Command {
+    fn record(&self, command: &mut Command, data: &Path, frequency: u32) -> Command {
         let mut recorded = Command::new(&self.perf);
         recorded
             .args(["record", "-q", "-e", &self.event, "-g", "-F"])
-            .arg(FREQUENCY.to_string())
+            .arg(frequency.to_string())
             .arg("-o")
             .arg(data)
             .arg("--")
@@ -138,7 +142,9 @@ pub fn profile(
         .prefix("wasmgate-profile")
         .tempdir()?;
     let data = dir.path().join("profile.data");
-    let mut recorded = profiler.record(&mut repeated(&command, runs), &data);
+    // Never more than about MOST_SAMPLES in all, however long the runs.
+    let frequency = (MOST_SAMPLES / seconds).clamp(100.0, f64::from(FREQUENCY)) as u32;
+    let mut recorded = profiler.record(&mut repeated(&command, runs), &data, frequency);
     if let Some(core) = core {
         super::execute::pin_to_core(&mut recorded, core);
     }
