@@ -76,10 +76,14 @@ if [ "$counted" = 1 ] && ! command -v valgrind >/dev/null 2>&1; then
   group "Install valgrind (the instructions measure's counter)" \
     timeout 600 sh -c 'sudo apt-get update -qq && sudo apt-get install -y -qq valgrind' || exit 2
 fi
-# The evidence with a changed test profiles it with Linux perf. A gate of run time installs
-# it when missing (Debian's linux-perf, or Ubuntu's tools for the running kernel); without it
-# the gate still decides, and its report says in one line why there is no evidence.
-if [ "$WG_MODE" = gate ] && [ "$counted" = 0 ] && [ "${WG_MEASURE:-time}" = time ] &&
+# The evidence with a changed test profiles both sides with Linux perf: a gate against a base
+# runtime, or a nightly with kept builds (a stored baseline has no binary to profile). Of run
+# time, such a step installs perf when missing (Debian's linux-perf, or Ubuntu's tools for the
+# running kernel); without it the verdicts stand, and the report says why there is no evidence.
+profiled=0
+if [ "$WG_MODE" = gate ] && [ -z "$WG_BASELINE" ]; then profiled=1; fi
+if [ "$WG_MODE" = nightly ] && [ -n "$WG_KEPT_BUILDS" ]; then profiled=1; fi
+if [ "$profiled" = 1 ] && [ "$counted" = 0 ] && [ "${WG_MEASURE:-time}" = time ] &&
   ! command -v perf >/dev/null 2>&1; then
   group "Install perf (the evidence's profiler)" timeout 600 sh -c \
     'sudo apt-get update -qq && { sudo apt-get install -y -qq linux-perf || sudo apt-get install -y -qq "linux-tools-$(uname -r)" linux-tools-common; }' ||
