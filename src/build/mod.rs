@@ -120,10 +120,18 @@ pub fn prepare_with(config: &Config, home: &Home, random: RandomBytes) -> Result
 /// A `build.plan: runner` must have been resolved by the calibrate stage first (it needs the
 /// reference runtime and, the first time, a calibration, both above this stage).
 pub fn build_configured(config: &Config, home: &Home) -> Result<(Suite, BuildOutcome)> {
+    build_configured_from(config, home, &prepare(config, home)?)
+}
+
+/// As `build_configured`, from inputs already prepared.
+pub fn build_configured_from(
+    config: &Config,
+    home: &Home,
+    inputs: &Inputs,
+) -> Result<(Suite, BuildOutcome)> {
     let plan = crate::config::load_plan(config)?;
     let used = crate::config::plan_used(config, &plan);
-    let inputs = prepare(config, home)?;
-    build_with(&inputs, home, &plan, Some(used), config.build.jobs)
+    build_with(inputs, home, &plan, Some(used), config.build.jobs)
 }
 
 /// Builds (or finds) the suite of `plan`; `used`, when given, is recorded in its manifest

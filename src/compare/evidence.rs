@@ -18,11 +18,11 @@ use std::collections::{BTreeMap, BTreeSet};
 const KEPT_FUNCTIONS: usize = 30;
 
 /// What the evidence runs: the two sides' runtimes as the run resolved them, and where.
-pub struct Sides<'a> {
-    pub base: &'a RuntimeRequest,
-    pub head: &'a RuntimeRequest,
+struct Sides<'a> {
+    base: &'a RuntimeRequest,
+    head: &'a RuntimeRequest,
     /// The core each profiled run is pinned to (the run's first).
-    pub core: Option<usize>,
+    core: Option<usize>,
 }
 
 /// Attaches evidence to `comparison`, judged from `results`: its `base` and `head` runtimes
@@ -40,7 +40,7 @@ pub fn attach_after_run(
 /// Attaches evidence to the most changed tests of `comparison` (at most `max_tests`, the
 /// largest changes first); every other changed test gets a line saying why it has none.
 /// Under a measure other than time nothing is attached.
-pub fn attach(loaded: &Loaded, comparison: &mut Comparison, sides: &Sides) -> Result<()> {
+fn attach(loaded: &Loaded, comparison: &mut Comparison, sides: &Sides) -> Result<()> {
     let settings = &loaded.config.compare.evidence;
     if !settings.enabled || !comparison.measure.is_time() {
         return Ok(());
@@ -85,7 +85,7 @@ fn prepare(loaded: &Loaded, sides: &Sides) -> Result<Prepared> {
     let profiler = Profiler::find()?;
     let home = Home::resolve(&loaded.config)?;
     let inputs = crate::build::prepare(&loaded.config, &home)?;
-    let (suite, _) = crate::build::build_configured(&loaded.config, &home)?;
+    let (suite, _) = crate::build::build_configured_from(&loaded.config, &home, &inputs)?;
     let resolve = |request: &RuntimeRequest| crate::run::adapter::resolve(loaded, &home, request);
     Ok(Prepared {
         base: resolve(sides.base)?,

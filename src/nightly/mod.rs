@@ -200,10 +200,7 @@ pub fn run(loaded: &Loaded, request: &NightlyRequest) -> Result<NightlyOutcome> 
             results: results_path,
         });
     }
-    let mut compared = compare_links(request, &links, &loaded.config.compare)?;
-    if let Some(nearest) = compared.first_mut() {
-        evidence_for_nearest(loaded, &measure.runtimes, &results, nearest)?;
-    }
+    let compared = compare_links(loaded, request, &links, (&measure.runtimes, &results))?;
     let night_links = compared
         .iter()
         .filter_map(|l| night::link_of(&l.comparison, l.nights_back))
@@ -240,33 +237,30 @@ pub fn run(loaded: &Loaded, request: &NightlyRequest) -> Result<NightlyOutcome> 
 }
 
 /// The nearest link's evidence: each test it called changed, profiled on last night's build
-/// and tonight's; its comparison is written again with it.
+/// and tonight's.
 fn evidence_for_nearest(
     loaded: &Loaded,
-    runtimes: &[RuntimeRequest],
-    results: &crate::model::Results,
-    nearest: &mut LinkOutcome,
+    (runtimes, results): (&[RuntimeRequest], &crate::model::Results),
+    nights_back: u32,
+    comparison: &mut Comparison,
 ) -> Result<()> {
     let find = |label: &str| runtimes.iter().find(|r| r.label == label);
-    let (Some(base), Some(head)) = (find(&kept::label(nearest.nights_back)), find(TONIGHT)) else {
+    let (Some(base), Some(head)) = (find(&kept::label(nights_back)), find(TONIGHT)) else {
         return Ok(());
     };
-    crate::compare::evidence::attach_after_run(
-        loaded,
-        &mut nearest.comparison,
-        (base, head),
-        results,
-    )?;
-    crate::model::write_json(&nearest.path, &nearest.comparison)
+    crate::compare::evidence::attach_after_run(loaded, comparison, (base, head), results)
 }
 
 /// Each link's comparison, paired (every night ran in the same rounds), with the nights'
 /// commits recorded on its sides, written beside the results.
+/// The nearest link's comparison carries the evidence of its changed tests.
 fn compare_links(
+    loaded: &Loaded,
     request: &NightlyRequest,
     links: &[Link],
-    config: &crate::config::CompareConfig,
+    measured: (&[RuntimeRequest], &crate::model::Results),
 ) -> Result<Vec<LinkOutcome>> {
+    let config = &loaded.config.compare;
     let results_path = request.results_path();
     // A longer link not measured tonight must not leave an earlier night's comparison behind,
     // where a publishing step looking for the links would take it for tonight's.
@@ -288,6 +282,9 @@ fn compare_links(
         let mut comparison = judge(&results_path, &against, config)?;
         comparison.base.commit = Some(link.build.commit.clone());
         comparison.head.commit = Some(request.commit.clone());
+        if index == 0 {
+            evidence_for_nearest(loaded, measured, link.nights_back, &mut comparison)?;
+        }
         let path = request.comparison_path(index == 0, link.nights_back);
         crate::model::write_json(&path, &comparison)?;
         compared.push(LinkOutcome {

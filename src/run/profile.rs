@@ -45,7 +45,7 @@ pub struct Profiler {
 impl Profiler {
     /// `perf` on the PATH, shown to record a process here; otherwise one line with the fix.
     pub fn find() -> Result<Profiler> {
-        let perf = which("perf").ok_or_else(|| {
+        let perf = crate::toolchain::find_on_path("perf").map_err(|_| {
             anyhow::anyhow!(
                 "perf is not installed: the evidence with a changed test profiles it with Linux perf; install it (Debian: apt-get install linux-perf) or turn evidence off (`compare.evidence.enabled: false`)"
             )
@@ -316,14 +316,6 @@ fn wasm_function_index(symbol: &str) -> Option<u32> {
     let digits = &symbol[at + "function[".len()..];
     let end = digits.find(']')?;
     digits[..end].parse().ok()
-}
-
-/// A program on the PATH.
-fn which(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
 }
 
 #[cfg(test)]
